@@ -1,0 +1,3 @@
+from varwheel.cli.main import run
+
+run()

@@ -1,0 +1,69 @@
+"""``varwheel`` entry point: builds the argument parser from the command modules and maps errors."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from varwheel import __version__
+from varwheel.cli import exitcodes
+from varwheel.errors import VarwheelError
+
+# Each module exposes ``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int``.
+COMMAND_MODULES = (
+    "varwheel.cli.cmd_inspect",
+    "varwheel.cli.cmd_label",
+    "varwheel.cli.cmd_detect",
+    "varwheel.cli.cmd_cache",
+    "varwheel.cli.cmd_install",
+    "varwheel.cli.cmd_explain",
+    "varwheel.cli.cmd_list",
+    "varwheel.cli.cmd_uninstall",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="varwheel",
+        description="Build, publish and install wheel variants (PEP 817 / PEP 825).",
+    )
+    parser.add_argument("--version", action="version", version=f"varwheel {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="show tracebacks and debug output"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # command not built yet in this checkout
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return exitcodes.INVALID_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except (VarwheelError, KeyboardInterrupt) as err:
+        if args.verbose:
+            raise
+        message = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
+        print(f"varwheel: error: {message}", file=sys.stderr)
+        return exitcodes.for_error(err)
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,83 @@
+"""Exception hierarchy. Every message is user-facing: one line, naming the input and the reason.
+
+The CLI maps these classes to exit codes (see ``varwheel.cli.exitcodes``).
+"""
+
+from __future__ import annotations
+
+
+class VarwheelError(Exception):
+    """Base class. ``str(err)`` is the one-line message shown to the user."""
+
+
+class InvalidInput(VarwheelError):
+    """Input that a user or index supplied is malformed (exit code 2)."""
+
+
+class InvalidFilename(InvalidInput):
+    """A wheel or ``*-variants.json`` filename does not follow the spec."""
+
+
+class InvalidLabel(InvalidInput):
+    """A variant label does not match ``^[0-9a-z_.]+$`` or misuses ``null``."""
+
+
+class InvalidProperty(InvalidInput):
+    """A variant property string or component does not match the PEP regexes."""
+
+
+class InvalidMetadata(InvalidInput):
+    """Variant metadata (pyproject ``[variant]``, ``variant.json``, ``*-variants.json``) is invalid.
+
+    ``path`` is the dotted location inside the document (``providers.nvidia.plugin-api``),
+    ``source`` the file or URL it came from, when known.
+    """
+
+    def __init__(self, reason: str, *, path: str = "", source: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        self.source = source
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = f"{self.path}: " if self.path else ""
+        prefix = f"{self.source}: " if self.source else ""
+        return f"{prefix}{where}{self.reason}"
+
+    def with_source(self, source: str) -> InvalidMetadata:
+        """Return a copy of this error naming ``source`` (the file/URL)."""
+        err = type(self)(self.reason, path=self.path, source=source)
+        err.__cause__ = self.__cause__
+        return err
+
+
+class UnsupportedSchema(InvalidMetadata):
+    """``$schema`` names a major version (or URL) this varwheel cannot read."""
+
+
+class MergeConflict(InvalidInput):
+    """Two variant metadata documents cannot be combined; the message names both sources."""
+
+
+class InvalidMarker(InvalidInput):
+    """A Requires-Dist marker using variant markers is malformed."""
+
+
+class InvalidProfile(InvalidInput):
+    """A target profile TOML file is malformed."""
+
+
+class ProviderError(VarwheelError):
+    """A variant provider could not be run or returned invalid output."""
+
+
+class IndexFetchError(VarwheelError):
+    """An index page, file or HTTP exchange failed or was malformed."""
+
+
+class ResolutionError(VarwheelError):
+    """No set of distributions satisfies the requirements (exit code 1)."""
+
+
+class InstallError(VarwheelError):
+    """Installation failed; the target environment was left as it was."""

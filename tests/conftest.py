@@ -1,0 +1,36 @@
+"""Shared fixtures: the read-only material in ../shared beside the checkout."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("VARWHEEL_SHARED", REPO.parent / "shared")).resolve()
+FIXTURES = SHARED / "fixtures"
+REAL_INDEX = FIXTURES / "wheelnext-variants-index-v0.0.3"
+VARIANTLIB_OUTPUTS = FIXTURES / "variantlib-0.2.2-outputs"
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.fail(f"../shared not found at {SHARED}; set VARWHEEL_SHARED")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir(shared_dir: Path) -> Path:
+    return shared_dir / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "wheelnext-variants-index-v0.0.3"
+
+
+@pytest.fixture(scope="session")
+def variantlib_outputs_dir(fixtures_dir: Path) -> Path:
+    return fixtures_dir / "variantlib-0.2.2-outputs"
