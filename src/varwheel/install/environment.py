@@ -1,0 +1,483 @@
+"""The target environment: which interpreter we install into, its paths, tags and marker values.
+
+Facts come from running the TARGET interpreter once (``_PROBE``); the probe imports nothing beyond
+the stdlib, so it works in a bare ``python -m venv --without-pip`` venv. Tags are then computed here
+with our own ``packaging`` from those facts, never from varwheel's own process. Results are cached
+per interpreter path + mtimes, in memory and on disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from packaging import tags as ptags
+from packaging.tags import Tag
+
+from varwheel.errors import InstallError
+from varwheel.install.installed import InstalledDistribution, installed_distributions
+
+__all__ = [
+    "InstalledDistribution",
+    "TargetEnvironment",
+    "find_target_environment",
+    "installed_distributions",
+    "probe_interpreter",
+    "tags_from_facts",
+]
+
+_CACHE_VERSION = 1
+
+# Runs inside the target interpreter (stdlib only). Prints one JSON object.
+_PROBE = r"""
+import json, os, platform, struct, sys, sysconfig
+def fmt(v):
+    s = "%d.%d.%d" % (v.major, v.minor, v.micro)
+    if v.releaselevel != "final":
+        s += v.releaselevel[0] + str(v.serial)
+    return s
+try:
+    glibc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+except (AttributeError, OSError, ValueError):
+    glibc = ""
+cv = sysconfig.get_config_var
+print(json.dumps({
+    "executable": sys.executable,
+    "prefix": sys.prefix,
+    "base_prefix": sys.base_prefix,
+    "paths": sysconfig.get_paths(),
+    "version_info": list(sys.version_info[:3]),
+    "implementation": sys.implementation.name,
+    "py_version_nodot": cv("py_version_nodot") or "",
+    "soabi": cv("SOABI") or "",
+    "ext_suffix": cv("EXT_SUFFIX") or "",
+    "py_debug": cv("Py_DEBUG"),
+    "gil_disabled": cv("Py_GIL_DISABLED"),
+    "has_refcount": hasattr(sys, "gettotalrefcount"),
+    "platform": sysconfig.get_platform(),
+    "pointer_bits": struct.calcsize("P") * 8,
+    "glibc": glibc,
+    "mac_ver": platform.mac_ver()[0],
+    "markers": {
+        "implementation_name": sys.implementation.name,
+        "implementation_version": fmt(sys.implementation.version),
+        "os_name": os.name,
+        "platform_machine": platform.machine(),
+        "platform_release": platform.release(),
+        "platform_system": platform.system(),
+        "platform_version": platform.version(),
+        "python_full_version": platform.python_version(),
+        "platform_python_implementation": platform.python_implementation(),
+        "python_version": ".".join(platform.python_version_tuple()[:2]),
+        "sys_platform": sys.platform,
+    },
+}))
+"""
+
+
+@dataclass(frozen=True)
+class TargetEnvironment:
+    """Where and for what interpreter wheels get installed.
+
+    ``tags`` are ordered most preferred first. ``marker_env`` is the target interpreter's
+    ``packaging.markers.default_environment()`` (or the override's equivalent).
+    """
+
+    python: Path
+    prefix: Path
+    purelib: Path
+    platlib: Path
+    scripts: Path
+    data: Path
+    headers: Path
+    marker_env: Mapping[str, str] = field(compare=False)
+    tags: tuple[Tag, ...] = field(compare=False)
+    python_version: str = ""
+    implementation: str = "cpython"
+    is_virtualenv: bool = True
+    facts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def site_dirs(self) -> tuple[Path, ...]:
+        """purelib and platlib, de-duplicated (they are the same directory in most venvs)."""
+        return (self.purelib,) if self.purelib == self.platlib else (self.purelib, self.platlib)
+
+    def with_overrides(
+        self,
+        python_version: str | None = None,
+        platforms: Sequence[str] = (),
+        implementation: str | None = None,
+        abis: Sequence[str] = (),
+    ) -> TargetEnvironment:
+        """Tags and marker values for another target, like pip's ``--python-version``,
+        ``--platform``, ``--implementation``, ``--abi``. Paths stay those of this environment."""
+        if not (python_version or platforms or implementation or abis):
+            return self
+        version = _parse_python_version(python_version) if python_version else None
+        facts = dict(self.facts)
+        if version is not None:
+            facts["version_info"] = [version[0], version[1], 0]
+            facts["py_version_nodot"] = f"{version[0]}{version[1]}"
+        impl = (
+            _IMPL_FROM_SHORT.get(implementation or "", implementation) if implementation else None
+        )
+        if impl is not None:
+            facts["implementation"] = impl
+        tags = tags_from_facts(
+            facts,
+            platforms=tuple(platforms) or None,
+            abis=tuple(abis) or None,
+        )
+        markers = dict(self.marker_env)
+        if version is not None:
+            markers["python_version"] = f"{version[0]}.{version[1]}"
+            markers["python_full_version"] = f"{version[0]}.{version[1]}.0"
+        if impl is not None:
+            markers["implementation_name"] = impl
+            markers["platform_python_implementation"] = _PLATFORM_IMPL.get(impl, impl)
+        if platforms:
+            markers.update(_markers_for_platform(platforms[0]))
+        return dataclasses.replace(
+            self,
+            tags=tags,
+            marker_env=MappingProxyType(markers),
+            python_version=markers["python_version"],
+            implementation=impl or self.implementation,
+            facts=MappingProxyType(facts),
+        )
+
+
+_IMPL_FROM_SHORT = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython"}
+_SHORT_FROM_IMPL = {v: k for k, v in _IMPL_FROM_SHORT.items()}
+_PLATFORM_IMPL = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython"}
+
+
+def _parse_python_version(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d)\.?(\d+)(?:\.\d+)?", text.strip())
+    if not match:
+        raise InstallError(f"--python-version {text!r}: expected a version like 3.12 or 312")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _markers_for_platform(platform_tag: str) -> dict[str, str]:
+    if platform_tag.startswith(("manylinux", "musllinux", "linux")):
+        machine = re.sub(
+            r"^(manylinux_\d+_\d+|musllinux_\d+_\d+|manylinux\d+|linux)_", "", platform_tag
+        )
+        return {
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+            "platform_machine": machine,
+        }
+    if platform_tag.startswith("macosx"):
+        machine = platform_tag.split("_", 3)[-1]
+        return {
+            "sys_platform": "darwin",
+            "platform_system": "Darwin",
+            "os_name": "posix",
+            "platform_machine": machine,
+        }
+    if platform_tag.startswith("win"):
+        machine = {"win_amd64": "AMD64", "win32": "x86", "win_arm64": "ARM64"}.get(platform_tag, "")
+        return {
+            "sys_platform": "win32",
+            "platform_system": "Windows",
+            "os_name": "nt",
+            "platform_machine": machine,
+        }
+    return {}
+
+
+# --- tags from interpreter facts ------------------------------------------------------------
+
+
+def _cpython_abis(facts: Mapping[str, Any]) -> list[str]:
+    major, minor = facts["version_info"][:2]
+    nodot = f"{major}{minor}"
+    debug = (
+        "d"
+        if facts.get("py_debug") or (facts.get("py_debug") is None and facts.get("has_refcount"))
+        else ""
+    )
+    threading = "t" if (major, minor) >= (3, 13) and facts.get("gil_disabled") else ""
+    pymalloc = ""
+    if (major, minor) < (3, 8):
+        pymalloc = "m"
+    abis = [f"cp{nodot}{threading}{debug}{pymalloc}"]
+    if debug and (major, minor) >= (3, 8):
+        abis.append(f"cp{nodot}{threading}")
+    return abis
+
+
+def _generic_abi(facts: Mapping[str, Any]) -> list[str]:
+    ext_suffix = facts.get("ext_suffix") or ""
+    parts = ext_suffix.split(".")
+    if len(parts) < 3:
+        soabi = facts.get("soabi") or ""
+        return [re.sub(r"[.-]", "_", soabi)] if soabi else []
+    soabi = parts[1]
+    if soabi.startswith("cpython"):
+        return _cpython_abis(facts)
+    if soabi.startswith("pypy"):
+        return ["_".join(soabi.split("-")[:2]).replace(".", "_")]
+    return [re.sub(r"[.-]", "_", soabi)]
+
+
+def _manylinux(arch: str, glibc: str) -> list[str]:
+    match = re.match(r"glibc (\d+)\.(\d+)", glibc)
+    if not match or int(match.group(1)) != 2:
+        return []
+    current = int(match.group(2))
+    # PEP 600: every glibc 2.Y from the running one down to 2.17 (2.5 on x86), legacy aliases
+    # (PEP 513/571/599) right after the version they stand for.
+    oldest = 5 if arch in ("x86_64", "i686") else 17
+    legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+    out: list[str] = []
+    for minor in range(current, oldest - 1, -1):
+        out.append(f"manylinux_2_{minor}_{arch}")
+        alias = legacy.get(minor)
+        if alias and (alias == "manylinux2014" or arch in ("x86_64", "i686")):
+            out.append(f"{alias}_{arch}")
+    return out
+
+
+def _musllinux(arch: str, executable: str) -> list[str]:
+    try:
+        from packaging._musllinux import _get_musl_version  # musl has no confstr; read the ELF
+    except ImportError:  # pragma: no cover - packaging layout change
+        return []
+    version = _get_musl_version(executable)
+    if version is None:
+        return []
+    return [f"musllinux_{version.major}_{minor}_{arch}" for minor in range(version.minor, -1, -1)]
+
+
+def _platforms(facts: Mapping[str, Any]) -> list[str]:
+    plat = str(facts["platform"])
+    if plat.startswith("linux"):
+        arch = plat.split("-", 1)[1].replace("-", "_").replace(".", "_")
+        if facts.get("pointer_bits") == 32:
+            arch = {"x86_64": "i686", "aarch64": "armv8l"}.get(arch, arch)
+        archs = [arch, "armv7l"] if arch == "armv8l" else [arch]
+        out: list[str] = []
+        for a in archs:
+            out += _manylinux(a, str(facts.get("glibc") or ""))
+        if not facts.get("glibc"):
+            for a in archs:
+                out += _musllinux(a, str(facts["executable"]))
+        out += [f"linux_{a}" for a in archs]
+        return out
+    if plat.startswith("macosx"):
+        _, version, arch = plat.split("-", 2)
+        mac = str(facts.get("mac_ver") or version)
+        major, minor = (int(p) for p in [*mac.split("."), "0"][:2])
+        return list(ptags.mac_platforms((major, minor), arch))
+    return [re.sub(r"[.-]", "_", plat)]
+
+
+def tags_from_facts(
+    facts: Mapping[str, Any],
+    *,
+    platforms: Sequence[str] | None = None,
+    abis: Sequence[str] | None = None,
+) -> tuple[Tag, ...]:
+    """Supported tags, most preferred first, for an interpreter described by probe ``facts``.
+
+    Equals ``packaging.tags.sys_tags()`` run inside that interpreter. ``platforms``/``abis``
+    replace the computed ones (pip's ``--platform``/``--abi``); an empty ``abis`` means the
+    default ABI of the (possibly overridden) version.
+    """
+    major, minor = facts["version_info"][:2]
+    impl = str(facts["implementation"])
+    plats = list(platforms) if platforms is not None else _platforms(facts)
+    version = (int(major), int(minor))
+    if impl == "cpython":
+        abi_list = list(abis) if abis else _cpython_abis(facts)
+        interpreter = f"cp{major}{minor}"
+        main = list(ptags.cpython_tags(version, abi_list, plats))
+    else:
+        short = _SHORT_FROM_IMPL.get(impl, impl)
+        nodot = str(facts.get("py_version_nodot") or f"{major}{minor}")
+        interpreter = f"{short}{nodot}"
+        abi_list = list(abis) if abis else _generic_abi(facts)
+        main = list(ptags.generic_tags(interpreter, abi_list, plats))
+    rest = list(ptags.compatible_tags(version, interpreter, plats))
+    seen: set[Tag] = set()
+    ordered: list[Tag] = []
+    for tag in main + rest:
+        if tag not in seen:
+            seen.add(tag)
+            ordered.append(tag)
+    return tuple(ordered)
+
+
+# --- probing and caching --------------------------------------------------------------------
+
+_MEMO: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def _cache_dir() -> Path:
+    override = os.environ.get("VARWHEEL_CACHE_DIR")
+    if override:
+        return Path(override) / "interpreters"
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("varwheel")) / "interpreters"
+
+
+def _cache_key(python: Path) -> tuple[str, ...]:
+    real = python.resolve()
+    st = real.stat()
+    parts = [str(python.absolute()), str(real), str(st.st_mtime_ns), str(st.st_size)]
+    cfg = python.absolute().parent.parent / "pyvenv.cfg"
+    try:
+        parts.append(str(cfg.stat().st_mtime_ns))
+    except OSError:
+        parts.append("-")
+    return tuple(parts)
+
+
+def probe_interpreter(python: Path) -> dict[str, Any]:
+    """Run ``python`` once and return its facts (cached per path + mtimes, memory and disk)."""
+    try:
+        key = _cache_key(python)
+    except OSError as exc:
+        raise InstallError(f"{python}: not a usable Python interpreter ({exc.strerror})") from exc
+    if key in _MEMO:
+        return _MEMO[key]
+    digest = hashlib.sha256(json.dumps([_CACHE_VERSION, *key]).encode()).hexdigest()[:32]
+    cache_file = _cache_dir() / f"{digest}.json"
+    try:
+        facts = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        facts = _run_probe(python)
+        _write_cache(cache_file, facts)
+    _MEMO[key] = facts
+    return facts
+
+
+def _run_probe(python: Path) -> dict[str, Any]:
+    try:
+        proc = subprocess.run(
+            [str(python), "-I", "-c", _PROBE],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise InstallError(f"{python}: could not run the interpreter ({exc})") from exc
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise InstallError(f"{python}: interpreter query failed: {last}")
+    try:
+        return dict(json.loads(proc.stdout))
+    except ValueError as exc:
+        raise InstallError(f"{python}: interpreter query printed no JSON") from exc
+
+
+def _write_cache(path: Path, facts: Mapping[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(facts), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass  # the cache is an optimisation only
+
+
+def environment_from_facts(python: Path, facts: Mapping[str, Any]) -> TargetEnvironment:
+    paths = facts["paths"]
+    prefix = Path(facts["prefix"])
+    major, minor = facts["version_info"][:2]
+    is_venv = facts["prefix"] != facts["base_prefix"]
+    headers = (
+        prefix / "include" / "site" / f"python{major}.{minor}"
+        if is_venv
+        else Path(paths["include"])
+    )
+    return TargetEnvironment(
+        python=python,
+        prefix=prefix,
+        purelib=Path(paths["purelib"]),
+        platlib=Path(paths["platlib"]),
+        scripts=Path(paths["scripts"]),
+        data=Path(paths["data"]),
+        headers=headers,
+        marker_env=MappingProxyType(dict(facts["markers"])),
+        tags=tags_from_facts(facts),
+        python_version=f"{major}.{minor}",
+        implementation=str(facts["implementation"]),
+        is_virtualenv=is_venv,
+        facts=MappingProxyType(dict(facts)),
+    )
+
+
+def _interpreter_in(directory: Path) -> Path | None:
+    for candidate in (directory / "bin" / "python", directory / "Scripts" / "python.exe"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _resolve_python_arg(python: str, cwd: Path) -> Path:
+    path = Path(python).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    if path.is_dir():
+        found = _interpreter_in(path)
+        if found is None:
+            raise InstallError(f"--python {python}: no bin/python in this directory (not a venv?)")
+        return found
+    if path.exists():
+        return path
+    which = shutil.which(python)
+    if which:
+        return Path(which)
+    raise InstallError(f"--python {python}: no such interpreter or environment directory")
+
+
+def find_target_environment(
+    python: str | None,
+    cwd: Path | str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+) -> TargetEnvironment:
+    """The environment to install into: ``--python`` (interpreter or venv dir), else
+    ``$VIRTUAL_ENV``, else ``./.venv``. Never falls back to the system interpreter."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    env = os.environ if environ is None else environ
+    if python:
+        exe = _resolve_python_arg(python, base)
+    elif env.get("VIRTUAL_ENV"):
+        venv = Path(env["VIRTUAL_ENV"])
+        found = _interpreter_in(venv)
+        if found is None:
+            raise InstallError(f"$VIRTUAL_ENV={venv}: no bin/python there (stale activation?)")
+        exe = found
+    else:
+        found = _interpreter_in(base / ".venv") if (base / ".venv").is_dir() else None
+        if found is None:
+            raise InstallError(
+                "no target environment: create one with `python -m venv .venv` or pass --python"
+            )
+        exe = found
+    exe = exe if exe.is_absolute() else exe.absolute()
+    return environment_from_facts(exe, probe_interpreter(exe))
+
+
+def current_environment() -> TargetEnvironment:
+    """The environment of the running interpreter (used by tests and tools run in-env)."""
+    return environment_from_facts(Path(sys.executable), probe_interpreter(Path(sys.executable)))

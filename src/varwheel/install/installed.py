@@ -1,0 +1,135 @@
+"""What is installed in a target environment, read straight from its ``*.dist-info`` directories.
+
+No ``importlib.metadata`` of our own process: the target is another interpreter, and a direct scan
+of purelib/platlib is fast (one ``scandir`` per directory, a few small reads per distribution).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from varwheel.errors import InstallError
+
+__all__ = ["InstalledDistribution", "installed_distributions", "read_record"]
+
+
+@dataclass(frozen=True)
+class InstalledDistribution:
+    """One installed distribution. ``variant_label`` is None for a non-variant wheel."""
+
+    name: NormalizedName
+    display_name: str
+    version: str
+    dist_info: Path
+    installer: str
+    variant_label: str | None
+    variant_properties: tuple[str, ...]
+    requested: bool
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _name_version(dist_info: Path) -> tuple[str, str] | None:
+    """Name and Version headers from METADATA (only the header block is read)."""
+    name = version = None
+    try:
+        with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                if key == "name" and name is None:
+                    name = value.strip()
+                elif key == "version" and version is None:
+                    version = value.strip()
+                if name and version:
+                    break
+    except OSError:
+        pass
+    if name and version:
+        return name, version
+    # Fall back on the directory name, ``{name}-{version}.dist-info``.
+    stem = dist_info.name[: -len(".dist-info")]
+    left, sep, right = stem.rpartition("-")
+    return (left, right) if sep else None
+
+
+def _variant(dist_info: Path) -> tuple[str | None, tuple[str, ...]]:
+    text = _read_text(dist_info / "variant.json")
+    if text is None:
+        return None, ()
+    try:
+        doc = json.loads(text)
+        variants = doc["variants"]
+        (label, tree) = next(iter(variants.items()))
+        props = sorted(
+            f"{ns} :: {feature} :: {value}"
+            for ns, features in tree.items()
+            for feature, values in features.items()
+            for value in values
+        )
+    except (ValueError, KeyError, TypeError, AttributeError, StopIteration):
+        return "?", ()  # present but unreadable: still a variant install, shown as such
+    return str(label), tuple(props)
+
+
+def read_distribution(dist_info: Path) -> InstalledDistribution | None:
+    """Describe one ``*.dist-info`` directory, or None when it has no usable name/version."""
+    nv = _name_version(dist_info)
+    if nv is None:
+        return None
+    name, version = nv
+    label, props = _variant(dist_info)
+    installer = (_read_text(dist_info / "INSTALLER") or "").strip()
+    return InstalledDistribution(
+        name=canonicalize_name(name),
+        display_name=name,
+        version=version,
+        dist_info=dist_info,
+        installer=installer,
+        variant_label=label,
+        variant_properties=props,
+        requested=(dist_info / "REQUESTED").exists(),
+    )
+
+
+def installed_distributions(env: object) -> dict[NormalizedName, InstalledDistribution]:
+    """All distributions in ``env``'s purelib/platlib (a ``TargetEnvironment``), by canonical name."""
+    site_dirs: Iterable[Path] = env.site_dirs  # type: ignore[attr-defined]
+    found: dict[NormalizedName, InstalledDistribution] = {}
+    for site in site_dirs:
+        try:
+            entries = sorted(e.name for e in os.scandir(site) if e.name.endswith(".dist-info"))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            dist = read_distribution(Path(site) / entry)
+            if dist is not None and dist.name not in found:
+                found[dist.name] = dist
+    return found
+
+
+def read_record(dist: InstalledDistribution) -> list[str]:
+    """Paths listed in a distribution's RECORD, relative to its site directory."""
+    record = dist.dist_info / "RECORD"
+    text = _read_text(record)
+    if text is None:
+        raise InstallError(
+            f"{dist.display_name} {dist.version}: no RECORD file in {dist.dist_info}, "
+            "so its files are unknown; remove it by hand"
+        )
+    return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]

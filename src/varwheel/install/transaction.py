@@ -1,0 +1,506 @@
+"""Atomic install / upgrade / uninstall into a target environment, with ``installer``.
+
+Protocol (all under ``<prefix>/.varwheel/``, same filesystem as site-packages so moves are renames):
+
+1. ``lock`` is held (``flock``) for the whole operation: one varwheel at a time per environment.
+2. A leftover ``txn/journal.json`` from a killed run is recovered first (``recover``).
+3. Every wheel is validated (``wheelcheck``) and installed by ``installer`` into ``txn/staging``
+   (its ``destdir``; scripts and RECORD are written for the TARGET interpreter and real paths).
+   A failure up to here changes nothing in the environment.
+4. The journal is written (tmp + fsync + rename): files to displace (old versions' RECORD files
+   and any file a new wheel overwrites), files to place, directories that will be created.
+5. Displaced files are moved into ``txn/backup``, then staged files are moved into place.
+6. The journal is marked ``committed``; backup, staging and journal are deleted.
+
+Recovery: a journal in state ``applying`` is rolled back (placed files whose staged copy is gone
+are removed, backups moved back, created directories removed); a ``committed`` one is rolled
+forward (clean-up only). Either way the environment equals the before or the after state.
+
+Bytecode is not compiled by default (like uv; pip compiles): Python writes ``__pycache__`` on
+first import anyway, and compiling dominates the cost of installing small wheels.
+``compile_bytecode=True`` (``--compile``) compiles into the staging area, so it is atomic too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shutil
+import signal
+import time
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from varwheel.errors import InstallError
+from varwheel.install.environment import TargetEnvironment
+from varwheel.install.installed import (
+    InstalledDistribution,
+    installed_distributions,
+    read_record,
+)
+from varwheel.install.wheelcheck import CheckedWheel, check_wheel
+
+__all__ = [
+    "InstallResult",
+    "InstalledWheel",
+    "UninstallResult",
+    "environment_lock",
+    "install_wheels",
+    "recover",
+    "uninstall",
+]
+
+INSTALLER_NAME = b"varwheel\n"
+JOURNAL_VERSION = 1
+STATE_DIR = ".varwheel"
+LOCK_TIMEOUT_S = 60.0
+# Test-only: kill this process with SIGKILL after this many file moves (atomicity tests).
+CRASH_ENV = "VARWHEEL_TEST_CRASH_AFTER"
+
+
+@dataclass(frozen=True)
+class InstalledWheel:
+    name: NormalizedName
+    display_name: str
+    version: str
+    wheel: Path
+    label: str | None
+    replaced_version: str | None = None
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    installed: tuple[InstalledWheel, ...]
+    removed: tuple[tuple[NormalizedName, str], ...] = ()
+    skipped: tuple[NormalizedName, ...] = ()
+    recovered: str | None = None  # what was done about a leftover journal, if any
+
+
+@dataclass(frozen=True)
+class UninstallResult:
+    removed: tuple[tuple[NormalizedName, str], ...]
+    missing: tuple[NormalizedName, ...] = ()
+    recovered: str | None = None
+
+
+@dataclass
+class _Plan:
+    displace: list[str] = field(default_factory=list)  # absolute paths moved into backup
+    place: list[str] = field(default_factory=list)  # absolute targets of staged files
+    new_dirs: list[str] = field(default_factory=list)  # created for placed files
+    prune_dirs: list[str] = field(default_factory=list)  # emptied by displacement
+
+
+# --- locking and paths ----------------------------------------------------------------------
+
+
+def _state_dir(env: TargetEnvironment) -> Path:
+    return env.prefix / STATE_DIR
+
+
+def _txn_dir(env: TargetEnvironment) -> Path:
+    return _state_dir(env) / "txn"
+
+
+@contextlib.contextmanager
+def environment_lock(env: TargetEnvironment, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Exclusive lock on the environment for the duration of the block."""
+    import fcntl
+
+    state = _state_dir(env)
+    try:
+        state.mkdir(exist_ok=True)
+        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise InstallError(
+            f"{env.prefix}: cannot write to the environment ({exc.strerror})"
+        ) from exc
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise InstallError(
+                        f"{env.prefix}: another varwheel process is changing this environment "
+                        f"(lock {state / 'lock'})"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _move(src: str, dst: str) -> None:
+    try:
+        os.replace(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(src, dst)
+
+
+def _staged(staging: Path, target: str) -> str:
+    return str(staging) + target
+
+
+def _write_journal(txn: Path, doc: Mapping[str, Any]) -> None:
+    tmp = txn / "journal.json.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, txn / "journal.json")
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(txn, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _prune(dirs: Sequence[str], stop: Collection[str]) -> None:
+    """Remove the given directories and their parents while empty, deepest first."""
+    for d in sorted(set(dirs), key=lambda p: p.count(os.sep), reverse=True):
+        current = d
+        while current not in stop and current != os.path.dirname(current):
+            try:
+                os.rmdir(current)
+            except OSError:
+                break
+            current = os.path.dirname(current)
+
+
+def _stop_dirs(env: TargetEnvironment) -> set[str]:
+    roots = {env.prefix, env.purelib, env.platlib, env.scripts, env.data, env.headers}
+    return {str(r) for r in roots}
+
+
+# --- recovery -------------------------------------------------------------------------------
+
+
+def _rollback(txn: Path, journal: Mapping[str, Any]) -> None:
+    staging = txn / "staging"
+    backup = txn / "backup"
+    for target in reversed(journal["place"]):
+        if not os.path.lexists(_staged(staging, target)) and os.path.lexists(target):
+            os.unlink(target)
+    for index in range(len(journal["displace"]) - 1, -1, -1):
+        original = journal["displace"][index]
+        saved = backup / str(index)
+        if os.path.lexists(saved):
+            os.makedirs(os.path.dirname(original), exist_ok=True)
+            _move(str(saved), original)
+    for d in sorted(journal["new_dirs"], key=lambda p: p.count(os.sep), reverse=True):
+        with contextlib.suppress(OSError):
+            os.rmdir(d)
+
+
+def recover(env: TargetEnvironment) -> str | None:
+    """Finish or undo a transaction left by a killed run. Call with the lock held.
+
+    Returns a one-line account of what was done, or None when there was nothing to do."""
+    txn = _txn_dir(env)
+    if not txn.exists():
+        return None
+    try:
+        journal = json.loads((txn / "journal.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        shutil.rmtree(txn)  # killed before the journal existed: nothing was changed
+        return "removed the staging area of an interrupted varwheel run (nothing had changed)"
+    except ValueError as exc:
+        raise InstallError(f"{txn / 'journal.json'}: unreadable transaction journal") from exc
+    if journal.get("state") == "committed":
+        _prune(journal["prune_dirs"], _stop_dirs(env))
+        shutil.rmtree(txn)
+        return f"completed an interrupted varwheel {journal.get('op', 'transaction')}"
+    _rollback(txn, journal)
+    shutil.rmtree(txn)
+    return (
+        f"rolled back an interrupted varwheel {journal.get('op', 'transaction')}; "
+        "the environment is as it was before it"
+    )
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _inside(path: str, roots: Collection[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _files_of(env: TargetEnvironment, dist: InstalledDistribution) -> list[str]:
+    """Absolute paths of ``dist``'s files (RECORD, stale bytecode, unrecorded dist-info files)."""
+    site = str(dist.dist_info.parent)
+    roots = _stop_dirs(env)
+    out: dict[str, None] = {}
+    for rel in read_record(dist):
+        path = os.path.normpath(os.path.join(site, rel))
+        if not _inside(path, roots):
+            raise InstallError(
+                f"{dist.display_name} {dist.version}: RECORD lists {rel!r}, outside the "
+                f"environment {env.prefix}; refusing to remove it"
+            )
+        if os.path.lexists(path) and not os.path.isdir(path):
+            out[path] = None
+        if path.endswith(".py"):
+            head, tail = os.path.split(path)
+            cache = os.path.join(head, "__pycache__")
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(cache):
+                    if entry.name.startswith(tail[:-3] + ".") and entry.name.endswith(".pyc"):
+                        out[entry.path] = None
+    for root, _dirs, files in os.walk(dist.dist_info):
+        for name in files:
+            out[os.path.join(root, name)] = None
+    return list(out)
+
+
+def _new_dirs(targets: Sequence[str]) -> list[str]:
+    created: dict[str, None] = {}
+    for target in targets:
+        d = os.path.dirname(target)
+        while d not in created and not os.path.isdir(d):
+            created[d] = None
+            d = os.path.dirname(d)
+    return list(created)
+
+
+def _crash_countdown() -> int | None:
+    value = os.environ.get(CRASH_ENV)
+    return int(value) if value else None
+
+
+def _apply(txn: Path, plan: _Plan, op: str) -> None:
+    journal = {
+        "version": JOURNAL_VERSION,
+        "op": op,
+        "state": "applying",
+        "displace": plan.displace,
+        "place": plan.place,
+        "new_dirs": plan.new_dirs,
+        "prune_dirs": plan.prune_dirs,
+    }
+    _write_journal(txn, journal)
+    crash_after = _crash_countdown()
+    moves = 0
+    backup = txn / "backup"
+    backup.mkdir(exist_ok=True)
+    staging = txn / "staging"
+    made: set[str] = set()
+    for index, original in enumerate(plan.displace):
+        _move(original, str(backup / str(index)))
+        moves += 1
+        if crash_after is not None and moves >= crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+    for target in plan.place:
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        _move(_staged(staging, target), target)
+        moves += 1
+        if crash_after is not None and moves >= crash_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+    journal["state"] = "committed"
+    _write_journal(txn, journal)
+
+
+def _finish(env: TargetEnvironment, txn: Path, plan: _Plan) -> None:
+    _prune(plan.prune_dirs, _stop_dirs(env))
+    shutil.rmtree(txn, ignore_errors=True)
+
+
+def _run_plan(env: TargetEnvironment, txn: Path, plan: _Plan, op: str) -> None:
+    try:
+        _apply(txn, plan, op)
+    except BaseException as exc:
+        # A Python-level failure (disk full, permission, Ctrl-C): undo now, as recovery would.
+        try:
+            journal = json.loads((txn / "journal.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            journal = {"state": "none", "place": [], "displace": [], "new_dirs": []}
+        if journal.get("state") != "committed":
+            _rollback(txn, journal)
+            shutil.rmtree(txn, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise InstallError(
+                    f"{env.prefix}: {op} failed ({exc}); the environment was restored"
+                ) from exc
+            raise
+    _finish(env, txn, plan)
+
+
+# --- install --------------------------------------------------------------------------------
+
+
+def _stage(
+    env: TargetEnvironment,
+    checked: CheckedWheel,
+    staging: Path,
+    extra: Mapping[str, bytes],
+    compile_bytecode: bool,
+) -> None:
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
+    schemes = {
+        "purelib": str(env.purelib),
+        "platlib": str(env.platlib),
+        "scripts": str(env.scripts),
+        "data": str(env.data),
+        "headers": str(env.headers / checked.name),
+    }
+    destination = SchemeDictionaryDestination(
+        schemes,
+        interpreter=str(env.python),
+        script_kind="posix" if os.name != "nt" else "win-amd64",
+        bytecode_optimization_levels=(0,) if compile_bytecode else (),
+        destdir=str(staging),
+        overwrite_existing=True,
+    )
+    try:
+        with WheelFile.open(checked.path) as source:
+            install(source, destination, dict(extra))
+    except Exception as exc:
+        raise InstallError(
+            f"{checked.path.name}: could not be unpacked ({exc}); nothing was installed"
+        ) from exc
+
+
+def _staged_targets(staging: Path) -> list[str]:
+    root = str(staging)
+    out: list[str] = []
+    for dirpath, _dirs, files in os.walk(staging):
+        for name in files:
+            out.append(os.path.join(dirpath, name)[len(root) :])
+    return sorted(out)
+
+
+def install_wheels(
+    env: TargetEnvironment,
+    wheels: Sequence[Path],
+    *,
+    upgrade_existing: bool = True,
+    requested: Collection[str] = frozenset(),
+    direct_urls: Mapping[str, Mapping[str, Any]] | None = None,
+    compile_bytecode: bool = False,
+) -> InstallResult:
+    """Install ``wheels`` into ``env`` atomically: all of them, or none and the env unchanged.
+
+    An installed distribution of the same project is replaced (``upgrade_existing``) or the wheel
+    skipped. ``requested`` names get a ``REQUESTED`` file; ``direct_urls`` maps a project name to
+    its PEP 610 ``direct_url.json`` document (only for direct URL/path installs, like pip).
+    """
+    requested_names = {canonicalize_name(n) for n in requested}
+    urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
+    checked = [check_wheel(Path(w)) for w in wheels]
+    seen: dict[NormalizedName, CheckedWheel] = {}
+    for c in checked:
+        if c.project in seen:
+            raise InstallError(
+                f"{c.path.name} and {seen[c.project].path.name} are both {c.project}; "
+                "nothing was installed"
+            )
+        seen[c.project] = c
+
+    with environment_lock(env):
+        recovered = recover(env)
+        current = installed_distributions(env)
+        todo: list[CheckedWheel] = []
+        skipped: list[NormalizedName] = []
+        replaced: list[InstalledDistribution] = []
+        for c in checked:
+            old = current.get(c.project)
+            if old is not None and not upgrade_existing:
+                skipped.append(c.project)
+                continue
+            if old is not None:
+                replaced.append(old)
+            todo.append(c)
+
+        txn = _txn_dir(env)
+        staging = txn / "staging"
+        staging.mkdir(parents=True)
+        try:
+            for c in todo:
+                extra = {"INSTALLER": INSTALLER_NAME}
+                if c.project in requested_names:
+                    extra["REQUESTED"] = b""
+                if c.project in urls:
+                    extra["direct_url.json"] = json.dumps(urls[c.project], sort_keys=True).encode()
+                _stage(env, c, staging, extra, compile_bytecode)
+            plan = _Plan()
+            plan.place = _staged_targets(staging)
+            displaced: dict[str, None] = {}
+            for old in replaced:
+                for path in _files_of(env, old):
+                    displaced[path] = None
+            for target in plan.place:
+                if os.path.isdir(target) and not os.path.islink(target):
+                    raise InstallError(f"{target}: a directory is in the way of a file to install")
+                if os.path.lexists(target):
+                    displaced[target] = None
+            plan.displace = list(displaced)
+            plan.prune_dirs = sorted({os.path.dirname(p) for p in plan.displace})
+            plan.new_dirs = _new_dirs(plan.place)
+        except BaseException:
+            shutil.rmtree(txn, ignore_errors=True)
+            raise
+        _run_plan(env, txn, plan, "install")
+
+    by_name = {old.name: old for old in replaced}
+    return InstallResult(
+        installed=tuple(
+            InstalledWheel(
+                name=c.project,
+                display_name=c.name,
+                version=c.version,
+                wheel=c.path,
+                label=c.label,
+                replaced_version=by_name[c.project].version if c.project in by_name else None,
+            )
+            for c in todo
+        ),
+        removed=tuple((old.name, old.version) for old in replaced),
+        skipped=tuple(skipped),
+        recovered=recovered,
+    )
+
+
+def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
+    """Remove the named distributions atomically, using their RECORD files.
+
+    Names not installed are reported in ``missing``. A RECORD entry outside the environment or
+    a distribution without RECORD is an ``InstallError`` and nothing is removed."""
+    wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
+    with environment_lock(env):
+        recovered = recover(env)
+        current = installed_distributions(env)
+        targets = [current[n] for n in wanted if n in current]
+        missing = tuple(n for n in wanted if n not in current)
+        plan = _Plan()
+        displaced: dict[str, None] = {}
+        for dist in targets:
+            for path in _files_of(env, dist):
+                displaced[path] = None
+        plan.displace = list(displaced)
+        plan.prune_dirs = sorted({os.path.dirname(p) for p in plan.displace})
+        if plan.displace:
+            txn = _txn_dir(env)
+            txn.mkdir(parents=True)
+            _run_plan(env, txn, plan, "uninstall")
+    return UninstallResult(
+        removed=tuple((d.name, d.version) for d in targets),
+        missing=missing,
+        recovered=recovered,
+    )
