@@ -1,0 +1,130 @@
+"""Rich rendering of ``explain`` and ``install`` results (human output; ``--json`` bypasses it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from varwheel.resolve.explain import PackageExplanation
+from varwheel.resolve.resolver import Resolution, ResolvedPackage
+
+_STATUS_STYLE = {"chosen": "bold green", "compatible": "green", "rejected": "red"}
+
+
+def render_explanation(console: Console, expl: PackageExplanation) -> None:
+    if expl.version is None:
+        console.print(f"[bold]{escape(expl.requirement)}[/]: " + escape("; ".join(expl.notes)))
+        return
+    head = f"[bold]{escape(expl.name)} {escape(expl.version)}[/]"
+    if expl.requirement != expl.name:
+        head += f"  (for {escape(expl.requirement)})"
+    console.print(head)
+    if expl.route:
+        console.print(f"  variant metadata: {escape(expl.route)}")
+    for skipped in expl.skipped:
+        console.print(f"  skipped {escape(skipped.version)}: {escape(skipped.reason)}")
+    if expl.supported or expl.unavailable:
+        console.print("  target supports:")
+        for ns, feats in expl.supported.items():
+            for feat, values in feats.items():
+                console.print(f"    {escape(ns)} :: {escape(feat)}: {escape(', '.join(values))}")
+        for ns, why in expl.unavailable.items():
+            console.print(f"    {escape(ns)}: unavailable ({escape(why)})")
+    if expl.wheels:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("#", justify="right")
+        table.add_column("wheel")
+        table.add_column("label")
+        table.add_column("verdict")
+        for w in expl.wheels:
+            verdict = w.decided_by if w.status != "rejected" else w.reason
+            style = _STATUS_STYLE[w.status]
+            table.add_row(
+                str(w.rank) if w.rank else "-",
+                escape(w.filename),
+                escape(w.label or "(non-variant)"),
+                f"[{style}]{w.status}[/]: {escape(verdict)}"
+                if verdict
+                else f"[{style}]{w.status}[/]",
+            )
+        console.print(table)
+    for sdist in expl.sdists:
+        console.print(f"  sdist: {escape(sdist)}")
+    if expl.chosen:
+        label = f" (variant {expl.chosen_label})" if expl.chosen_label else " (non-variant)"
+        console.print(f"  [bold green]chosen:[/] {escape(expl.chosen)}{escape(label)}")
+    if expl.dependencies is not None:
+        deps = ", ".join(expl.dependencies) or "none"
+        console.print(f"  dependencies of the chosen wheel: {escape(deps)}")
+    for note in expl.notes:
+        console.print(f"  note: {escape(note)}")
+
+
+def describe_package(pkg: ResolvedPackage) -> str:
+    cand = pkg.candidate
+    if cand.installed:
+        return f"{cand.name} {cand.version} (already installed)"
+    if cand.is_sdist:
+        return f"{cand.name} {cand.version} (built from {cand.filename})"
+    what = f"variant {cand.label}" if cand.label else "non-variant"
+    return f"{cand.name} {cand.version} ({what}: {cand.filename})"
+
+
+def render_plan(console: Console, resolution: Resolution, *, dry_run: bool) -> None:
+    todo = [p for p in resolution.packages if not p.candidate.installed]
+    kept = [p for p in resolution.packages if p.candidate.installed]
+    verb = "Would install" if dry_run else "Installing"
+    if todo:
+        console.print(f"{verb} {len(todo)} package(s):")
+        for pkg in todo:
+            console.print(f"  {escape(describe_package(pkg))}")
+    for pkg in kept:
+        console.print(f"Requirement already satisfied: {escape(describe_package(pkg))}")
+    if not todo and not kept:
+        console.print("Nothing to install.")
+
+
+def render_installed(console: Console, installed: Sequence[ResolvedPackage]) -> None:
+    if installed:
+        names = ", ".join(f"{p.name}-{p.candidate.version}" for p in installed)
+        console.print(f"Successfully installed {escape(names)}")
+
+
+@contextmanager
+def download_progress(console: Console, total_files: int) -> Iterator[object]:
+    """A rich progress bar on a terminal; a no-op callback elsewhere. Yields ``callback(event)``
+    for ``download_many`` progress events (``file``, ``downloaded``, ``total``, ``done``)."""
+    if not console.is_terminal or total_files == 0:
+        yield None
+        return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TransferSpeedColumn,
+    )
+
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    )
+    tasks: dict[str, int] = {}
+
+    def callback(event: object) -> None:
+        file = event.file  # type: ignore[attr-defined]
+        key = file.filename
+        if key not in tasks:
+            tasks[key] = progress.add_task(key, total=event.total)  # type: ignore[attr-defined]
+        progress.update(tasks[key], completed=event.downloaded, total=event.total)  # type: ignore[attr-defined]
+
+    with progress:
+        yield callback

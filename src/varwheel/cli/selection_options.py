@@ -1,0 +1,320 @@
+"""Flags shared by ``install`` and ``explain``: indexes, target, variant selection.
+
+Cross-target flags (``--python-version``, ``--platform``, ``--implementation``, ``--abi``)
+describe a machine other than this one, as pip's do; like pip, they are accepted only with
+``--dry-run`` for ``install`` (a report or plan can be made for any target, but files can
+only be installed into an environment whose interpreter we can run: use ``--python PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from varwheel.errors import InstallError, InvalidInput
+from varwheel.resolve.options import ResolveOptions
+from varwheel.resolve.provider import InstalledDist
+from varwheel.resolve.resolver import Session, parse_requirement
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import VariantProperty, validate_label
+from varwheel.spec.selection import Preferences, SupportedProperties
+
+if TYPE_CHECKING:
+    from varwheel.config import Config
+    from varwheel.index.client import IndexClient
+    from varwheel.install.environment import TargetEnvironment
+    from varwheel.providers.detect import ProviderOptions
+
+CROSS_TARGET_FLAGS = ("python_version", "platform", "implementation", "abi")
+
+
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("package index")
+    group.add_argument("-i", "--index-url", help="base URL of the simple index (PEP 503/691)")
+    group.add_argument(
+        "--extra-index-url", action="append", default=[], metavar="URL", help="more indexes"
+    )
+    group.add_argument(
+        "-f",
+        "--find-links",
+        action="append",
+        default=[],
+        metavar="PATH|URL",
+        help="a directory or HTML page of distribution links",
+    )
+    group.add_argument("--no-index", action="store_true", help="ignore indexes (find-links only)")
+    group.add_argument("--pre", action="store_true", help="consider pre-release versions")
+    group.add_argument(
+        "--no-build",
+        action="store_true",
+        help="never build from source distributions (wheels only)",
+    )
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("target environment")
+    group.add_argument("--python", metavar="PATH", help="interpreter of the target environment")
+    group.add_argument("--python-version", metavar="X.Y", help="target Python version")
+    group.add_argument(
+        "--platform",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="target platform tag (repeatable, e.g. manylinux_2_28_x86_64)",
+    )
+    group.add_argument("--implementation", metavar="IMPL", help="target implementation: cp, pp")
+    group.add_argument("--abi", action="append", default=[], metavar="ABI", help="target ABI tag")
+
+
+def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("variant selection")
+    group.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=LABEL",
+        help="consider only this variant label for project NAME",
+    )
+    group.add_argument(
+        "--force-variant",
+        action="store_true",
+        help="install the --variant labels even if this target does not support them",
+    )
+    group.add_argument(
+        "--prefer",
+        action="append",
+        default=[],
+        metavar="'ns :: f :: v'",
+        help="prefer this property (moves it ahead in the ordering; repeatable)",
+    )
+    group.add_argument(
+        "--forbid",
+        action="append",
+        default=[],
+        metavar="'ns[ :: f[ :: v]]'",
+        help="never select variants with a matching property (repeatable)",
+    )
+    group.add_argument(
+        "--no-variants", action="store_true", help="ignore variant wheels (non-variant only)"
+    )
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """All the above plus the provider flags of ``cli/provider_options.py``."""
+    from varwheel.cli.provider_options import add_provider_arguments
+
+    add_index_arguments(parser)
+    add_target_arguments(parser)
+    add_variant_arguments(parser)
+    add_provider_arguments(parser)
+
+
+def cross_target_requested(args: argparse.Namespace) -> bool:
+    return any(getattr(args, flag, None) for flag in CROSS_TARGET_FLAGS)
+
+
+def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, str]:
+    pins: dict[NormalizedName, str] = {}
+    for text in values:
+        name, sep, label = text.partition("=")
+        if not sep or not name.strip() or not label.strip():
+            raise InvalidInput(f"--variant {text!r}: expected NAME=LABEL, e.g. torch=cuda12.8")
+        pins[canonicalize_name(name.strip())] = validate_label(label.strip())
+    return pins
+
+
+def preferences_from_args(args: argparse.Namespace) -> Preferences:
+    from varwheel.spec.ordering import ForbidPattern
+
+    prefer = tuple(VariantProperty.parse(text) for text in args.prefer)
+    forbid = tuple(ForbidPattern.parse(text).text for text in args.forbid)
+    if args.force_variant and not args.variant:
+        raise InvalidInput("--force-variant needs --variant NAME=LABEL")
+    return Preferences(
+        prefer=prefer,
+        forbid=forbid,
+        force_variant=bool(args.force_variant),
+        variants_enabled=not args.no_variants,
+    )
+
+
+def resolve_options_from_args(
+    args: argparse.Namespace, requirements: Sequence[Requirement]
+) -> ResolveOptions:
+    requested = frozenset(canonicalize_name(r.name) for r in requirements)
+    upgrade = requested if getattr(args, "upgrade", False) else frozenset()
+    return ResolveOptions(
+        prefs=preferences_from_args(args),
+        variant_for=parse_variant_pins(args.variant),
+        allow_prereleases=bool(args.pre),
+        no_deps=bool(getattr(args, "no_deps", False)),
+        upgrade=upgrade,
+        force_reinstall=bool(getattr(args, "force_reinstall", False)),
+        allow_sdists=not args.no_build,
+    )
+
+
+def read_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) -> list[Requirement]:
+    """A pip-style requirements file: one requirement per line, ``#`` comments, ``-r`` includes."""
+    path = path.resolve()
+    if path in _seen:
+        raise InvalidInput(f"{path}: requirements file includes itself")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot read requirements file: {err.strerror}") from err
+    out: list[Requirement] = []
+    joined = text.replace("\\\n", "")
+    for lineno, raw in enumerate(joined.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-r ", "--requirement ")):
+            include = Path(line.split(None, 1)[1].strip())
+            if not include.is_absolute():
+                include = path.parent / include
+            out += read_requirements_file(include, _seen | {path})
+            continue
+        if line.startswith("-"):
+            raise InvalidInput(f"{path}:{lineno}: unsupported option line {line!r}")
+        out.append(parse_requirement(line, source=f"{path}:{lineno}"))
+    return out
+
+
+def requirements_from_args(args: argparse.Namespace) -> list[Requirement]:
+    reqs = [parse_requirement(text) for text in args.requirements]
+    for file in getattr(args, "requirement_files", None) or ():
+        reqs += read_requirements_file(Path(file))
+    if not reqs:
+        raise InvalidInput("no requirements given (name some, or use -r FILE)")
+    return reqs
+
+
+# -- from flags to a resolution session -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SelectionContext:
+    """Everything a command needs to resolve: the target, the index client and the session."""
+
+    target: TargetEnvironment
+    client: IndexClient
+    session: Session
+    provider_options: ProviderOptions
+
+
+def load_config() -> Config:
+    from varwheel.config import load_config as _load
+
+    return _load()
+
+
+def target_from_args(args: argparse.Namespace, *, require_env: bool) -> TargetEnvironment:
+    """``--python``/``$VIRTUAL_ENV``/``./.venv``; without one (and not ``require_env``), the
+    running interpreter. Cross-target flags then replace tags and marker values."""
+    from varwheel.install.environment import current_environment, find_target_environment
+
+    if args.python or require_env:
+        env = find_target_environment(args.python)
+    else:
+        try:
+            env = find_target_environment(None)
+        except InstallError:
+            env = current_environment()
+    if cross_target_requested(args):
+        env = env.with_overrides(
+            python_version=args.python_version,
+            platforms=tuple(args.platform),
+            implementation=args.implementation,
+            abis=tuple(args.abi),
+        )
+    return env
+
+
+def index_client_from_args(args: argparse.Namespace, config: Config) -> IndexClient:
+    from varwheel.index.client import IndexClient
+
+    index_url = args.index_url or getattr(config, "index_url", None)
+    extra = list(args.extra_index_url) or list(getattr(config, "extra_index_urls", ()) or ())
+    find_links = list(args.find_links) or list(getattr(config, "find_links", ()) or ())
+    return IndexClient(
+        index_urls=[index_url] if index_url else None,
+        extra_index_urls=extra,
+        find_links=find_links,
+        no_index=bool(args.no_index),
+    )
+
+
+def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:
+    from varwheel.install.installed import installed_distributions
+
+    out: dict[NormalizedName, InstalledDist] = {}
+    for name, dist in installed_distributions(env).items():
+        try:
+            version = Version(dist.version)
+        except InvalidVersion:
+            continue
+        out[name] = InstalledDist(
+            name, version, _installed_requires(dist.dist_info), dist.variant_label
+        )
+    return out
+
+
+def _installed_requires(dist_info: Path) -> tuple[str, ...]:
+    from packaging.metadata import parse_email
+
+    try:
+        raw, _ = parse_email((dist_info / "METADATA").read_bytes())
+    except OSError:
+        return ()
+    return tuple(raw.get("requires_dist", ()))
+
+
+def support_function(
+    options: ProviderOptions, marker_env: Mapping[str, str]
+) -> Callable[[VariantMetadata], SupportedProperties]:
+    """Detected (or profile) support for one version's metadata, then PEP 817 §6.3 rules for
+    static, optional and ``enable-if`` providers against the *target's* markers."""
+    from varwheel.providers.detect import detect_support
+    from varwheel.spec.selection import effective_support
+
+    def support_for(md: VariantMetadata) -> SupportedProperties:
+        detected = detect_support(md, options, target_env=marker_env)
+        return effective_support(
+            md, detected, marker_env=marker_env, enabled_optional=options.enabled_optional
+        )
+
+    return support_for
+
+
+def build_context(
+    args: argparse.Namespace,
+    requirements: Sequence[Requirement],
+    *,
+    require_env: bool,
+    keep_installed: bool,
+) -> SelectionContext:
+    from varwheel.cli.provider_options import provider_options_from_args
+
+    config = load_config()
+    target = target_from_args(args, require_env=require_env)
+    client = index_client_from_args(args, config)
+    provider_options = provider_options_from_args(args, config)
+    options = resolve_options_from_args(args, requirements)
+    installed = installed_from_env(target) if keep_installed else {}
+    session = Session(
+        client,
+        tags=target.tags,
+        marker_env=target.marker_env,
+        support_for=support_function(provider_options, target.marker_env),
+        options=options,
+        installed=installed,
+    )
+    return SelectionContext(target, client, session, provider_options)

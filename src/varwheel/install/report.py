@@ -1,0 +1,89 @@
+"""pip-style installation report (``--report``), with a ``variant`` object per item.
+
+Format: pip's "installation report" version "1" (https://pip.pypa.io/en/stable/reference/
+installation-report/). ``pip_version`` carries varwheel's version string, so consumers of
+pip's format keep working; ``variant`` is our addition: ``{"label", "properties"}`` for a
+variant wheel, ``null`` for a non-variant wheel (or one built from an sdist).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from packaging.metadata import RawMetadata
+
+from varwheel import __version__
+from varwheel.resolve.candidates import Candidate
+from varwheel.resolve.metadata import metadata_json
+from varwheel.resolve.resolver import Resolution, ResolvedPackage
+
+REPORT_VERSION = "1"
+
+# Reads a package's core metadata when the resolution did not (``--no-deps``).
+MetadataFunction = Callable[[Candidate], RawMetadata | None]
+
+
+def variant_object(cand: Candidate) -> dict[str, Any] | None:
+    if cand.label is None or cand.is_sdist:
+        return None
+    return {"label": cand.label, "properties": [str(p) for p in sorted(cand.properties)]}
+
+
+def _download_info(pkg: ResolvedPackage) -> dict[str, Any]:
+    file = pkg.candidate.file
+    assert file is not None
+    hashes = dict(getattr(file, "hashes", {}) or {})
+    archive: dict[str, Any] = {"hashes": hashes}
+    if "sha256" in hashes:
+        archive["hash"] = f"sha256={hashes['sha256']}"
+    return {"url": file.url, "archive_info": archive}
+
+
+def build_report(
+    resolution: Resolution,
+    *,
+    marker_env: Mapping[str, str],
+    metadata_of: MetadataFunction | None = None,
+) -> dict[str, Any]:
+    """The report for every distribution that would be installed (installed ones kept are
+    not listed, as in pip)."""
+    items = []
+    for pkg in resolution.packages:
+        cand = pkg.candidate
+        if cand.installed:
+            continue
+        raw = pkg.metadata
+        if raw is None and metadata_of is not None:
+            raw = metadata_of(cand)
+        meta = (
+            metadata_json(raw)
+            if raw is not None
+            else {
+                "metadata_version": "2.1",
+                "name": cand.name,
+                "version": str(cand.version),
+            }
+        )
+        item: dict[str, Any] = {
+            "download_info": _download_info(pkg),
+            "is_direct": False,
+            "is_yanked": bool(getattr(cand.file, "yanked", False)),
+            "requested": pkg.requested,
+            "metadata": meta,
+            "variant": variant_object(cand),
+        }
+        if pkg.requested_extras:
+            item["requested_extras"] = sorted(pkg.requested_extras)
+        items.append(item)
+    return {
+        "version": REPORT_VERSION,
+        "pip_version": __version__,
+        "install": items,
+        "environment": dict(marker_env),
+    }
+
+
+def dump_report(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"

@@ -1,0 +1,257 @@
+"""Candidates: the files of one release, and the one wheel (or sdist) chosen for it.
+
+Versions are chosen as usual; inside a version the wheels are ranked by the spec core
+(``select_wheels``, PEP 817 §"Suggested implementation logic" steps 3-9) and only the best one
+becomes the resolver's candidate for that version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+)
+from packaging.version import Version
+
+from varwheel.errors import InvalidFilename
+from varwheel.index.models import IndexFile
+from varwheel.spec.filenames import WheelFilename, is_variants_json_filename, parse_wheel_filename
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import VariantProperty
+from varwheel.spec.selection import (
+    Preferences,
+    RankedWheel,
+    SupportedProperties,
+    WheelSelection,
+    select_wheels,
+)
+
+
+@dataclass(frozen=True)
+class Release:
+    """All files one index offers for one version of a project."""
+
+    name: NormalizedName
+    version: Version
+    wheels: tuple[tuple[IndexFile, WheelFilename], ...] = ()
+    sdists: tuple[IndexFile, ...] = ()
+    variants_json: IndexFile | None = None
+
+    @property
+    def files(self) -> tuple[IndexFile, ...]:
+        extra = (self.variants_json,) if self.variants_json is not None else ()
+        return tuple(f for f, _ in self.wheels) + self.sdists + extra
+
+    @property
+    def yanked(self) -> bool:
+        """PEP 592: a release counts as yanked when every file of it is."""
+        dists = [f for f, _ in self.wheels] + list(self.sdists)
+        return bool(dists) and all(_is_yanked(f) for f in dists)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One installable distribution the resolver may pin.
+
+    ``wheel`` is None for an sdist (built into a non-variant wheel, PEP 817 §"Source
+    distributions"). ``marker_properties`` are the wheel's properties the target supports:
+    variant markers see only those (PEP 825 §"Environment markers").
+    """
+
+    name: NormalizedName
+    version: Version
+    file: IndexFile | None
+    wheel: WheelFilename | None
+    label: str | None = None
+    properties: tuple[VariantProperty, ...] = ()
+    marker_properties: frozenset[VariantProperty] = frozenset()
+    decided_by: str = ""
+    extras: frozenset[str] = frozenset()
+    installed: bool = False  # an installed distribution kept as it is
+
+    @property
+    def is_sdist(self) -> bool:
+        return self.file is not None and self.wheel is None
+
+    @property
+    def filename(self) -> str:
+        return self.file.filename if self.file is not None else f"{self.name}=={self.version}"
+
+    def with_extras(self, extras: frozenset[str]) -> Candidate:
+        return Candidate(
+            self.name,
+            self.version,
+            self.file,
+            self.wheel,
+            self.label,
+            self.properties,
+            self.marker_properties,
+            self.decided_by,
+            extras,
+            self.installed,
+        )
+
+
+@dataclass(frozen=True)
+class VersionChoice:
+    """What happened to one release: the chosen candidate, or why none was."""
+
+    release: Release
+    candidate: Candidate | None
+    selection: WheelSelection | None = None
+    metadata: VariantMetadata | None = None
+    route: str | None = None
+    support: SupportedProperties | None = None
+    skip_reason: str = ""
+    variant_wheels_seen: bool = False
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _is_yanked(file: IndexFile) -> bool:
+    yanked = getattr(file, "yanked", False)
+    return yanked is not False and yanked is not None
+
+
+def group_releases(name: str, files: Iterable[IndexFile]) -> dict[Version, Release]:
+    """Group an index page's files by version; files of other projects or odd names are skipped."""
+    project = canonicalize_name(name)
+    wheels: dict[Version, list[tuple[IndexFile, WheelFilename]]] = {}
+    sdists: dict[Version, list[IndexFile]] = {}
+    vjson: dict[Version, IndexFile] = {}
+    for file in files:
+        fname = file.filename
+        try:
+            if fname.endswith(".whl"):
+                wf = parse_wheel_filename(fname)
+                if wf.project == project:
+                    wheels.setdefault(wf.version, []).append((file, wf))
+            elif is_variants_json_filename(fname):
+                from varwheel.spec.filenames import parse_variants_json_filename
+
+                vname, vversion = parse_variants_json_filename(fname)
+                if vname == project:
+                    vjson[vversion] = file
+            elif fname.endswith((".tar.gz", ".zip")):
+                sname, sversion = parse_sdist_filename(fname)
+                if sname == project:
+                    sdists.setdefault(sversion, []).append(file)
+        except (InvalidFilename, InvalidSdistFilename, ValueError):
+            continue  # pip ignores links it cannot parse; so do we
+    versions = set(wheels) | set(sdists)
+    return {
+        v: Release(
+            project,
+            v,
+            tuple(sorted(wheels.get(v, ()), key=lambda p: p[0].filename)),
+            tuple(sorted(sdists.get(v, ()), key=lambda f: f.filename)),
+            vjson.get(v),
+        )
+        for v in versions
+    }
+
+
+def tag_compatible(wheels: Sequence[tuple[IndexFile, WheelFilename]], tags: Sequence[Tag]) -> bool:
+    """Whether any wheel is installable by tags (cheap pre-check before fetching variant data)."""
+    supported = set(tags)
+    return any(wf.tags & supported for _, wf in wheels)
+
+
+def has_tag_compatible_variant(
+    wheels: Sequence[tuple[IndexFile, WheelFilename]], tags: Sequence[Tag]
+) -> bool:
+    """PEP 817 step 4: variant metadata is needed only when a tag-compatible wheel has a label."""
+    supported = set(tags)
+    return any(wf.label is not None and wf.tags & supported for _, wf in wheels)
+
+
+def candidate_from_ranked(
+    release: Release, ranked: RankedWheel, support: SupportedProperties | None
+) -> Candidate:
+    file = next(f for f, wf in release.wheels if wf == ranked.wheel)
+    props = tuple(ranked.properties)
+    marker_props = _supported_subset(props, support)
+    return Candidate(
+        release.name,
+        release.version,
+        file,
+        ranked.wheel,
+        ranked.label,
+        props,
+        marker_props,
+        ranked.decided_by,
+    )
+
+
+def _supported_subset(
+    props: Sequence[VariantProperty], support: SupportedProperties | None
+) -> frozenset[VariantProperty]:
+    if not props or support is None:
+        return frozenset()
+    from varwheel.spec.markers import filter_supported
+
+    return frozenset(filter_supported(frozenset(props), support))
+
+
+def choose(
+    release: Release,
+    *,
+    metadata: VariantMetadata | None,
+    support: SupportedProperties | None,
+    tags: Sequence[Tag],
+    prefs: Preferences,
+    route: str | None = None,
+    allow_sdists: bool = True,
+    notes: tuple[str, ...] = (),
+) -> VersionChoice:
+    """Rank the release's wheels and pick the best; fall back to an sdist (non-variant)."""
+    wheel_names = [wf for _, wf in release.wheels]
+    selection = None
+    if wheel_names:
+        selection = select_wheels(
+            wheel_names, metadata, support or SupportedProperties({}), tags, prefs
+        )
+    variant_seen = any(wf.label is not None for wf in wheel_names)
+    if selection is not None and selection.ranked:
+        cand = candidate_from_ranked(release, selection.ranked[0], support)
+        return VersionChoice(
+            release, cand, selection, metadata, route, support, "", variant_seen, notes
+        )
+    if allow_sdists and release.sdists:
+        sdist = release.sdists[0]
+        cand = Candidate(release.name, release.version, sdist, None, decided_by="sdist fallback")
+        return VersionChoice(
+            release, cand, selection, metadata, route, support, "", variant_seen, notes
+        )
+    reason = summarize_rejections(release, selection, allow_sdists=allow_sdists)
+    return VersionChoice(
+        release, None, selection, metadata, route, support, reason, variant_seen, notes
+    )
+
+
+def summarize_rejections(
+    release: Release, selection: WheelSelection | None, *, allow_sdists: bool = True
+) -> str:
+    """One line: why no file of this release is usable (every variant's reason, grouped)."""
+    if selection is None or not selection.rejected:
+        if release.sdists and not allow_sdists:
+            return "only a source distribution, and building from source is disabled"
+        return "no files"
+    by_label: dict[str, str] = {}
+    tag_only = 0
+    for rej in selection.rejected:
+        if rej.reason.code == "tag-mismatch":
+            tag_only += 1
+            continue
+        key = rej.wheel.label if rej.wheel.label is not None else "non-variant"
+        message = rej.reason.message.removeprefix(f"{rej.wheel.filename}: ")
+        by_label.setdefault(key, message)
+    parts = [f"{label}: {msg}" for label, msg in sorted(by_label.items())]
+    if tag_only:
+        parts.append(f"{tag_only} wheel(s) with tags this target does not support")
+    return "; ".join(parts)

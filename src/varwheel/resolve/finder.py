@@ -1,0 +1,143 @@
+"""Finder: index pages -> releases -> one chosen candidate per version, cached per resolution.
+
+Fetches lazily: a project's page when the resolver first asks for it, a version's variant
+metadata only when that version is considered and a tag-compatible wheel has a label (PEP 817
+step 4), so ``--no-deps --dry-run`` reads nothing but index pages and ``*-variants.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from varwheel.index.client import IndexClient
+from varwheel.index.models import IndexFile
+from varwheel.resolve.candidates import (
+    Release,
+    VersionChoice,
+    choose,
+    group_releases,
+    has_tag_compatible_variant,
+)
+from varwheel.resolve.options import ResolveOptions
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.selection import SupportedProperties
+
+# Given a version's variant metadata, return what the target supports (providers, profile).
+SupportFunction = Callable[[VariantMetadata], SupportedProperties]
+
+
+@dataclass(frozen=True)
+class SkippedVersion:
+    version: Version
+    reason: str
+
+
+class Finder:
+    """Per-resolution cache of index pages and per-version choices."""
+
+    def __init__(
+        self,
+        client: IndexClient,
+        *,
+        tags: Sequence[Tag],
+        python_version: Version,
+        support_for: SupportFunction,
+        options: ResolveOptions,
+    ) -> None:
+        self.client = client
+        self.tags = tuple(tags)
+        self.python_version = python_version
+        self.support_for = support_for
+        self.options = options
+        self._releases: dict[NormalizedName, dict[Version, Release]] = {}
+        self._choices: dict[tuple[NormalizedName, Version], VersionChoice] = {}
+        self.skipped: dict[NormalizedName, list[SkippedVersion]] = {}
+
+    def releases(self, name: str) -> dict[Version, Release]:
+        key = canonicalize_name(name)
+        if key not in self._releases:
+            files = self.client.project_files(key)
+            self._releases[key] = group_releases(key, files)
+        return self._releases[key]
+
+    def versions(self, name: str, specifier: SpecifierSet, *, pinned: bool) -> list[Version]:
+        """Versions matching ``specifier``, newest first, as pip would consider them.
+
+        Pre-releases only when asked or when nothing else matches (packaging's rule); yanked
+        releases only when pinned with ``==``/``===`` (PEP 592).
+        """
+        releases = self.releases(name)
+        usable = [
+            v for v, rel in releases.items() if (pinned or not rel.yanked) and self._python_ok(rel)
+        ]
+        prereleases = True if self.options.allow_prereleases else None
+        matched = list(specifier.filter(usable, prereleases=prereleases))
+        return sorted(matched, reverse=True)
+
+    def _python_ok(self, release: Release) -> bool:
+        return any(self._file_python_ok(f) for f in release.files if f is not release.variants_json)
+
+    def _file_python_ok(self, file: IndexFile) -> bool:
+        rp = getattr(file, "requires_python", None)
+        if not rp:
+            return True
+        try:
+            return SpecifierSet(rp).contains(self.python_version, prereleases=True)
+        except InvalidSpecifier:
+            return True  # pip ignores a malformed data-requires-python
+
+    def choice(self, name: str, version: Version) -> VersionChoice:
+        key = (canonicalize_name(name), version)
+        if key not in self._choices:
+            self._choices[key] = self._choose(self.releases(name)[version])
+        return self._choices[key]
+
+    def _choose(self, release: Release) -> VersionChoice:
+        release = self._drop_python_incompatible(release)
+        prefs = self.options.prefs_for(release.name)
+        metadata = support = route = None
+        notes: tuple[str, ...] = ()
+        if prefs.variants_enabled and has_tag_compatible_variant(release.wheels, self.tags):
+            from varwheel.index.variants import variant_metadata_for
+
+            source = variant_metadata_for(
+                self.client, release.name, release.version, list(release.files)
+            )
+            metadata, route = source.metadata, source.route
+            notes = (f"variant metadata: {source.route} {source.detail}".strip(),)
+            if metadata is not None:
+                support = self.support_for(metadata)
+        return choose(
+            release,
+            metadata=metadata,
+            support=support,
+            tags=self.tags,
+            prefs=prefs,
+            route=route,
+            allow_sdists=self.options.allow_sdists,
+            notes=notes,
+        )
+
+    def _drop_python_incompatible(self, release: Release) -> Release:
+        wheels = tuple(p for p in release.wheels if self._file_python_ok(p[0]))
+        sdists = tuple(f for f in release.sdists if self._file_python_ok(f))
+        return Release(release.name, release.version, wheels, sdists, release.variants_json)
+
+    def iter_choices(
+        self, name: str, specifier: SpecifierSet, *, pinned: bool
+    ) -> Iterator[VersionChoice]:
+        """Choices for matching versions newest first; unusable ones are recorded in ``skipped``."""
+        key = canonicalize_name(name)
+        for version in self.versions(name, specifier, pinned=pinned):
+            ch = self.choice(name, version)
+            if ch.candidate is None:
+                seen = self.skipped.setdefault(key, [])
+                if all(s.version != version for s in seen):
+                    seen.append(SkippedVersion(version, ch.skip_reason))
+            yield ch

@@ -1,0 +1,36 @@
+"""Settings of one resolution: what the user asked for beyond the requirements themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from packaging.utils import NormalizedName
+
+from varwheel.spec.selection import Preferences
+
+
+@dataclass(frozen=True)
+class ResolveOptions:
+    """How versions and wheels are chosen.
+
+    ``variant_for`` maps a canonical project name to the label the user pinned with
+    ``--variant NAME=LABEL``; it narrows ``prefs`` for that project only.
+    ``upgrade`` names the projects that may replace an installed distribution (pip's
+    only-if-needed strategy: the requested ones); ``force_reinstall`` ignores installed ones.
+    """
+
+    prefs: Preferences = field(default_factory=Preferences)
+    variant_for: Mapping[NormalizedName, str] = field(default_factory=dict)
+    allow_prereleases: bool = False
+    no_deps: bool = False
+    upgrade: frozenset[NormalizedName] = frozenset()
+    force_reinstall: bool = False
+    allow_sdists: bool = True
+    keep_installed: bool = True
+
+    def prefs_for(self, name: NormalizedName) -> Preferences:
+        label = self.variant_for.get(name)
+        if label is None:
+            return self.prefs
+        return replace(self.prefs, variant=label)

@@ -1,0 +1,250 @@
+"""``resolve(requirements, ...) -> Resolution``: resolvelib over variant-aware candidates."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.metadata import RawMetadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from varwheel.errors import InvalidInput, ResolutionError
+from varwheel.index.client import IndexClient
+from varwheel.resolve.candidates import Candidate, VersionChoice
+from varwheel.resolve.finder import Finder, SupportFunction
+from varwheel.resolve.metadata import (
+    dependencies,
+    fetch_core_metadata,
+    parse_core_metadata,
+    read_wheel_metadata,
+    variant_environment,
+)
+from varwheel.resolve.options import ResolveOptions
+from varwheel.resolve.provider import InstalledDist, VariantProvider, split_identifier
+
+MAX_ROUNDS = 2000
+
+
+@dataclass(frozen=True)
+class ResolvedPackage:
+    candidate: Candidate
+    requested: bool
+    requested_extras: frozenset[str] = frozenset()
+    choice: VersionChoice | None = None  # None for an installed distribution kept as is
+    metadata: RawMetadata | None = None  # core metadata when it was read
+    built_wheel: Path | None = None  # wheel built from the candidate's sdist
+
+    @property
+    def name(self) -> NormalizedName:
+        return self.candidate.name
+
+
+@dataclass(frozen=True)
+class Resolution:
+    packages: tuple[ResolvedPackage, ...]
+    marker_env: Mapping[str, str] = field(default_factory=dict)
+
+    def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
+        return {p.name: p for p in self.packages}
+
+
+def parse_requirement(text: str, *, source: str = "command line") -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as err:
+        raise InvalidInput(f"{source}: invalid requirement {text!r}: {err}") from err
+
+
+class Session:
+    """One resolution's state: finder, metadata cache, built sdists."""
+
+    def __init__(
+        self,
+        client: IndexClient,
+        *,
+        tags: Sequence[Tag],
+        marker_env: Mapping[str, str],
+        support_for: SupportFunction,
+        options: ResolveOptions,
+        installed: Mapping[NormalizedName, InstalledDist] | None = None,
+        build_dir: Path | None = None,
+    ) -> None:
+        self.client = client
+        self.marker_env = dict(marker_env)
+        self.options = options
+        self.installed = dict(installed or {})
+        pyver = Version(self.marker_env.get("python_full_version", "3").rstrip("+"))
+        self.finder = Finder(
+            client, tags=tags, python_version=pyver, support_for=support_for, options=options
+        )
+        self._metadata: dict[tuple[NormalizedName, Version, str], RawMetadata] = {}
+        self._built: dict[tuple[NormalizedName, Version], Path] = {}
+        self._build_dir = build_dir
+
+    # -- metadata and dependencies -------------------------------------------------------
+    def metadata(self, cand: Candidate) -> RawMetadata | None:
+        if cand.installed:
+            return None
+        key = (cand.name, cand.version, cand.filename)
+        if key not in self._metadata:
+            if cand.is_sdist:
+                data = read_wheel_metadata(self.built_wheel(cand))
+            else:
+                data = fetch_core_metadata(self.client, cand)
+            self._metadata[key] = parse_core_metadata(data, source=cand.filename)
+        return self._metadata[key]
+
+    def built_wheel(self, cand: Candidate) -> Path:
+        key = (cand.name, cand.version)
+        if key not in self._built:
+            from varwheel.resolve.sdist import build_wheel_from_sdist
+
+            assert cand.file is not None
+            base = self._build_dir or Path(tempfile.mkdtemp(prefix="varwheel-build-"))
+            archive = self.client.download(cand.file, base / "sdists")
+            self._built[key] = build_wheel_from_sdist(archive, base / "wheels")
+        return self._built[key]
+
+    def dependencies_of(self, cand: Candidate) -> Sequence[Requirement]:
+        if self.options.no_deps:
+            return ()
+        if cand.installed:
+            dist = self.installed[cand.name]
+            raw: RawMetadata = {"requires_dist": list(dist.requires_dist)}  # type: ignore[typeddict-item]
+        else:
+            got = self.metadata(cand)
+            assert got is not None
+            raw = got
+        return dependencies(
+            raw,
+            marker_env=self.marker_env,
+            variant=variant_environment(cand),
+            extras=cand.extras,
+            source=cand.filename,
+        )
+
+    # -- resolution -------------------------------------------------------------------------
+    def resolve(self, requirements: Sequence[Requirement]) -> Resolution:
+        roots = [r for r in requirements if r.marker is None or r.marker.evaluate(self.marker_env)]
+        roots = [self._strip_marker(r) for r in roots]
+        requested = frozenset(canonicalize_name(r.name) for r in roots)
+        provider = VariantProvider(
+            self.finder, self.dependencies_of, installed=self.installed, user_requested=requested
+        )
+        resolver: Resolver = Resolver(provider, BaseReporter())
+        try:
+            result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
+        except ResolutionImpossible as err:
+            raise ResolutionError(self._explain_failure(err)) from err
+        except ResolutionTooDeep as err:
+            raise ResolutionError(
+                f"resolution gave up after {MAX_ROUNDS} rounds of backtracking; pin some versions"
+            ) from err
+        extras_by_name: dict[NormalizedName, set[str]] = {}
+        for r in roots:
+            extras_by_name.setdefault(canonicalize_name(r.name), set()).update(
+                canonicalize_name(e) for e in r.extras
+            )
+        packages: list[ResolvedPackage] = []
+        for ident, cand in sorted(result.mapping.items()):
+            name, extras = split_identifier(ident)
+            if extras:
+                continue  # the base identifier carries the same distribution
+            choice = None if cand.installed else self.finder.choice(name, cand.version)
+            meta = self._metadata.get((cand.name, cand.version, cand.filename))
+            built = self._built.get((cand.name, cand.version))
+            packages.append(
+                ResolvedPackage(
+                    cand,
+                    name in requested,
+                    frozenset(extras_by_name.get(name, ())),
+                    choice,
+                    meta,
+                    built,
+                )
+            )
+        return Resolution(tuple(packages), self.marker_env)
+
+    @staticmethod
+    def _strip_marker(req: Requirement) -> Requirement:
+        if req.marker is None:
+            return req
+        copy = Requirement(str(req))
+        copy.marker = None
+        return copy
+
+    def _explain_failure(self, err: ResolutionImpossible) -> str:  # type: ignore[type-arg]
+        causes = list(err.causes)
+        names = sorted({canonicalize_name(c.requirement.name) for c in causes})
+        lines: list[str] = []
+        for name in names:
+            reqs = [c for c in causes if canonicalize_name(c.requirement.name) == name]
+            skipped = self.finder.skipped.get(name, [])
+            wanted = ", ".join(
+                sorted(
+                    {
+                        f"{c.requirement}"
+                        + (f" (from {c.parent.name} {c.parent.version})" if c.parent else "")
+                        for c in reqs
+                    }
+                )
+            )
+            if len(reqs) > 1 or (any(c.parent is not None for c in reqs) and not skipped):
+                lines.append(f"conflicting requirements on {name}: {wanted}")
+            elif skipped:
+                newest = skipped[0]
+                more = f" (and {len(skipped) - 1} older version(s))" if len(skipped) > 1 else ""
+                lines.append(
+                    f"{name} {newest.version}{more} has no wheel for this target: "
+                    f"{newest.reason}; run `varwheel explain {name}` for details"
+                )
+            else:
+                available = sorted(self.finder.releases(name))
+                if not available:
+                    lines.append(f"no distributions of {name} found on the index")
+                else:
+                    shown = ", ".join(str(v) for v in available[-5:])
+                    lines.append(f"no version of {name} matches {wanted} (available: {shown})")
+        return "; ".join(lines) or "no set of distributions satisfies the requirements"
+
+
+def resolve(
+    requirements: Sequence[Requirement],
+    *,
+    client: IndexClient,
+    tags: Sequence[Tag],
+    marker_env: Mapping[str, str],
+    support_for: SupportFunction,
+    options: ResolveOptions | None = None,
+    installed: Mapping[NormalizedName, InstalledDist] | None = None,
+    build_dir: Path | None = None,
+) -> Resolution:
+    """Resolve ``requirements`` for a target described by its tags and marker environment."""
+    session = Session(
+        client,
+        tags=tags,
+        marker_env=marker_env,
+        support_for=support_for,
+        options=options or ResolveOptions(),
+        installed=installed,
+        build_dir=build_dir,
+    )
+    return session.resolve(requirements)
+
+
+__all__ = [
+    "InstalledDist",
+    "Resolution",
+    "ResolvedPackage",
+    "Session",
+    "parse_requirement",
+    "resolve",
+    "split_identifier",
+]
