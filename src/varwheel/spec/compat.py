@@ -1,0 +1,201 @@
+"""Which variant properties a target supports, and whether one variant is compatible with it.
+
+PEP 817 §"Variant properties" / PEP 825 §"Variant properties": a variant is compatible when every
+feature it uses is supported (AND) and, per feature, at least one of its values is supported (OR).
+The null variant (no properties) is always compatible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from packaging.markers import InvalidMarker as PackagingInvalidMarker
+from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
+
+from varwheel.errors import InvalidMetadata
+from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
+from varwheel.spec.properties import VariantProperty
+
+
+def _freeze(
+    properties: Mapping[str, Mapping[str, Iterable[str]]],
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for ns, features in properties.items():
+        out[ns] = {f: tuple(dict.fromkeys(values)) for f, values in features.items()}
+    return out
+
+
+@dataclass(frozen=True)
+class SupportedProperties:
+    """The target's supported values per ``namespace -> feature``, most preferred first.
+
+    A namespace absent from ``properties`` is unsupported; ``unavailable[ns]`` says why in words
+    ("optional provider 'foo' is not enabled", ...). Value tuples are de-duplicated, order kept.
+    """
+
+    properties: Mapping[str, Mapping[str, tuple[str, ...]]]
+    unavailable: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "properties", _freeze(self.properties))
+        object.__setattr__(self, "unavailable", dict(self.unavailable))
+
+    @classmethod
+    def from_properties(
+        cls, props: Iterable[VariantProperty], unavailable: Mapping[str, str] | None = None
+    ) -> SupportedProperties:
+        """Build from a flat, ordered property list (first occurrence = most preferred)."""
+        tree: dict[str, dict[str, list[str]]] = {}
+        for prop in props:
+            tree.setdefault(prop.namespace, {}).setdefault(prop.feature, []).append(prop.value)
+        return cls(tree, unavailable or {})
+
+    def values(self, namespace: str, feature: str) -> tuple[str, ...]:
+        return self.properties.get(namespace, {}).get(feature, ())
+
+    def as_properties(self) -> tuple[VariantProperty, ...]:
+        """Flat list in preference order (namespace, then feature, then value order as stored)."""
+        return tuple(
+            VariantProperty(ns, f, v)
+            for ns, features in self.properties.items()
+            for f, values in features.items()
+            for v in values
+        )
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a variant or wheel was rejected: a stable ``code`` plus a one-line ``message``.
+
+    Codes: tag-mismatch, label-not-in-metadata, no-metadata, namespace-unavailable,
+    feature-unsupported, forbidden, variants-disabled, not-requested.
+    """
+
+    code: str
+    message: str
+    namespace: str | None = None
+    feature: str | None = None
+    required: tuple[str, ...] = ()
+    available: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def group_by_feature(
+    props: Iterable[VariantProperty],
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(namespace, feature) -> values`` in first-seen order (a wheel's values of one feature)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for prop in props:
+        groups.setdefault((prop.namespace, prop.feature), []).append(prop.value)
+    return {key: tuple(values) for key, values in groups.items()}
+
+
+def incompatibility(
+    props: Iterable[VariantProperty], supported: SupportedProperties
+) -> Reason | None:
+    """``None`` when compatible, else the reason for the first failing feature (canonical order).
+
+    AND over features, OR over values (PEP 817 §"Variant properties"); no properties = null variant,
+    always compatible.
+    """
+    for (ns, feature), values in sorted(group_by_feature(props).items()):
+        features = supported.properties.get(ns)
+        needs = f"{ns} :: {feature} needs one of {', '.join(values)}"
+        if features is None:
+            why = supported.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
+            return Reason(
+                "namespace-unavailable",
+                f"{needs}; namespace '{ns}' is unavailable: {why}",
+                namespace=ns,
+                feature=feature,
+                required=values,
+            )
+        available = features.get(feature, ())
+        if not set(values).intersection(available):
+            has = ", ".join(available) if available else "no supported values"
+            return Reason(
+                "feature-unsupported",
+                f"{needs}; target has {has}",
+                namespace=ns,
+                feature=feature,
+                required=values,
+                available=available,
+            )
+    return None
+
+
+def is_compatible(props: Iterable[VariantProperty], supported: SupportedProperties) -> bool:
+    return incompatibility(props, supported) is None
+
+
+def _static_support(info: ProviderInfo) -> dict[str, tuple[str, ...]] | None:
+    """Features of a static / AoT provider in preference order: ``feature_order`` first."""
+    if info.static_properties is None:
+        return None
+    order = list(dict.fromkeys((*info.feature_order, *info.static_properties)))
+    return {f: tuple(info.static_properties[f]) for f in order if f in info.static_properties}
+
+
+def _enable_if_holds(md: VariantMetadata, ns: str, marker: str, env: Mapping[str, str]) -> bool:
+    """PEP 817 §"enable-if": evaluated against the environment wheels are installed into."""
+    path = f"providers.{ns}.enable-if"
+    try:
+        return Marker(marker).evaluate(dict(env))
+    except PackagingInvalidMarker as exc:
+        raise InvalidMetadata(
+            f"invalid marker {marker!r}: {exc}", path=path, source=md.source
+        ) from exc
+    except (UndefinedEnvironmentName, UndefinedComparison) as exc:
+        raise InvalidMetadata(
+            f"marker {marker!r} cannot be evaluated: {exc}", path=path, source=md.source
+        ) from exc
+
+
+def effective_support(
+    md: VariantMetadata,
+    detected: SupportedProperties,
+    *,
+    marker_env: Mapping[str, str],
+    enabled_optional: Collection[str] = (),
+) -> SupportedProperties:
+    """The support that applies to ``md`` on the target.
+
+    - static / AoT providers: values from the metadata only, never from ``detected``
+      (PEP 817 §"Provider-handling": AoT providers MUST use the static metadata);
+    - optional providers: incompatible unless named in ``enabled_optional``;
+    - ``enable-if`` false on ``marker_env`` (the TARGET environment): incompatible;
+    - install-time / builtin providers and namespaces without a provider entry
+      (e.g. ``abi_dependency``): as ``detected``.
+    """
+    properties: dict[str, dict[str, tuple[str, ...]]] = {}
+    unavailable: dict[str, str] = {}
+    enabled = set(enabled_optional)
+    for ns, features in detected.properties.items():
+        if ns not in md.providers:
+            properties[ns] = dict(features)
+    for ns, why in detected.unavailable.items():
+        if ns not in md.providers:
+            unavailable[ns] = why
+    for ns, info in md.providers.items():
+        if info.optional and ns not in enabled:
+            unavailable[ns] = f"optional provider '{ns}' is not enabled"
+            continue
+        if info.enable_if is not None and not _enable_if_holds(md, ns, info.enable_if, marker_env):
+            unavailable[ns] = f"enable-if '{info.enable_if}' is false for the target environment"
+            continue
+        if info.kind in (ProviderKind.STATIC, ProviderKind.AOT_PLUGIN):
+            static = _static_support(info)
+            if static is None:
+                unavailable[ns] = f"ahead-of-time provider '{ns}' has no static-properties"
+            else:
+                properties[ns] = static
+            continue
+        if ns in detected.properties:
+            properties[ns] = dict(detected.properties[ns])
+        else:
+            unavailable[ns] = detected.unavailable.get(ns) or f"no provider result for '{ns}'"
+    return SupportedProperties(properties, unavailable)

@@ -1,0 +1,298 @@
+"""Order the compatible variants of one package version (PEP 825 §"Variant ordering").
+
+Namespace order comes from ``default-priorities.namespace``; feature order per namespace is PEP 817
+``default-priorities.feature``, then the provider's ``feature_order``, then the supported order
+(de-duplicated append); value order is PEP 817 ``default-priorities.property``, then the supported
+order. Each compatible variant gets, per feature, the (ns, feature, value) index triple of its BEST
+SUPPORTED value only (PEP 825; a listed but unsupported value never boosts). Keys are sorted and
+compared element-wise, lower first; on a prefix tie the longer key wins; the last tie-break is the
+label, ascending. The null variant (empty key) sorts after every other variant.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from varwheel.errors import InvalidProperty
+from varwheel.spec.compat import Reason, SupportedProperties, incompatibility
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import (
+    NULL_LABEL,
+    VariantProperty,
+    validate_feature,
+    validate_namespace,
+    validate_value,
+)
+
+# Closes every flat key: sorts after any namespace index, so a key that is a strict prefix of
+# another sorts later (PEP 825: on a prefix tie the variant with more properties wins).
+_END = sys.maxsize
+
+Triple = tuple[int, int, int]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """User overrides. PEP 825 §"Overriding variant ordering": they may reorder or narrow the
+    compatible set but never select an unsupported wheel, except ``force_variant`` (PEP 817 lets an
+    installer install a named variant without verification, as an explicit opt-in).
+
+    - ``prefer``: each property's namespace, feature and value move to the front of their orders,
+      in the order given (a preferred value the target does not support still never matches);
+    - ``forbid``: ``ns``, ``ns :: f`` or ``ns :: f :: v``; a variant with any matching property is
+      rejected (even if other values of that feature are supported);
+    - ``variant``: only that label is considered; when it is incompatible it is returned rejected
+      with its reason, and the caller reports the error; ``force_variant`` ranks it anyway;
+    - ``variants_enabled=False``: every labelled wheel is rejected (PEP 817: non-variant only mode).
+    """
+
+    prefer: tuple[VariantProperty, ...] = ()
+    forbid: tuple[str, ...] = ()
+    variant: str | None = None
+    force_variant: bool = False
+    variants_enabled: bool = True
+
+
+DEFAULT_PREFERENCES = Preferences()
+
+
+@dataclass(frozen=True)
+class RankedVariant:
+    """A compatible variant. ``key`` holds one (ns, feature, value) index triple per feature, sorted;
+    ``key_properties[i]`` is the best supported property behind ``key[i]``."""
+
+    label: str
+    properties: tuple[VariantProperty, ...]
+    key: tuple[Triple, ...]
+    key_properties: tuple[VariantProperty, ...] = ()
+    forced: bool = False
+
+
+@dataclass(frozen=True)
+class RejectedVariant:
+    label: str
+    reason: Reason
+
+
+@dataclass(frozen=True)
+class VariantRanking:
+    ranked: tuple[RankedVariant, ...]
+    rejected: tuple[RejectedVariant, ...]
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(rv.label for rv in self.ranked)
+
+
+@dataclass(frozen=True)
+class ForbidPattern:
+    """``ns``, ``ns :: f`` or ``ns :: f :: v`` from ``--forbid``."""
+
+    text: str
+    namespace: str
+    feature: str | None = None
+    value: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> ForbidPattern:
+        parts = [p.strip() for p in text.split("::")]
+        if not 1 <= len(parts) <= 3:
+            raise InvalidProperty(
+                f"invalid forbid pattern {text!r}: expected 'ns', 'ns :: feature' or "
+                "'ns :: feature :: value'"
+            )
+        ns = validate_namespace(parts[0])
+        feature = validate_feature(parts[1]) if len(parts) > 1 else None
+        value = validate_value(parts[2]) if len(parts) > 2 else None
+        return cls(" :: ".join(parts), ns, feature, value)
+
+    def matches(self, prop: VariantProperty) -> bool:
+        return (
+            prop.namespace == self.namespace
+            and (self.feature is None or prop.feature == self.feature)
+            and (self.value is None or prop.value == self.value)
+        )
+
+
+@dataclass(frozen=True)
+class PropertyOrder:
+    """Index maps for one (metadata, support, preferences): ``table[(ns, f)] = (ns_idx, f_idx,
+    {supported value: value_idx})``. Only supported values get an index."""
+
+    table: Mapping[tuple[str, str], tuple[int, int, Mapping[str, int]]]
+
+
+def _dedup(*sources: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(item for source in sources for item in source))
+
+
+def build_order(
+    md: VariantMetadata, supported: SupportedProperties, prefer: Iterable[VariantProperty] = ()
+) -> PropertyOrder:
+    prefer = tuple(prefer)
+    namespaces = _dedup(
+        (p.namespace for p in prefer), md.namespace_priorities, supported.properties
+    )
+    ns_index = {ns: i for i, ns in enumerate(namespaces)}
+    table: dict[tuple[str, str], tuple[int, int, Mapping[str, int]]] = {}
+    for ns, features in supported.properties.items():
+        provider = md.providers.get(ns)
+        feature_order = _dedup(
+            (p.feature for p in prefer if p.namespace == ns),
+            md.feature_priorities.get(ns, ()),
+            provider.feature_order if provider is not None else (),
+            features,
+        )
+        prop_prio = md.property_priorities.get(ns, {})
+        for f_idx, feature in enumerate(feature_order):
+            values = features.get(feature)
+            if not values:
+                continue
+            allowed = set(values)
+            value_order = _dedup(
+                (p.value for p in prefer if p.namespace == ns and p.feature == feature),
+                prop_prio.get(feature, ()),
+                values,
+            )
+            vmap = {v: i for i, v in enumerate(v for v in value_order if v in allowed)}
+            table[(ns, feature)] = (ns_index[ns], f_idx, vmap)
+    return PropertyOrder(table)
+
+
+def variant_key(
+    props: Iterable[VariantProperty], order: PropertyOrder
+) -> tuple[tuple[Triple, ...], tuple[VariantProperty, ...]] | None:
+    """Sorted best-value triples of a variant, or ``None`` when it is incompatible."""
+    best: dict[tuple[str, str], tuple[Triple, VariantProperty]] = {}
+    table = order.table
+    for prop in props:
+        fkey = (prop.namespace, prop.feature)
+        entry = table.get(fkey)
+        if entry is None:
+            return None
+        v_idx = entry[2].get(prop.value)
+        if v_idx is None:
+            best.setdefault(fkey, ((-1, -1, -1), prop))
+            continue
+        current = best.get(fkey)
+        if current is None or current[0][0] < 0 or v_idx < current[0][2]:
+            best[fkey] = ((entry[0], entry[1], v_idx), prop)
+    items = sorted(best.values(), key=_first)
+    if items and items[0][0][0] < 0:  # some feature has no supported value
+        return None
+    return tuple(t for t, _ in items), tuple(p for _, p in items)
+
+
+def _first(item: tuple[Triple, VariantProperty]) -> Triple:
+    return item[0]
+
+
+def _forced_key(
+    props: tuple[VariantProperty, ...], order: PropertyOrder
+) -> tuple[tuple[Triple, ...], tuple[VariantProperty, ...]]:
+    """Key of a forced (possibly incompatible) variant: its supported features only."""
+    usable = [
+        p
+        for p in props
+        if (entry := order.table.get((p.namespace, p.feature))) and p.value in entry[2]
+    ]
+    return variant_key(usable, order) or ((), ())
+
+
+def _flat(key: tuple[Triple, ...]) -> tuple[int, ...]:
+    return (*(i for triple in key for i in triple), _END)
+
+
+def order_variants(
+    md: VariantMetadata,
+    supported: SupportedProperties,
+    prefs: Preferences = DEFAULT_PREFERENCES,
+) -> VariantRanking:
+    """Rank ``md``'s variants for the target. The null variant is always considered, even when
+    ``null`` is missing from ``variants`` (digest §6.6 recommendation)."""
+    forbids = tuple(ForbidPattern.parse(text) for text in prefs.forbid)
+    order = build_order(md, supported, prefs.prefer)
+    variants: dict[str, tuple[VariantProperty, ...]] = dict(md.variants)
+    variants.setdefault(NULL_LABEL, ())
+    ranked: list[tuple[tuple[int, ...], str, RankedVariant]] = []
+    rejected: list[RejectedVariant] = []
+    for label, props in variants.items():
+        reason = _pre_rejection(label, props, prefs, forbids)
+        if reason is not None:
+            rejected.append(RejectedVariant(label, reason))
+            continue
+        result = variant_key(props, order)
+        forced = False
+        if result is None:
+            if prefs.force_variant and prefs.variant == label:
+                result, forced = _forced_key(props, order), True
+            else:
+                reason = incompatibility(props, supported) or _unordered(props)
+                rejected.append(RejectedVariant(label, reason))
+                continue
+        key, key_props = result
+        ranked.append((_flat(key), label, RankedVariant(label, props, key, key_props, forced)))
+    ranked.sort(key=_sort_key)
+    rejected.sort(key=lambda r: r.label)
+    return VariantRanking(tuple(r for _, _, r in ranked), tuple(rejected))
+
+
+def _sort_key(item: tuple[tuple[int, ...], str, RankedVariant]) -> tuple[tuple[int, ...], str]:
+    return item[0], item[1]
+
+
+def _pre_rejection(
+    label: str,
+    props: tuple[VariantProperty, ...],
+    prefs: Preferences,
+    forbids: tuple[ForbidPattern, ...],
+) -> Reason | None:
+    if not prefs.variants_enabled:
+        return Reason("variants-disabled", f"variant '{label}': variant wheels are disabled")
+    if prefs.variant is not None and label != prefs.variant:
+        return Reason(
+            "not-requested", f"variant '{label}' is not the requested variant '{prefs.variant}'"
+        )
+    for pattern in forbids:
+        for prop in props:
+            if pattern.matches(prop):
+                return Reason(
+                    "forbidden",
+                    f"variant '{label}' has {prop}: forbidden by --forbid {pattern.text}",
+                    namespace=prop.namespace,
+                    feature=prop.feature,
+                    required=(prop.value,),
+                )
+    return None
+
+
+def _unordered(props: tuple[VariantProperty, ...]) -> Reason:
+    # Only reachable when support and order disagree, which build_order rules out.
+    return Reason("feature-unsupported", f"no supported value for {', '.join(map(str, props))}")
+
+
+def describe_decision(first: RankedVariant, second: RankedVariant | None) -> str:
+    """Which key element put ``first`` before ``second`` (for ``varwheel explain``)."""
+    if second is None:
+        return "last compatible variant"
+    if first.forced:
+        return f"variant '{first.label}' forced by the user"
+    if not second.key:
+        if not first.key:
+            return f"label '{first.label}' before '{second.label}' (both without properties)"
+        return f"variant '{first.label}' before the null variant (PEP 825: null sorts last)"
+    for i, (a, b) in enumerate(zip(first.key, second.key, strict=False)):
+        if a == b:
+            continue
+        pa, pb = first.key_properties[i], second.key_properties[i]
+        if a[:2] == b[:2]:
+            return f"{pa} ranks before {pb.value}"
+        return f"{pa} ranks before {pb}"
+    if len(first.key) > len(second.key):
+        extra = first.key_properties[len(second.key)]
+        return f"equal up to {extra}, which '{second.label}' lacks (more properties win)"
+    return (
+        f"label '{first.label}' before '{second.label}' (equal property ranks, PEP 825 tie-break)"
+    )
