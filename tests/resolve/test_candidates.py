@@ -71,7 +71,9 @@ def test_forced_gpu_picks_cuda_wheel(torch_release, torch_md, fixtures_dir: Path
     )
     detected = SupportedProperties(nvidia_support(fixtures_dir, env))
     support = effective_support(torch_md, detected, marker_env=TARGET_ENV)
-    choice = choose(torch_release, metadata=torch_md, support=support, tags=TAGS, prefs=Preferences())
+    choice = choose(
+        torch_release, metadata=torch_md, support=support, tags=TAGS, prefs=Preferences()
+    )
     assert choice.candidate is not None
     assert choice.candidate.label == expected
     assert choice.candidate.wheel.platform_tag == "manylinux_2_28_x86_64"
@@ -84,10 +86,16 @@ def test_no_gpu_picks_null_and_keeps_reasons(torch_release, torch_md) -> None:
     support = effective_support(
         torch_md, SupportedProperties({}, {"nvidia": "no NVIDIA GPU found"}), marker_env=TARGET_ENV
     )
-    choice = choose(torch_release, metadata=torch_md, support=support, tags=TAGS, prefs=Preferences())
+    choice = choose(
+        torch_release, metadata=torch_md, support=support, tags=TAGS, prefs=Preferences()
+    )
     assert choice.candidate is not None and choice.candidate.label == "null"
     assert choice.candidate.marker_properties == frozenset()
-    reasons = {r.wheel.label: r.reason for r in choice.selection.rejected if r.reason.code != "tag-mismatch"}
+    reasons = {
+        r.wheel.label: r.reason
+        for r in choice.selection.rejected
+        if r.reason.code != "tag-mismatch"
+    }
     assert reasons["cuda12.8"].code == "namespace-unavailable"
     assert "no NVIDIA GPU found" in reasons["cuda12.8"].message
 

@@ -130,28 +130,32 @@ def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, str]:
     return pins
 
 
-def preferences_from_args(args: argparse.Namespace) -> Preferences:
+def preferences_from_args(args: argparse.Namespace, config: Config | None = None) -> Preferences:
+    """Flags first; ``prefer``/``forbid``/``no-variants`` from the config when no flag is given."""
     from varwheel.spec.ordering import ForbidPattern
 
-    prefer = tuple(VariantProperty.parse(text) for text in args.prefer)
-    forbid = tuple(ForbidPattern.parse(text).text for text in args.forbid)
+    prefer_texts = list(args.prefer) or list(getattr(config, "prefer", ()) or ())
+    forbid_texts = list(args.forbid) or list(getattr(config, "forbid", ()) or ())
+    no_variants = bool(args.no_variants) or bool(getattr(config, "no_variants", False))
+    prefer = tuple(VariantProperty.parse(text) for text in prefer_texts)
+    forbid = tuple(ForbidPattern.parse(text).text for text in forbid_texts)
     if args.force_variant and not args.variant:
         raise InvalidInput("--force-variant needs --variant NAME=LABEL")
     return Preferences(
         prefer=prefer,
         forbid=forbid,
         force_variant=bool(args.force_variant),
-        variants_enabled=not args.no_variants,
+        variants_enabled=not no_variants,
     )
 
 
 def resolve_options_from_args(
-    args: argparse.Namespace, requirements: Sequence[Requirement]
+    args: argparse.Namespace, requirements: Sequence[Requirement], config: Config | None = None
 ) -> ResolveOptions:
     requested = frozenset(canonicalize_name(r.name) for r in requirements)
     upgrade = requested if getattr(args, "upgrade", False) else frozenset()
     return ResolveOptions(
-        prefs=preferences_from_args(args),
+        prefs=preferences_from_args(args, config),
         variant_for=parse_variant_pins(args.variant),
         allow_prereleases=bool(args.pre),
         no_deps=bool(getattr(args, "no_deps", False)),
@@ -241,9 +245,9 @@ def target_from_args(args: argparse.Namespace, *, require_env: bool) -> TargetEn
 def index_client_from_args(args: argparse.Namespace, config: Config) -> IndexClient:
     from varwheel.index.client import IndexClient
 
-    index_url = args.index_url or getattr(config, "index_url", None)
-    extra = list(args.extra_index_url) or list(getattr(config, "extra_index_urls", ()) or ())
-    find_links = list(args.find_links) or list(getattr(config, "find_links", ()) or ())
+    index_url = args.index_url or config.index_url
+    extra = list(args.extra_index_url) or list(config.extra_index_url)
+    find_links = list(args.find_links) or list(config.find_links)
     return IndexClient(
         index_urls=[index_url] if index_url else None,
         extra_index_urls=extra,
@@ -278,15 +282,19 @@ def _installed_requires(dist_info: Path) -> tuple[str, ...]:
 
 
 def support_function(
-    options: ProviderOptions, marker_env: Mapping[str, str]
+    options: ProviderOptions,
+    marker_env: Mapping[str, str],
+    installed: Mapping[NormalizedName, InstalledDist] | None = None,
 ) -> Callable[[VariantMetadata], SupportedProperties]:
     """Detected (or profile) support for one version's metadata, then PEP 817 §6.3 rules for
     static, optional and ``enable-if`` providers against the *target's* markers."""
     from varwheel.providers.detect import detect_support
     from varwheel.spec.selection import effective_support
 
+    versions = {name: str(d.version) for name, d in (installed or {}).items()}
+
     def support_for(md: VariantMetadata) -> SupportedProperties:
-        detected = detect_support(md, options, target_env=marker_env)
+        detected = detect_support(md, options, target_env=marker_env, installed=versions)
         return effective_support(
             md, detected, marker_env=marker_env, enabled_optional=options.enabled_optional
         )
@@ -307,13 +315,13 @@ def build_context(
     target = target_from_args(args, require_env=require_env)
     client = index_client_from_args(args, config)
     provider_options = provider_options_from_args(args, config)
-    options = resolve_options_from_args(args, requirements)
+    options = resolve_options_from_args(args, requirements, config)
     installed = installed_from_env(target) if keep_installed else {}
     session = Session(
         client,
         tags=target.tags,
         marker_env=target.marker_env,
-        support_for=support_function(provider_options, target.marker_env),
+        support_for=support_function(provider_options, target.marker_env, installed),
         options=options,
         installed=installed,
     )

@@ -7,7 +7,7 @@ step 4), so ``--no-deps --dry-run`` reads nothing but index pages and ``*-varian
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -36,6 +36,40 @@ SupportFunction = Callable[[VariantMetadata], SupportedProperties]
 class SkippedVersion:
     version: Version
     reason: str
+
+
+def python_ok(file: IndexFile, python_version: Version) -> bool:
+    """The file's ``data-requires-python`` admits the target's Python (malformed: ignored, as pip)."""
+    if not file.requires_python:
+        return True
+    try:
+        return SpecifierSet(file.requires_python).contains(python_version, prereleases=True)
+    except InvalidSpecifier:
+        return True
+
+
+def select_versions(
+    releases: Mapping[Version, Release],
+    specifier: SpecifierSet,
+    *,
+    pinned: bool,
+    allow_prereleases: bool,
+    python_version: Version,
+) -> list[Version]:
+    """Versions matching ``specifier``, newest first, as pip would consider them.
+
+    Pre-releases only when asked, when the specifier names one, or when nothing else matches
+    (packaging's rule); yanked releases only when pinned with ``==``/``===`` (PEP 592); releases
+    with no file for the target's Python are left out (``data-requires-python``).
+    """
+    usable = [
+        v
+        for v, rel in releases.items()
+        if (pinned or not rel.yanked)
+        and any(python_ok(f, python_version) for f in (*(w for w, _ in rel.wheels), *rel.sdists))
+    ]
+    prereleases = True if allow_prereleases else None
+    return sorted(specifier.filter(usable, prereleases=prereleases), reverse=True)
 
 
 class Finder:
@@ -67,30 +101,16 @@ class Finder:
         return self._releases[key]
 
     def versions(self, name: str, specifier: SpecifierSet, *, pinned: bool) -> list[Version]:
-        """Versions matching ``specifier``, newest first, as pip would consider them.
-
-        Pre-releases only when asked or when nothing else matches (packaging's rule); yanked
-        releases only when pinned with ``==``/``===`` (PEP 592).
-        """
-        releases = self.releases(name)
-        usable = [
-            v for v, rel in releases.items() if (pinned or not rel.yanked) and self._python_ok(rel)
-        ]
-        prereleases = True if self.options.allow_prereleases else None
-        matched = list(specifier.filter(usable, prereleases=prereleases))
-        return sorted(matched, reverse=True)
-
-    def _python_ok(self, release: Release) -> bool:
-        return any(self._file_python_ok(f) for f in release.files if f is not release.variants_json)
+        return select_versions(
+            self.releases(name),
+            specifier,
+            pinned=pinned,
+            allow_prereleases=self.options.allow_prereleases,
+            python_version=self.python_version,
+        )
 
     def _file_python_ok(self, file: IndexFile) -> bool:
-        rp = getattr(file, "requires_python", None)
-        if not rp:
-            return True
-        try:
-            return SpecifierSet(rp).contains(self.python_version, prereleases=True)
-        except InvalidSpecifier:
-            return True  # pip ignores a malformed data-requires-python
+        return python_ok(file, self.python_version)
 
     def choice(self, name: str, version: Version) -> VersionChoice:
         key = (canonicalize_name(name), version)
