@@ -248,12 +248,23 @@ def index_client_from_args(args: argparse.Namespace, config: Config) -> IndexCli
     index_url = args.index_url or config.index_url
     extra = list(args.extra_index_url) or list(config.extra_index_url)
     find_links = list(args.find_links) or list(config.find_links)
+    if index_url:
+        return IndexClient(
+            [index_url], extra, find_links, no_index=bool(args.no_index), cache_dir=cache_dir()
+        )
     return IndexClient(
-        index_urls=[index_url] if index_url else None,
         extra_index_urls=extra,
         find_links=find_links,
         no_index=bool(args.no_index),
+        cache_dir=cache_dir(),
     )
+
+
+def cache_dir() -> Path | None:
+    """varwheel's cache root (HTTP pages and wheels), shared with ``varwheel cache``."""
+    from varwheel.providers.cache import cache_root
+
+    return cache_root() / "index"
 
 
 def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:

@@ -22,10 +22,7 @@ def fetch_core_metadata(client: IndexClient, candidate: Candidate) -> bytes:
     file = candidate.file
     if file is None or candidate.wheel is None:
         raise IndexFetchError(f"{candidate.filename}: no wheel to read metadata from")
-    metadata_url = getattr(file, "metadata_url", None)
-    if metadata_url:
-        return client.fetch(metadata_url)
-    return client.read_wheel_member(file, ".dist-info/METADATA")
+    return client.core_metadata(file)
 
 
 def parse_core_metadata(data: bytes, *, source: str) -> RawMetadata:

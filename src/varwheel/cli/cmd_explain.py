@@ -1,0 +1,54 @@
+"""``varwheel explain REQ...``: every wheel of the version that would be chosen, and why."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+
+from varwheel.cli.render import render_explanation
+from varwheel.cli.selection_options import add_selection_arguments, build_context
+from varwheel.resolve.explain import explain_requirement, to_json
+from varwheel.resolve.resolver import parse_requirement
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="show how the wheel of a package is chosen for this target",
+        description=(
+            "For each requirement: the version that would be chosen, each of its wheels with the "
+            "reason it is compatible or not, the ranking with the key that decided, the route the "
+            "variant metadata came from, and the chosen wheel."
+        ),
+    )
+    parser.add_argument("requirements", nargs="+", metavar="REQ")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument(
+        "--deps",
+        action="store_true",
+        help="also read the chosen wheel's metadata and list the dependencies that apply",
+    )
+    add_selection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    reqs = [parse_requirement(text) for text in args.requirements]
+    ctx = build_context(args, reqs, require_env=False, keep_installed=False)
+    deps = ctx.session.dependencies_of if args.deps else None
+    results = [explain_requirement(r, ctx.session.finder, dependencies_of=deps) for r in reqs]
+    if args.json:
+        doc = {
+            "packages": [to_json(r) for r in results],
+            "environment": dict(ctx.target.marker_env),
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        for res in results:
+            render_explanation(console, res)
+    return 0 if all(r.chosen for r in results) else 1

@@ -1,0 +1,126 @@
+"""``varwheel install REQ... [-r FILE]``: resolve with variant-aware wheel choice, then install."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from varwheel.cli.render import download_progress, render_installed, render_plan
+from varwheel.cli.selection_options import (
+    SelectionContext,
+    add_selection_arguments,
+    build_context,
+    cross_target_requested,
+    requirements_from_args,
+)
+from varwheel.errors import InvalidInput
+from varwheel.install.report import build_report, dump_report
+from varwheel.resolve.resolver import Resolution, ResolvedPackage
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "install",
+        help="install packages, choosing the best wheel variant for this machine",
+        description=(
+            "Resolve the requirements (newest versions first, like pip) and, per version, choose "
+            "the best wheel for the target: variant order first (PEP 817/825), then platform tags."
+        ),
+    )
+    parser.add_argument("requirements", nargs="*", metavar="REQ")
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirement_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="install from a requirements file (repeatable)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="resolve and report, install nothing"
+    )
+    parser.add_argument("--no-deps", action="store_true", help="do not install dependencies")
+    parser.add_argument(
+        "--report",
+        metavar="FILE|-",
+        help="write a pip-style installation report (JSON) to FILE, or stdout with '-'",
+    )
+    parser.add_argument(
+        "-U",
+        "--upgrade",
+        action="store_true",
+        help="upgrade the named packages to the newest versions (dependencies only if needed)",
+    )
+    parser.add_argument(
+        "--force-reinstall", action="store_true", help="reinstall even if already installed"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_selection_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if cross_target_requested(args) and not args.dry_run:
+        raise InvalidInput(
+            "--python-version/--platform/--implementation/--abi describe another machine: "
+            "use them with --dry-run (and --report), or --python PATH to install elsewhere"
+        )
+    reqs = requirements_from_args(args)
+    keep_installed = not cross_target_requested(args)
+    ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
+    resolution = ctx.session.resolve(reqs)
+    console = Console(stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet)
+    if args.report:
+        _write_report(args.report, ctx, resolution)
+    render_plan(console, resolution, dry_run=args.dry_run)
+    if args.dry_run:
+        return 0
+    todo = [p for p in resolution.packages if not p.candidate.installed]
+    if not todo:
+        return 0
+    with tempfile.TemporaryDirectory(prefix="varwheel-install-") as tmp:
+        paths = _fetch_wheels(ctx, todo, Path(tmp), console)
+        from varwheel.install.transaction import install_wheels
+
+        # Installed distributions of the same projects are replaced (upgrade, reinstall).
+        install_wheels(ctx.target, paths, requested={p.name for p in todo if p.requested})
+    render_installed(console, todo)
+    return 0
+
+
+def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> None:
+    report = build_report(
+        resolution, marker_env=ctx.target.marker_env, metadata_of=ctx.session.metadata
+    )
+    text = dump_report(report)
+    if dest == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            Path(dest).write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise InvalidInput(f"--report {dest}: cannot write: {err.strerror}") from err
+
+
+def _fetch_wheels(
+    ctx: SelectionContext, todo: list[ResolvedPackage], dest: Path, console: Console
+) -> list[Path]:
+    wheel_pkgs = [p for p in todo if not p.candidate.is_sdist]
+    files = [p.candidate.file for p in wheel_pkgs if p.candidate.file is not None]
+    with download_progress(console, len(files)) as progress:
+        downloaded = ctx.client.download_many(files, dest, progress=progress)
+    by_name = {p.filename: path for p, path in zip(files, downloaded, strict=True)}
+    out: list[Path] = []
+    for pkg in todo:
+        cand = pkg.candidate
+        if cand.is_sdist:
+            out.append(pkg.built_wheel or ctx.session.built_wheel(cand))
+        else:
+            out.append(by_name[cand.filename])
+    return out
