@@ -1,0 +1,187 @@
+"""The plugin runner with real wheels, a real venv and real worker processes."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from plugins.wheelhouse import TEST_PLUGINS, PluginPaths, shared_paths
+
+from varwheel.errors import ProviderError
+from varwheel.providers.runner import (
+    PluginQuery,
+    PluginSource,
+    ensure_plugin_env,
+    env_key,
+    query_plugins,
+)
+from varwheel.providers.trust import parse_pin
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="session")
+def plugin_paths(
+    tmp_path_factory: pytest.TempPathFactory, variantlib_outputs_dir: Path
+) -> PluginPaths:
+    return shared_paths(tmp_path_factory.getbasetemp(), variantlib_outputs_dir / "wheels")
+
+
+@pytest.fixture(scope="session")
+def test_env(plugin_paths: PluginPaths) -> Path:
+    import sys
+
+    return ensure_plugin_env(
+        [parse_pin(TEST_PLUGINS)],
+        python=sys.executable,
+        source=plugin_paths.source(),
+        cache_root=plugin_paths.cache_root,
+    )
+
+
+def _ask(env: Path, ns: str, api: str, timeout: float = 20.0):
+    return query_plugins(env, [PluginQuery(ns, api)], timeout=timeout)[ns]
+
+
+def test_toy_plugin_from_fixture_wheel(
+    plugin_paths: PluginPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    env = ensure_plugin_env(
+        [parse_pin("toy-variant-provider==0.1.0")],
+        python=sys.executable,
+        source=plugin_paths.source(),
+        cache_root=plugin_paths.cache_root,
+    )
+    monkeypatch.setenv("TOY_LEVEL", "2")
+    monkeypatch.setenv("TOY_ACCEL", "rocm6,cuda12")
+    answer = _ask(env, "toy", "toy_variant_provider")
+    assert answer.ok, answer.error
+    assert answer.declared_namespace == "toy"
+    assert [(c["name"], c["values"]) for c in answer.supported_configs] == [
+        ("level", ["v2", "v1"]),
+        ("accel", ["rocm6", "cuda12"]),
+    ]
+    assert {c["name"] for c in answer.all_configs} == {"level", "accel"}
+
+
+def test_env_is_reused_not_rebuilt(test_env: Path, plugin_paths: PluginPaths) -> None:
+    import sys
+
+    start = time.perf_counter()
+    again = ensure_plugin_env(
+        [parse_pin(TEST_PLUGINS)],
+        python=sys.executable,
+        source=plugin_paths.source(),
+        cache_root=plugin_paths.cache_root,
+    )
+    assert again == test_env
+    assert time.perf_counter() - start < 0.5
+    assert not list(test_env.parent.glob(".build-*"))  # no half-built venvs left behind
+
+
+def test_env_key_depends_on_pins_interpreter_and_index() -> None:
+    import sys
+
+    pins = [parse_pin("a==1")]
+    base = env_key(pins, sys.executable, PluginSource())
+    assert env_key([parse_pin("a==2")], sys.executable, PluginSource()) != base
+    assert (
+        env_key(pins, sys.executable, PluginSource(index_url="http://127.0.0.1:1/simple")) != base
+    )
+    assert env_key(pins, sys.executable, PluginSource()) == base
+
+
+def test_one_worker_answers_every_query(test_env: Path) -> None:
+    queries = [
+        PluginQuery("noisy", "vw_noisy"),
+        PluginQuery("legacy", "vw_legacy:V003Plugin"),
+        PluginQuery("oldest", "vw_legacy:V001Plugin"),
+        PluginQuery("modern", "vw_legacy : V02Plugin"),
+        PluginQuery("crash", "vw_crash"),
+    ]
+    answers = query_plugins(test_env, queries, timeout=20)
+    assert [c["values"] for c in answers["noisy"].supported_configs] == [["slow"], ["blue", "red"]]
+    assert answers["legacy"].declared_namespace == "legacy"
+    assert answers["legacy"].aot is False
+    assert answers["legacy"].supported_configs[0]["values"] == ["three", "one"]
+    assert answers["oldest"].supported_configs == (
+        {"name": "gen", "values": ["one"], "multi_value": False},
+    )
+    assert answers["modern"].aot is True and answers["modern"].declared_namespace is None
+    assert not answers["crash"].ok
+    assert answers["crash"].error == "RuntimeError: detection library exploded"
+
+
+def test_stdout_noise_does_not_break_the_exchange(test_env: Path) -> None:
+    answer = _ask(test_env, "noisy", "vw_noisy")
+    assert answer.ok, answer.error
+    assert answer.all_configs[1] == {
+        "name": "color",
+        "values": ["red", "blue"],
+        "multi_value": True,
+    }
+
+
+def test_wrong_types_are_reported(test_env: Path) -> None:
+    answer = _ask(test_env, "bad", "vw_badtypes")
+    assert not answer.ok
+    assert "get_supported_configs()[0].values must be a list of str" in answer.error
+
+
+def test_missing_module_is_one_line(test_env: Path) -> None:
+    answer = _ask(test_env, "ghost", "no_such_plugin_module")
+    assert not answer.ok
+    assert answer.error.startswith("ModuleNotFoundError: No module named 'no_such_plugin_module'")
+
+
+def test_dead_worker_fails_all_its_queries(test_env: Path) -> None:
+    answers = query_plugins(
+        test_env, [PluginQuery("exit", "vw_exit"), PluginQuery("noisy", "vw_noisy")], timeout=20
+    )
+    for ns in ("exit", "noisy"):
+        assert not answers[ns].ok
+        assert answers[ns].error == "plugin process exited with code 7: fatal: segfault simulated"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/status")
+    return not (status.exists() and "\nState:\tZ" in status.read_text())
+
+
+def test_hang_is_killed_with_its_process_group(
+    test_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pidfile = tmp_path / "child.pid"
+    monkeypatch.setenv("VW_HANG_PIDFILE", str(pidfile))
+    start = time.perf_counter()
+    answer = _ask(test_env, "hang", "vw_hang", timeout=1.5)
+    elapsed = time.perf_counter() - start
+    assert not answer.ok
+    assert answer.error == "timed out after 1.5 s (killed)"
+    assert elapsed < 5
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 3
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+
+
+def test_install_failure_is_a_provider_error(plugin_paths: PluginPaths, tmp_path: Path) -> None:
+    import sys
+
+    with pytest.raises(ProviderError, match=r"installing provider plugin not-there==9\.9 failed"):
+        ensure_plugin_env(
+            [parse_pin("not-there==9.9")],
+            python=sys.executable,
+            source=plugin_paths.source(),
+            cache_root=tmp_path,
+        )
+    assert not list((tmp_path / "plugin-envs").iterdir())
