@@ -1,0 +1,90 @@
+"""Which native provider stands in for the plugin a ``providers.<namespace>`` entry names.
+
+Like uv's vendored providers, a native provider is used only when the metadata names the very
+plugin it re-implements: the namespace matches, the plugin distribution in ``requires`` (or
+``build-requires``) is one it stands for and its version range admits the version emulated, and the
+``plugin-api`` (explicit, or inferred from the first requirement as variantlib does) is that
+plugin's. Anything else is a third-party provider (PEP 817 §"Provider plugin API": installers MAY
+re-implement providers, but "should recognize the relevant provider versions numbers").
+"""
+
+from __future__ import annotations
+
+import re
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from varwheel.providers.base import Provider
+from varwheel.providers.native import NATIVE_PROVIDER_TYPES
+from varwheel.spec.model import ProviderInfo
+
+_BY_NAMESPACE: dict[str, type] = {cls.namespace: cls for cls in NATIVE_PROVIDER_TYPES}
+_API_COLON = re.compile(r"\s*:\s*")
+
+
+def all_native_providers() -> tuple[Provider, ...]:
+    """One live instance of every native provider (for ``varwheel detect``)."""
+    return tuple(cls() for cls in NATIVE_PROVIDER_TYPES)
+
+
+def native_provider_by_namespace(namespace: str) -> Provider | None:
+    """The native provider that owns ``namespace``, regardless of metadata."""
+    cls = _BY_NAMESPACE.get(namespace)
+    return cls() if cls is not None else None
+
+
+def normalize_plugin_api(text: str) -> str:
+    """``mod.sub : Obj`` -> ``mod.sub:Obj``; an empty object path (``mod:``) means the module."""
+    module, _, obj = _API_COLON.sub(":", text.strip()).partition(":")
+    return f"{module}:{obj}" if obj else module
+
+
+def inferred_plugin_api(requirement: str) -> str:
+    """variantlib's rule when ``plugin-api`` is absent: the first requirement's name, ``-`` -> ``_``."""
+    return Requirement(requirement).name.replace("-", "_")
+
+
+def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
+    """Why no native provider stands in for this entry (None when one does)."""
+    cls = _BY_NAMESPACE.get(namespace)
+    if cls is None:
+        return f"no native provider implements namespace '{namespace}'"
+    dists = set(cls.distributions)
+    if info.builtin is not None:
+        name = info.builtin.strip()
+        if name == namespace or canonicalize_name(name) in dists:
+            return None
+        return f"builtin provider '{name}' is not one varwheel implements for '{namespace}'"
+    texts = (*info.requires, *info.build_requires)
+    try:
+        reqs = [Requirement(text) for text in texts]
+    except InvalidRequirement as exc:
+        return f"provider requirement is invalid: {exc}"
+    ours = [r for r in reqs if canonicalize_name(r.name) in dists]
+    if reqs and not ours:
+        names = ", ".join(sorted({r.name for r in reqs}))
+        return f"plugin {names} is not one varwheel re-implements for '{namespace}'"
+    emulated = Version(cls.version)
+    for req in ours:
+        if req.url:
+            return f"plugin {req.name} is pinned to a URL ({req.url}); version unknown"
+        if not req.specifier.contains(emulated, prereleases=True):
+            return f"'{req}' excludes {req.name} {cls.version}, the version varwheel re-implements"
+    if info.plugin_api is not None:
+        api = normalize_plugin_api(info.plugin_api)
+    elif reqs:
+        api = inferred_plugin_api(texts[0])
+    else:
+        return f"provider '{namespace}' names no plugin"
+    if api not in cls.plugin_apis:
+        return f"plugin-api '{api}' is not the API varwheel re-implements for '{namespace}'"
+    return None
+
+
+def native_provider_for(namespace: str, info: ProviderInfo) -> Provider | None:
+    """The native provider standing in for the plugin ``info`` names, or None (third party)."""
+    if native_mismatch_reason(namespace, info) is not None:
+        return None
+    return _BY_NAMESPACE[namespace]()

@@ -1,0 +1,180 @@
+"""varwheel.providers.base: FeatureConfig helpers and the supported ⊆ all validator."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from varwheel.errors import ProviderError
+from varwheel.providers.base import (
+    FeatureConfig,
+    Provider,
+    configs_to_properties,
+    feature_configs_from_json,
+    feature_configs_to_json,
+    restrict_to,
+    validate_all_configs,
+    validate_static,
+    validate_supported,
+)
+from varwheel.providers.registry import all_native_providers
+
+ALL = (
+    FeatureConfig("level", ("v3", "v2", "v1")),
+    FeatureConfig("gpu", ("a", "b", "c"), multi_value=True),
+)
+
+
+def test_configs_to_properties_keeps_order_and_drops_empty_features() -> None:
+    configs = (
+        FeatureConfig("gpu", ("b", "a"), multi_value=True),
+        FeatureConfig("empty", ()),
+        FeatureConfig("level", ("v2", "v1")),
+    )
+    props = configs_to_properties(configs)
+    assert list(props.items()) == [("gpu", ("b", "a")), ("level", ("v2", "v1"))]
+
+
+def test_validate_supported_accepts_subset_in_any_order() -> None:
+    validate_supported("toy", ALL, (FeatureConfig("gpu", ("c", "a"), multi_value=True),))
+    validate_supported("toy", ALL, ())
+
+
+@pytest.mark.parametrize(
+    ("supported", "message"),
+    [
+        ((FeatureConfig("speed", ("fast",)),), "supported feature 'speed' is not declared"),
+        ((FeatureConfig("level", ("v4",)),), "supported value 'v4' of feature 'level'"),
+        ((FeatureConfig("gpu", ("a",), multi_value=False),), "multi_value=False"),
+        ((FeatureConfig("level", ("v1", "v1")),), "lists value 'v1' twice"),
+        ((FeatureConfig("level", ("V1",)),), "value 'V1' of feature 'level' is invalid"),
+        (
+            (FeatureConfig("level", ("v1",)), FeatureConfig("level", ("v2",))),
+            "feature 'level' twice",
+        ),
+    ],
+)
+def test_validate_supported_rejects(supported: tuple[FeatureConfig, ...], message: str) -> None:
+    with pytest.raises(ProviderError, match=re.escape(message)) as info:
+        validate_supported("toy", ALL, supported)
+    assert str(info.value).startswith("provider 'toy': ")
+
+
+@pytest.mark.parametrize(
+    ("all_configs", "message"),
+    [
+        ((), "returned no features"),
+        ((FeatureConfig("level", ()),), "feature 'level' has no values"),
+        ((FeatureConfig("Level", ("v1",)),), "feature name 'Level' is invalid"),
+        ((FeatureConfig("a", ("1",)), FeatureConfig("a", ("2",))), "lists feature 'a' twice"),
+    ],
+)
+def test_validate_all_configs_rejects(all_configs: tuple[FeatureConfig, ...], message: str) -> None:
+    with pytest.raises(ProviderError, match=re.escape(message)):
+        validate_all_configs("toy", all_configs)
+
+
+def test_validate_static_requires_supported_equal_all() -> None:
+    reordered = (ALL[1], FeatureConfig("level", ("v1", "v3", "v2")))
+    validate_static("toy", ALL, reordered)
+    with pytest.raises(ProviderError, match="ahead-of-time"):
+        validate_static("toy", ALL, (ALL[0],))
+
+
+def test_restrict_to_drops_undeclared_values_and_empty_features() -> None:
+    supported = (
+        FeatureConfig("level", ("v5", "v3", "v1")),
+        FeatureConfig("speed", ("fast",)),
+        FeatureConfig("gpu", ("z",), multi_value=True),
+    )
+    assert restrict_to(supported, ALL) == (FeatureConfig("level", ("v3", "v1")),)
+
+
+def test_json_round_trip_matches_plugin_shape() -> None:
+    data = feature_configs_to_json(ALL)
+    assert data[1] == {"name": "gpu", "values": ["a", "b", "c"], "multi_value": True}
+    assert feature_configs_from_json(json.loads(json.dumps(data)), namespace="toy") == ALL
+
+
+def test_json_multi_value_defaults_to_false() -> None:
+    assert feature_configs_from_json([{"name": "f", "values": ["x"]}], namespace="toy") == (
+        FeatureConfig("f", ("x",), False),
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"name": "f"},
+        [1],
+        [{"values": ["x"]}],
+        [{"name": "f", "values": "x"}],
+        [{"name": "f", "values": [1]}],
+        [{"name": "f", "values": ["x"], "multi_value": "yes"}],
+        [{"name": "f", "values": ["x", "x"]}],
+        [{"name": "f-g", "values": ["x"]}],
+    ],
+)
+def test_json_rejects_malformed_answers(data: object) -> None:
+    with pytest.raises(ProviderError, match=r"^provider 'toy': "):
+        feature_configs_from_json(data, namespace="toy")
+
+
+_name = st.from_regex(r"[a-z0-9_]{1,12}", fullmatch=True)
+_value = st.from_regex(r"[a-z0-9_.]{1,12}", fullmatch=True)
+_config = st.builds(
+    FeatureConfig,
+    name=_name,
+    values=st.lists(_value, unique=True, max_size=6).map(tuple),
+    multi_value=st.booleans(),
+)
+
+
+@given(st.lists(_config, max_size=6))
+def test_json_parser_round_trips_any_valid_answer(configs: list[FeatureConfig]) -> None:
+    assert feature_configs_from_json(feature_configs_to_json(configs), namespace="ns") == tuple(
+        configs
+    )
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=8), c, max_size=3),
+        max_leaves=12,
+    )
+)
+def test_json_parser_never_crashes(data: object) -> None:
+    try:
+        result = feature_configs_from_json(data, namespace="ns")
+    except ProviderError as exc:
+        assert str(exc).startswith("provider 'ns': ")
+    else:
+        assert isinstance(data, list) and len(result) == len(data)
+
+
+@given(st.lists(_config, max_size=5, unique_by=lambda c: c.name), st.lists(_config, max_size=5))
+def test_restrict_to_always_yields_a_valid_subset(
+    all_configs: list[FeatureConfig], supported: list[FeatureConfig]
+) -> None:
+    declared = [c for c in all_configs if c.values]
+    if not declared:
+        return
+    kept = restrict_to(supported, declared)
+    names = [c.name for c in kept]
+    multi = {c.name: c.multi_value for c in declared}
+    aligned = tuple(FeatureConfig(c.name, c.values, multi[c.name]) for c in kept)
+    if len(set(names)) == len(names):
+        validate_supported("ns", declared, aligned)
+
+
+def test_every_native_provider_satisfies_the_protocol() -> None:
+    for provider in all_native_providers():
+        assert isinstance(provider, Provider)
+        validate_all_configs(provider.namespace, provider.get_all_configs())
+        assert provider.version and provider.distributions and provider.plugin_apis
+        assert re.fullmatch(r"[0-9a-f]{64}", provider.fingerprint())
