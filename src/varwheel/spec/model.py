@@ -11,6 +11,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from varwheel.spec.properties import VariantProperty
 
 SCHEMA_V0_2_0 = "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json"
@@ -19,7 +22,9 @@ SCHEMA_V0_2_0 = "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json"
 class SchemaGeneration(enum.Enum):
     """Which family of the format a document was written in."""
 
-    PEP817 = "0.0"  # v0.0.2 / v0.0.3 / unversioned: install-time, enable-if, top-level static-properties
+    PEP817 = (
+        "0.0"  # v0.0.2 / v0.0.3 / unversioned: install-time, enable-if, top-level static-properties
+    )
     PEP825 = "0.1"  # PEP 825 v0.1.x: only $schema, default-priorities.namespace, variants
     PROVIDERS = "0.2"  # PEP 825 + Providers draft v0.2.0 (variantlib 0.2.x, uv 0.13.x): native
 
@@ -52,6 +57,19 @@ class ProviderInfo:
     plugin_api: str | None = None
     enable_if: str | None = None  # PEP 817 only: marker evaluated against the target environment
     install_time: bool = True  # PEP 817 only; False = AoT
+
+    def object_reference(self, environment: Mapping[str, str] | None = None) -> str | None:
+        """The plugin API endpoint: ``plugin-api``, else inferred from the first requirement whose
+        marker holds in ``environment`` (PEP 817 §"plugin-api": normalized name, ``-`` -> ``_``)."""
+        if self.plugin_api is not None:
+            return self.plugin_api
+        for text in self.requires or self.build_requires:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate(
+                dict(environment) if environment else None
+            ):
+                return canonicalize_name(req.name).replace("-", "_")
+        return None
 
     @property
     def kind(self) -> ProviderKind:
