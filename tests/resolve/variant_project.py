@@ -53,3 +53,38 @@ def write_profile(path: Path, *, cuda: list[str] | None) -> Path:
         lines += ["[properties]"]
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def write_variants_json(wheels: list[Path], dest: Path) -> list[Path]:
+    """``{name}-{version}-variants.json`` for each project version among ``wheels``: the
+    per-wheel ``variant.json`` documents merged (PEP 825 §"Index-level metadata")."""
+    import zipfile
+
+    from varwheel.spec.filenames import parse_wheel_filename, variants_json_filename
+    from varwheel.spec.merge import merge_metadata
+    from varwheel.spec.metadata import dump_json, load_variant_json
+
+    docs: dict[tuple[str, str], list] = {}
+    for path in wheels:
+        wf = parse_wheel_filename(path.name)
+        if wf.label is None:
+            continue
+        with zipfile.ZipFile(path) as zf:
+            member = next(n for n in zf.namelist() if n.endswith(".dist-info/variant.json"))
+            md = load_variant_json(zf.read(member), source=path.name)
+        docs.setdefault((wf.project, str(wf.version)), []).append(md)
+    out = []
+    for (project, version), mds in sorted(docs.items()):
+        target = dest / variants_json_filename(project, version)
+        target.write_bytes(dump_json(merge_metadata(mds)))
+        out.append(target)
+    return out
+
+
+def write_site(root: Path, *, variants_json: bool = True) -> Path:
+    """Build the project and write it as a static index under ``root`` (``root/simple/``)."""
+    from varwheel.index.static import write_static_index
+
+    wheels = build_project(root / "wheels")
+    extra = write_variants_json(wheels, root / "wheels") if variants_json else []
+    return write_static_index([*wheels, *extra], root / "site")

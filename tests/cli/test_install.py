@@ -1,0 +1,301 @@
+"""``varwheel install``: real wheels on real 127.0.0.1 servers, real venvs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers.envs import make_venv
+from helpers.http_server import LocalServer, free_port, serve_directory
+from resolve.variant_project import write_profile, write_site
+from varwheel.cli import exitcodes
+from varwheel.cli.main import main
+from varwheel.install.environment import find_target_environment
+from varwheel.install.installed import installed_distributions
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").write_text("")
+    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_site(tmp_path_factory.mktemp("vdemo"))
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[LocalServer]:
+    with serve_directory(site) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("profiles")
+    return {
+        "gpu": write_profile(d / "gpu.toml", cuda=["12.8", "12.0"]),
+        "cpu": write_profile(d / "cpu.toml", cuda=None),
+    }
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def index_args(server: LocalServer) -> list[str]:
+    return ["--index-url", server.url + "simple/"]
+
+
+def test_report_has_variant_objects(capsys, server, profiles) -> None:
+    code, out, err = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "--report",
+        "-",
+        "--profile",
+        str(profiles["gpu"]),
+        *index_args(server),
+        "vdemo",
+    )
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["version"] == "1"
+    assert report["pip_version"]
+    items = {i["metadata"]["name"]: i for i in report["install"]}
+    assert set(items) == {"vdemo", "vdemo-cuda-rt"}
+    vdemo = items["vdemo"]
+    assert vdemo["variant"] == {
+        "label": "cu12",
+        "properties": ["nvidia :: cuda_version_lower_bound :: 12.0"],
+    }
+    assert vdemo["requested"] is True and items["vdemo-cuda-rt"]["requested"] is False
+    assert items["vdemo-cuda-rt"]["variant"] is None
+    assert vdemo["download_info"]["url"].endswith("vdemo-1.0-py3-none-any-cu12.whl")
+    sha = vdemo["download_info"]["archive_info"]["hashes"]["sha256"]
+    assert len(sha) == 64
+    assert vdemo["metadata"]["version"] == "1.0"
+    assert any("variant_features" in r for r in vdemo["metadata"]["requires_dist"])
+    assert report["environment"]["python_version"] == f"{sys.version_info[0]}.{sys.version_info[1]}"
+    assert "Would install" in err  # the plan goes to stderr when the report takes stdout
+
+
+def test_report_to_file_and_no_variants(capsys, tmp_path, server, profiles) -> None:
+    dest = tmp_path / "report.json"
+    code, out, _ = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "--no-variants",
+        "--report",
+        str(dest),
+        "--profile",
+        str(profiles["gpu"]),
+        *index_args(server),
+        "vdemo",
+    )
+    assert code == 0
+    items = {i["metadata"]["name"]: i for i in json.loads(dest.read_text())["install"]}
+    assert set(items) == {"vdemo", "vdemo-cpu-rt", "vdemo-label-dep"}
+    assert items["vdemo"]["variant"] is None
+    assert "non-variant" in out
+
+
+def test_variant_flag_forbid_prefer(capsys, server, profiles) -> None:
+    base = [
+        "install",
+        "--dry-run",
+        "--no-deps",
+        "--profile",
+        str(profiles["gpu"]),
+        *index_args(server),
+    ]
+    _, out, _ = run(capsys, *base, "--variant", "vdemo=null", "vdemo")
+    assert "variant null" in out
+    _, out, _ = run(capsys, *base, "--forbid", "nvidia :: cuda_version_lower_bound", "vdemo")
+    assert "variant null" in out
+    _, out, _ = run(
+        capsys, *base, "--prefer", "nvidia :: cuda_version_lower_bound :: 12.0", "vdemo"
+    )
+    assert "variant cu12" in out
+    # an unsupported variant is refused unless forced
+    cpu = [
+        "install",
+        "--dry-run",
+        "--no-deps",
+        "--profile",
+        str(profiles["cpu"]),
+        *index_args(server),
+    ]
+    code, _, err = run(capsys, *cpu, "--variant", "vdemo=cu12", "vdemo==1.0")
+    assert code == exitcodes.FAILURE
+    assert "cu12" in err and err.count("\n") == 1
+    code, out, _ = run(capsys, *cpu, "--variant", "vdemo=cu12", "--force-variant", "vdemo==1.0")
+    assert code == 0 and "variant cu12" in out
+
+
+def test_variant_only_package_fails_with_reasons(capsys, server, profiles) -> None:
+    code, _, err = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "--profile",
+        str(profiles["cpu"]),
+        *index_args(server),
+        "vonly",
+    )
+    assert code == exitcodes.FAILURE
+    assert err.count("\n") == 1
+    assert "cu12: nvidia :: cuda_version_lower_bound needs one of 12.0" in err
+    assert "varwheel explain vonly" in err
+
+
+def test_usage_errors_exit_2(capsys, server) -> None:
+    code, _, err = run(capsys, "install", "--platform", "manylinux_2_28_x86_64", "vdemo")
+    assert code == exitcodes.INVALID_INPUT and "--dry-run" in err
+    code, _, err = run(
+        capsys, "install", "--dry-run", "--variant", "vdemo", *index_args(server), "vdemo"
+    )
+    assert code == exitcodes.INVALID_INPUT and "NAME=LABEL" in err
+    code, _, err = run(capsys, "install", "--dry-run", *index_args(server), "vdemo>>1")
+    assert code == exitcodes.INVALID_INPUT and "invalid requirement" in err
+
+
+def test_requirements_file(capsys, tmp_path, server, profiles) -> None:
+    (tmp_path / "base.txt").write_text("vdemo-cpu-rt  # a comment\n")
+    (tmp_path / "req.txt").write_text("-r base.txt\n\nvdemo<1\n")
+    code, out, _ = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "-r",
+        str(tmp_path / "req.txt"),
+        "--profile",
+        str(profiles["cpu"]),
+        *index_args(server),
+    )
+    assert code == 0
+    assert "vdemo 0.9" in out and "vdemo-cpu-rt 1.0" in out
+
+
+@pytest.mark.slow
+def test_install_into_venv_matches_explain(capsys, tmp_path, server, profiles) -> None:
+    venv = make_venv(tmp_path / "venv")
+    common = ["--python", str(venv), "--profile", str(profiles["gpu"]), *index_args(server)]
+    code, out, _ = run(capsys, "explain", "--json", *common, "vdemo")
+    assert code == 0
+    explained = json.loads(out)["packages"][0]["chosen"]
+    code, out, err = run(capsys, "install", *common, "vdemo")
+    assert code == 0, err
+    env = find_target_environment(str(venv))
+    dists = installed_distributions(env)
+    assert set(dists) == {"vdemo", "vdemo-cuda-rt"}
+    assert dists["vdemo"].variant_label == explained["label"] == "cu12"
+    assert dists["vdemo"].requested and not dists["vdemo-cuda-rt"].requested
+    # satisfied requirements are kept; --force-reinstall replaces; --upgrade keeps the newest
+    code, out, _ = run(capsys, "install", *common, "vdemo")
+    assert code == 0 and "already satisfied" in out
+    code, out, _ = run(capsys, "install", "--force-reinstall", "--no-deps", *common, "vdemo")
+    assert code == 0 and "Successfully installed vdemo-1.0" in out
+    # a different target profile does not silently swap an installed variant (pip semantics)
+    cpu = ["--python", str(venv), "--profile", str(profiles["cpu"]), *index_args(server)]
+    code, out, _ = run(capsys, "install", *cpu, "vdemo")
+    assert "already satisfied" in out
+    code, out, _ = run(capsys, "install", "--force-reinstall", *cpu, "vdemo")
+    assert code == 0
+    dists = installed_distributions(env)
+    assert dists["vdemo"].variant_label == "null"
+    assert "vdemo-cpu-rt" in dists
+
+
+def _start_pypiserver(packages: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pypiserver",
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--backend",
+            "simple-dir",
+            str(packages),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/simple/"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("pypiserver did not start")
+
+
+@pytest.mark.slow
+def test_pypiserver_without_variants_json(capsys, tmp_path, site, profiles) -> None:
+    packages = tmp_path / "packages"
+    packages.mkdir()
+    for whl in (site / "files").glob("*.whl"):
+        (packages / whl.name).write_bytes(whl.read_bytes())
+    proc, url = _start_pypiserver(packages)
+    try:
+        code, out, err = run(
+            capsys,
+            "explain",
+            "--json",
+            "--profile",
+            str(profiles["gpu"]),
+            "--index-url",
+            url,
+            "vdemo",
+        )
+        assert code == 0, err
+        pkg = json.loads(out)["packages"][0]
+        assert pkg["chosen"]["label"] == "cu12"
+        assert pkg["metadata_route"].startswith("per-wheel variant.json")
+        code, out, err = run(
+            capsys,
+            "install",
+            "--dry-run",
+            "--report",
+            "-",
+            "--profile",
+            str(profiles["gpu"]),
+            "--index-url",
+            url,
+            "vdemo",
+        )
+        assert code == 0, err
+        items = {i["metadata"]["name"]: i["variant"] for i in json.loads(out)["install"]}
+        assert items == {
+            "vdemo": {
+                "label": "cu12",
+                "properties": ["nvidia :: cuda_version_lower_bound :: 12.0"],
+            },
+            "vdemo-cuda-rt": None,
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
