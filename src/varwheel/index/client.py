@@ -1,0 +1,354 @@
+"""The index client: project pages from indexes and find-links, fetches, downloads, wheel members.
+
+Multiple indexes (``--index-url`` then each ``--extra-index-url``): the default strategy is
+``first-index`` (uv's default): the first index that lists any file of a project is the only
+index used for it, so a same-named project on a later index cannot shadow it (dependency
+confusion). An index that fails (not 404) before a hit is an error, because skipping it could
+silently pick another index's project. ``unsafe-best-match`` merges every index (pip's
+behaviour); failing indexes then become warnings unless all of them fail.
+``--find-links`` files are always added: they are the user's own explicit locations.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import canonicalize_name
+
+from varwheel.errors import IndexFetchError, InvalidIndexPage
+from varwheel.index import range_zip
+from varwheel.index.cache import HttpCache, WheelCache
+from varwheel.index.dists import belongs_to, is_safe_filename
+from varwheel.index.findlinks import files_in_directory
+from varwheel.index.hashes import check_bytes, file_digest, mismatch, pick_hash
+from varwheel.index.html import files_from_html
+from varwheel.index.http import HttpSession, Response, file_url_path, is_file_url
+from varwheel.index.json_api import ACCEPT, HTML_V1, JSON_V1, files_from_json
+from varwheel.index.links import ParsedFiles, filename_of
+from varwheel.index.models import IndexFile, ProgressEvent
+
+DEFAULT_INDEX_URL = "https://pypi.org/simple/"
+FIRST_INDEX = "first-index"
+UNSAFE_BEST_MATCH = "unsafe-best-match"
+INDEX_STRATEGIES = (FIRST_INDEX, UNSAFE_BEST_MATCH)
+
+MEMBER_LOCAL = "local"
+MEMBER_CACHE = "cache"
+MEMBER_RANGE = "range"
+MEMBER_WHOLE = "whole"
+
+Progress = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class MemberResult:
+    """A wheel member and how it was obtained: ``local``, ``cache``, ``range`` or ``whole``."""
+
+    data: bytes
+    route: str
+
+
+def parse_page(resp: Response, source: str) -> ParsedFiles:
+    """Dispatch on the response's media type (PEP 691 content negotiation)."""
+    media = resp.media_type
+    if media == JSON_V1 or media == "application/json":
+        return files_from_json(resp.body, resp.url, source)
+    if media in ("text/html", HTML_V1, ""):
+        return files_from_html(resp.body, resp.url, source)
+    raise InvalidIndexPage(f"{resp.url}: unsupported content type {media!r} for a project page")
+
+
+def _as_location(text: str | os.PathLike[str]) -> str:
+    """A find-links entry as a URL: paths become ``file://`` URLs."""
+    text = os.fspath(text)
+    if "://" in text or text.startswith("file:"):
+        return text
+    return Path(text).resolve().as_uri()
+
+
+class IndexClient:
+    """Reads project files from indexes and find-links; thread-safe; use as a context manager."""
+
+    def __init__(
+        self,
+        index_urls: Sequence[str] = (DEFAULT_INDEX_URL,),
+        extra_index_urls: Sequence[str] = (),
+        find_links: Sequence[str | os.PathLike[str]] = (),
+        no_index: bool = False,
+        cache_dir: Path | None = None,
+        *,
+        index_strategy: str = FIRST_INDEX,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        max_workers: int = 8,
+    ) -> None:
+        if index_strategy not in INDEX_STRATEGIES:
+            raise ValueError(f"index strategy must be one of {INDEX_STRATEGIES}")
+        urls = () if no_index else (*index_urls, *extra_index_urls)
+        self.index_urls = tuple(dict.fromkeys(u if u.endswith("/") else u + "/" for u in urls))
+        self.find_links = tuple(_as_location(x) for x in find_links)
+        self.index_strategy = index_strategy
+        self.max_workers = max(1, max_workers)
+        cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.wheel_cache = WheelCache(cache_dir / "wheels") if cache_dir else None
+        self.session = HttpSession(
+            cache=HttpCache(cache_dir / "http") if cache_dir else None,
+            timeout=timeout,
+            retries=retries,
+            backoff=backoff,
+            pool_size=max(10, self.max_workers),
+        )
+        self._lock = threading.Lock()
+        self._projects: dict[str, tuple[IndexFile, ...]] = {}
+        self._find_links_files: tuple[IndexFile, ...] | None = None
+        self._warnings: list[str] = []
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Links that were skipped (unsafe names) and indexes that failed but were not fatal."""
+        with self._lock:
+            return tuple(self._warnings)
+
+    def _warn(self, messages: Iterable[str]) -> None:
+        with self._lock:
+            self._warnings.extend(m for m in messages if m not in self._warnings)
+
+    # -- project pages -------------------------------------------------------------------------
+
+    def project_files(self, name: str) -> tuple[IndexFile, ...]:
+        """Every distribution file of a project (PEP 503 name normalisation), memoised."""
+        project = canonicalize_name(name)
+        with self._lock:
+            if project in self._projects:
+                return self._projects[project]
+        files = [*self._index_files(project), *self._local_files(project)]
+        unique = tuple({f.url: f for f in files}.values())
+        with self._lock:
+            self._projects[project] = unique
+        return unique
+
+    def _index_files(self, project: str) -> list[IndexFile]:
+        found: list[IndexFile] = []
+        failures: list[IndexFetchError | InvalidIndexPage] = []
+        for index in self.index_urls:
+            try:
+                parsed = self._project_page(index, project)
+            except (IndexFetchError, InvalidIndexPage) as exc:
+                if self.index_strategy == FIRST_INDEX:
+                    raise
+                failures.append(exc)
+                continue
+            if parsed is None:
+                continue
+            self._warn(parsed.warnings)
+            found.extend(f for f in parsed.files if belongs_to(f.filename, project))
+            if found and self.index_strategy == FIRST_INDEX:
+                break
+        if failures:
+            if len(failures) == len(self.index_urls) and not self.find_links:
+                raise failures[0]
+            self._warn(str(exc) for exc in failures)
+        return found
+
+    def _project_page(self, index: str, project: str) -> ParsedFiles | None:
+        resp = self.session.get(f"{index}{project}/", accept=ACCEPT, use_cache=True)
+        if resp.status == 404:
+            return None
+        return parse_page(resp, index)
+
+    def _local_files(self, project: str) -> list[IndexFile]:
+        with self._lock:
+            listed = self._find_links_files
+        if listed is None:
+            parsed = [self._read_find_links(loc) for loc in self.find_links]
+            self._warn(w for p in parsed for w in p.warnings)
+            listed = tuple(f for p in parsed for f in p.files)
+            with self._lock:
+                self._find_links_files = listed
+        return [f for f in listed if belongs_to(f.filename, project)]
+
+    def _read_find_links(self, location: str) -> ParsedFiles:
+        if is_file_url(location):
+            path = file_url_path(location)
+            if path.is_dir():
+                return files_in_directory(path, location)
+            if not path.is_file():
+                raise IndexFetchError(f"{location}: find-links location does not exist")
+        resp = self.session.get(location, accept="text/html")
+        if resp.status == 404:
+            raise IndexFetchError(f"{location}: find-links page not found (HTTP 404)")
+        return files_from_html(resp.body, resp.url, location)
+
+    # -- fetching ------------------------------------------------------------------------------
+
+    def fetch(self, url: str, hashes: dict[str, str] | None = None) -> bytes:
+        """A small file (``*-variants.json``, ``.metadata``): HTTP-cached, hash-checked."""
+        resp = self.session.get(url, use_cache=True)
+        if resp.status == 404:
+            raise IndexFetchError(f"{url}: not found (HTTP 404)")
+        check_bytes(resp.body, hashes or {}, filename_of(url) or url)
+        return resp.body
+
+    def core_metadata(self, file: IndexFile) -> bytes:
+        """The wheel's METADATA: the PEP 658 ``.metadata`` file when listed, else from the wheel."""
+        if file.metadata_url:
+            return self.fetch(file.metadata_url, dict(file.metadata_hashes))
+        return self.read_wheel_member(file, ".dist-info/METADATA")
+
+    def _cached_wheel(self, file: IndexFile) -> Path | None:
+        """The verified cached copy of ``file``, if the wheel cache has one."""
+        if self.wheel_cache is None:
+            return None
+        path = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
+        if path is None or not path.is_file():
+            return None
+        picked = pick_hash(file.hashes)
+        if picked and file_digest(path, picked[0]) != picked[1].lower():
+            with contextlib.suppress(OSError):
+                path.unlink()  # corrupt entry: download again
+            return None
+        return path
+
+    def download(self, file: IndexFile, dest_dir: Path, progress: Progress | None = None) -> Path:
+        """Download ``file`` into ``dest_dir``; hash-checked, cached, written atomically."""
+        if not is_safe_filename(file.filename):
+            raise IndexFetchError(
+                f"{file.url}: refusing to write file name {file.filename!r} (not a plain name)"
+            )
+        dest_dir = Path(dest_dir)
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / file.filename
+        cached = self._cached_wheel(file)
+        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{file.filename}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            if cached is not None:
+                os.close(fd)
+                _copy(cached, tmp)
+                size = tmp.stat().st_size
+            else:
+                size = self._stream_to(file, fd, progress)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        if cached is None and self.wheel_cache is not None:
+            entry = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
+            if entry is not None:
+                with contextlib.suppress(OSError):
+                    self.wheel_cache.put(entry, dest)
+        if progress:
+            progress(ProgressEvent(file, size, size, done=True))
+        return dest
+
+    def _stream_to(self, file: IndexFile, fd: int, progress: Progress | None) -> int:
+        picked = pick_hash(file.hashes)
+        hasher = hashlib.new(picked[0]) if picked else None
+        with os.fdopen(fd, "wb") as fh:
+
+            def sink(chunk: bytes) -> None:
+                fh.write(chunk)
+                if hasher is not None:
+                    hasher.update(chunk)
+
+            def report(done: int, total: int | None) -> None:
+                if progress:
+                    progress(ProgressEvent(file, done, total))
+
+            size = self.session.stream(file.url, sink, report)
+        if picked and hasher is not None and hasher.hexdigest() != picked[1].lower():
+            raise mismatch(file.filename, picked[0], picked[1], hasher.hexdigest())
+        return size
+
+    def download_many(
+        self,
+        files: Iterable[IndexFile],
+        dest_dir: Path,
+        progress: Progress | None = None,
+    ) -> tuple[Path, ...]:
+        """Download in parallel; all or nothing: on any failure the files written here are removed.
+
+        ``progress`` is called from worker threads.
+        """
+        files = list(files)
+        if not files:
+            return ()
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(files))) as pool:
+            futures = [pool.submit(self.download, f, dest_dir, progress) for f in files]
+            _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+            failed = next((f for f in futures if f.done() and f.exception()), None)
+            if failed is not None:
+                for fut in pending:
+                    fut.cancel()
+                wait(futures)
+                for fut in futures:
+                    if not fut.cancelled() and fut.exception() is None:
+                        with contextlib.suppress(OSError):
+                            fut.result().unlink()
+                raise failed.exception()  # type: ignore[misc]
+        return tuple(f.result() for f in futures)
+
+    # -- wheel members -------------------------------------------------------------------------
+
+    def read_wheel_member(self, file: IndexFile, member_suffix: str) -> bytes:
+        """One member of a wheel (e.g. ``.dist-info/variant.json``) without a whole download."""
+        return self.read_wheel_member_routed(file, member_suffix).data
+
+    def read_wheel_member_routed(self, file: IndexFile, member_suffix: str) -> MemberResult:
+        if is_file_url(file.url):
+            return MemberResult(
+                _read_local_member(file_url_path(file.url), member_suffix, file.filename),
+                MEMBER_LOCAL,
+            )
+        cached = self._cached_wheel(file)
+        if cached is not None:
+            return MemberResult(
+                _read_local_member(cached, member_suffix, file.filename), MEMBER_CACHE
+            )
+        read = range_zip.read_member(
+            lambda rng: self.session.get_range(file.url, rng), member_suffix, file.filename
+        )
+        if read.whole is None:
+            return MemberResult(read.data, MEMBER_RANGE)
+        check_bytes(read.whole, file.hashes, file.filename)
+        if self.wheel_cache is not None:
+            entry = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
+            if entry is not None:
+                with contextlib.suppress(OSError):
+                    self.wheel_cache.put_bytes(entry, read.whole)
+        return MemberResult(read.data, MEMBER_WHOLE)
+
+
+def _copy(src: Path, dst: Path) -> None:
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        while chunk := fin.read(1024 * 1024):
+            fout.write(chunk)
+
+
+def _read_local_member(path: Path, suffix: str, source: str) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            name = range_zip.select_member(zf.namelist(), suffix, source)
+            return zf.read(name)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise IndexFetchError(f"{source}: cannot read wheel ({exc})") from None

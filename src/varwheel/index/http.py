@@ -1,0 +1,219 @@
+"""HTTP and ``file://`` transport: pooled urllib3 connections, retries, conditional GETs, ranges.
+
+All failures become :class:`IndexFetchError` naming the URL; callers never see urllib3 types.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+from urllib.request import url2pathname
+
+import urllib3
+from urllib3.exceptions import HTTPError
+from urllib3.util import Retry, Timeout
+
+from varwheel import __version__
+from varwheel.errors import IndexFetchError
+from varwheel.index.cache import HttpCache
+from varwheel.index.json_api import JSON_V1
+
+USER_AGENT = f"varwheel/{__version__}"
+_RETRY_STATUSES = (500, 502, 503, 504)
+CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Response:
+    """A finished exchange. ``url`` is the final URL (after redirects); header keys are lowercase."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    from_cache: bool = False
+
+    @property
+    def media_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_file_url(url: str) -> bool:
+    return url.startswith("file:")
+
+
+def file_url_path(url: str) -> Path:
+    return Path(url2pathname(unquote(urlsplit(url).path)))
+
+
+def _reason(exc: BaseException) -> str:
+    """A short reason out of urllib3's nested exception text."""
+    inner = getattr(exc, "reason", None) or exc
+    text = str(inner)
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return text.strip() or type(inner).__name__
+
+
+class HttpSession:
+    """One connection pool shared by every thread of a client."""
+
+    def __init__(
+        self,
+        *,
+        cache: HttpCache | None = None,
+        timeout: float = 30.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        pool_size: int = 10,
+    ) -> None:
+        self.cache = cache
+        retry = Retry(
+            total=retries,
+            connect=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff,
+            status_forcelist=_RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,
+        )
+        self._pool = urllib3.PoolManager(
+            num_pools=16,
+            maxsize=pool_size,
+            retries=retry,
+            timeout=Timeout(connect=min(timeout, 10.0), read=timeout),
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def close(self) -> None:
+        self._pool.clear()
+
+    def _request(
+        self, url: str, headers: Mapping[str, str], *, preload: bool = True
+    ) -> urllib3.BaseHTTPResponse:
+        try:
+            return self._pool.request("GET", url, headers=dict(headers), preload_content=preload)
+        except HTTPError as exc:
+            raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
+
+    @staticmethod
+    def _final_url(url: str, resp: urllib3.BaseHTTPResponse) -> str:
+        """The URL after redirects (relative links on a page resolve against it)."""
+        retries = getattr(resp, "retries", None)
+        for step in retries.history if retries else ():
+            if step.redirect_location:
+                url = urljoin(url, step.redirect_location)
+        return url
+
+    @staticmethod
+    def _headers(resp: urllib3.BaseHTTPResponse) -> dict[str, str]:
+        return {k.lower(): v for k, v in resp.headers.items()}
+
+    def get(self, url: str, *, accept: str | None = None, use_cache: bool = False) -> Response:
+        """GET ``url``. Returns 200 and 404 responses; any other failure raises IndexFetchError.
+
+        With ``use_cache``, a cached copy is revalidated (If-None-Match / If-Modified-Since) and
+        reused on 304; a fresh 200 with an ETag or Last-Modified is stored.
+        """
+        if is_file_url(url):
+            return _get_file(url, accept)
+        headers = {"Accept": accept} if accept else {}
+        cached = self.cache.load(url) if (use_cache and self.cache) else None
+        if cached:
+            headers.update(cached.validators())
+        resp = self._request(url, headers)
+        final_url = self._final_url(url, resp)
+        if resp.status == 304 and cached:
+            ctype = {"content-type": cached.content_type} if cached.content_type else {}
+            return Response(final_url, 200, ctype, cached.body, from_cache=True)
+        if resp.status == 404:
+            return Response(final_url, 404, self._headers(resp))
+        if resp.status != 200:
+            raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
+        body = resp.data
+        hdrs = self._headers(resp)
+        if use_cache and self.cache:
+            self.cache.store(url, body, hdrs)
+        return Response(final_url, 200, hdrs, body)
+
+    def get_range(self, url: str, range_header: str) -> Response:
+        """GET with a ``Range`` header; the caller checks 206 (honoured) vs 200 (ignored)."""
+        resp = self._request(url, {"Range": range_header, "Accept-Encoding": "identity"})
+        if resp.status not in (200, 206):
+            raise IndexFetchError(f"{url}: HTTP {resp.status} for range {range_header}")
+        return Response(self._final_url(url, resp), resp.status, self._headers(resp), resp.data)
+
+    def stream(
+        self,
+        url: str,
+        sink: Callable[[bytes], None],
+        progress: Callable[[int, int | None], None] | None = None,
+    ) -> int:
+        """Stream the body of ``url`` into ``sink``; returns the number of bytes."""
+        if is_file_url(url):
+            return _stream_file(url, sink, progress)
+        resp = self._request(url, {"Accept-Encoding": "identity"}, preload=False)
+        try:
+            if resp.status != 200:
+                raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
+            length = resp.headers.get("content-length")
+            total = int(length) if length and length.isdigit() else None
+            done = 0
+            try:
+                for chunk in resp.stream(CHUNK):
+                    sink(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+            except HTTPError as exc:
+                raise IndexFetchError(f"{url}: download failed: {_reason(exc)}") from None
+            if total is not None and done != total:
+                raise IndexFetchError(f"{url}: download truncated ({done} of {total} bytes)")
+            return done
+        finally:
+            resp.release_conn()
+
+
+def _get_file(url: str, accept: str | None) -> Response:
+    path = file_url_path(url)
+    if path.is_dir():
+        wants_json = accept is not None and JSON_V1 in accept
+        candidates = ("index.json", "index.html") if wants_json else ("index.html",)
+        path = next((path / c for c in candidates if (path / c).is_file()), path / "index.html")
+    try:
+        body = path.read_bytes()
+    except FileNotFoundError:
+        return Response(url, 404)
+    except OSError as exc:
+        raise IndexFetchError(f"{url}: cannot read: {exc.strerror or exc}") from None
+    if path.name == "index.json":
+        ctype = JSON_V1
+    elif path.suffix in (".html", ".htm"):
+        ctype = "text/html"
+    elif path.suffix == ".json":
+        ctype = "application/json"
+    else:
+        ctype = "application/octet-stream"
+    return Response(url, 200, {"content-type": ctype, "content-length": str(len(body))}, body)
+
+
+def _stream_file(
+    url: str, sink: Callable[[bytes], None], progress: Callable[[int, int | None], None] | None
+) -> int:
+    path = file_url_path(url)
+    try:
+        total = os.path.getsize(path)
+        done = 0
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                sink(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+    except OSError as exc:
+        raise IndexFetchError(f"{url}: cannot read: {exc.strerror or exc}") from None
+    return done

@@ -1,0 +1,92 @@
+"""Turn simple-API entries (HTML links, JSON file objects) into :class:`IndexFile` values."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import unquote, urldefrag, urlsplit
+
+from varwheel.index.dists import file_kind, is_safe_filename
+from varwheel.index.models import IndexFile
+
+_HEX = frozenset("0123456789abcdef")
+# PEP 503: the fragment names a hashlib algorithm; we accept those every Python has.
+HASH_NAMES = frozenset(hashlib.algorithms_guaranteed)
+
+
+@dataclass(frozen=True)
+class ParsedFiles:
+    """The distribution files of one page and what was skipped, as user-facing warnings."""
+
+    files: tuple[IndexFile, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def filename_of(url: str) -> str:
+    """The percent-decoded last path segment of a URL (what the file will be called)."""
+    path = urlsplit(url).path
+    return unquote(path.rsplit("/", 1)[-1])
+
+
+def valid_hashes(hashes: Mapping[str, object]) -> dict[str, str]:
+    """Keep entries whose name is a guaranteed hashlib algorithm and value a hex digest."""
+    out: dict[str, str] = {}
+    for name, value in hashes.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            continue
+        name, value = name.lower(), value.lower()
+        if name in HASH_NAMES and value and set(value) <= _HEX:
+            out[name] = value
+    return out
+
+
+def hashes_from_fragment(fragment: str) -> dict[str, str]:
+    """``sha256=<hex>`` (PEP 503 URL fragment or PEP 658 attribute value) to a hash mapping."""
+    name, sep, value = fragment.partition("=")
+    return valid_hashes({name: value}) if sep else {}
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """URL without fragment, and the fragment."""
+    bare, fragment = urldefrag(url)
+    return bare, fragment
+
+
+def check_filename(filename: str, url: str, source: str) -> str | None:
+    """None when the file is a distribution we can use, else why it is skipped (warning text).
+
+    Non-distribution links (navigation, home page) return the empty string: skipped silently.
+    """
+    if not is_safe_filename(filename):
+        return f"{source}: ignoring link {url!r}: file name {filename!r} is not a plain file name"
+    if file_kind(filename) is None:
+        return ""
+    return None
+
+
+def make_file(
+    filename: str,
+    url: str,
+    *,
+    hashes: Mapping[str, str],
+    source: str,
+    requires_python: str | None = None,
+    yanked: bool = False,
+    yanked_reason: str | None = None,
+    metadata: bool = False,
+    metadata_hashes: Mapping[str, str] | None = None,
+    size: int | None = None,
+) -> IndexFile:
+    return IndexFile(
+        filename=filename,
+        url=url,
+        hashes=dict(hashes),
+        requires_python=requires_python or None,
+        yanked=yanked,
+        yanked_reason=yanked_reason or None,
+        metadata_url=f"{url}.metadata" if metadata else None,
+        metadata_hashes=dict(metadata_hashes or {}),
+        size=size,
+        index=source,
+    )
