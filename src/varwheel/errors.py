@@ -81,3 +81,15 @@ class ResolutionError(VarwheelError):
 
 class InstallError(VarwheelError):
     """Installation failed; the target environment was left as it was."""
+
+
+class HashMismatch(IndexFetchError):
+    """A downloaded file's digest differs from the one the index published."""
+
+
+class WheelMemberNotFound(IndexFetchError):
+    """A wheel read through the index has no member with the requested name."""
+
+
+class InvalidIndexPage(InvalidInput):
+    """A simple-API project page (PEP 503 HTML or PEP 691 JSON) is malformed."""
