@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import re
+import stat
 import subprocess
 import sys
 import zipfile
@@ -236,7 +237,7 @@ def build_wheel(
             info = zipfile.ZipInfo(path, ZIP_DATE)
             info.compress_type = compression
             executable = "/scripts/" in path and ".data/" in path
-            info.external_attr = (0o755 if executable else 0o644) << 16
+            info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
             archive.writestr(info, data)
     return target
 

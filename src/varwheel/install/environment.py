@@ -271,13 +271,13 @@ def _platforms(facts: Mapping[str, Any]) -> list[str]:
         if facts.get("pointer_bits") == 32:
             arch = {"x86_64": "i686", "aarch64": "armv8l"}.get(arch, arch)
         archs = [arch, "armv7l"] if arch == "armv8l" else [arch]
-        out: list[str] = []
+        # Same order as packaging >= 25: the native linux tag, then manylinux, then musllinux.
+        out = [f"linux_{a}" for a in archs]
         for a in archs:
             out += _manylinux(a, str(facts.get("glibc") or ""))
         if not facts.get("glibc"):
             for a in archs:
                 out += _musllinux(a, str(facts["executable"]))
-        out += [f"linux_{a}" for a in archs]
         return out
     if plat.startswith("macosx"):
         _, version, arch = plat.split("-", 2)

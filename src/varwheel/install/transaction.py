@@ -53,6 +53,7 @@ __all__ = [
     "environment_lock",
     "install_wheels",
     "recover",
+    "recover_if_needed",
     "uninstall",
 ]
 
@@ -60,7 +61,7 @@ INSTALLER_NAME = b"varwheel\n"
 JOURNAL_VERSION = 1
 STATE_DIR = ".varwheel"
 LOCK_TIMEOUT_S = 60.0
-# Test-only: kill this process with SIGKILL after this many file moves (atomicity tests).
+# Test-only: SIGKILL this process after N file moves, or after the commit record ("commit").
 CRASH_ENV = "VARWHEEL_TEST_CRASH_AFTER"
 
 
@@ -275,8 +276,11 @@ def _new_dirs(targets: Sequence[str]) -> list[str]:
 
 
 def _crash_countdown() -> int | None:
+    """Test hook: ``N`` kills after N moves, ``commit`` right after the commit record."""
     value = os.environ.get(CRASH_ENV)
-    return int(value) if value else None
+    if not value:
+        return None
+    return -1 if value == "commit" else int(value)
 
 
 def _apply(txn: Path, plan: _Plan, op: str) -> None:
@@ -299,7 +303,7 @@ def _apply(txn: Path, plan: _Plan, op: str) -> None:
     for index, original in enumerate(plan.displace):
         _move(original, str(backup / str(index)))
         moves += 1
-        if crash_after is not None and moves >= crash_after:
+        if crash_after is not None and 0 < crash_after <= moves:
             os.kill(os.getpid(), signal.SIGKILL)
     for target in plan.place:
         parent = os.path.dirname(target)
@@ -308,10 +312,12 @@ def _apply(txn: Path, plan: _Plan, op: str) -> None:
             made.add(parent)
         _move(_staged(staging, target), target)
         moves += 1
-        if crash_after is not None and moves >= crash_after:
+        if crash_after is not None and 0 < crash_after <= moves:
             os.kill(os.getpid(), signal.SIGKILL)
     journal["state"] = "committed"
     _write_journal(txn, journal)
+    if crash_after == -1:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _finish(env: TargetEnvironment, txn: Path, plan: _Plan) -> None:
@@ -360,7 +366,14 @@ def _stage(
         "data": str(env.data),
         "headers": str(env.headers / checked.name),
     }
-    destination = SchemeDictionaryDestination(
+
+    class _Destination(SchemeDictionaryDestination):
+        # Files in the scripts scheme are commands: executable even when the archive lost the
+        # mode bits (zips written on Windows or by naive tools), as pip does.
+        def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
+            return super().write_file(scheme, path, stream, is_executable or scheme == "scripts")
+
+    destination = _Destination(
         schemes,
         interpreter=str(env.python),
         script_kind="posix" if os.name != "nt" else "win-amd64",
@@ -504,3 +517,12 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
         missing=missing,
         recovered=recovered,
     )
+
+
+def recover_if_needed(env: TargetEnvironment) -> str | None:
+    """``recover`` under the lock, taken only when a leftover transaction exists (cheap check,
+    so read-only commands such as ``list`` work in environments they cannot write to)."""
+    if not _txn_dir(env).exists():
+        return None
+    with environment_lock(env):
+        return recover(env)

@@ -17,6 +17,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,7 +120,7 @@ def check_wheel(path: Path | str) -> CheckedWheel:
         for info in infos:
             try:
                 contents[info.filename] = archive.read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
                 raise _fail(path, f"corrupt member {info.filename!r} ({exc})") from exc
 
     def text(member: str) -> str:

@@ -1,0 +1,66 @@
+"""``varwheel list``: installed distributions of the target environment, with variant labels."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from varwheel.install.environment import find_target_environment
+from varwheel.install.installed import InstalledDistribution, installed_distributions
+from varwheel.install.transaction import recover_if_needed
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "list",
+        help="list installed distributions and their variant labels",
+        description="List the distributions installed in the target environment "
+        "(--python, else $VIRTUAL_ENV, else ./.venv), with the variant label of each.",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    parser.add_argument(
+        "--python", metavar="PATH", help="target interpreter or virtual environment directory"
+    )
+    parser.set_defaults(func=run)
+
+
+def _as_json(dist: InstalledDistribution) -> dict[str, object]:
+    return {
+        "name": dist.display_name,
+        "canonical_name": dist.name,
+        "version": dist.version,
+        "variant_label": dist.variant_label,
+        "variant_properties": list(dist.variant_properties),
+        "installer": dist.installer or None,
+        "requested": dist.requested,
+        "dist_info": str(dist.dist_info),
+    }
+
+
+def format_table(dists: list[InstalledDistribution]) -> str:
+    """Aligned text table: name, version, variant label ("-" for non-variant), installer."""
+    rows = [("Name", "Version", "Variant", "Installer")]
+    rows += [(d.display_name, d.version, d.variant_label or "-", d.installer or "-") for d in dists]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = []
+    for index, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) for i in range(3)] + [row[3]]
+        lines.append("  ".join(cells).rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * w for w in [*widths, len(row[3])]))
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    env = find_target_environment(args.python)
+    note = recover_if_needed(env)
+    if note:
+        print(f"varwheel: note: {note}", file=sys.stderr)
+    dists = sorted(installed_distributions(env).values(), key=lambda d: d.name)
+    if args.json:
+        print(json.dumps([_as_json(d) for d in dists], indent=2))
+    else:
+        print(format_table(dists))
+    return 0

@@ -1,0 +1,66 @@
+"""``varwheel uninstall NAME...``: remove distributions atomically (all or none)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from packaging.utils import canonicalize_name
+
+from varwheel.cli import exitcodes
+from varwheel.install.environment import find_target_environment
+from varwheel.install.installed import installed_distributions, read_record
+from varwheel.install.transaction import recover_if_needed, uninstall
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "uninstall",
+        help="remove installed distributions",
+        description="Remove distributions from the target environment (--python, else "
+        "$VIRTUAL_ENV, else ./.venv) using their RECORD files; all or nothing.",
+    )
+    parser.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
+    parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--python", metavar="PATH", help="target interpreter or virtual environment directory"
+    )
+    parser.set_defaults(func=run)
+
+
+def _confirm(prompt: str) -> bool:
+    print(prompt, end="", file=sys.stderr, flush=True)
+    try:
+        answer = input()
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("", "y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    env = find_target_environment(args.python)
+    note = recover_if_needed(env)
+    if note:
+        print(f"varwheel: note: {note}", file=sys.stderr)
+    if not args.yes:
+        current = installed_distributions(env)
+        found = [
+            current[n] for n in dict.fromkeys(map(canonicalize_name, args.names)) if n in current
+        ]
+        for dist in found:
+            files = read_record(dist)
+            label = f" [{dist.variant_label}]" if dist.variant_label else ""
+            print(
+                f"Would remove {dist.display_name} {dist.version}{label} ({len(files)} files)",
+                file=sys.stderr,
+            )
+        if found and not _confirm("Proceed (Y/n)? "):
+            print("varwheel: nothing was removed", file=sys.stderr)
+            return exitcodes.FAILURE
+    result = uninstall(env, args.names)
+    for name in result.missing:
+        print(f"varwheel: warning: {name} is not installed in {env.prefix}", file=sys.stderr)
+    for name, version in result.removed:
+        print(f"Uninstalled {name} {version}")
+    return exitcodes.OK
