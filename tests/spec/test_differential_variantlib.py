@@ -1,0 +1,189 @@
+"""Differential tests: varwheel's ordering against variantlib 0.2.2, the reference implementation.
+
+1. Hypothesis generates schema v0.2.0 ``*-variants.json`` documents whose providers are all static
+   (``static-properties`` + ``feature-order``, so no plugin runs) and ranks them with
+   ``variantlib.api.get_variants_by_priority`` and with varwheel (``load_variants_json`` ->
+   ``effective_support`` -> ``order_variants``). They must agree; the one deliberate difference is
+   named where it is asserted (optional static providers, PEP 817 §"optional providers").
+2. The recorded transcript ../shared/fixtures/variantlib-0.2.2-outputs/selection-and-config-transcript.txt
+   (variantlib with the toy plugin under TOY_LEVEL / TOY_ACCEL) is replayed with the toy plugin's
+   supported lists as the detected support.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from varwheel.spec.metadata import load_variants_json
+from varwheel.spec.model import SCHEMA_V0_2_0
+from varwheel.spec.ordering import Preferences, order_variants
+from varwheel.spec.properties import VariantProperty
+from varwheel.spec.selection import SupportedProperties, effective_support
+
+variantlib_api = pytest.importorskip("variantlib.api")
+
+TARGET_ENV = {"platform_system": "Linux", "platform_machine": "x86_64", "sys_platform": "linux"}
+NAMESPACES = ["alpha", "beta", "gamma", "delta"]
+FEATURES = ["f0", "f1", "f2", "f3"]
+VALUES = ["v0", "v1", "v2", "v3", "v4", "v5"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quiet_variantlib() -> None:
+    # variantlib logs every rejected variant at INFO; keep the test output readable.
+    logging.getLogger("variantlib").setLevel(logging.WARNING)
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # variantlib reads ./variants.toml (and user/site config); run it from an empty directory and
+    # without VARIANT_ABI_DEPENDENCY so only the document decides.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("VARIANT_ABI_DEPENDENCY", raising=False)
+
+
+@st.composite
+def static_document(draw: st.DrawFn) -> dict[str, Any]:
+    namespaces = draw(st.lists(st.sampled_from(NAMESPACES), min_size=1, max_size=3, unique=True))
+    providers: dict[str, Any] = {}
+    for ns in namespaces:
+        feats = draw(st.lists(st.sampled_from(FEATURES), min_size=1, max_size=3, unique=True))
+        static = {
+            f: draw(st.lists(st.sampled_from(VALUES), min_size=1, max_size=4, unique=True))
+            for f in feats
+        }
+        providers[ns] = {
+            "static-properties": static,
+            "feature-order": draw(st.permutations(feats)),
+        }
+        if draw(st.integers(0, 4)) == 0:
+            providers[ns]["optional"] = True
+    variants: dict[str, Any] = {}
+    seen: set[str] = set()
+    for i in range(draw(st.integers(0, 10))):
+        desc: dict[str, dict[str, list[str]]] = {}
+        for ns in draw(st.lists(st.sampled_from(namespaces), min_size=1, max_size=2, unique=True)):
+            static = providers[ns]["static-properties"]
+            # declared features with mostly supported values; now and then an undeclared feature
+            # or a value outside static-properties (-> incompatible)
+            pool = [*static, *static, "zz"]
+            for f in draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3, unique=True)):
+                known = static.get(f, VALUES)
+                source = st.sampled_from(VALUES if draw(st.integers(0, 9)) == 0 else known)
+                vals = draw(st.lists(source, min_size=1, max_size=3, unique=True))
+                desc.setdefault(ns, {})[f] = sorted(vals)
+        key = json.dumps(desc, sort_keys=True)
+        if key in seen:
+            continue
+        seen.add(key)
+        variants[f"l{draw(st.integers(0, 9))}x{i}"] = desc
+    if draw(st.booleans()):
+        variants["null"] = {}
+    return {
+        "$schema": SCHEMA_V0_2_0,
+        "default-priorities": {"namespace": draw(st.permutations(namespaces))},
+        "providers": providers,
+        "variants": variants,
+    }
+
+
+def variantlib_order(doc: Mapping[str, Any], **kwargs: Any) -> list[str]:
+    ranked = variantlib_api.get_variants_by_priority(
+        variants_json=json.loads(json.dumps(doc)), **kwargs
+    )
+    return [vdesc.label for vdesc in ranked]
+
+
+def varwheel_order(doc: Mapping[str, Any], enabled_optional: tuple[str, ...] = ()) -> list[str]:
+    md = load_variants_json(doc, source="generated")
+    sp = effective_support(
+        md, SupportedProperties({}), marker_env=TARGET_ENV, enabled_optional=enabled_optional
+    )
+    return list(order_variants(md, sp).labels)
+
+
+def uses_namespace(desc: Mapping[str, Any], namespaces: set[str]) -> bool:
+    return bool(namespaces.intersection(desc))
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(static_document())
+def test_static_documents_rank_like_variantlib(doc: dict[str, Any]) -> None:
+    optional = {ns for ns, p in doc["providers"].items() if p.get("optional")}
+    reference = variantlib_order(doc)
+    # With every optional provider enabled the two must agree exactly: same filter (AND over
+    # features, OR over values), best supported value per feature, longer key wins a prefix tie,
+    # label ascending as the last tie-break (PEP 825 §"Variant ordering").
+    assert varwheel_order(doc, enabled_optional=tuple(optional)) == reference
+    # Deliberate difference: variantlib 0.2.2 uses an optional provider's static-properties even
+    # when it is not enabled; PEP 817 §"optional providers" says its properties are then
+    # incompatible unless the user opts in. So by default we drop exactly those variants.
+    expected_default = [
+        label for label in reference if not uses_namespace(doc["variants"].get(label, {}), optional)
+    ]
+    assert varwheel_order(doc) == expected_default
+
+
+# --- the recorded variantlib transcript (toy plugin + static blas) --------------------------------
+
+SEL_RE = re.compile(r"^\$ (?P<env>.*?)python sel\.py.*$")
+
+
+def toy_support(env: Mapping[str, str]) -> SupportedProperties:
+    """What the toy plugin reports (see toy_variant_provider__init__.py.txt): levels from TOY_LEVEL
+    down to v1, and the TOY_ACCEL list (defaults 3 and cuda12)."""
+    level = int(env.get("TOY_LEVEL", "3"))
+    accel = [a for a in env.get("TOY_ACCEL", "cuda12").split(",") if a]
+    features: dict[str, tuple[str, ...]] = {"level": tuple(f"v{i}" for i in range(level, 0, -1))}
+    if accel:
+        features["accel"] = tuple(accel)
+    return SupportedProperties({"toy": features})
+
+
+def transcript_cases(outputs: Path) -> list[tuple[dict[str, str], list[str]]]:
+    lines = (outputs / "selection-and-config-transcript.txt").read_text().splitlines()
+    cases = []
+    for i, line in enumerate(lines):
+        match = SEL_RE.match(line)
+        if match is None or "variants.toml" in "".join(lines[max(0, i - 3) : i]):
+            continue
+        env = dict(re.findall(r"(TOY_\w+)=(\S+)", match.group("env")))
+        result = re.match(r"^(\[.*\]) \d+ ms$", lines[i + 1])
+        assert result is not None, lines[i + 1]
+        cases.append((env, json.loads(result.group(1).replace("'", '"'))))
+    return cases
+
+
+def test_recorded_transcript_orders(variantlib_outputs_dir: Path) -> None:
+    md = load_variants_json((variantlib_outputs_dir / "tinypkg-1.0.0-variants.json").read_bytes())
+    cases = transcript_cases(variantlib_outputs_dir)
+    assert len(cases) == 4
+    for env, expected in cases:
+        sp = effective_support(md, toy_support(env), marker_env=TARGET_ENV)
+        assert list(order_variants(md, sp).labels) == expected, env
+
+
+def test_recorded_user_priorities_map_to_prefer(variantlib_outputs_dir: Path) -> None:
+    # Transcript: variants.toml with feature_priorities.toy = ["accel"] and
+    # property_priorities.blas.library = ["mkl"] gave v2_cuda_openblas, 89de6e32, mkl, null.
+    # varwheel expresses that with --prefer (which also moves the namespace first; toy already is).
+    text = (variantlib_outputs_dir / "selection-and-config-transcript.txt").read_text()
+    assert "['v2_cuda_openblas', '89de6e32', 'mkl', 'null']" in text
+    md = load_variants_json((variantlib_outputs_dir / "tinypkg-1.0.0-variants.json").read_bytes())
+    sp = effective_support(md, toy_support({}), marker_env=TARGET_ENV)
+    prefer = (
+        VariantProperty.parse("toy :: accel :: cuda12"),
+        VariantProperty.parse("blas :: library :: mkl"),
+    )
+    ranking = order_variants(md, sp, Preferences(prefer=prefer))
+    assert list(ranking.labels) == ["v2_cuda_openblas", "89de6e32", "mkl", "null"]
