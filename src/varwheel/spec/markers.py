@@ -167,7 +167,8 @@ class _BoolOp:
     children: tuple[_Node, ...]
 
     def evaluate(self, env: Mapping[str, str], variant: VariantEnvironment) -> bool:
-        results = (child.evaluate(env, variant) for child in self.children)
+        # No short-circuit: like packaging, every atom is evaluated so errors always surface.
+        results = [child.evaluate(env, variant) for child in self.children]
         return all(results) if self.is_and else any(results)
 
 
