@@ -191,7 +191,7 @@ def test_pep825_namespace_list_must_cover_variants() -> None:
 def test_pep825_cannot_be_written_as_v020() -> None:
     doc = {"$schema": V011, "default-priorities": {"namespace": ["x"]}, "variants": {}}
     md = load_variants_json(doc, source="f.json")
-    with pytest.raises(InvalidMetadata, match="no provider information"):
+    with pytest.raises(InvalidMetadata, match=r"no provider information"):
         dump_json(md)
 
 
@@ -252,7 +252,7 @@ def test_pep817_legacy_null_label_is_read_but_not_written() -> None:
     assert md.variants["00000000"] == ()
     assert any("00000000" in w for w in md.warnings)
     assert any("00000000" in w for w in to_v0_2_0(md).warnings)
-    with pytest.raises(InvalidMetadata, match="refusing to write"):
+    with pytest.raises(InvalidMetadata, match=r"refusing to write"):
         dump_json(md)
 
 
@@ -468,7 +468,7 @@ def test_pyproject_errors_use_variant_prefix() -> None:
                 }
             }
         )
-    with pytest.raises(InvalidMetadata, match="mixes PEP 817 keys"):
+    with pytest.raises(InvalidMetadata, match=r"mixes PEP 817 keys"):
         load_pyproject(
             {
                 "variant": {
@@ -513,7 +513,7 @@ def test_dump_refuses_build_requires_with_variants() -> None:
     from dataclasses import replace
 
     bad = replace(with_variants, providers=md.providers)
-    with pytest.raises(InvalidMetadata, match="build-requires"):
+    with pytest.raises(InvalidMetadata, match=r"build-requires"):
         dump_json(bad)
 
 

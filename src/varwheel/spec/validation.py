@@ -155,7 +155,12 @@ def _check_feature_order(
 
 
 def _check_pep817_provider(
-    ns: str, info: ProviderInfo, path: str, kind: DocumentKind, feature_prio: tuple[str, ...]
+    ns: str,
+    info: ProviderInfo,
+    path: str,
+    kind: DocumentKind,
+    feature_prio: tuple[str, ...],
+    prefix: str,
 ) -> None:
     if (
         info.builtin is not None
@@ -170,31 +175,32 @@ def _check_pep817_provider(
         if info.static_properties is not None:
             raise _fail(
                 "only AoT providers (install-time = false) may have static-properties",
-                f"static-properties.{ns}",
+                f"{prefix}static-properties.{ns}",
             )
     elif kind == "pyproject":
         # checklist 19: AoT without a plugin lists static-properties; AoT with a plugin must not.
         if info.requires and info.static_properties is not None:
             raise _fail(
                 "an AoT provider with requires gets its static-properties from its plugin at build time",
-                f"static-properties.{ns}",
+                f"{prefix}static-properties.{ns}",
             )
         if not info.requires and info.static_properties is None:
             raise _fail(
                 "an AoT provider (install-time = false) without requires needs static-properties",
-                f"static-properties.{ns}",
+                f"{prefix}static-properties.{ns}",
             )
     elif info.static_properties is None:
         # checklist 20: built metadata carries the static properties of every AoT provider.
         raise _fail(
-            f"missing for AoT provider {ns!r} (install-time = false)", f"static-properties.{ns}"
+            f"missing for AoT provider {ns!r} (install-time = false)",
+            f"{prefix}static-properties.{ns}",
         )
     if info.enable_if is not None:
         if not info.enable_if.strip():
             raise _fail("must not be empty", f"{path}.enable-if")
         _check_marker(info.enable_if, f"{path}.enable-if")
     if info.static_properties is not None:
-        _check_static(info.static_properties, f"static-properties.{ns}", non_empty=False)
+        _check_static(info.static_properties, f"{prefix}static-properties.{ns}", non_empty=False)
         # checklist 21: a namespace with 2+ static features orders them all.
         if len(info.static_properties) > 1:
             missing = sorted(set(info.static_properties) - set(feature_prio))
@@ -202,7 +208,7 @@ def _check_pep817_provider(
                 raise _fail(
                     f"namespace {ns!r} has several static features; all must be ordered here "
                     f"(missing {', '.join(missing)})",
-                    f"default-priorities.feature.{ns}",
+                    f"{prefix}default-priorities.feature.{ns}",
                 )
 
 
@@ -324,7 +330,9 @@ def _validate(md: VariantMetadata, kind: DocumentKind) -> None:
             if md.generation is SchemaGeneration.PROVIDERS:
                 _check_v0_2_0_provider(info, path, kind)
             else:
-                _check_pep817_provider(ns, info, path, kind, md.feature_priorities.get(ns, ()))
+                _check_pep817_provider(
+                    ns, info, path, kind, md.feature_priorities.get(ns, ()), prefix
+                )
     elif md.providers:
         raise _fail("schema v0.1.x has no providers", "providers")
     _check_priorities(md, prefix)

@@ -1,0 +1,112 @@
+"""``varwheel inspect PATH``: validate and show the variant metadata of a file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from varwheel.inspect import Inspection, inspect_path, inspection_to_json
+from varwheel.spec.model import SchemaGeneration
+
+_GENERATIONS = {
+    SchemaGeneration.PEP817: "PEP 817 (v0.0.x: install-time, enable-if, top-level static-properties)",
+    SchemaGeneration.PEP825: "PEP 825 (v0.1.x: namespaces and variants only)",
+    SchemaGeneration.PROVIDERS: "PEP 825 + providers (v0.2.0)",
+}
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "inspect",
+        help="validate and show the variant metadata of a wheel, variant.json, "
+        "*-variants.json or pyproject.toml",
+        description="Validate the variant metadata in PATH and show its schema, providers, "
+        "namespace priority and variants. Exit 0 when valid, 2 when not.",
+    )
+    parser.add_argument(
+        "path", metavar="PATH", help="a .whl, variant.json, *-variants.json or pyproject.toml"
+    )
+    parser.add_argument("--json", action="store_true", help="print a stable JSON object")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    result = inspect_path(args.path)
+    if args.json:
+        sys.stdout.write(json.dumps(inspection_to_json(result), indent=2, sort_keys=True) + "\n")
+    else:
+        render(result)
+    return 0
+
+
+def _provider_line(ns: str, data: dict[str, Any]) -> str:
+    parts = [data["kind"]]
+    if data["requires"]:
+        parts.append("requires " + ", ".join(data["requires"]))
+    if data["build_requires"]:
+        parts.append("build-requires " + ", ".join(data["build_requires"]))
+    if data["plugin_api"]:
+        parts.append(f"plugin-api {data['plugin_api']}")
+    if data["builtin"]:
+        parts.append(f"builtin {data['builtin']}")
+    if data["static_properties"] is not None:
+        order = data["feature_order"] or list(data["static_properties"])
+        parts.append(
+            "static-properties "
+            + "; ".join(f"{f} = {', '.join(data['static_properties'].get(f, []))}" for f in order)
+        )
+    if data["optional"]:
+        parts.append("optional")
+    if data["enable_if"]:
+        parts.append(f"enable-if {data['enable_if']}")
+    return f"{ns}: " + " | ".join(parts)
+
+
+def render(result: Inspection) -> None:
+    """Human output (rich is imported here only: ``--json`` and errors stay fast)."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False, soft_wrap=True)
+    data = inspection_to_json(result)
+    md = result.metadata
+    console.print(f"[bold]{escape(result.path)}[/] ({escape(result.kind)})")
+    if result.kind == "wheel":
+        console.print(f"  label: {escape(result.wheel_label or '(none: non-variant wheel)')}")
+    if result.project is not None:
+        console.print(f"  project: {escape(result.project)} {escape(result.version or '')}")
+    if md is None:
+        console.print("  no variant metadata")
+        return
+    console.print(f"  schema: {escape(md.schema or '(pyproject.toml, no $schema)')}")
+    console.print(f"  generation: {escape(_GENERATIONS[md.generation])}")
+    console.print(f"  namespace priority: {escape(' > '.join(md.namespace_priorities))}")
+    if data["providers"]:
+        console.print("  providers:")
+        for ns, pdata in data["providers"].items():
+            console.print(f"    {escape(_provider_line(ns, pdata))}")
+    for ns, features in data["feature_priorities"].items():
+        console.print(f"  feature priority {escape(ns)}: {escape(' > '.join(features))}")
+    for ns, by_feature in data["property_priorities"].items():
+        for feature, values in by_feature.items():
+            console.print(
+                f"  value priority {escape(ns)} :: {escape(feature)}: {escape(' > '.join(values))}"
+            )
+    if md.variants:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        table.add_column("label")
+        table.add_column("properties")
+        for label, props in data["variants"].items():
+            table.add_row(escape(label), escape("\n".join(props) if props else "(null variant)"))
+        console.print(f"  variants ({len(md.variants)}):")
+        console.print(table)
+    for warning in md.warnings:
+        console.print(f"  [yellow]warning:[/] {escape(warning)}")
+    if result.conversion_error:
+        console.print(f"  [yellow]schema v0.2.0:[/] {escape(result.conversion_error)}")
+    for warning in result.conversion_warnings:
+        console.print(f"  [yellow]as schema v0.2.0:[/] {escape(warning)}")
+    console.print("  [green]valid[/]")

@@ -1,0 +1,33 @@
+"""``varwheel label -p PROP ...``: the default variant label of a property set."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from varwheel.spec.properties import VariantProperty, default_label
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "label",
+        help="print the default variant label of a set of properties",
+        description="Print the default label (first 8 hex digits of sha256 over the sorted "
+        "'ns :: feature :: value' lines, as variantlib computes it); 'null' for no properties.",
+    )
+    parser.add_argument(
+        "-p",
+        "--property",
+        dest="properties",
+        action="append",
+        default=[],
+        metavar="PROP",
+        help="a variant property 'namespace :: feature :: value' (repeatable)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    props = [VariantProperty.parse(text) for text in args.properties]
+    print(default_label(props))
+    return 0

@@ -1,0 +1,234 @@
+"""Read the variant metadata held by a file: a wheel, a ``variant.json``, a ``*-variants.json`` or a
+``pyproject.toml``. The I/O side of ``varwheel inspect``; the parsing rules live in ``varwheel.spec``.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from varwheel.errors import InvalidFilename, InvalidMetadata
+from varwheel.spec.filenames import parse_variants_json_filename, parse_wheel_filename
+from varwheel.spec.metadata import (
+    load_pyproject,
+    load_variant_json,
+    load_variants_json,
+    to_v0_2_0,
+)
+from varwheel.spec.model import VariantMetadata
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+FileKind = Literal["wheel", "variant.json", "variants.json", "pyproject"]
+
+# PEP 817 §"variant.json": the file sits in the wheel's top-level ``*.dist-info/`` directory.
+_VARIANT_JSON_MEMBER = re.compile(r"^[^/]+\.dist-info/variant\.json$")
+_MAX_JSON_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What ``inspect_path`` found. ``metadata`` is None only for a non-variant wheel."""
+
+    path: str
+    kind: FileKind
+    metadata: VariantMetadata | None
+    wheel_label: str | None = None  # label component of a wheel's file name
+    member: str | None = None  # archive path of the wheel's variant.json
+    project: str | None = None  # from a *-variants.json file name
+    version: str | None = None
+    # what a conversion to schema v0.2.0 would not carry over (or why it is impossible)
+    conversion_warnings: tuple[str, ...] = ()
+    conversion_error: str | None = None
+
+
+def detect_kind(path: Path, head: bytes) -> FileKind:
+    """Tell the kind of file by its name, then by its first bytes."""
+    name = path.name
+    if name.endswith(".whl") or head.startswith(b"PK\x03\x04"):
+        return "wheel"
+    if name.endswith(".toml"):
+        return "pyproject"
+    if name.endswith("-variants.json"):
+        return "variants.json"
+    if name.startswith("variant.json"):
+        return "variant.json"
+    if head.lstrip()[:1] == b"{":
+        # a JSON document under another name: read it as index-level metadata (any label count)
+        return "variants.json"
+    raise InvalidMetadata(
+        "cannot tell what this file is: expected a .whl, variant.json, *-variants.json or pyproject.toml",
+        source=str(path),
+    )
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(_MAX_JSON_BYTES + 1)
+    except IsADirectoryError:
+        raise InvalidMetadata("is a directory, not a file", source=str(path)) from None
+    except OSError as err:
+        raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=str(path)) from None
+    if len(data) > _MAX_JSON_BYTES:
+        raise InvalidMetadata("file too large for variant metadata", source=str(path))
+    return data
+
+
+def _conversion(md: VariantMetadata) -> tuple[tuple[str, ...], str | None]:
+    try:
+        conv = to_v0_2_0(md)
+    except InvalidMetadata as err:
+        return (), err.reason
+    return conv.warnings, None
+
+
+def _inspection(path: Path, kind: FileKind, md: VariantMetadata | None, **extra: Any) -> Inspection:
+    warnings, error = _conversion(md) if md is not None else ((), None)
+    return Inspection(
+        str(path), kind, md, conversion_warnings=warnings, conversion_error=error, **extra
+    )
+
+
+def inspect_wheel(path: Path) -> Inspection:
+    """Read ``*.dist-info/variant.json`` from a wheel and check it against the filename label."""
+    source = str(path)
+    try:
+        label = parse_wheel_filename(path.name).label
+    except InvalidFilename as err:
+        raise InvalidFilename(f"{source}: {err}") from None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [n for n in zf.namelist() if _VARIANT_JSON_MEMBER.match(n)]
+            if len(members) > 1:
+                raise InvalidMetadata(
+                    f"several variant.json files ({', '.join(sorted(members))}); a wheel has one .dist-info",
+                    source=source,
+                )
+            info = zf.getinfo(members[0]) if members else None
+            if info is not None and info.file_size > _MAX_JSON_BYTES:
+                raise InvalidMetadata(f"{info.filename} is too large", source=source)
+            data = zf.read(info) if info is not None else None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
+        raise InvalidMetadata(f"not a valid wheel (zip) archive: {err}", source=source) from None
+    except OSError as err:
+        raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=source) from None
+    except (RuntimeError, NotImplementedError, ValueError) as err:  # encrypted / odd compression
+        raise InvalidMetadata(f"cannot read the wheel archive: {err}", source=source) from None
+    if data is None or info is None:
+        if label is not None:
+            raise InvalidMetadata(
+                f"variant wheel (label {label!r}) has no *.dist-info/variant.json", source=source
+            )
+        return _inspection(path, "wheel", None)
+    member = info.filename
+    md = load_variant_json(data, source=f"{source}!{member}")
+    (wheel_variant,) = md.variants
+    if label is None:
+        raise InvalidMetadata(
+            f"{member} describes variant {wheel_variant!r} but the file name has no variant label",
+            source=source,
+        )
+    if wheel_variant != label:
+        # PEP 825 §"Variants": the single key is the label in the wheel's file name.
+        raise InvalidMetadata(
+            f"{member} names variant {wheel_variant!r} but the file name has label {label!r}",
+            path="variants",
+            source=source,
+        )
+    return _inspection(path, "wheel", md, wheel_label=label, member=member)
+
+
+def inspect_path(path: Path | str) -> Inspection:
+    """Load and validate the variant metadata in ``path`` (kind detected from name and content)."""
+    path = Path(path)
+    source = str(path)
+    if path.is_dir():
+        raise InvalidMetadata("is a directory, not a file", source=source)
+    if path.name.endswith(".whl"):
+        return inspect_wheel(path)
+    data = _read(path)
+    kind = detect_kind(path, data[:16])
+    if kind == "wheel":
+        return inspect_wheel(path)
+    if kind == "pyproject":
+        try:
+            doc = tomllib.loads(data.decode("utf-8"))
+        except UnicodeDecodeError as err:
+            raise InvalidMetadata(
+                f"not UTF-8 text ({err.reason} at byte {err.start})", source=source
+            ) from None
+        except tomllib.TOMLDecodeError as err:
+            raise InvalidMetadata(f"not valid TOML: {err}", source=source) from None
+        return _inspection(path, kind, load_pyproject(doc, source=source))
+    if kind == "variant.json":
+        return _inspection(path, kind, load_variant_json(data, source=source))
+    extra: dict[str, Any] = {}
+    if path.name.endswith("-variants.json"):
+        try:
+            project, version = parse_variants_json_filename(path.name)
+        except InvalidFilename as err:
+            raise InvalidFilename(f"{source}: {err}") from None
+        extra = {"project": str(project), "version": str(version)}
+    return _inspection(path, kind, load_variants_json(data, source=source), **extra)
+
+
+def inspection_to_json(ins: Inspection) -> dict[str, Any]:
+    """A stable, machine-readable view of an inspection (``varwheel inspect --json``)."""
+    out: dict[str, Any] = {"path": ins.path, "kind": ins.kind, "variant": ins.metadata is not None}
+    if ins.kind == "wheel":
+        out["wheel"] = {"label": ins.wheel_label, "member": ins.member}
+    if ins.project is not None:
+        out["project"] = {"name": ins.project, "version": ins.version}
+    md = ins.metadata
+    if md is None:
+        return out
+    out.update(
+        {
+            "schema": md.schema,
+            "generation": md.generation.value,
+            "namespace_priorities": list(md.namespace_priorities),
+            "providers": {ns: _provider_json(md, ns) for ns in sorted(md.providers)},
+            "feature_priorities": {ns: list(v) for ns, v in sorted(md.feature_priorities.items())},
+            "property_priorities": {
+                ns: {f: list(v) for f, v in sorted(by_f.items())}
+                for ns, by_f in sorted(md.property_priorities.items())
+            },
+            "variants": {
+                label: [str(p) for p in props] for label, props in sorted(md.variants.items())
+            },
+            "warnings": list(md.warnings),
+            "v0_2_0": {
+                "convertible": ins.conversion_error is None,
+                "error": ins.conversion_error,
+                "warnings": list(ins.conversion_warnings),
+            },
+        }
+    )
+    return out
+
+
+def _provider_json(md: VariantMetadata, ns: str) -> dict[str, Any]:
+    info = md.providers[ns]
+    static = info.static_properties
+    return {
+        "kind": info.kind.value,
+        "requires": list(info.requires),
+        "build_requires": list(info.build_requires),
+        "plugin_api": info.plugin_api,
+        "builtin": info.builtin,
+        "optional": info.optional,
+        "enable_if": info.enable_if,
+        "install_time": info.install_time,
+        "static_properties": {f: list(v) for f, v in static.items()}
+        if static is not None
+        else None,
+        "feature_order": list(info.feature_order),
+    }
