@@ -198,7 +198,7 @@ def _version_of(version: str | Version, what: str) -> Version:
     if isinstance(version, Version):
         return version
     try:
-        return _parse_version(version) if isinstance(version, str) else _parse_version(str(version))
+        return _parse_version(str(version))
     except _Bad as exc:
         raise InvalidFilename(f"invalid {what}: {exc}") from None
 
