@@ -135,8 +135,10 @@ class ProviderSession:
                 else:
                     properties[ns] = abi_supported(installed, adding)
                 continue
-            info = md.providers.get(ns) or ProviderInfo(namespace=ns)
-            outcome = self._plan(ns, info, md, target_env)
+            info = md.providers.get(ns)
+            outcome = (
+                self._plan(ns, info, md, target_env) if info is not None else self._plan_unnamed(ns)
+            )
             if isinstance(outcome, NamespaceResult):
                 self._collect(outcome, properties, unavailable)
             elif isinstance(outcome, tuple):
@@ -175,6 +177,10 @@ class ProviderSession:
         for ns in sorted((wanted or set()) - seen):
             results.append(NamespaceResult(ns, "none", None, f"no provider for namespace {ns!r}"))
         return tuple(results)
+
+    def results(self) -> tuple[NamespaceResult, ...]:
+        """Every answer and failure of this session so far (for reports and ``explain``)."""
+        return tuple(self._results.values())
 
     # -- planning ----------------------------------------------------------------------------
 
@@ -219,6 +225,22 @@ class ProviderSession:
         else:
             reason = f"no provider for namespace '{ns}' (the metadata names none)"
         return NamespaceResult(ns, "none", None, reason)
+
+    def _plan_unnamed(self, ns: str) -> NamespaceResult:
+        """A namespace the metadata gives no provider for (PEP 825 v0.1.x documents carry no
+        provider information): the profile, else the native provider owning the namespace,
+        else a configured external command."""
+        if self.options.profile is not None:
+            return self._from_profile(ns)
+        from varwheel.providers.registry import native_provider_by_namespace
+
+        native = native_provider_by_namespace(ns)
+        if native is not None:
+            return self._run_native(ns, native, _own_marker_env())
+        command = self.options.external.get(ns)
+        if command:
+            return self._run_external(ns, command)
+        return NamespaceResult(ns, "none", None, f"no provider known for namespace '{ns}'")
 
     def _collect(
         self,
