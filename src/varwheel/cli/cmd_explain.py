@@ -7,9 +7,6 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-
-from varwheel.cli.render import render_explanation
 from varwheel.cli.selection_options import add_selection_arguments, build_context
 from varwheel.resolve.explain import explain_requirement, to_json
 from varwheel.resolve.resolver import parse_requirement
@@ -32,6 +29,9 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="also read the chosen wheel's metadata and list the dependencies that apply",
     )
+    parser.add_argument(
+        "--all-wheels", action="store_true", help="also list wheels rejected for their tags"
+    )
     add_selection_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -48,7 +48,11 @@ def run(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
+        from rich.console import Console
+
+        from varwheel.cli.render import render_explanation
+
         console = Console(highlight=False, soft_wrap=True)
         for res in results:
-            render_explanation(console, res)
+            render_explanation(console, res, all_wheels=args.all_wheels)
     return 0 if all(r.chosen for r in results) else 1

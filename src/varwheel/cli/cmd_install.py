@@ -6,11 +6,8 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-
-from varwheel.cli.render import download_progress, render_installed, render_plan
 from varwheel.cli.selection_options import (
     SelectionContext,
     add_selection_arguments,
@@ -21,6 +18,9 @@ from varwheel.cli.selection_options import (
 from varwheel.errors import InvalidInput
 from varwheel.install.report import build_report, dump_report
 from varwheel.resolve.resolver import Resolution, ResolvedPackage
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def register(subparsers: Any) -> None:
@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     keep_installed = not cross_target_requested(args)
     ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
     resolution = ctx.session.resolve(reqs)
+    from rich.console import Console
+
+    from varwheel.cli.render import render_installed, render_plan
+
     console = Console(stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet)
     if args.report:
         _write_report(args.report, ctx, resolution)
@@ -111,6 +115,8 @@ def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> N
 def _fetch_wheels(
     ctx: SelectionContext, todo: list[ResolvedPackage], dest: Path, console: Console
 ) -> list[Path]:
+    from varwheel.cli.render import download_progress
+
     wheel_pkgs = [p for p in todo if not p.candidate.is_sdist]
     files = [p.candidate.file for p in wheel_pkgs if p.candidate.file is not None]
     with download_progress(console, len(files)) as progress:

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from varwheel.resolve.explain import PackageExplanation
 from varwheel.resolve.resolver import Resolution, ResolvedPackage
@@ -15,7 +14,20 @@ from varwheel.resolve.resolver import Resolution, ResolvedPackage
 _STATUS_STYLE = {"chosen": "bold green", "compatible": "green", "rejected": "red"}
 
 
-def render_explanation(console: Console, expl: PackageExplanation) -> None:
+def _values(values: list[str], limit: int = 8) -> str:
+    shown = ", ".join(values[:limit])
+    return shown + (f", … ({len(values) - limit} more)" if len(values) > limit else "")
+
+
+def _reason(message: str, filename: str) -> str:
+    return message.removeprefix(f"{filename}: ")
+
+
+def render_explanation(
+    console: Console, expl: PackageExplanation, *, all_wheels: bool = False
+) -> None:
+    """Ranked wheels with the key that decided, rejected ones with the reason in words; wheels
+    rejected only for their tags are counted, not listed, unless ``all_wheels``."""
     if expl.version is None:
         console.print(f"[bold]{escape(expl.requirement)}[/]: " + escape("; ".join(expl.notes)))
         return
@@ -23,35 +35,42 @@ def render_explanation(console: Console, expl: PackageExplanation) -> None:
     if expl.requirement != expl.name:
         head += f"  (for {escape(expl.requirement)})"
     console.print(head)
-    if expl.route:
-        console.print(f"  variant metadata: {escape(expl.route)}")
     for skipped in expl.skipped:
         console.print(f"  skipped {escape(skipped.version)}: {escape(skipped.reason)}")
+    if expl.route:
+        console.print(f"  variant metadata: {escape(expl.route)}")
     if expl.supported or expl.unavailable:
         console.print("  target supports:")
         for ns, feats in expl.supported.items():
             for feat, values in feats.items():
-                console.print(f"    {escape(ns)} :: {escape(feat)}: {escape(', '.join(values))}")
+                console.print(f"    {escape(ns)} :: {escape(feat)}: {escape(_values(values))}")
         for ns, why in expl.unavailable.items():
-            console.print(f"    {escape(ns)}: unavailable ({escape(why)})")
-    if expl.wheels:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        table.add_column("#", justify="right")
-        table.add_column("wheel")
-        table.add_column("label")
-        table.add_column("verdict")
-        for w in expl.wheels:
-            verdict = w.decided_by if w.status != "rejected" else w.reason
+            console.print(f"    {escape(ns)}: [yellow]unavailable[/] ({escape(why)})")
+    ranked = [w for w in expl.wheels if w.status != "rejected"]
+    rejected = [w for w in expl.wheels if w.status == "rejected"]
+    if ranked:
+        console.print("  compatible wheels, best first:")
+        for w in ranked:
             style = _STATUS_STYLE[w.status]
-            table.add_row(
-                str(w.rank) if w.rank else "-",
-                escape(w.filename),
-                escape(w.label or "(non-variant)"),
-                f"[{style}]{w.status}[/]: {escape(verdict)}"
-                if verdict
-                else f"[{style}]{w.status}[/]",
+            label = escape(f"[{w.label or 'non-variant'}]")
+            console.print(
+                f"    {w.rank}. {escape(w.filename)} {label} [{style}]{w.status}[/]"
+                f" — {escape(w.decided_by)}"
             )
-        console.print(table)
+    by_tag = [w for w in rejected if w.reason_code == "tag-mismatch"]
+    listed = rejected if all_wheels else [w for w in rejected if w.reason_code != "tag-mismatch"]
+    if listed:
+        console.print("  rejected:")
+        for w in listed:
+            label = escape(f"[{w.label or 'non-variant'}]")
+            console.print(
+                f"    {escape(w.filename)} {label}: [red]{escape(_reason(w.reason, w.filename))}[/]"
+            )
+    if by_tag and not all_wheels:
+        console.print(
+            f"  {len(by_tag)} more wheel(s) for other platforms or Pythons (tags do not match "
+            "the target; --all-wheels lists them)"
+        )
     for sdist in expl.sdists:
         console.print(f"  sdist: {escape(sdist)}")
     if expl.chosen:

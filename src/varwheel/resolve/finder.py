@@ -130,7 +130,7 @@ class Finder:
                 self.client, release.name, release.version, list(release.files)
             )
             metadata, route = source.metadata, source.route
-            notes = (f"variant metadata: {source.route} {source.detail}".strip(),)
+            notes = (f"variant metadata read from {source.detail}",) if source.detail else ()
             if metadata is not None:
                 support = self.support_for(metadata)
         return choose(

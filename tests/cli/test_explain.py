@@ -1,0 +1,228 @@
+"""``varwheel explain`` on the real published index served over 127.0.0.1, cross-checked with the
+reference choices (fixtures/reference-choices/grid.json), and on a locally built variant index."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers.http_server import LocalServer, serve_directory
+from resolve.variant_project import write_profile, write_site
+from varwheel.cli import exitcodes
+from varwheel.cli.main import main
+
+# grid.json's target: CPython 3.12 on manylinux_2_28_x86_64 with the older manylinux tags (pip's
+# --platform does not expand PEP 600 tags or their legacy aliases, so they are listed, most
+# preferred first) or linux_x86_64
+TARGET = ["--python-version", "3.12"]
+for _minor in range(28, 16, -1):
+    TARGET += ["--platform", f"manylinux_2_{_minor}_x86_64"]
+TARGET += ["--platform", "manylinux2014_x86_64", "--platform", "linux_x86_64"]
+FORCE_PREFIXES = ("NV_VARIANT_PROVIDER_", "AMD_VARIANT_PROVIDER_", "INTEL_VARIANT_PROVIDER_")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").write_text("")
+    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    for key in os.environ:
+        if key.startswith(FORCE_PREFIXES):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def real_index(real_index_dir: Path) -> Iterator[LocalServer]:
+    with serve_directory(real_index_dir) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def grid(fixtures_dir: Path) -> dict:
+    return json.loads((fixtures_dir / "reference-choices" / "grid.json").read_text())
+
+
+def explain_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:
+    code = main(["explain", "--json", *argv])
+    out, err = capsys.readouterr()
+    assert out, err
+    return code, json.loads(out)
+
+
+# Every package version under one profile; the multi-vendor projects under all five (parsing the
+# 20 project pages dominates the time, so the other profiles stay on four pages).
+PROFILES = {
+    "nv120-sm80": None,
+    "nv127-sm125": {"torch", "torchvision", "cupy", "cudf"},
+    "nv114-sm70": {"torch", "torchvision", "cupy", "cudf"},
+    "amd-gfx90a-63": {"torch", "torchvision", "cupy", "cudf"},
+    "intel-12.55.8": {"torch", "torchvision", "cupy", "cudf"},
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_real_index_matches_reference_choices(
+    capsys, monkeypatch, real_index: LocalServer, grid: dict, profile: str
+) -> None:
+    projects = PROFILES[profile]
+    cases = [
+        c
+        for c in grid["cases"]
+        if c["profile"] == profile and (projects is None or c["project"] in projects)
+    ]
+    assert len(cases) >= 5
+    for key, value in cases[0]["env"].items():
+        monkeypatch.setenv(key, value)
+    reqs = [f"{c['project']}=={c['version']}" for c in cases]
+    _, doc = explain_json(capsys, "--index-url", real_index.url, *TARGET, *reqs)
+    got = {}
+    for pkg in doc["packages"]:
+        chosen = pkg["chosen"]
+        if chosen is None:
+            got[pkg["requirement"]] = "ERROR"
+        else:
+            got[pkg["requirement"]] = chosen["label"] or "NONVARIANT"
+    expected = {f"{c['project']}=={c['version']}": c["expected"] for c in cases}
+    assert got == expected
+
+
+def test_torch_forced_gpu_and_no_gpu(capsys, monkeypatch, real_index: LocalServer) -> None:
+    args = ["--index-url", real_index.url, *TARGET, "torch==2.9.0"]
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION", "12.8")
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_SM_ARCH", "9.0")
+    code, doc = explain_json(capsys, *args)
+    pkg = doc["packages"][0]
+    assert code == 0
+    assert pkg["chosen"]["label"] == "cuda12.8"
+    assert pkg["chosen"]["filename"] == "torch-2.9.0-cp312-cp312-manylinux_2_28_x86_64-cuda12.8.whl"
+    assert pkg["metadata_route"] == "index variants.json"
+    ranked = [w for w in pkg["wheels"] if w["rank"] is not None]
+    assert [w["label"] for w in ranked][:1] == ["cuda12.8"]
+    assert all(w["decided_by"] for w in ranked)
+    monkeypatch.delenv("NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION")
+    monkeypatch.delenv("NV_VARIANT_PROVIDER_FORCE_SM_ARCH")
+
+    # no GPU (a profile with no properties): the CPU build, and every CUDA wheel says why
+    profile = write_profile(Path("cpu.toml"), cuda=None)
+    code, doc = explain_json(capsys, "--profile", str(profile), *args)
+    pkg = doc["packages"][0]
+    assert pkg["chosen"]["label"] == "null"
+    reasons = {
+        w["label"]: w["reason"]
+        for w in pkg["wheels"]
+        if w["status"] == "rejected" and w["reason"]["code"] != "tag-mismatch"
+    }
+    assert {"cuda12.6", "cuda12.8", "cuda13.0", "rocm6.3", "rocm6.4", "xpu"} <= set(reasons)
+    assert "nvidia :: cuda_version_lower_bound needs one of" in reasons["cuda12.8"]["message"]
+    assert reasons["cuda12.8"]["code"] in ("namespace-unavailable", "feature-unsupported")
+
+
+def test_human_output_names_reasons(capsys, real_index: LocalServer, tmp_path: Path) -> None:
+    profile = write_profile(tmp_path / "cpu.toml", cuda=None)
+    code = main(
+        [
+            "explain",
+            "--profile",
+            str(profile),
+            "--index-url",
+            real_index.url,
+            *TARGET,
+            "torch==2.9.0",
+        ]
+    )
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert "chosen: torch-2.9.0-cp312-cp312-manylinux_2_28_x86_64-null.whl" in out
+    assert "[cuda12.8]: nvidia :: cuda_version_lower_bound needs one of" in out
+    assert "variant metadata: index variants.json" in out
+    assert "tags do not match the target" in out
+
+
+def test_dry_run_no_deps_fetches_only_pages_and_variants_json(
+    capsys, monkeypatch, real_index: LocalServer
+) -> None:
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION", "12.0")
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_SM_ARCH", "8.0")
+    real_index.stats.clear()
+    code = main(
+        [
+            "install",
+            "--dry-run",
+            "--no-deps",
+            "--index-url",
+            real_index.url,
+            *TARGET,
+            "torch==2.9.0",
+            "torchvision",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "torch 2.9.0 (variant cuda12.8" in out
+    paths = sorted({r.path for r in real_index.stats.snapshot()})
+    assert paths, "no request reached the server"
+    for path in paths:
+        assert path.endswith("/") or path.endswith("-variants.json"), path
+    assert "/torch/torch-2.9.0-variants.json" in paths
+    assert "/torchvision/" in paths
+    # one variants.json per chosen version at most (torchvision's newest may have none)
+    assert sum(p.endswith("-variants.json") for p in paths) <= 2
+
+
+def test_malformed_variants_json_and_page(capsys, tmp_path: Path) -> None:
+    site = write_site(tmp_path / "vdemo")
+    (site / "files" / "vdemo-1.0-variants.json").write_text('{"$schema": 3, "variants": ')
+    # the page still lists the file with its old hash: rewrite without the fragment check
+    for page in (site / "simple" / "vdemo").iterdir():
+        text = page.read_text()
+        page.write_text(text.replace("#sha256=", "#md5x="))
+    with serve_directory(site) as srv:
+        code = main(["explain", "--no-variants", "--index-url", srv.url + "simple/", "vdemo"])
+        capsys.readouterr()
+        assert code == 0  # variant data is never read when variants are off
+        code = main(["install", "--dry-run", "--index-url", srv.url + "simple/", "vdemo"])
+        _, err = capsys.readouterr()
+        assert code in (exitcodes.INVALID_INPUT, exitcodes.NETWORK_FAILURE)
+        assert err.startswith("varwheel: error: ") and err.count("\n") == 1
+        assert "vdemo-1.0-variants.json" in err
+
+    broken = tmp_path / "broken"
+    (broken / "simple" / "vdemo").mkdir(parents=True)
+    (broken / "simple" / "vdemo" / "index.json").write_text("{not json")
+    with serve_directory(broken) as srv:
+        code = main(["install", "--dry-run", "--index-url", srv.url + "simple/", "vdemo"])
+        _, err = capsys.readouterr()
+        assert code == exitcodes.INVALID_INPUT
+        assert err.count("\n") == 1 and "vdemo" in err
+
+
+def test_explain_local_index_dependencies(capsys, tmp_path: Path) -> None:
+    site = write_site(tmp_path / "vdemo")
+    gpu = write_profile(tmp_path / "gpu.toml", cuda=["12.0"])
+    with serve_directory(site) as srv:
+        code, doc = explain_json(
+            capsys,
+            "--deps",
+            "--profile",
+            str(gpu),
+            "--index-url",
+            srv.url + "simple/",
+            "vdemo",
+            "vonly",
+            "nosuchproject",
+        )
+    assert code == exitcodes.FAILURE  # nosuchproject has no version
+    vdemo, vonly, missing = doc["packages"]
+    assert vdemo["chosen"]["label"] == "cu12"
+    assert vdemo["dependencies"] == ["vdemo-cuda-rt>=1"]
+    assert vdemo["target"]["supported"] == {"nvidia": {"cuda_version_lower_bound": ["12.0"]}}
+    assert vonly["chosen"]["label"] == "cu12"
+    assert missing["chosen"] is None and missing["version"] is None
