@@ -6,7 +6,7 @@ import json
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from varwheel.errors import ProviderError
@@ -134,6 +134,7 @@ _config = st.builds(
 )
 
 
+@settings(max_examples=60, deadline=None)
 @given(st.lists(_config, max_size=6))
 def test_json_parser_round_trips_any_valid_answer(configs: list[FeatureConfig]) -> None:
     assert feature_configs_from_json(feature_configs_to_json(configs), namespace="ns") == tuple(
@@ -141,6 +142,7 @@ def test_json_parser_round_trips_any_valid_answer(configs: list[FeatureConfig]) 
     )
 
 
+@settings(max_examples=80, deadline=None)
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=5),
@@ -157,6 +159,7 @@ def test_json_parser_never_crashes(data: object) -> None:
         assert isinstance(data, list) and len(result) == len(data)
 
 
+@settings(max_examples=60, deadline=None)
 @given(st.lists(_config, max_size=5, unique_by=lambda c: c.name), st.lists(_config, max_size=5))
 def test_restrict_to_always_yields_a_valid_subset(
     all_configs: list[FeatureConfig], supported: list[FeatureConfig]

@@ -41,9 +41,12 @@ def normalize_plugin_api(text: str) -> str:
     return f"{module}:{obj}" if obj else module
 
 
-def inferred_plugin_api(requirement: str) -> str:
-    """variantlib's rule when ``plugin-api`` is absent: the first requirement's name, ``-`` -> ``_``."""
-    return Requirement(requirement).name.replace("-", "_")
+def inferred_plugin_api(requirements: list[Requirement]) -> str:
+    """PEP 817 §"providers": without ``plugin-api``, the first requirement (after marker
+    filtering, here against this interpreter) names the module: normalized name, ``-`` -> ``_``."""
+    applicable = [r for r in requirements if r.marker is None or r.marker.evaluate()]
+    first = (applicable or requirements)[0]
+    return canonicalize_name(first.name).replace("-", "_")
 
 
 def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
@@ -75,7 +78,7 @@ def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
     if info.plugin_api is not None:
         api = normalize_plugin_api(info.plugin_api)
     elif reqs:
-        api = inferred_plugin_api(texts[0])
+        api = inferred_plugin_api(reqs)
     else:
         return f"provider '{namespace}' names no plugin"
     if api not in cls.plugin_apis:
