@@ -402,7 +402,7 @@ def reference_order(md: VariantMetadata, sp: SupportedProperties) -> list[str]:
     return [label for label, _ in sorted(compatible, key=functools.cmp_to_key(cmp))]
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(scenario())
 def test_order_matches_literal_pep825_comparison(
     case: tuple[VariantMetadata, SupportedProperties],
@@ -417,7 +417,7 @@ def test_order_matches_literal_pep825_comparison(
         assert rej.reason.code in {"feature-unsupported", "namespace-unavailable"}
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(scenario(), st.randoms())
 def test_order_independent_of_metadata_dict_order(case, rnd) -> None:
     md, sp = case

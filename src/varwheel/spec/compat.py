@@ -94,6 +94,13 @@ def group_by_feature(
     return {key: tuple(values) for key, values in groups.items()}
 
 
+def _listing(values: tuple[str, ...], limit: int = 8) -> str:
+    """Comma list for one-line messages; long lists end with "(N more)"."""
+    if len(values) <= limit:
+        return ", ".join(values)
+    return f"{', '.join(values[:limit])}, ... ({len(values) - limit} more)"
+
+
 def incompatibility(
     props: Iterable[VariantProperty], supported: SupportedProperties
 ) -> Reason | None:
@@ -104,7 +111,7 @@ def incompatibility(
     """
     for (ns, feature), values in sorted(group_by_feature(props).items()):
         features = supported.properties.get(ns)
-        needs = f"{ns} :: {feature} needs one of {', '.join(values)}"
+        needs = f"{ns} :: {feature} needs one of {_listing(values)}"
         if features is None:
             why = supported.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
             return Reason(
@@ -116,7 +123,7 @@ def incompatibility(
             )
         available = features.get(feature, ())
         if not set(values).intersection(available):
-            has = ", ".join(available) if available else "no supported values"
+            has = _listing(available) if available else "no supported values"
             return Reason(
                 "feature-unsupported",
                 f"{needs}; target has {has}",
