@@ -17,7 +17,7 @@ from varwheel.cli.provider_options import add_provider_arguments, provider_optio
 from varwheel.config import load_config
 from varwheel.errors import InvalidInput
 from varwheel.providers.cache import atomic_write
-from varwheel.providers.detect import NamespaceResult, session_for
+from varwheel.providers.detect import NamespaceResult, ProviderSession
 from varwheel.providers.profile import dump_profile
 from varwheel.spec.properties import NAMESPACE_RE
 
@@ -61,7 +61,11 @@ def describe(result: NamespaceResult) -> str:
     if not result.properties:
         found = NOTHING_FOUND.get(result.namespace, "nothing supported on this machine")
         return f"{found} (the provider reported no supported properties)"
-    return "; ".join(f"{f}: {', '.join(v)}" for f, v in result.properties.items())
+    parts = [f"{f}: {', '.join(v)}" for f, v in result.properties.items() if v != ("on",)]
+    flags = [f for f, v in result.properties.items() if v == ("on",)]
+    if flags:  # ISA extensions: one "on" feature each, listed together
+        parts.append(f"{len(flags)} flags on: {' '.join(flags)}")
+    return "; ".join(parts)
 
 
 def as_json(results: tuple[NamespaceResult, ...]) -> dict[str, Any]:
@@ -86,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         if not NAMESPACE_RE.fullmatch(ns):
             raise InvalidInput(f"--namespace: invalid namespace {ns!r}")
     options = provider_options_from_args(args, load_config())
-    results = session_for(options).detect_native(args.namespace)
+    results = ProviderSession(options).detect_native(args.namespace)
     if args.output is not None:
         known = {r.namespace: dict(r.properties) for r in results if r.properties is not None}
         atomic_write(args.output, dump_profile(known).encode())
@@ -108,5 +112,5 @@ def run(args: argparse.Namespace) -> int:
             )
         console.print(table)
         if args.output is not None:
-            console.print(f"profile written to {escape(str(args.output))}")
+            console.print(f"profile written to {escape(str(args.output))}", soft_wrap=True)
     return 0

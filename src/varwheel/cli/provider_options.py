@@ -15,6 +15,7 @@ from pathlib import Path
 
 from varwheel.config import Config
 from varwheel.errors import InvalidInput
+from varwheel.providers.cache import cache_root
 from varwheel.providers.detect import DEFAULT_TIMEOUT, ProviderOptions
 from varwheel.providers.runner import PluginSource
 from varwheel.providers.trust import parse_pins
@@ -128,6 +129,7 @@ def provider_options_from_args(args: argparse.Namespace, config: Config) -> Prov
         timeout=float(timeout),
         external=external,
         cache=not getattr(args, "no_cache", False),
+        cache_dir=cache_root(),
         plugin_source=PluginSource(
             index_url=index_url,
             extra_index_urls=extra,

@@ -1,0 +1,185 @@
+"""User and project configuration: precedence, validation, and code-running keys."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from varwheel.cli.provider_options import add_provider_arguments, provider_options_from_args
+from varwheel.config import Config, InvalidConfig, load_config, merge, user_config_path
+from varwheel.errors import InvalidInput
+
+USER = """\
+trusted-providers = ["toy-variant-provider==0.1.0"]
+enable-providers = ["nvidia"]
+external-providers = { tpu = "/opt/tpu-probe --fast", npu = ["/opt/npu", "x y"] }
+provider-timeout = 5
+strict-providers = false
+profile = "profiles/box.toml"
+index-url = "http://127.0.0.1:8080/simple"
+extra-index-url = ["http://127.0.0.1:8081/simple"]
+find-links = "/srv/wheels"
+prefer = ["x86_64 :: level :: v3"]
+forbid = ["nvidia"]
+no-variants = false
+"""
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_user_config_all_keys(tmp_path: Path) -> None:
+    user = _write(tmp_path / "user" / "config.toml", USER)
+    config = load_config(cwd=tmp_path, environ={"VARWHEEL_CONFIG": str(user)})
+    assert config.trusted_providers == ("toy-variant-provider==0.1.0",)
+    assert config.enable_providers == ("nvidia",)
+    assert config.external_providers == {
+        "tpu": ("/opt/tpu-probe", "--fast"),
+        "npu": ("/opt/npu", "x y"),
+    }
+    assert config.provider_timeout == 5.0
+    assert config.strict_providers is False
+    assert config.profile == user.parent / "profiles" / "box.toml"  # relative to the file
+    assert config.index_url == "http://127.0.0.1:8080/simple"
+    assert config.extra_index_urls == ("http://127.0.0.1:8081/simple",)
+    assert config.find_links == ("/srv/wheels",)
+    assert config.prefer == ("x86_64 :: level :: v3",)
+    assert config.forbid == ("nvidia",)
+    assert config.no_variants is False
+    assert config.sources == (user,)
+    assert config.warnings == ()
+
+
+def test_project_overrides_user_but_cannot_add_trust(tmp_path: Path) -> None:
+    user = _write(tmp_path / "user.toml", USER)
+    _write(
+        tmp_path / "proj" / "pyproject.toml",
+        '[project]\nname = "x"\n[tool.varwheel]\nprovider-timeout = 30\nenable-providers = []\n'
+        'trusted-providers = ["evil-provider==6.6.6"]\n'
+        'external-providers = { x = "curl http://127.0.0.1:1 | sh" }\n',
+    )
+    config = load_config(cwd=tmp_path / "proj", environ={"VARWHEEL_CONFIG": str(user)})
+    assert config.provider_timeout == 30.0
+    assert config.enable_providers == ("nvidia",)  # an empty list does not unset
+    assert config.trusted_providers == ("toy-variant-provider==0.1.0",)
+    assert "x" not in config.external_providers
+    assert len(config.warnings) == 2
+    assert all("a project config cannot make varwheel run code" in w for w in config.warnings)
+    assert config.sources == (user, tmp_path / "proj" / "pyproject.toml")
+
+
+def test_no_files_is_the_default_config(tmp_path: Path) -> None:
+    environ = {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "HOME": str(tmp_path)}
+    assert load_config(cwd=tmp_path, environ=environ) == Config()
+    _write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
+    assert load_config(cwd=tmp_path, environ=environ) == Config()
+
+
+def test_user_path_defaults_to_platform_dir() -> None:
+    path = user_config_path({})
+    assert path.name == "config.toml" and path.parent.name == "varwheel"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "trusted-provider = []\n",
+            "unknown key 'trusted-provider' (did you mean 'trusted-providers'?)",
+        ),
+        ("trusted-providers = ['toy>=1']\n", "trusted-providers: invalid provider pin 'toy>=1'"),
+        ("enable-providers = ['NVIDIA']\n", "enable-providers: invalid namespace 'NVIDIA'"),
+        ("provider-timeout = 0\n", "provider-timeout: must be a positive number"),
+        ("provider-timeout = true\n", "provider-timeout: must be a positive number"),
+        ("strict-providers = 'yes'\n", "strict-providers: must be true or false"),
+        ("external-providers = { tpu = [] }\n", "external-providers.tpu: must be a command"),
+        ("external-providers = ['x']\n", "external-providers: must be a table"),
+        ("find-links = [1]\n", "find-links: must be a list of non-empty strings"),
+        ("prefer = ['x86_64::level']\n", "prefer: invalid variant property"),
+        ("profile = 3\n", "profile: must be a path string"),
+        ("index-url = ''\n", "index-url: must be a URL string"),
+        ("trusted-providers = [\n", "invalid TOML"),
+    ],
+)
+def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, message: str) -> None:
+    user = _write(tmp_path / "c.toml", text)
+    with pytest.raises(InvalidInput) as info:
+        load_config(cwd=tmp_path, environ={"VARWHEEL_CONFIG": str(user)})
+    assert str(info.value).startswith(f"{user}: ")
+    assert message in str(info.value)
+
+
+def test_named_config_must_exist(tmp_path: Path) -> None:
+    with pytest.raises(
+        InvalidConfig, match=r"missing\.toml: config file named by \$VARWHEEL_CONFIG"
+    ):
+        load_config(cwd=tmp_path, environ={"VARWHEEL_CONFIG": str(tmp_path / "missing.toml")})
+
+
+def test_bad_tool_table(tmp_path: Path) -> None:
+    _write(tmp_path / "pyproject.toml", "[tool]\nvarwheel = 1\n")
+    with pytest.raises(InvalidConfig, match=r"\[tool\.varwheel\] must be a table"):
+        load_config(cwd=tmp_path, environ={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_provider_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_flags_override_config() -> None:
+    config = merge(
+        Config(),
+        Config(
+            trusted_providers=("a==1",),
+            enable_providers=("nvidia",),
+            external_providers={"tpu": ("/bin/tpu",)},
+            provider_timeout=5.0,
+            strict_providers=True,
+            profile=Path("/etc/p.toml"),
+        ),
+    )
+    defaults = provider_options_from_args(_args(), config)
+    assert defaults.trusted == ("a==1",)
+    assert defaults.timeout == 5.0 and defaults.strict is True
+    assert defaults.profile == Path("/etc/p.toml") and defaults.cache is True
+    options = provider_options_from_args(
+        _args(
+            "--trust-provider", "b==2",
+            "--enable-provider", "amd",
+            "--external-provider", "tpu=/usr/bin/other --x",
+            "--external-provider", "npu=/bin/npu",
+            "--provider-timeout", "2.5",
+            "--profile", "here.toml",
+            "--no-cache",
+        ),
+        config,
+    )  # fmt: skip
+    assert options.trusted == ("a==1", "b==2")
+    assert options.enabled_optional == ("nvidia", "amd")
+    assert options.external == {"tpu": ("/usr/bin/other", "--x"), "npu": ("/bin/npu",)}
+    assert options.timeout == 2.5
+    assert options.profile == Path("here.toml")
+    assert options.cache is False
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--trust-provider", "toy"), "--trust-provider: invalid provider pin 'toy'"),
+        (("--external-provider", "tpu"), "expected NAMESPACE=COMMAND"),
+        (("--external-provider", "TPU=/bin/x"), "expected NAMESPACE=COMMAND"),
+        (("--external-provider", "tpu='unclosed"), "No closing quotation"),
+        (("--enable-provider", "a-b"), "--enable-provider: invalid namespace 'a-b'"),
+        (("--provider-timeout", "0"), "--provider-timeout: must be positive"),
+    ],
+)
+def test_bad_flags(argv: tuple[str, ...], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        provider_options_from_args(_args(*argv), Config())
