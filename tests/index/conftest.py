@@ -67,5 +67,10 @@ def build_variant_release(dest: Path, *, payload: int = PAYLOAD) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def payload_size() -> int:
+    return PAYLOAD
+
+
+@pytest.fixture(scope="session")
 def variant_wheels(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return build_variant_release(tmp_path_factory.mktemp("bigpkg-wheels"))

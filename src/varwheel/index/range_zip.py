@@ -100,7 +100,8 @@ def _zip64_extra(extra: bytes, size: int, csize: int, offset: int) -> tuple[int,
     while pos + 4 <= len(extra):
         tag, length = struct.unpack_from("<HH", extra, pos)
         if tag == 1:
-            values = list(struct.unpack_from(f"<{length // 8}Q", extra, pos + 4))
+            count = min(length, len(extra) - pos - 4) // 8
+            values = list(struct.unpack_from(f"<{count}Q", extra, pos + 4))
             if size == 0xFFFFFFFF and values:
                 size = values.pop(0)
             if csize == 0xFFFFFFFF and values:
