@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from varwheel.errors import InvalidProperty
 from varwheel.spec.properties import VariantProperty, default_label
 
 
@@ -27,7 +28,14 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _parse(text: str) -> VariantProperty:
+    try:
+        return VariantProperty.parse(text)
+    except InvalidProperty as err:
+        raise InvalidProperty(f"-p {text!r}: {err}") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    props = [VariantProperty.parse(text) for text in args.properties]
+    props = [_parse(text) for text in args.properties]
     print(default_label(props))
     return 0

@@ -1,0 +1,224 @@
+"""``varwheel inspect``: every kind of file, ``--json``, and one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from helpers.wheels import build_wheel, variant_json
+from varwheel.cli.main import main
+
+V020 = "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json"
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(["inspect", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_inspect_all_96_real_files(
+    real_index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = sorted(real_index_dir.glob("*/*-variants.json"))
+    assert len(files) == 96
+    for path in files:
+        code, out, err = run_cli(capsys, str(path), "--json")
+        assert (code, err) == (0, ""), path.name
+        data = json.loads(out)
+        raw = json.loads(path.read_bytes())
+        assert data["kind"] == "variants.json" and data["generation"] == "0.0"
+        assert set(data["variants"]) == set(raw["variants"])
+        assert data["namespace_priorities"] == raw["default-priorities"]["namespace"]
+    for name in ("torch/torch-2.9.0-variants.json", "numpy/numpy-2.3.3-variants.json"):
+        code, out, err = run_cli(capsys, str(real_index_dir / name))
+        assert (code, err) == (0, "")
+        assert "valid" in out and "enable-if" in out
+
+
+def test_json_output_is_stable_and_complete(
+    real_index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = real_index_dir / "torch" / "torch-2.9.0-variants.json"
+    first = run_cli(capsys, str(path), "--json")[1]
+    assert run_cli(capsys, str(path), "--json")[1] == first
+    data = json.loads(first)
+    assert data["project"] == {"name": "torch", "version": "2.9.0"}
+    assert data["schema"] == "https://variants-schema.wheelnext.dev/v0.0.3.json"
+    nvidia = data["providers"]["nvidia"]
+    assert nvidia["kind"] == "install-time"
+    assert nvidia["enable_if"] == "platform_system == 'Linux' or platform_system == 'Windows'"
+    assert data["providers"]["priority"]["kind"] == "static"
+    assert data["providers"]["priority"]["static_properties"] == {"order": ["1", "2", "3"]}
+    assert data["property_priorities"] == {"priority": {"order": ["1", "2", "3"]}}
+    assert data["variants"]["null"] == []
+    assert data["v0_2_0"]["convertible"] is True
+    assert any("enable-if" in w for w in data["v0_2_0"]["warnings"])
+    assert first == json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def test_legacy_null_label_shown_with_conversion_warning(
+    real_index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        capsys, str(real_index_dir / "torch" / "torch-2.8.0-variants.json"), "--json"
+    )
+    data = json.loads(out)
+    assert code == 0 and data["variants"]["00000000"] == []
+    assert any("00000000" in w for w in data["warnings"])
+
+
+def test_inspect_variantlib_wheels_and_files(
+    variantlib_outputs_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for wheel in sorted((variantlib_outputs_dir / "wheels").glob("tinypkg-*.whl")):
+        code, out, err = run_cli(capsys, str(wheel), "--json")
+        assert (code, err) == (0, ""), wheel.name
+        data = json.loads(out)
+        label = wheel.name[: -len(".whl")].split("-")[5] if wheel.name.count("-") == 5 else None
+        assert data["wheel"]["label"] == label
+        assert data["variant"] is (label is not None)
+        if label:
+            assert list(data["variants"]) == [label]
+    for name in ("tinypkg-1.0.0-variants.json", "variant-json/variant.json.v2_cuda_openblas"):
+        code, out, err = run_cli(capsys, str(variantlib_outputs_dir / name))
+        assert (code, err) == (0, "")
+        assert "non-canonical" in out and "toy :: accel :: cuda13" in out
+    for name in (
+        "tinypkg-pyproject.toml",
+        "x86-pyproject.toml",
+        "aot-build-requires-pyproject.toml",
+    ):
+        code, out, err = run_cli(capsys, str(variantlib_outputs_dir / name), "--json")
+        assert (code, err) == (0, "")
+        assert json.loads(out)["kind"] == "pyproject"
+
+
+def _wheel(tmp_path: Path, **kwargs: object) -> Path:
+    return build_wheel(tmp_path, "demo", "1.0", **kwargs)  # type: ignore[arg-type]
+
+
+def _broken_files(tmp_path: Path, variantlib_outputs_dir: Path) -> list[tuple[Path, str]]:
+    good = variant_json("v3", ["x86_64 :: level :: v3"])
+    cases: list[tuple[str, bytes, str]] = [
+        ("demo-1.0-variants.json", b'{"$schema": "https://variants-schema', "not valid JSON"),
+        (
+            "wrongtype-1.0-variants.json",
+            json.dumps({**good, "variants": ["v3"]}).encode(),
+            "variants: expected an object, got a list",
+        ),
+        (
+            "badlabel-1.0-variants.json",
+            json.dumps({**good, "variants": {"V3!": {"x86_64": {"level": ["v3"]}}}}).encode(),
+            "variants.V3!: invalid variant label",
+        ),
+        (
+            "major-1.0-variants.json",
+            json.dumps(
+                {**good, "$schema": "https://variants-schema.wheelnext.dev/peps/850/v1.0.0.json"}
+            ).encode(),
+            "$schema: schema major version 1 is not supported",
+        ),
+        (
+            "pyproject.toml",
+            b'[variant.default-priorities]\nnamespace = ["x"]\n[variant.providers.x]\nrequires = ["x"]\n'
+            b"[variant.variants.a.x]\nf = ['1']\n",
+            "variant.variants: pyproject.toml [variant] must not contain variants",
+        ),
+        ("broken.toml", b"[variant\n", "not valid TOML"),
+        ("notes.txt", b"hello", "cannot tell what this file is"),
+        ("bad-name-1.0-variants.json", json.dumps(good).encode(), "invalid variants.json filename"),
+        (
+            "demo-1.0-py3-none-any-v3.whl",
+            b"PK\x03\x04 not really a zip",
+            "not a valid wheel (zip) archive",
+        ),
+    ]
+    out = []
+    for name, data, message in cases:
+        path = tmp_path / name
+        path.write_bytes(data)
+        out.append((path, message))
+    mismatch = _wheel(tmp_path / "m", label="v4", variant=good)
+    out.append((mismatch, "names variant 'v3' but the file name has label 'v4'"))
+    unlabelled = tmp_path / "u" / "demo-1.0-py3-none-any.whl"
+    unlabelled.parent.mkdir()
+    unlabelled.write_bytes(_wheel(tmp_path / "u2", variant=good).read_bytes())
+    out.append((unlabelled, "the file name has no variant label"))
+    plain = _wheel(tmp_path / "p")
+    missing = tmp_path / "demo-1.0-py3-none-any-x.whl"
+    missing.write_bytes(plain.read_bytes())
+    out.append((missing, "has no *.dist-info/variant.json"))
+    out.append((tmp_path / "absent-1.0-variants.json", "cannot read"))
+    out.append((tmp_path, "is a directory"))
+    invalid = variantlib_outputs_dir / "variant-json" / "variant.json.aot-with-plugin-api.INVALID"
+    out.append((invalid, "providers.cpu.plugin-api: plugin-api is valid only with requires"))
+    return out
+
+
+def test_broken_files_exit_2_with_one_line(
+    tmp_path: Path, variantlib_outputs_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for path, message in _broken_files(tmp_path, variantlib_outputs_dir):
+        code, out, err = run_cli(capsys, str(path))
+        assert code == 2, (path, err)
+        assert out == ""
+        assert err.count("\n") == 1, err
+        assert err.startswith(f"varwheel: error: {path}"), err
+        assert message in err, (message, err)
+        assert "Traceback" not in err
+
+
+def test_verbose_shows_the_exception(tmp_path: Path) -> None:
+    path = tmp_path / "x-1.0-variants.json"
+    path.write_text("{")
+    from varwheel.errors import InvalidMetadata
+
+    with pytest.raises(InvalidMetadata):
+        main(["--verbose", "inspect", str(path)])
+
+
+@pytest.mark.slow
+def test_inspect_real_subprocess(real_index_dir: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    path = real_index_dir / "numpy" / "numpy-2.3.4-variants.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "varwheel", "inspect", "--json", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["providers"]["blas_lapack"]["kind"] == "static"
+    bad = tmp_path / "bad-1.0-variants.json"
+    bad.write_text('{"$schema": 1}')
+    done = subprocess.run(
+        [sys.executable, "-m", "varwheel", "inspect", str(bad)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"varwheel: error: {bad}: $schema: expected a URL string, got a number\n"
+
+
+def test_wheel_with_two_dist_info_variant_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = variant_json("v3", ["x86_64 :: level :: v3"])
+    wheel = _wheel(tmp_path, variant=good)
+    with zipfile.ZipFile(wheel, "a") as zf:
+        zf.writestr("other-1.0.dist-info/variant.json", json.dumps(good))
+    code, _, err = run_cli(capsys, str(wheel))
+    assert code == 2 and "several variant.json files" in err
