@@ -441,7 +441,7 @@ def near_valid_names(draw: st.DrawFn) -> str:
     return "-".join(parts) + draw(st.sampled_from([".whl", ".whl", "-variants.json", ".WHL"]))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(valid_wheel_names())
 def test_property_round_trip(name: str) -> None:
     wf = parse_wheel_filename(name)
@@ -456,7 +456,7 @@ def test_property_round_trip(name: str) -> None:
         assert wf.with_label(None).with_label(wf.label) == wf
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.one_of(st.text(max_size=60), near_valid_names()))
 def test_property_only_own_errors(text: str) -> None:
     for func in (parse_wheel_filename, parse_variants_json_filename):
@@ -481,13 +481,13 @@ def five_part_names(draw: st.DrawFn) -> str:
     return f"{name}-{version}-{py}-{abi}-{plat}.whl"
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(five_part_names())
 def test_property_agrees_with_packaging_on_five_part_names(text: str) -> None:
     assert ours(text) == packaging_result(text), text
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,10}[A-Za-z0-9])?", fullmatch=True), VERSIONS)
 def test_property_variants_json_round_trip(name: str, version: str) -> None:
     filename = variants_json_filename(name, version)

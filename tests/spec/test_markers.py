@@ -350,7 +350,7 @@ def render(tree: Tree, ws: st.DrawFn, parent: str = "or") -> str:
     return inner
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(trees(), st.data())
 def test_property_boolean_structure_matches_reference(tree: Tree, data: st.DataObject) -> None:
     text = render(tree, data.draw)
@@ -381,7 +381,7 @@ def test_property_whitespace_insensitive(item: str, spaces: list[str], negate: b
     assert applies(f'"{spaced}"{spaces[5]} {op} {variable}', FOOBAR) is canonical
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(
     st.one_of(
         st.text(max_size=60),
