@@ -105,11 +105,9 @@ def live_host() -> Microarchitecture | None:
 
 def cpu_facts(cpuinfo: Path = CPUINFO) -> list[str]:
     """What the CPU providers' answers depend on: machine, first cpuinfo block, archspec DB."""
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        archspec_version = version("archspec")
-    except PackageNotFoundError:
+        from archspec import __version__ as archspec_version  # the package root is tiny
+    except ImportError:
         archspec_version = "-"
     try:
         data = first_cpuinfo_block(cpuinfo.read_text(encoding="utf-8", errors="replace"))
