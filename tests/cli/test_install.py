@@ -196,12 +196,19 @@ def test_requirements_file(capsys, tmp_path, server, profiles) -> None:
 def test_install_into_venv_matches_explain(capsys, tmp_path, server, profiles) -> None:
     venv = make_venv(tmp_path / "venv")
     common = ["--python", str(venv), "--profile", str(profiles["gpu"]), *index_args(server)]
+    env = find_target_environment(str(venv))
+    # an installed older version satisfies a bare requirement; --upgrade replaces it
+    code, out, err = run(capsys, "install", "--no-deps", *common, "vdemo<1")
+    assert code == 0, err
+    code, out, _ = run(capsys, "install", "--no-deps", *common, "vdemo")
+    assert "already satisfied: vdemo 0.9" in out
+    code, out, _ = run(capsys, "install", "-U", *common, "vdemo")
+    assert code == 0 and installed_distributions(env)["vdemo"].version == "1.0"
     code, out, _ = run(capsys, "explain", "--json", *common, "vdemo")
     assert code == 0
     explained = json.loads(out)["packages"][0]["chosen"]
     code, out, err = run(capsys, "install", *common, "vdemo")
     assert code == 0, err
-    env = find_target_environment(str(venv))
     dists = installed_distributions(env)
     assert set(dists) == {"vdemo", "vdemo-cuda-rt"}
     assert dists["vdemo"].variant_label == explained["label"] == "cu12"

@@ -144,3 +144,41 @@ def test_explain_agrees_with_resolution(wheel_dir: Path, target, gpu_profile: Pa
         assert [w.status for w in expl.wheels if w.rank] == ["chosen", "compatible", "compatible"]
         assert expl.dependencies == ("vdemo-cuda-rt>=1",)
         assert expl.route is not None
+
+
+@pytest.mark.slow
+def test_sdist_fallback_builds_a_non_variant_wheel(
+    tmp_path: Path, wheel_dir: Path, target, gpu_profile: Path
+) -> None:
+    # PEP 817 §"Source distributions": no compatible wheel, so the sdist is built; its markers
+    # evaluate as for a non-variant wheel.
+    from resolve.variant_project import build_sdist
+
+    links = tmp_path / "links"
+    links.mkdir()
+    for whl in wheel_dir.glob("*.whl"):
+        (links / whl.name).write_bytes(whl.read_bytes())
+    build_sdist(links, "sdpkg", "1.0", dependencies=["vdemo-cpu-rt"])
+    client = IndexClient(find_links=[links], no_index=True)
+    s = Session(
+        client,
+        tags=target.tags,
+        marker_env=target.marker_env,
+        support_for=support_function(ProviderOptions(profile=gpu_profile), target.marker_env),
+        options=ResolveOptions(build_isolation=False),
+        build_dir=tmp_path / "build",
+    )
+    res = s.resolve(reqs("sdpkg"))
+    assert picked(res) == {"sdpkg": None, "vdemo-cpu-rt": None}
+    pkg = res.by_name()[canonicalize_name("sdpkg")]
+    assert pkg.candidate.is_sdist
+    assert pkg.built_wheel is not None and pkg.built_wheel.name.startswith("sdpkg-1.0-")
+    no_build = Session(
+        client,
+        tags=target.tags,
+        marker_env=target.marker_env,
+        support_for=support_function(ProviderOptions(profile=gpu_profile), target.marker_env),
+        options=ResolveOptions(allow_sdists=False),
+    )
+    with pytest.raises(ResolutionError, match="building from source is disabled"):
+        no_build.resolve(reqs("sdpkg"))

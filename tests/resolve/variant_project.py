@@ -88,3 +88,31 @@ def write_site(root: Path, *, variants_json: bool = True) -> Path:
     wheels = build_project(root / "wheels")
     extra = write_variants_json(wheels, root / "wheels") if variants_json else []
     return write_static_index([*wheels, *extra], root / "site")
+
+
+def build_sdist(dest: Path, name: str, version: str, *, dependencies: list[str]) -> Path:
+    """A real sdist (``{name}-{version}.tar.gz``) of a hatchling project."""
+    import io
+    import tarfile
+
+    pkg = name.replace("-", "_")
+    deps = ", ".join(f'"{d}"' for d in dependencies)
+    files = {
+        "pyproject.toml": (
+            '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\ndependencies = [{deps}]\n\n'
+            f'[tool.hatch.build.targets.wheel]\npackages = ["{pkg}"]\n'
+        ),
+        f"{pkg}/__init__.py": f'__version__ = "{version}"\n',
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    dest.mkdir(parents=True, exist_ok=True)
+    path = dest / f"{pkg}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for rel, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{pkg}-{version}/{rel}")
+            info.size = len(data)
+            info.mtime = 1_600_000_000
+            tf.addfile(info, io.BytesIO(data))
+    return path

@@ -52,6 +52,11 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--no-index", action="store_true", help="ignore indexes (find-links only)")
     group.add_argument("--pre", action="store_true", help="consider pre-release versions")
     group.add_argument(
+        "--no-build-isolation",
+        action="store_true",
+        help="build sdists with this interpreter's packages instead of a fresh environment",
+    )
+    group.add_argument(
         "--no-build",
         action="store_true",
         help="never build from source distributions (wheels only)",
@@ -162,6 +167,7 @@ def resolve_options_from_args(
         upgrade=upgrade,
         force_reinstall=bool(getattr(args, "force_reinstall", False)),
         allow_sdists=not args.no_build,
+        build_isolation=not args.no_build_isolation,
     )
 
 
@@ -276,8 +282,13 @@ def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, Installed
             version = Version(dist.version)
         except InvalidVersion:
             continue
+        vjson = dist.dist_info / "variant.json"
         out[name] = InstalledDist(
-            name, version, _installed_requires(dist.dist_info), dist.variant_label
+            name,
+            version,
+            _installed_requires(dist.dist_info),
+            dist.variant_label,
+            vjson.read_bytes() if dist.variant_label and vjson.is_file() else None,
         )
     return out
 

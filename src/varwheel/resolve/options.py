@@ -27,7 +27,7 @@ class ResolveOptions:
     upgrade: frozenset[NormalizedName] = frozenset()
     force_reinstall: bool = False
     allow_sdists: bool = True
-    keep_installed: bool = True
+    build_isolation: bool = True
 
     def prefs_for(self, name: NormalizedName) -> Preferences:
         label = self.variant_for.get(name)

@@ -19,12 +19,14 @@ from varwheel.resolve.finder import Finder
 
 @dataclass(frozen=True)
 class InstalledDist:
-    """A distribution already in the target environment."""
+    """A distribution already in the target environment; ``variant_json`` is the raw
+    ``*.dist-info/variant.json`` of an installed variant wheel (for its markers)."""
 
     name: NormalizedName
     version: Version
     requires_dist: tuple[str, ...] = ()
     label: str | None = None
+    variant_json: bytes | None = None
 
 
 def identifier(name: str, extras: Iterable[str] = ()) -> str:

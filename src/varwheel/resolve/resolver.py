@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from packaging.metadata import RawMetadata
@@ -109,7 +109,9 @@ class Session:
             assert cand.file is not None
             base = self._build_dir or Path(tempfile.mkdtemp(prefix="varwheel-build-"))
             archive = self.client.download(cand.file, base / "sdists")
-            self._built[key] = build_wheel_from_sdist(archive, base / "wheels")
+            self._built[key] = build_wheel_from_sdist(
+                archive, base / "wheels", isolated=self.options.build_isolation
+            )
         return self._built[key]
 
     def dependencies_of(self, cand: Candidate) -> Sequence[Requirement]:
@@ -118,6 +120,7 @@ class Session:
         if cand.installed:
             dist = self.installed[cand.name]
             raw: RawMetadata = {"requires_dist": list(dist.requires_dist)}  # type: ignore[typeddict-item]
+            cand = self._installed_variant(cand, dist)
         else:
             got = self.metadata(cand)
             assert got is not None
@@ -129,6 +132,19 @@ class Session:
             extras=cand.extras,
             source=cand.filename,
         )
+
+    def _installed_variant(self, cand: Candidate, dist: InstalledDist) -> Candidate:
+        """An installed variant wheel's markers see its properties the target supports
+        (PEP 825), as they did when it was chosen."""
+        if dist.label is None or dist.variant_json is None:
+            return cand
+        from varwheel.spec.markers import filter_supported
+        from varwheel.spec.metadata import load_variant_json
+
+        md = load_variant_json(dist.variant_json, source=f"{dist.name} (installed)")
+        props = md.variants.get(dist.label, ())
+        supported = filter_supported(props, self.finder.support_for(md)) if props else frozenset()
+        return replace(cand, label=dist.label, properties=tuple(props), marker_properties=supported)
 
     # -- resolution -------------------------------------------------------------------------
     def resolve(self, requirements: Sequence[Requirement]) -> Resolution:

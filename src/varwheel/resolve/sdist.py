@@ -30,8 +30,15 @@ def _unpack(archive: Path, dest: Path) -> Path:
     return roots[0]
 
 
-def build_wheel_from_sdist(archive: Path, output_dir: Path) -> Path:
-    """Build ``archive`` in a fresh isolated environment; return the wheel's path."""
+def build_wheel_from_sdist(archive: Path, output_dir: Path, *, isolated: bool = True) -> Path:
+    """Build ``archive`` into a wheel; return its path.
+
+    ``isolated``: in a fresh venv with the build requirements installed by pip (pypa/build's
+    default); otherwise with this interpreter, whose packages must satisfy them (pip's
+    ``--no-build-isolation``).
+    """
+    import sys
+
     import build
     import build.env
 
@@ -39,6 +46,15 @@ def build_wheel_from_sdist(archive: Path, output_dir: Path) -> Path:
     with tempfile.TemporaryDirectory(prefix="varwheel-sdist-") as tmp:
         source = _unpack(archive, Path(tmp))
         try:
+            if not isolated:
+                builder = build.ProjectBuilder(source, python_executable=sys.executable)
+                missing = builder.check_dependencies("wheel")
+                if missing:
+                    names = ", ".join(sorted(next(iter(chain)) for chain in missing))
+                    raise InstallError(
+                        f"{archive.name}: build requirements missing without isolation: {names}"
+                    )
+                return Path(builder.build("wheel", output_dir))
             with build.env.DefaultIsolatedEnv() as env:
                 builder = build.ProjectBuilder.from_isolated_env(env, source)
                 env.install(builder.build_system_requires)
@@ -49,7 +65,8 @@ def build_wheel_from_sdist(archive: Path, output_dir: Path) -> Path:
             build.BuildBackendException,
             subprocess.CalledProcessError,
         ) as err:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            text = str(err).strip()
+            first = text.splitlines()[0] if text else type(err).__name__
             raise InstallError(
                 f"{archive.name}: building a wheel from source failed: {first}"
             ) from err
