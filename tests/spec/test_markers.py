@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -11,6 +13,9 @@ from hypothesis import strategies as st
 from packaging.markers import InvalidMarker as PackagingInvalidMarker
 from packaging.markers import Marker
 from packaging.requirements import InvalidRequirement, Requirement
+from variantlib.api import get_variant_environment_dict
+from variantlib.models.variant import VariantDescription
+from variantlib.models.variant import VariantProperty as VLProperty
 
 from varwheel.errors import InvalidLabel, InvalidMarker
 from varwheel.spec.compat import SupportedProperties
@@ -142,6 +147,46 @@ def test_checklist_61_markers_see_only_supported_properties() -> None:
     # PEP 817 behaviour (no filtering) when no supported set is given.
     unfiltered = VariantEnvironment.for_wheel("sm", wheel_props)
     assert applies('"nvidia :: sm_arch :: 120_real" in variant_properties', unfiltered)
+
+
+def variant_json_fixtures(outputs: Path) -> list[tuple[str, list[VariantProperty]]]:
+    """(label, properties) of each valid ``variant.json`` variantlib 0.2.2 wrote."""
+    found = []
+    for path in sorted((outputs / "variant-json").glob("variant.json.*")):
+        if "INVALID" in path.name:
+            continue
+        ((label, table),) = json.loads(path.read_text(encoding="utf-8"))["variants"].items()
+        props = [
+            VariantProperty.make(ns, feature, value)
+            for ns, features in table.items()
+            for feature, values in features.items()
+            for value in values
+        ]
+        found.append((label, props))
+    return found
+
+
+def test_environment_matches_variantlib_on_its_own_artefacts(variantlib_outputs_dir: Path) -> None:
+    fixtures = variant_json_fixtures(variantlib_outputs_dir)
+    assert {label for label, _ in fixtures} >= {"null", "mkl", "v2_cuda_openblas", "89de6e32"}
+    for label, props in fixtures:
+        desc = VariantDescription(
+            properties=[
+                VLProperty(namespace=p.namespace, feature=p.feature, value=p.value) for p in props
+            ],
+            label=label,
+        )
+        theirs = get_variant_environment_dict(desc)
+        env = VariantEnvironment.for_wheel(label, props)  # PEP 817 view: variantlib does not filter
+        assert env.label == theirs["variant_label"]
+        assert env.namespaces == theirs["variant_namespaces"]
+        assert {str(f) for f in env.features} == theirs["variant_features"]
+        assert {str(p) for p in env.properties} == theirs["variant_properties"]
+        for key in ("variant_namespaces", "variant_features", "variant_properties"):
+            for item in theirs[key]:
+                assert applies(f'"{item}" in {key}', env)
+                assert applies(f'"{item.replace(" ", "")}" in {key}', env)
+        assert applies('"toy :: level :: v9" not in variant_properties', env)
 
 
 # --- PEP examples -----------------------------------------------------------------------------
