@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from varwheel.errors import ProviderError
 from varwheel.providers.base import FeatureConfig, feature_configs_to_json, validate_supported
@@ -144,3 +146,19 @@ def test_fingerprint_follows_the_topology(tmp_path: Path) -> None:
     assert first == provider.fingerprint()
     (tmp_path / "opt/rocm/.info/version").write_text("7.0.0")
     assert provider.fingerprint() != first
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=20))
+def test_version_file_and_list_parsers_never_crash(text: str) -> None:
+    version = parse_rocm_version_file(text)
+    assert version is None or all(part >= 0 for part in version)
+    assert all(part and not any(ch in part for ch in ", ;\t\n") for part in split_list(text))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 99), st.integers(0, 15), st.integers(0, 15))
+def test_gfx_name_encodes_minor_and_stepping_as_hex_digits(
+    major: int, minor: int, step: int
+) -> None:
+    assert gfx_name(major * 10000 + minor * 100 + step) == f"gfx{major}{minor:x}{step:x}"

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from varwheel.errors import ProviderError
 from varwheel.providers.base import feature_configs_to_json, validate_supported
@@ -21,6 +23,10 @@ from varwheel.providers.native.nvidia import (
     NvidiaProvider,
     all_sm_values,
     all_umd_values,
+    lower_bound_values,
+    parse_forced_cuda,
+    sm_values,
+    upper_bound_values,
 )
 
 
@@ -250,3 +256,34 @@ def test_nvml_v1_fallback_and_failures_always_shut_down(
     before = _counts(fake_nvml)
     assert query_nvml((str(fake_nvml),)) is None
     assert _counts(fake_nvml) == before
+
+
+_in_window = st.tuples(st.integers(11, 15), st.integers(0, 20))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_in_window)
+def test_lower_and_upper_bounds_partition_all_values(cuda: tuple[int, int]) -> None:
+    lower, upper = lower_bound_values(cuda), upper_bound_values(cuda)
+    assert set(lower).isdisjoint(upper)
+    assert sorted(lower + upper) == sorted(all_umd_values())
+    assert lower[0] == f"{cuda[0]}.{cuda[1]}"
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.tuples(st.integers(5, 12), st.integers(0, 9)))
+def test_sm_values_are_declared(sm: tuple[int, int]) -> None:
+    values = sm_values(sm)
+    assert values[0] == f"{sm[0]}{sm[1]}_real" and values[-1] == f"{sm[0]}0_virtual"
+    assert set(values) <= set(all_sm_values())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=12))
+def test_forced_cuda_parser_returns_a_version_or_a_provider_error(text: str) -> None:
+    try:
+        major, minor = parse_forced_cuda(text)
+    except ProviderError as exc:
+        assert FORCE_CUDA_VAR in str(exc)
+    else:
+        assert major >= 0 and minor >= 0
