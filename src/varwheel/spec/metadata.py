@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 
 from varwheel.errors import InvalidLabel, InvalidMetadata, InvalidProperty
@@ -133,10 +134,16 @@ class _Shape:
     prefix: str  # "variant." inside pyproject.toml
 
 
+@lru_cache(maxsize=8192)
+def _make_property(namespace: str, feature: str, value: str) -> VariantProperty:
+    # index files repeat the same properties across many labels; validate each once
+    return VariantProperty.make(namespace, feature, value)
+
+
 def _variants(value: object, path: str) -> dict[str, tuple[VariantProperty, ...]]:
     out: dict[str, tuple[VariantProperty, ...]] = {}
     for label, by_ns in _obj(value, path).items():
-        lpath = f"{path}.{label}"
+        lpath = f"{path}.{_str(label, path)}"
         props: list[VariantProperty] = []
         for ns, by_feature in _obj(by_ns, lpath).items():
             for feature, values in _obj(by_feature, f"{lpath}.{ns}").items():
@@ -148,7 +155,7 @@ def _variants(value: object, path: str) -> dict[str, tuple[VariantProperty, ...]
                     )
                 for value_ in vals:
                     try:
-                        props.append(VariantProperty.make(ns, feature, value_))
+                        props.append(_make_property(ns, feature, value_))
                     except InvalidProperty as err:
                         raise InvalidMetadata(str(err), path=fpath) from None
         out[label] = canonical_properties(props)
@@ -156,6 +163,7 @@ def _variants(value: object, path: str) -> dict[str, tuple[VariantProperty, ...]
 
 
 def _provider_v0_2_0(ns: str, raw: object, path: str) -> ProviderInfo:
+    _str(ns, path)
     obj = _obj(raw, path)
     p = f"{path}."
     static = (
@@ -182,6 +190,7 @@ def _provider_pep817(
     static: Mapping[str, Mapping[str, tuple[str, ...]]],
     feature_prio: Mapping[str, tuple[str, ...]],
 ) -> ProviderInfo:
+    _str(ns, path)
     obj = _obj(raw, path)
     p = f"{path}."
     install_time = _opt(obj, "install-time", _bool, p, True)
@@ -223,7 +232,7 @@ def _build(doc: Mapping[str, Any], shape: _Shape) -> VariantMetadata:
         ppath = f"{pre}default-priorities.property"
         if "property" in dp:
             property_prio = {
-                ns: _feature_lists(v, f"{ppath}.{ns}")
+                _str(ns, ppath): _feature_lists(v, f"{ppath}.{ns}")
                 for ns, v in _obj(dp["property"], ppath).items()
             }
     providers: dict[str, ProviderInfo] = {}
@@ -237,7 +246,7 @@ def _build(doc: Mapping[str, Any], shape: _Shape) -> VariantMetadata:
             spath = f"{pre}static-properties"
             static = (
                 {
-                    ns: _feature_lists(v, f"{spath}.{ns}")
+                    _str(ns, spath): _feature_lists(v, f"{spath}.{ns}")
                     for ns, v in _obj(doc["static-properties"], spath).items()
                 }
                 if "static-properties" in doc

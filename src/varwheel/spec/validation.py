@@ -21,6 +21,7 @@ from varwheel.spec.properties import (
     NAMESPACE_RE,
     NULL_LABEL,
     VALUE_RE,
+    VariantProperty,
     check_label_matches,
     validate_label,
 )
@@ -242,6 +243,7 @@ def _check_variants(md: VariantMetadata, kind: DocumentKind, has_providers: bool
         )
     known = set(md.providers) if has_providers else set(md.namespace_priorities)
     where = "providers" if has_providers else "default-priorities.namespace"
+    checked: set[VariantProperty] = set()
     for label, props in md.variants.items():
         path = f"variants.{label}"
         # PEP 825 §"Variant label": 'null' always means the empty property set, and back.
@@ -255,6 +257,9 @@ def _check_variants(md: VariantMetadata, kind: DocumentKind, has_providers: bool
         except InvalidLabel as err:
             raise _fail(str(err), path) from err
         for prop in props:
+            if prop in checked:
+                continue
+            checked.add(prop)
             ppath = f"{path}.{prop.namespace}.{prop.feature}"
             _check_name(NAMESPACE_RE, "namespace", prop.namespace, f"{path}.{prop.namespace}")
             _check_name(FEATURE_RE, "feature name", prop.feature, ppath)
