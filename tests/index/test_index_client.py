@@ -278,3 +278,13 @@ def test_find_links_directory_and_page(
         pytest.raises(IndexFetchError, match="does not exist"),
     ):
         client.project_files("bigpkg")
+
+
+def test_redirected_page_resolves_links_against_final_url(site: Path) -> None:
+    with serve_directory(site, json_negotiation=False) as server:
+        page = server.url + "simple/bigpkg"  # the server answers 301 -> .../bigpkg/
+        with IndexClient(no_index=True, find_links=[page], retries=0) as client:
+            files = client.project_files("bigpkg")
+        assert server.stats.count("/simple/bigpkg", status=301) == 1
+    assert len(files) == 5
+    assert all(f.url.startswith(server.url + "files/") for f in files)

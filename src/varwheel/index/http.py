@@ -72,8 +72,10 @@ class HttpSession:
     ) -> None:
         self.cache = cache
         retry = Retry(
-            total=retries,
+            total=None,  # each kind has its own budget; redirects must not eat the retries
             connect=retries,
+            redirect=10,
+            other=retries,
             read=retries,
             status=retries,
             backoff_factor=backoff,
