@@ -109,7 +109,10 @@ def test_no_variants_leaves_nothing_for_variant_only_release(torch_release, torc
         prefs=Preferences(variants_enabled=False),
     )
     assert choice.candidate is None
-    assert "null: variant wheels are disabled" in choice.skip_reason
+    assert (
+        "cuda12.6, cuda12.8, cuda13.0, null, rocm6.3, rocm6.4, xpu: variant wheels are disabled"
+        in choice.skip_reason
+    )
     assert "with tags this target does not support" in choice.skip_reason
 
 

@@ -242,16 +242,24 @@ def summarize_rejections(
         if release.sdists and not allow_sdists:
             return "only a source distribution, and building from source is disabled"
         return "no files"
-    by_label: dict[str, str] = {}
-    tag_only = 0
+    by_message: dict[str, list[str]] = {}
+    tag_only = not_requested = 0
     for rej in selection.rejected:
         if rej.reason.code == "tag-mismatch":
             tag_only += 1
             continue
-        key = rej.wheel.label if rej.wheel.label is not None else "non-variant"
+        if rej.reason.code == "not-requested":
+            not_requested += 1
+            continue
+        label = rej.wheel.label if rej.wheel.label is not None else "non-variant"
         message = rej.reason.message.removeprefix(f"{rej.wheel.filename}: ")
-        by_label.setdefault(key, message)
-    parts = [f"{label}: {msg}" for label, msg in sorted(by_label.items())]
+        labels = by_message.setdefault(message, [])
+        if label not in labels:
+            labels.append(label)
+    parts = [f"{', '.join(sorted(labels))}: {msg}" for msg, labels in by_message.items()]
+    parts.sort()
+    if not_requested:
+        parts.append(f"{not_requested} wheel(s) of other variants than the one requested")
     if tag_only:
         parts.append(f"{tag_only} wheel(s) with tags this target does not support")
     return "; ".join(parts)

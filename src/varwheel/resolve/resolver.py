@@ -219,7 +219,8 @@ class Session:
                 more = f" (and {len(skipped) - 1} older version(s))" if len(skipped) > 1 else ""
                 lines.append(
                     f"{name} {newest.version}{more} has no wheel for this target: "
-                    f"{newest.reason}; run `varwheel explain {name}` for details"
+                    f"{newest.reason}; run `varwheel explain {name}=={newest.version}` "
+                    "for details"
                 )
             else:
                 available = sorted(self.finder.releases(name))
