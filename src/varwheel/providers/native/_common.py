@@ -53,6 +53,14 @@ def glob_fact(directory: Path, pattern: str) -> str:
     return f"{directory}/{pattern}:{','.join(names)}"
 
 
+def library_facts() -> list[str]:
+    """What decides which vendor library ``ctypes`` loads: the linker cache and search path."""
+    return [
+        file_fact(Path("/etc/ld.so.cache")),
+        f"LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH', '')}",
+    ]
+
+
 def digest(namespace: str, version: str, facts: Iterable[str]) -> str:
     """A stable hex digest of a provider's facts."""
     h = hashlib.sha256(f"{namespace}\0{version}\0".encode())

@@ -8,7 +8,6 @@ one IP (no compat expansion, as in the plugin). Linux and Windows only.
 
 from __future__ import annotations
 
-import os
 import platform
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,9 +18,9 @@ from varwheel.providers.base import FeatureConfig, restrict_to
 from varwheel.providers.native._common import (
     digest,
     environ,
-    file_fact,
     forced,
     glob_fact,
+    library_facts,
     read_fact,
 )
 from varwheel.providers.native._levelzero import decode_ip, query_device_ips
@@ -111,8 +110,5 @@ class IntelProvider:
             cards = []
         for card in cards:
             facts += [read_fact(card / "device" / "vendor"), read_fact(card / "device" / "device")]
-        facts += [
-            file_fact(Path("/etc/ld.so.cache")),
-            f"LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH', '')}",
-        ]
+        facts += library_facts()
         return digest(self.namespace, self.version, facts)

@@ -15,7 +15,6 @@ and ``NV_VARIANT_PROVIDER_FORCE_SM_ARCH``. Without a CUDA version nothing is sup
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,9 +27,9 @@ from varwheel.providers.base import FeatureConfig, restrict_to
 from varwheel.providers.native._common import (
     digest,
     environ,
-    file_fact,
     forced,
     glob_fact,
+    library_facts,
     read_fact,
 )
 from varwheel.providers.native._nvml import CudaEnvironment, query_nvml
@@ -196,7 +195,6 @@ class NvidiaProvider:
         facts = [
             glob_fact(Path("/dev"), "nvidia*"),
             read_fact(Path("/proc/driver/nvidia/version")),
-            file_fact(Path("/etc/ld.so.cache")),
-            f"LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH', '')}",
+            *library_facts(),
         ]
         return digest(self.namespace, self.version, facts)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
 from varwheel.providers.base import FeatureConfig
-from varwheel.providers.native._common import digest
+from varwheel.providers.native._static import StaticProvider
 
 ALL_CONFIGS: tuple[FeatureConfig, ...] = (FeatureConfig("provider", ("gnu", "intel", "llvm")),)
 
 
-@dataclass(frozen=True)
-class OpenMPProvider:
+class OpenMPProvider(StaticProvider):
     namespace: ClassVar[str] = "openmp"
     version: ClassVar[str] = "0.0.3"
-    is_static: ClassVar[bool] = True
-    override_env_vars: ClassVar[tuple[str, ...]] = ()
     distributions: ClassVar[tuple[str, ...]] = ("openmp-variant-provider",)
     plugin_apis: ClassVar[tuple[str, ...]] = ("openmp_variant_provider",)
-
-    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
-
-    def get_supported_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
-
-    def fingerprint(self) -> str:
-        return digest(self.namespace, self.version, ["static"])
+    configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
