@@ -11,12 +11,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers.envs import make_venv
 from helpers.http_server import LocalServer, free_port, serve_directory
 from resolve.variant_project import write_profile, write_site
 from varwheel.cli import exitcodes
 from varwheel.cli.main import main
+from varwheel.cli.selection_options import parse_variant_pins, read_requirements_file
+from varwheel.errors import InvalidInput
 from varwheel.install.environment import find_target_environment
 from varwheel.install.installed import installed_distributions
 
@@ -306,3 +310,29 @@ def test_pypiserver_without_variants_json(capsys, tmp_path, site, profiles) -> N
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@given(st.text(max_size=40))
+def test_variant_pin_parser_accepts_or_refuses_cleanly(text: str) -> None:
+    try:
+        pins = parse_variant_pins([text])
+    except InvalidInput as err:
+        assert "\n" not in str(err)
+    else:
+        ((name, label),) = pins.items()
+        assert name and label and text.count("=") >= 1
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+def test_requirements_file_parser_never_crashes(text: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "req.txt"
+        path.write_text(text, encoding="utf-8")
+        try:
+            reqs = read_requirements_file(path)
+        except InvalidInput as err:
+            assert str(err).startswith(str(path.resolve()))
+        else:
+            assert all(r.name for r in reqs)
