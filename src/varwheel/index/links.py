@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import unquote, urldefrag, urlsplit
+from urllib.parse import unquote
 
 from varwheel.index.dists import file_kind, is_safe_filename
 from varwheel.index.models import IndexFile
@@ -24,9 +24,12 @@ class ParsedFiles:
 
 
 def filename_of(url: str) -> str:
-    """The percent-decoded last path segment of a URL (what the file will be called)."""
-    path = urlsplit(url).path
-    return unquote(path.rsplit("/", 1)[-1])
+    """The percent-decoded last path segment of a URL without fragment (the file's name)."""
+    path = url.split("?", 1)[0]
+    if "://" in path:
+        path = path.split("://", 1)[1].partition("/")[2]
+    name = path.rsplit("/", 1)[-1]
+    return unquote(name) if "%" in name else name
 
 
 def valid_hashes(hashes: Mapping[str, object]) -> dict[str, str]:
@@ -49,7 +52,7 @@ def hashes_from_fragment(fragment: str) -> dict[str, str]:
 
 def split_url(url: str) -> tuple[str, str]:
     """URL without fragment, and the fragment."""
-    bare, fragment = urldefrag(url)
+    bare, _, fragment = url.partition("#")
     return bare, fragment
 
 
