@@ -405,11 +405,9 @@ class ProviderSession:
         return self.options.target_python or sys.executable
 
     def _interpreter(self, target_env: Mapping[str, str]) -> cache_mod.InterpreterId:
-        return cache_mod.InterpreterId(
-            implementation=target_env.get("implementation_name", sys.implementation.name),
-            version=target_env.get("python_full_version", platform.python_version()),
-            executable=self._python(),
-        )
+        implementation = target_env.get("implementation_name") or sys.implementation.name
+        version = target_env.get("python_full_version") or platform.python_version()
+        return cache_mod.InterpreterId(implementation, version, self._python())
 
 
 def _validated_plugin_answer(ns: str, answer: runner.PluginAnswer) -> dict[str, tuple[str, ...]]:
