@@ -222,3 +222,14 @@ def test_wheel_with_two_dist_info_variant_json(
         zf.writestr("other-1.0.dist-info/variant.json", json.dumps(good))
     code, _, err = run_cli(capsys, str(wheel))
     assert code == 2 and "several variant.json files" in err
+
+
+def test_inspect_modules_do_not_import_rich() -> None:
+    """rich is imported only to render human output (start-up time of ``--json`` and errors)."""
+    code = (
+        "import sys, varwheel.cli.cmd_inspect, varwheel.cli.cmd_label, varwheel.inspect; "
+        "sys.exit('rich' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, timeout=60, check=False)
+    assert done.returncode == 0
