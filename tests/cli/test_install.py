@@ -336,3 +336,24 @@ def test_requirements_file_parser_never_crashes(text: str) -> None:
             assert str(err).startswith(str(path.resolve()))
         else:
             assert all(r.name for r in reqs)
+
+
+def test_progress_bars_only_on_a_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from varwheel.cli.render import download_progress
+    from varwheel.index.models import IndexFile, ProgressEvent
+
+    file = IndexFile("demo-1.0-py3-none-any.whl", "http://127.0.0.1/demo.whl")
+    plain = Console(file=io.StringIO(), force_terminal=False)
+    with download_progress(plain, 1) as callback:
+        assert callback is None
+    buf = io.StringIO()
+    tty = Console(file=buf, force_terminal=True, width=100)
+    with download_progress(tty, 1) as callback:
+        assert callback is not None
+        callback(ProgressEvent(file, 512, 1024))
+        callback(ProgressEvent(file, 1024, 1024, done=True))
+    assert "demo-1.0-py3-none-any.whl" in buf.getvalue()
