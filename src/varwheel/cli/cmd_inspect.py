@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _provider_line(ns: str, data: dict[str, Any]) -> str:
-    parts = [data["kind"]]
+    parts = [data["kind"] if data["install_time"] else "static (AoT, install-time = false)"]
     if data["requires"]:
         parts.append("requires " + ", ".join(data["requires"]))
     if data["build_requires"]:
@@ -68,6 +68,7 @@ def render(result: Inspection) -> None:
     """Human output (rich is imported here only: ``--json`` and errors stay fast)."""
     from rich.console import Console
     from rich.markup import escape
+    from rich.padding import Padding
     from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
@@ -102,7 +103,7 @@ def render(result: Inspection) -> None:
         for label, props in data["variants"].items():
             table.add_row(escape(label), escape("\n".join(props) if props else "(null variant)"))
         console.print(f"  variants ({len(md.variants)}):")
-        console.print(table)
+        console.print(Padding(table, (0, 0, 0, 4)))
     for warning in md.warnings:
         console.print(f"  [yellow]warning:[/] {escape(warning)}")
     if result.conversion_error:
