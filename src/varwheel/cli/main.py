@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -53,6 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.INVALID_INPUT
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # `varwheel list | head`: the reader went away; say nothing, like other CLI tools.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout must stay open until exit
+        return exitcodes.OK
     except (VarwheelError, KeyboardInterrupt) as err:
         if args.verbose:
             raise
