@@ -288,3 +288,24 @@ def test_redirected_page_resolves_links_against_final_url(site: Path) -> None:
         assert server.stats.count("/simple/bigpkg", status=301) == 1
     assert len(files) == 5
     assert all(f.url.startswith(server.url + "files/") for f in files)
+
+
+def test_prefetch_reads_pages_in_parallel_once(real_index_server: LocalServer) -> None:
+    names = ["numpy", "scipy", "cupy", "xgboost", "no-such-project", "NumPy"]
+    with IndexClient([real_index_server.url], retries=0, max_workers=4) as client:
+        real_index_server.stats.clear()
+        client.prefetch(names)
+        assert real_index_server.stats.count() == 5
+        assert client.project_files("numpy") and client.project_files("no-such-project") == ()
+        assert real_index_server.stats.count() == 5  # memoised, 404 included
+
+
+def test_find_links_local_html_file(tmp_path: Path, variant_wheels: list[Path]) -> None:
+    links = tmp_path / "links.html"
+    links.write_text(
+        "".join(f'<a href="{w.as_uri()}">{w.name}</a>\n' for w in variant_wheels)
+        + '<a href="unrelated-1.0.tar.gz">u</a>'
+    )
+    with IndexClient(no_index=True, find_links=[links]) as client:
+        files = client.project_files("bigpkg")
+    assert sorted(f.filename for f in files) == sorted(w.name for w in variant_wheels)

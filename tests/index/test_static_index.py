@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 
 from helpers.http_server import serve_directory
-from helpers.wheels import build_wheel
-from varwheel.errors import InvalidFilename, InvalidInput, InvalidMetadata
+from helpers.wheels import build_wheel, variant_json
+from varwheel.errors import InvalidFilename, InvalidInput, InvalidMetadata, MergeConflict
 from varwheel.index.client import IndexClient
+from varwheel.index.models import ROUTE_INDEX
 from varwheel.index.static import write_static_index
+from varwheel.index.variants import variant_metadata_for
+from varwheel.spec.metadata import load_variants_json
 
 
 def test_layout_metadata_and_hashes(tmp_path: Path) -> None:
@@ -95,3 +98,41 @@ def test_pip_downloads_from_the_static_index(tmp_path: Path, variant_wheels: lis
         )
     assert run.returncode == 0, run.stderr
     assert [p.name for p in (tmp_path / "dl").iterdir()] == ["bigpkg-1.0-py3-none-any.whl"]
+
+
+def test_generated_variants_json_matches_variantlib(
+    tmp_path: Path, variantlib_outputs_dir: Path
+) -> None:
+    wheels = sorted((variantlib_outputs_dir / "wheels").glob("*.whl"))
+    site = write_static_index(wheels, tmp_path / "site", generate_variants_json=True)
+    written = site / "files" / "tinypkg-1.0.0-variants.json"
+    ours = load_variants_json(written.read_bytes())
+    theirs = load_variants_json(
+        (variantlib_outputs_dir / "tinypkg-1.0.0-variants.json").read_bytes()
+    )
+    assert dict(ours.variants) == dict(theirs.variants)
+    assert dict(ours.providers) == dict(theirs.providers)
+    assert (
+        "tinypkg-1.0.0-variants.json#sha256="
+        in (site / "simple" / "tinypkg" / "index.html").read_text()
+    )
+    assert not (site / "files" / "toy_variant_provider-0.1.0-variants.json").exists()
+    assert not (site / ".generated").exists()
+    with IndexClient([(site / "simple").as_uri()]) as client:
+        files = client.project_files("tinypkg")
+        source = variant_metadata_for(client, "tinypkg", "1.0.0", files)
+    assert source.route == ROUTE_INDEX and source.metadata is not None
+    assert dict(source.metadata.variants) == dict(theirs.variants)
+
+
+def test_generation_refuses_conflicting_wheels(tmp_path: Path, variant_wheels: list[Path]) -> None:
+    other = variant_json(
+        "other", ["toy :: level :: v1"], providers={"toy": {"requires": ["another-provider"]}}
+    )
+    conflicting = build_wheel(tmp_path / "w", "bigpkg", "1.0", variant=other)
+    with pytest.raises(MergeConflict):
+        write_static_index(
+            [*variant_wheels, conflicting], tmp_path / "site", generate_variants_json=True
+        )
+    assert not (tmp_path / "site").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

@@ -109,6 +109,7 @@ class IndexClient:
             pool_size=max(10, self.max_workers),
         )
         self._lock = threading.Lock()
+        self._find_links_lock = threading.Lock()
         self._projects: dict[str, tuple[IndexFile, ...]] = {}
         self._find_links_files: tuple[IndexFile, ...] | None = None
         self._warnings: list[str] = []
@@ -146,6 +147,22 @@ class IndexClient:
             self._projects[project] = unique
         return unique
 
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Read several project pages in parallel (e.g. every requirement named up front).
+
+        Failures are left for the later ``project_files`` call to raise.
+        """
+        todo = list(dict.fromkeys(canonicalize_name(n) for n in names))
+        if len(todo) < 2:
+            return
+
+        def one(name: str) -> None:
+            with contextlib.suppress(IndexFetchError, InvalidIndexPage):
+                self.project_files(name)
+
+        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(todo))) as pool:
+            list(pool.map(one, todo))
+
     def _index_files(self, project: str) -> list[IndexFile]:
         found: list[IndexFile] = []
         failures: list[IndexFetchError | InvalidIndexPage] = []
@@ -176,14 +193,12 @@ class IndexClient:
         return parse_page(resp, index)
 
     def _local_files(self, project: str) -> list[IndexFile]:
-        with self._lock:
+        with self._find_links_lock:  # listed once, even when threads ask at the same time
+            if self._find_links_files is None:
+                parsed = [self._read_find_links(loc) for loc in self.find_links]
+                self._warn(w for p in parsed for w in p.warnings)
+                self._find_links_files = tuple(f for p in parsed for f in p.files)
             listed = self._find_links_files
-        if listed is None:
-            parsed = [self._read_find_links(loc) for loc in self.find_links]
-            self._warn(w for p in parsed for w in p.warnings)
-            listed = tuple(f for p in parsed for f in p.files)
-            with self._lock:
-                self._find_links_files = listed
         return [f for f in listed if belongs_to(f.filename, project)]
 
     def _read_find_links(self, location: str) -> ParsedFiles:

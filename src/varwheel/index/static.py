@@ -33,10 +33,17 @@ from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
 
-from varwheel.errors import InvalidFilename, InvalidInput
+from varwheel.errors import InvalidFilename, InvalidInput, InvalidMetadata
 from varwheel.index.dists import SDIST, VARIANTS_JSON, WHEEL, file_kind, project_and_version
-from varwheel.spec.filenames import parse_variants_json_filename, parse_wheel_filename
-from varwheel.spec.metadata import load_variants_json
+from varwheel.spec.filenames import (
+    parse_variants_json_filename,
+    parse_wheel_filename,
+    variants_json_filename,
+)
+from varwheel.spec.merge import merge_metadata
+from varwheel.spec.metadata import dump_json, load_variant_json, load_variants_json
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import check_label_matches
 
 API_VERSION = "1.1"
 
@@ -46,6 +53,8 @@ class _Entry:
     path: Path
     project: str
     version: str | None
+    label: str | None  # variant label of a wheel
+    variants_of: str | None  # version a ``*-variants.json`` describes
     sha256: str
     size: int
     metadata: bytes | None
@@ -77,15 +86,16 @@ def _wheel_metadata(path: Path) -> bytes:
 
 def _entry(path: Path) -> _Entry:
     kind = file_kind(path.name)
-    metadata = requires_python = None
+    metadata = requires_python = label = variants_of = None
     version: str | None
     if kind == WHEEL:
         wf = parse_wheel_filename(path.name)
-        project, version = wf.project, str(wf.version)
+        project, version, label = wf.project, str(wf.version), wf.label
         metadata = _wheel_metadata(path)
         requires_python = BytesHeaderParser().parsebytes(metadata).get("Requires-Python")
     elif kind == VARIANTS_JSON:
-        project, _version = parse_variants_json_filename(path.name)
+        project, described = parse_variants_json_filename(path.name)
+        variants_of = str(described)
         load_variants_json(path.read_bytes(), source=str(path))  # refuse to publish invalid files
         version = None  # not a release file: does not add to PEP 700 "versions"
     elif kind == SDIST and (found := project_and_version(path.name)):
@@ -96,6 +106,8 @@ def _entry(path: Path) -> _Entry:
         path,
         canonicalize_name(project),
         version,
+        label,
+        variants_of,
         _sha256(path),
         path.stat().st_size,
         metadata,
@@ -181,13 +193,56 @@ def _write_tree(
         (simple / "index.json").write_bytes(_json.dumps(doc, indent=1).encode() + b"\n")
 
 
+def _wheel_variant_json(path: Path, label: str) -> VariantMetadata:
+    with zipfile.ZipFile(path) as zf:
+        names = [
+            n for n in zf.namelist() if n.endswith(".dist-info/variant.json") and n.count("/") == 1
+        ]
+        if len(names) != 1:
+            raise InvalidMetadata("variant wheel has no *.dist-info/variant.json", source=path.name)
+        md = load_variant_json(zf.read(names[0]), source=path.name)
+    if set(md.variants) != {label}:
+        raise InvalidMetadata(
+            f"variant.json does not describe the filename label {label!r}", source=path.name
+        )
+    check_label_matches(label, md.variants[label])
+    return md
+
+
+def _generate_variants_json(by_project: dict[str, list[_Entry]], staging: Path) -> list[_Entry]:
+    """PEP 817 §"Index level": one merged ``*-variants.json`` per version with variant wheels,
+    unless one was given. Built from each wheel's ``variant.json`` (PEP 825 merge rules)."""
+    out: list[_Entry] = []
+    for project, entries in by_project.items():
+        given = {e.variants_of for e in entries if e.variants_of}
+        versions = sorted({e.version for e in entries if e.label and e.version not in given})
+        for version in versions:
+            docs = [
+                _wheel_variant_json(e.path, e.label)
+                for e in entries
+                if e.version == version and e.label is not None
+            ]
+            data = dump_json(merge_metadata(docs))
+            target = staging / variants_json_filename(project, version)
+            target.write_bytes(data)
+            out.append(_entry(target))
+    return out
+
+
 def write_static_index(
-    wheels_and_files: Iterable[Path], dest: Path, *, json: bool = True, html: bool = True
+    wheels_and_files: Iterable[Path],
+    dest: Path,
+    *,
+    json: bool = True,
+    html: bool = True,
+    generate_variants_json: bool = False,
 ) -> Path:
     """Write (or atomically replace) a static index at ``dest``; returns ``dest``.
 
+    With ``generate_variants_json``, each version that has variant wheels but no given
+    ``*-variants.json`` gets one merged from its wheels (an index MAY do this, PEP 817).
     Raises :class:`InvalidInput` (nothing written) for an unreadable wheel, an invalid filename,
-    an invalid ``*-variants.json`` or two inputs with the same file name.
+    an invalid ``*-variants.json``, conflicting wheel metadata or two inputs with one file name.
     """
     if not (json or html):
         raise ValueError("write_static_index needs json=True or html=True")
@@ -206,7 +261,15 @@ def write_static_index(
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.tmp-"))
     tmp.chmod(0o755)  # mkdtemp makes it private; an index is meant to be served
     try:
+        if generate_variants_json:
+            staging = tmp / ".generated"
+            staging.mkdir()
+            for entry in _generate_variants_json(by_project, staging):
+                by_project[entry.project].append(entry)
+                by_project[entry.project].sort(key=lambda e: e.path.name)
         _write_tree(tmp, by_project, json=json, html_=html)
+        if generate_variants_json:
+            shutil.rmtree(tmp / ".generated")
         if dest.exists():
             old = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.old-"))
             os.replace(dest, old / "index")
