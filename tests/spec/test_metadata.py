@@ -615,3 +615,68 @@ def test_fuzz_mutated_documents(doc: dict[str, Any]) -> None:
 def test_fuzz_bytes(data: bytes) -> None:
     _only_varwheel_errors(lambda: parse_json(data))
     _only_varwheel_errors(lambda: load_variants_json(data))
+
+
+_ident = st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True)
+_val = st.from_regex(r"[a-z0-9_.]{1,5}", fullmatch=True)
+
+
+@st.composite
+def _valid_v020(draw: st.DrawFn) -> dict[str, Any]:
+    """A random valid v0.2.0 document: every provider kind, multi-value features, null."""
+    namespaces = draw(st.lists(_ident, min_size=1, max_size=4, unique=True))
+    providers: dict[str, Any] = {}
+    for ns in namespaces:
+        kind = draw(st.sampled_from(["requires", "static", "builtin"]))
+        if kind == "requires":
+            entry: dict[str, Any] = {"requires": [f"{ns}-plugin>=1"]}
+            if draw(st.booleans()):
+                entry["plugin-api"] = f"{ns}_plugin:Plugin"
+        elif kind == "static":
+            feats = draw(st.lists(_ident, min_size=1, max_size=3, unique=True))
+            entry = {
+                "static-properties": {
+                    f: draw(st.lists(_val, min_size=1, max_size=3, unique=True)) for f in feats
+                }
+            }
+            if len(feats) > 1 or draw(st.booleans()):
+                entry["feature-order"] = draw(st.permutations(feats))
+        else:
+            entry = {"builtin": ns}
+        if draw(st.booleans()):
+            entry["optional"] = True
+        providers[ns] = entry
+    variants: dict[str, Any] = {}
+    for label in draw(st.lists(_ident, max_size=5, unique=True)):
+        if label == "null":
+            continue
+        tree: dict[str, Any] = {}
+        for ns in draw(st.lists(st.sampled_from(namespaces), min_size=1, max_size=2, unique=True)):
+            for f in draw(st.lists(_ident, min_size=1, max_size=2, unique=True)):
+                tree.setdefault(ns, {})[f] = draw(st.lists(_val, min_size=1, max_size=3))
+        variants[label] = tree
+    if draw(st.booleans()):
+        variants["null"] = {}
+    return {
+        "$schema": draw(st.sampled_from([SCHEMA_V0_2_0, VARIANTLIB_V020])),
+        "default-priorities": {"namespace": draw(st.permutations(namespaces))},
+        "providers": providers,
+        "variants": variants,
+    }
+
+
+@settings(max_examples=50, deadline=None)
+@given(doc=_valid_v020())
+def test_round_trip_of_random_valid_documents(doc: dict[str, Any]) -> None:
+    md = load_variants_json(doc)
+    out = dump_json(md)
+    again = load_variants_json(out)
+    assert again.variants == md.variants
+    assert again.providers == md.providers
+    assert again.namespace_priorities == md.namespace_priorities
+    assert dump_json(again) == out
+    written = json.loads(out)
+    for label, tree in doc["variants"].items():
+        for ns, feats in tree.items():
+            for f, values in feats.items():
+                assert written["variants"][label][ns][f] == sorted(set(values))
