@@ -3,6 +3,7 @@ environment to exactly the before state (or, once committed, the after state).""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -68,7 +69,20 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     install_wheels(find_target_environment(str(venv)), new)
     after = snapshot_tree(venv)
     assert before != after
-    return {"venv": venv, "new": new, "before": before, "after": after, "reset": fresh_with_old}
+    # How many moves the transaction makes: crash at the first one and read the journal.
+    fresh_with_old()
+    assert _run_child("install", venv, [str(p) for p in new], "1").returncode == -signal.SIGKILL
+    journal = json.loads((venv / ".varwheel" / "txn" / "journal.json").read_text())
+    moves = len(journal["displace"]) + len(journal["place"])
+    assert moves > 20
+    return {
+        "venv": venv,
+        "new": new,
+        "before": before,
+        "after": after,
+        "reset": fresh_with_old,
+        "moves": moves,
+    }
 
 
 def _run_child(
@@ -94,8 +108,11 @@ def _recover_with_cli(venv: Path) -> str:
     return proc.stderr
 
 
-@pytest.mark.parametrize("crash_after", ["1", "40", "75", "120"])
-def test_killed_install_rolls_back(scenario: dict[str, object], crash_after: str) -> None:
+@pytest.mark.parametrize("fraction", [0.0, 0.3, 0.6, 1.0])
+def test_killed_install_rolls_back(scenario: dict[str, object], fraction: float) -> None:
+    """Killed after the first move, a third, two thirds, and after the very last move."""
+    moves: int = scenario["moves"]  # type: ignore[assignment]
+    crash_after = str(max(1, round(moves * fraction)))
     venv: Path = scenario["venv"]  # type: ignore[assignment]
     scenario["reset"]()  # type: ignore[operator]
     assert snapshot_tree(venv) == scenario["before"]
@@ -122,7 +139,9 @@ def test_killed_after_commit_rolls_forward(scenario: dict[str, object]) -> None:
 def test_killed_uninstall_rolls_back_and_next_install_recovers(scenario: dict[str, object]) -> None:
     venv: Path = scenario["venv"]  # type: ignore[assignment]
     scenario["reset"]()  # type: ignore[operator]
-    proc = _run_child("uninstall", venv, ["alpha", "gamma"], "20")
+    proc = _run_child(
+        "uninstall", venv, ["alpha", "gamma"], "3"
+    )  # of 6: 2 x (dir, dist-info, script)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     # The next operation (here an install, in-process) recovers first and says so.
     env = find_target_environment(str(venv))

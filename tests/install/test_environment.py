@@ -137,3 +137,25 @@ def test_manylinux_ladder_per_architecture(env: TargetEnvironment) -> None:
         "manylinux_2_11_x86_64",
     ]
     assert plats_x86[-3:] == ["manylinux_2_5_x86_64", "manylinux1_x86_64", "any"]
+
+
+def test_in_process_facts_equal_a_real_probe(venv: Path) -> None:
+    """The shortcut for venvs of our own interpreter gives exactly what running it reports."""
+    python = venv / "bin" / "python"
+    shortcut = envmod._same_interpreter_venv_facts(python)
+    assert shortcut is not None
+    assert shortcut == envmod._run_probe(python)
+
+
+def test_other_interpreters_are_probed_by_running_them(tmp_path: Path) -> None:
+    # A copy of the binary is another interpreter as far as the shortcut is concerned.
+    fake_venv = tmp_path / "fake"
+    (fake_venv / "bin").mkdir(parents=True)
+    (fake_venv / "pyvenv.cfg").write_text("home = /nowhere\n")
+    script = fake_venv / "bin" / "python"
+    script.write_text(f'#!/bin/sh\nexec {sys.executable} "$@"\n')
+    script.chmod(0o755)
+    assert envmod._same_interpreter_venv_facts(script) is None
+    env = find_target_environment(str(fake_venv), tmp_path, environ={})
+    assert env.python == script
+    assert list(env.tags) == list(tags.sys_tags())

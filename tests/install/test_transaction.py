@@ -216,3 +216,17 @@ def test_wheel_from_a_real_backend(tmp_path: Path, env: TargetEnvironment) -> No
     out = subprocess.run([str(env.scripts / "rbp")], capture_output=True, text=True, check=True)
     assert out.stdout == "real backend\n"
     assert installed_distributions(env)["real-backend-pkg"].version == "3.1"
+
+
+def test_shared_namespace_directory_survives_partial_uninstall(
+    tmp_path: Path, env: TargetEnvironment
+) -> None:
+    before = snapshot_tree(env.prefix)
+    first = build_wheel(tmp_path, "ns-a", "1.0", files={"nspkg/a.py": "A = 1\n"})
+    second = build_wheel(tmp_path, "ns-b", "1.0", files={"nspkg/b.py": "B = 1\n"})
+    install_wheels(env, [first, second])
+    assert sorted(p.name for p in (env.purelib / "nspkg").iterdir()) == ["a.py", "b.py"]
+    uninstall(env, ["ns-a"])
+    assert sorted(p.name for p in (env.purelib / "nspkg").iterdir()) == ["b.py"]
+    uninstall(env, ["ns-b"])
+    assert snapshot_tree(env.prefix) == before

@@ -1,7 +1,10 @@
 """The target environment: which interpreter we install into, its paths, tags and marker values.
 
-Facts come from running the TARGET interpreter once (``_PROBE``); the probe imports nothing beyond
-the stdlib, so it works in a bare ``python -m venv --without-pip`` venv. Tags are then computed here
+Facts come from running the TARGET interpreter once (``_PROBE``, with ``-I``; not ``-S``: before
+3.12 it is ``site`` that sets a venv's ``sys.prefix``); the probe imports only the stdlib, so it
+works in a bare ``--without-pip`` venv.
+A venv made from the interpreter running varwheel is not started: same binary, same facts but the
+scheme paths (``_same_interpreter_venv_facts``). Tags are then computed here
 with our own ``packaging`` from those facts, never from varwheel's own process. Results are cached
 per interpreter path + mtimes, in memory and on disk.
 """
@@ -362,9 +365,45 @@ def probe_interpreter(python: Path) -> dict[str, Any]:
     try:
         facts = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        facts = _run_probe(python)
+        facts = _same_interpreter_venv_facts(python) or _run_probe(python)
         _write_cache(cache_file, facts)
     _MEMO[key] = facts
+    return facts
+
+
+def _probe_here() -> dict[str, Any]:
+    """The probe's facts for the running interpreter, from the very same code, in-process."""
+    out: list[str] = []
+    exec(_PROBE, {"print": out.append, "__name__": "varwheel_probe"})
+    return dict(json.loads(out[0]))
+
+
+def _same_interpreter_venv_facts(python: Path) -> dict[str, Any] | None:
+    """Facts of a venv made from the interpreter running varwheel, without starting it.
+
+    A fresh venv's interpreter is the same binary as ours (same tags, markers, config vars);
+    only prefix and scheme paths differ, and those follow from sysconfig's ``venv`` scheme
+    (Python >= 3.11). Anything else is probed by running it.
+    """
+    import sysconfig
+
+    venv = python.absolute().parent.parent
+    if not (venv / "pyvenv.cfg").is_file() or "venv" not in sysconfig.get_scheme_names():
+        return None
+    try:
+        if python.resolve() != Path(sys.executable).resolve():
+            return None
+    except OSError:
+        return None
+    facts = _probe_here()
+    prefix = str(venv)
+    base = {"base": prefix, "platbase": prefix}
+    facts.update(
+        executable=str(python.absolute()),
+        prefix=prefix,
+        base_prefix=sys.base_prefix,
+        paths=sysconfig.get_paths("venv", vars=base),
+    )
     return facts
 
 

@@ -7,7 +7,7 @@ Protocol (all under ``<prefix>/.varwheel/``, same filesystem as site-packages so
 3. Every wheel is validated (``wheelcheck``) and installed by ``installer`` into ``txn/staging``
    (its ``destdir``; scripts and RECORD are written for the TARGET interpreter and real paths).
    A failure up to here changes nothing in the environment.
-4. The journal is written (tmp + fsync + rename): files to displace (old versions' RECORD files
+4. The journal is written (tmp + rename): files to displace (old versions' RECORD files
    and any file a new wheel overwrites), files to place, directories that will be created.
 5. Displaced files are moved into ``txn/backup``, then staged files are moved into place.
 6. The journal is marked ``committed``; backup, staging and journal are deleted.
@@ -94,7 +94,7 @@ class UninstallResult:
 class _Plan:
     displace: list[str] = field(default_factory=list)  # absolute paths moved into backup
     place: list[str] = field(default_factory=list)  # absolute targets of staged files
-    new_dirs: list[str] = field(default_factory=list)  # created for placed files
+    new_dirs: list[str] = field(default_factory=list)  # created for placed files (none so far)
     prune_dirs: list[str] = field(default_factory=list)  # emptied by displacement
 
 
@@ -155,17 +155,12 @@ def _staged(staging: Path, target: str) -> str:
 
 def _write_journal(txn: Path, doc: Mapping[str, Any]) -> None:
     tmp = txn / "journal.json.tmp"
+    # Atomic replace, no fsync: this protects against the process dying (SIGKILL, Ctrl-C, crash),
+    # whose writes the kernel keeps; surviving power loss would need every installed file synced
+    # too, which neither pip nor uv do.
     with open(tmp, "w", encoding="utf-8") as f:
         json.dump(doc, f)
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, txn / "journal.json")
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(txn, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _prune(dirs: Sequence[str], stop: Collection[str]) -> None:
@@ -188,12 +183,18 @@ def _stop_dirs(env: TargetEnvironment) -> set[str]:
 # --- recovery -------------------------------------------------------------------------------
 
 
-def _rollback(txn: Path, journal: Mapping[str, Any]) -> None:
+def _rollback(txn: Path, journal: Mapping[str, Any], stop: Collection[str]) -> None:
     staging = txn / "staging"
     backup = txn / "backup"
     for target in reversed(journal["place"]):
         if not os.path.lexists(_staged(staging, target)) and os.path.lexists(target):
-            os.unlink(target)
+            if os.path.isdir(target) and not os.path.islink(target):
+                shutil.rmtree(target)  # a whole new directory placed in one rename
+            else:
+                os.unlink(target)
+    # Directories made for placed files (possibly where a displaced directory was): remove them
+    # while empty so the displaced originals can move back.
+    _prune([os.path.dirname(t) for t in journal["place"]], stop)
     for index in range(len(journal["displace"]) - 1, -1, -1):
         original = journal["displace"][index]
         saved = backup / str(index)
@@ -223,7 +224,7 @@ def recover(env: TargetEnvironment) -> str | None:
         _prune(journal["prune_dirs"], _stop_dirs(env))
         shutil.rmtree(txn)
         return f"completed an interrupted varwheel {journal.get('op', 'transaction')}"
-    _rollback(txn, journal)
+    _rollback(txn, journal, _stop_dirs(env))
     shutil.rmtree(txn)
     return (
         f"rolled back an interrupted varwheel {journal.get('op', 'transaction')}; "
@@ -265,14 +266,75 @@ def _files_of(env: TargetEnvironment, dist: InstalledDistribution) -> list[str]:
     return list(out)
 
 
-def _new_dirs(targets: Sequence[str]) -> list[str]:
-    created: dict[str, None] = {}
-    for target in targets:
-        d = os.path.dirname(target)
-        while d not in created and not os.path.isdir(d):
-            created[d] = None
-            d = os.path.dirname(d)
-    return list(created)
+def _whole_dirs(paths: list[str], site_dirs: Collection[str]) -> list[str]:
+    """Replace the files of a top-level directory of a site dir by the directory itself when
+    every file in it is to be displaced: one rename instead of one per file, and no per-directory
+    ``rmdir`` afterwards (slow on some filesystems)."""
+    wanted = set(paths)
+    by_top: dict[str, list[str]] = {}
+    for path in paths:
+        for site in site_dirs:
+            if path.startswith(site + os.sep):
+                rest = path[len(site) + 1 :]
+                if os.sep in rest:
+                    by_top.setdefault(os.path.join(site, rest.split(os.sep, 1)[0]), []).append(path)
+                break
+    whole: set[str] = set()
+    for top, files in by_top.items():
+        if os.path.islink(top):
+            continue
+        complete = True
+        count = 0
+        for dirpath, dirs, names in os.walk(top):
+            for d in dirs:
+                if os.path.islink(os.path.join(dirpath, d)):
+                    complete = False
+            for name in names:
+                count += 1
+                if os.path.join(dirpath, name) not in wanted:
+                    complete = False
+            if not complete:
+                break
+        if complete and count == len(files):
+            whole.add(top)
+    out = [p for p in paths if not any(p.startswith(t + os.sep) for t in whole)]
+    return out + sorted(whole)
+
+
+def _placement(staging: Path) -> tuple[list[str], list[str]]:
+    """Targets to move in from ``staging`` and existing paths they replace.
+
+    A staged directory whose target does not exist moves as a whole (one rename); otherwise its
+    files move one by one."""
+    root = str(staging)
+    place: list[str] = []
+    replaced: list[str] = []
+
+    def visit(staged_dir: str) -> None:
+        with os.scandir(staged_dir) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                target = entry.path[len(root) :]
+                target_is_dir = os.path.isdir(target) and not os.path.islink(target)
+                if entry.is_dir(follow_symlinks=False):
+                    if not os.path.lexists(target):
+                        place.append(target)
+                    elif target_is_dir:
+                        visit(entry.path)
+                    else:
+                        raise InstallError(
+                            f"{target}: a file is in the way of a directory to install"
+                        )
+                else:
+                    if target_is_dir:
+                        raise InstallError(
+                            f"{target}: a directory is in the way of a file to install"
+                        )
+                    if os.path.lexists(target):
+                        replaced.append(target)
+                    place.append(target)
+
+    visit(root)
+    return place, replaced
 
 
 def _crash_countdown() -> int | None:
@@ -335,7 +397,7 @@ def _run_plan(env: TargetEnvironment, txn: Path, plan: _Plan, op: str) -> None:
         except (OSError, ValueError):
             journal = {"state": "none", "place": [], "displace": [], "new_dirs": []}
         if journal.get("state") != "committed":
-            _rollback(txn, journal)
+            _rollback(txn, journal, _stop_dirs(env))
             shutil.rmtree(txn, ignore_errors=True)
             if isinstance(exc, OSError):
                 raise InstallError(
@@ -388,15 +450,6 @@ def _stage(
         raise InstallError(
             f"{checked.path.name}: could not be unpacked ({exc}); nothing was installed"
         ) from exc
-
-
-def _staged_targets(staging: Path) -> list[str]:
-    root = str(staging)
-    out: list[str] = []
-    for dirpath, _dirs, files in os.walk(staging):
-        for name in files:
-            out.append(os.path.join(dirpath, name)[len(root) :])
-    return sorted(out)
 
 
 def install_wheels(
@@ -453,19 +506,15 @@ def install_wheels(
                     extra["direct_url.json"] = json.dumps(urls[c.project], sort_keys=True).encode()
                 _stage(env, c, staging, extra, compile_bytecode)
             plan = _Plan()
-            plan.place = _staged_targets(staging)
             displaced: dict[str, None] = {}
             for old in replaced:
                 for path in _files_of(env, old):
                     displaced[path] = None
-            for target in plan.place:
-                if os.path.isdir(target) and not os.path.islink(target):
-                    raise InstallError(f"{target}: a directory is in the way of a file to install")
-                if os.path.lexists(target):
-                    displaced[target] = None
-            plan.displace = list(displaced)
-            plan.prune_dirs = sorted({os.path.dirname(p) for p in plan.displace})
-            plan.new_dirs = _new_dirs(plan.place)
+            plan.place, overwritten = _placement(staging)
+            for path in overwritten:
+                displaced[path] = None
+            plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
+            plan.displace = _whole_dirs(list(displaced), [str(d) for d in env.site_dirs])
         except BaseException:
             shutil.rmtree(txn, ignore_errors=True)
             raise
@@ -506,8 +555,8 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
         for dist in targets:
             for path in _files_of(env, dist):
                 displaced[path] = None
-        plan.displace = list(displaced)
-        plan.prune_dirs = sorted({os.path.dirname(p) for p in plan.displace})
+        plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
+        plan.displace = _whole_dirs(list(displaced), [str(d) for d in env.site_dirs])
         if plan.displace:
             txn = _txn_dir(env)
             txn.mkdir(parents=True)
