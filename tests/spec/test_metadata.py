@@ -288,10 +288,14 @@ def test_known_schema_urls(url: str, generation: SchemaGeneration) -> None:
         "https://variants-schema.wheelnext.dev/peps/850/v0.3.0.json",
         "https://variants-schema.wheelnext.dev/peps/850/v0.2.7.json",
         "https://variants-schema.wheelnext.dev/peps/825/v0.1.2.json",
+        "https://variants-schema.wheelnext.dev/v0.0.4.json",
     ],
 )
 def test_newer_minor_accepted_with_warning(url: str) -> None:
     doc = v020_doc(**{"$schema": url})
+    if url.endswith("v0.0.4.json"):
+        doc = pep817_doc()
+        doc["$schema"] = url
     if "/825/" in url:
         doc = {
             "$schema": url,
@@ -311,6 +315,7 @@ def test_newer_minor_accepted_with_warning(url: str) -> None:
         "https://example.com/v0.2.0.json",
         "https://variants-schema.wheelnext.dev/peps/999/v0.2.0.json",
         "https://variants-schema.wheelnext.dev/v0.0.1.json",
+        "https://variants-schema.wheelnext.dev/v0.1.0.json",
         "not a url",
     ],
 )

@@ -37,7 +37,9 @@ _KNOWN: dict[str, dict[Version, SchemaGeneration]] = {
         (0, 2, 0): SchemaGeneration.PROVIDERS,
     },
 }
-_URL_RE = re.compile(r"^(?P<family>.*/)v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)\.json$")
+_URL_RE = re.compile(
+    r"^(?P<family>.*/)v(?P<major>\d{1,9})\.(?P<minor>\d{1,9})\.(?P<patch>\d{1,9})\.json$"
+)
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class SchemaInfo:
     @property
     def is_canonical(self) -> bool:
         return self.url == SCHEMA_V0_2_0
+
+
+def _show(url: str) -> str:
+    return repr(url if len(url) <= 200 else url[:200] + "...")
 
 
 def _fmt(version: Version) -> str:
@@ -73,7 +79,7 @@ def identify_schema(url: object, *, source: str | None = None) -> SchemaInfo:
     match = _URL_RE.match(url)
     family = _KNOWN.get(match["family"]) if match else None
     if match is None or family is None:
-        raise UnsupportedSchema(f"unknown schema URL {url!r}", path="$schema", source=source)
+        raise UnsupportedSchema(f"unknown schema URL {_show(url)}", path="$schema", source=source)
     version: Version = (int(match["major"]), int(match["minor"]), int(match["patch"]))
     if version in family:
         warnings = ()
@@ -84,23 +90,28 @@ def identify_schema(url: object, *, source: str | None = None) -> SchemaInfo:
             )
         return SchemaInfo(url, family[version], version, warnings)
     latest = max(family)
-    if version[0] != latest[0]:
+    same_minor = [known for known in family if known[:2] == version[:2]]
+    if same_minor and version > max(same_minor):
+        base = max(same_minor)  # newer patch of a known minor
+    elif version[0] == latest[0] and version > latest:
+        base = latest  # newer minor of the supported major
+    elif version[0] != latest[0]:
         raise UnsupportedSchema(
             f"schema major version {version[0]} is not supported "
-            f"(this varwheel reads up to v{_fmt(latest)}): {url!r}",
+            f"(this varwheel reads up to v{_fmt(latest)}): {_show(url)}",
             path="$schema",
             source=source,
         )
-    if version < latest:
+    else:
         raise UnsupportedSchema(
-            f"unknown schema version v{_fmt(version)}: {url!r}", path="$schema", source=source
+            f"unknown schema version v{_fmt(version)}: {_show(url)}", path="$schema", source=source
         )
     # PEP 825: consumers SHOULD accept a newer minor of a supported major.
     warning = (
-        f"$schema v{_fmt(version)} is newer than the supported v{_fmt(latest)}; "
-        f"reading it as v{_fmt(latest)} (keys added later are ignored)"
+        f"$schema v{_fmt(version)} is newer than the supported v{_fmt(base)}; "
+        f"reading it as v{_fmt(base)} (keys added later are ignored)"
     )
-    return SchemaInfo(url, family[latest], version, (warning,))
+    return SchemaInfo(url, family[base], version, (warning,))
 
 
 def json_type_name(value: object) -> str:
