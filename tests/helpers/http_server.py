@@ -16,14 +16,15 @@ stdlib default of 5 makes parallel clients wait for 1 s SYN retransmits, perf-an
 the whole file with 200, like servers that ignore ranges); strong ETags and Last-Modified with
 304 answers to If-None-Match / If-Modified-Since (toggle ``conditional``); PEP 691 content
 negotiation: a directory asked for with ``Accept: application/vnd.pypi.simple.v1+json`` is
-answered with its ``index.json`` when there is one; ``fail(path, status, times)`` makes the next
-requests of a path fail; every request is recorded in ``stats``. Nothing but files under the
+answered with its ``index.json`` when there is one; optional gzip of pages;
+``fail(path, status, times)`` makes the next requests of a path fail; every request is recorded in ``stats``. Nothing but files under the
 root is ever served (paths are resolved and checked).
 """
 
 from __future__ import annotations
 
 import email.utils
+import gzip
 import hashlib
 import http.server
 import socket
@@ -94,6 +95,7 @@ class ServerOptions:
     range_support: bool = True
     conditional: bool = True
     json_negotiation: bool = True
+    gzip_pages: bool = False
     failures: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -203,6 +205,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
                 self._send(206, data[start : end + 1], headers, head=head, path=path)
                 return
+        if (
+            opts.gzip_pages
+            and target.suffix in (".html", ".json")
+            and "gzip" in self.headers.get("Accept-Encoding", "")
+        ):
+            headers["Content-Encoding"] = "gzip"
+            data = gzip.compress(data, mtime=0)
         self._send(200, data, headers, head=head, path=path)
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
@@ -259,9 +268,14 @@ def serve_directory(
     range_support: bool = True,
     conditional: bool = True,
     json_negotiation: bool = True,
+    gzip_pages: bool = False,
 ) -> Iterator[LocalServer]:
-    """Serve ``root`` on 127.0.0.1 (a free port) for the duration of the ``with`` block."""
-    options = ServerOptions(range_support, conditional, json_negotiation)
+    """Serve ``root`` on 127.0.0.1 (a free port) for the duration of the ``with`` block.
+
+    ``gzip_pages`` compresses ``.html``/``.json`` bodies for clients that accept gzip (a full
+    200 answer, never a range).
+    """
+    options = ServerOptions(range_support, conditional, json_negotiation, gzip_pages)
     server = _Server(Path(root), options)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="test-http-server", daemon=True

@@ -98,7 +98,8 @@ def test_json_negotiation_and_html_give_the_same_files(site: Path) -> None:
 
 
 def test_file_url_index(site: Path) -> None:
-    with IndexClient([(site / "simple").as_uri()]) as client:
+    with IndexClient([str(site / "simple")]) as client:  # a plain path works too
+        assert client.index_urls == ((site / "simple").as_uri() + "/",)
         files = client.project_files("BigPkg")
         assert len(files) == 5
         md = client.core_metadata(files[0])
@@ -309,3 +310,12 @@ def test_find_links_local_html_file(tmp_path: Path, variant_wheels: list[Path]) 
     with IndexClient(no_index=True, find_links=[links]) as client:
         files = client.project_files("bigpkg")
     assert sorted(f.filename for f in files) == sorted(w.name for w in variant_wheels)
+
+
+def test_gzip_compressed_pages(real_index_dir: Path) -> None:
+    with serve_directory(real_index_dir, gzip_pages=True) as server:
+        with IndexClient([server.url], retries=0) as client:
+            files = client.project_files("torch")
+        (page,) = [r for r in server.stats.snapshot() if r.path == "/torch/"]
+    assert len(files) == 908
+    assert page.bytes_sent < (real_index_dir / "torch" / "index.html").stat().st_size / 5

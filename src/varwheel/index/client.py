@@ -68,7 +68,7 @@ def parse_page(resp: Response, source: str) -> ParsedFiles:
 
 
 def _as_location(text: str | os.PathLike[str]) -> str:
-    """A find-links entry as a URL: paths become ``file://`` URLs."""
+    """An index or find-links location as a URL: local paths become ``file://`` URLs."""
     text = os.fspath(text)
     if "://" in text or text.startswith("file:"):
         return text
@@ -94,7 +94,7 @@ class IndexClient:
     ) -> None:
         if index_strategy not in INDEX_STRATEGIES:
             raise ValueError(f"index strategy must be one of {INDEX_STRATEGIES}")
-        urls = () if no_index else (*index_urls, *extra_index_urls)
+        urls = () if no_index else tuple(map(_as_location, (*index_urls, *extra_index_urls)))
         self.index_urls = tuple(dict.fromkeys(u if u.endswith("/") else u + "/" for u in urls))
         self.find_links = tuple(_as_location(x) for x in find_links)
         self.index_strategy = index_strategy

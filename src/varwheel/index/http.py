@@ -123,7 +123,9 @@ class HttpSession:
         """
         if is_file_url(url):
             return _get_file(url, accept)
-        headers = {"Accept": accept} if accept else {}
+        headers = {"Accept-Encoding": "gzip, deflate"}  # pages compress ~10x; urllib3 decodes
+        if accept:
+            headers["Accept"] = accept
         cached = self.cache.load(url) if (use_cache and self.cache) else None
         if cached:
             headers.update(cached.validators())
@@ -145,6 +147,8 @@ class HttpSession:
     def get_range(self, url: str, range_header: str) -> Response:
         """GET with a ``Range`` header; the caller checks 206 (honoured) vs 200 (ignored)."""
         resp = self._request(url, {"Range": range_header, "Accept-Encoding": "identity"})
+        if resp.status == 416:  # a server that refuses the range outright: read it all
+            resp = self._request(url, {"Accept-Encoding": "identity"})
         if resp.status not in (200, 206):
             raise IndexFetchError(f"{url}: HTTP {resp.status} for range {range_header}")
         return Response(self._final_url(url, resp), resp.status, self._headers(resp), resp.data)
