@@ -264,11 +264,18 @@ def test_builtin_and_unknown_providers(tmp_path: Path, forced_gpu: None) -> None
         nvidia=ProviderInfo("nvidia", builtin="nvidia"),
         quantum=ProviderInfo("quantum", builtin="quantum"),
     )
-    support = session(tmp_path).detect(meta, target_env=ENV)
+    warnings: list[str] = []
+    support = session(tmp_path, warnings).detect(meta, target_env=ENV)
     assert "nvidia" in support.properties
     assert support.unavailable == {
         "quantum": "builtin provider 'quantum' is not implemented by varwheel"
     }
+    assert warnings == [
+        "builtin provider 'quantum' is not implemented by varwheel; "
+        "variants that need namespace 'quantum' are treated as incompatible"
+    ]
+    with pytest.raises(ProviderError, match="builtin provider 'quantum'"):
+        session(tmp_path, strict=True).detect(meta, target_env=ENV)
 
 
 def test_module_api_shares_one_session(tmp_path: Path, forced_gpu: None) -> None:

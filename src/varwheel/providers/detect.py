@@ -137,7 +137,9 @@ class ProviderSession:
                 continue
             info = md.providers.get(ns)
             outcome = (
-                self._plan(ns, info, md, target_env) if info is not None else self._plan_unnamed(ns)
+                self._plan(ns, info, md, target_env)
+                if info is not None
+                else self._plan_unnamed(ns, target_env)
             )
             if isinstance(outcome, NamespaceResult):
                 self._collect(outcome, properties, unavailable)
@@ -214,19 +216,14 @@ class ProviderSession:
         if command:
             return self._run_external(ns, command)
         if decision is not None:
-            return self._fail(
-                ns,
-                f"plugin for namespace '{ns}'",
-                decision.reason,
-                key=("untrusted", ns, decision.reason),
-            )
+            return self._fail(ns, None, decision.reason, key=("untrusted", ns, decision.reason))
         if kind is ProviderKind.BUILTIN:
             reason = f"builtin provider {info.builtin!r} is not implemented by varwheel"
         else:
             reason = f"no provider for namespace '{ns}' (the metadata names none)"
-        return NamespaceResult(ns, "none", None, reason)
+        return self._fail(ns, None, reason, key=("none", ns, reason))
 
-    def _plan_unnamed(self, ns: str) -> NamespaceResult:
+    def _plan_unnamed(self, ns: str, target_env: Mapping[str, str]) -> NamespaceResult:
         """A namespace the metadata gives no provider for (PEP 825 v0.1.x documents carry no
         provider information): the profile, else the native provider owning the namespace,
         else a configured external command."""
@@ -236,11 +233,12 @@ class ProviderSession:
 
         native = native_provider_by_namespace(ns)
         if native is not None:
-            return self._run_native(ns, native, _own_marker_env())
+            return self._run_native(ns, native, target_env)
         command = self.options.external.get(ns)
         if command:
             return self._run_external(ns, command)
-        return NamespaceResult(ns, "none", None, f"no provider known for namespace '{ns}'")
+        reason = f"no provider known for namespace '{ns}'"
+        return self._fail(ns, None, reason, key=("none", ns, reason))
 
     def _collect(
         self,
@@ -253,16 +251,19 @@ class ProviderSession:
         else:
             properties[result.namespace] = dict(result.properties)
 
-    def _fail(self, ns: str, who: str, reason: str, *, key: tuple[Any, ...]) -> NamespaceResult:
-        """Unavailable namespace + one warning per session (or ProviderError when strict)."""
-        line = f"{who} failed: {reason}; variants that need namespace '{ns}' are treated as incompatible"
-        if "not trusted" in reason:
-            line = f"{reason}; variants that need namespace '{ns}' are treated as incompatible"
+    def _fail(
+        self, ns: str, who: str | None, reason: str, *, key: tuple[Any, ...]
+    ) -> NamespaceResult:
+        """Unavailable namespace + one warning per session (or ProviderError when strict).
+
+        ``who`` names a source that ran and failed; None when nothing could run at all."""
+        what = f"{who} failed: {reason}" if who else reason
+        line = f"{what}; variants that need namespace '{ns}' are treated as incompatible"
         if self.options.strict:
             raise ProviderError(line)
         cached = self._results.get(key)
         if cached is None:
-            cached = NamespaceResult(ns, who, None, reason)
+            cached = NamespaceResult(ns, who or "none", None, reason)
             self._results[key] = cached
             self.warnings.append(line)
             if self.options.on_warning is not None:
