@@ -17,8 +17,9 @@ the whole file with 200, like servers that ignore ranges); strong ETags and Last
 304 answers to If-None-Match / If-Modified-Since (toggle ``conditional``); PEP 691 content
 negotiation: a directory asked for with ``Accept: application/vnd.pypi.simple.v1+json`` is
 answered with its ``index.json`` when there is one; optional gzip of pages;
-``fail(path, status, times)`` makes the next requests of a path fail; every request is recorded in ``stats``. Nothing but files under the
-root is ever served (paths are resolved and checked).
+``fail(path, status, times)`` makes the next requests of a path fail; every request is
+recorded in ``stats``. Nothing but files under the root is ever served (paths are resolved and
+checked).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from helpers.http_server import LocalServer, free_port, serve_directory
-from varwheel.errors import HashMismatch, IndexFetchError, InvalidIndexPage
+from varwheel.errors import HashMismatch, IndexFetchError, InvalidIndexPage, InvalidInput
 from varwheel.index.client import UNSAFE_BEST_MATCH, IndexClient
 from varwheel.index.models import IndexFile, ProgressEvent
 from varwheel.index.static import write_static_index
@@ -319,3 +319,8 @@ def test_gzip_compressed_pages(real_index_dir: Path) -> None:
         (page,) = [r for r in server.stats.snapshot() if r.path == "/torch/"]
     assert len(files) == 908
     assert page.bytes_sent < (real_index_dir / "torch" / "index.html").stat().st_size / 5
+
+
+def test_unknown_index_strategy_is_a_user_error() -> None:
+    with pytest.raises(InvalidInput, match="first-index, unsafe-best-match"):
+        IndexClient(index_strategy="best")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from varwheel.errors import IndexFetchError, InvalidIndexPage
+from varwheel.errors import IndexFetchError, InvalidIndexPage, InvalidInput
 from varwheel.index import range_zip
 from varwheel.index.cache import HttpCache, WheelCache
 from varwheel.index.dists import belongs_to, is_safe_filename
@@ -93,7 +93,9 @@ class IndexClient:
         max_workers: int = 8,
     ) -> None:
         if index_strategy not in INDEX_STRATEGIES:
-            raise ValueError(f"index strategy must be one of {INDEX_STRATEGIES}")
+            raise InvalidInput(
+                f"index strategy {index_strategy!r}: must be one of {', '.join(INDEX_STRATEGIES)}"
+            )
         urls = () if no_index else tuple(map(_as_location, (*index_urls, *extra_index_urls)))
         self.index_urls = tuple(dict.fromkeys(u if u.endswith("/") else u + "/" for u in urls))
         self.find_links = tuple(_as_location(x) for x in find_links)
@@ -231,7 +233,7 @@ class IndexClient:
 
     def _cached_wheel(self, file: IndexFile) -> Path | None:
         """The verified cached copy of ``file``, if the wheel cache has one."""
-        if self.wheel_cache is None:
+        if self.wheel_cache is None or is_file_url(file.url):
             return None
         path = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
         if path is None or not path.is_file():
@@ -267,7 +269,7 @@ class IndexClient:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        if cached is None and self.wheel_cache is not None:
+        if cached is None and self.wheel_cache is not None and not is_file_url(file.url):
             entry = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
             if entry is not None:
                 with contextlib.suppress(OSError):
