@@ -10,7 +10,7 @@ import pytest
 
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel, variant_json
-from varwheel.errors import InvalidMetadata
+from varwheel.errors import HashMismatch, InvalidMetadata
 from varwheel.index.client import IndexClient
 from varwheel.index.models import (
     ROUTE_INDEX,
@@ -175,3 +175,18 @@ def test_labelled_wheel_without_variant_json(tmp_path: Path) -> None:
             variant_metadata_for(client, "hollow", "1.0", files)
     assert "hollow-1.0-py3-none-any-x1.whl" in str(err.value)
     assert "no *.dist-info/variant.json" in str(err.value)
+
+
+def test_index_variants_json_with_wrong_published_hash(
+    tmp_path: Path, variantlib_outputs_dir: Path
+) -> None:
+    vj = variantlib_outputs_dir / "tinypkg-1.0.0-variants.json"
+    page = tmp_path / "simple" / "tinypkg"
+    page.mkdir(parents=True)
+    shutil.copy(vj, page)
+    (page / "index.html").write_text(f'<a href="{vj.name}#sha256={"0" * 64}">{vj.name}</a>')
+    with serve_directory(tmp_path) as server, IndexClient([server.url + "simple/"]) as client:
+        files = client.project_files("tinypkg")
+        with pytest.raises(HashMismatch) as err:
+            variant_metadata_for(client, "tinypkg", "1.0.0", files)
+    assert vj.name in str(err.value) and "0" * 64 in str(err.value)
