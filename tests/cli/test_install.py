@@ -231,6 +231,24 @@ def test_install_into_venv_matches_explain(capsys, tmp_path, server, profiles) -
     dists = installed_distributions(env)
     assert dists["vdemo"].variant_label == "null"
     assert "vdemo-cpu-rt" in dists
+    # a wheel named by path is installed with a PEP 610 direct_url.json
+    wheel = server.root / "files" / "vdemo-1.0-py3-none-any-cu12.whl"
+    code, out, err = run(
+        capsys,
+        "install",
+        "--force-reinstall",
+        "--no-deps",
+        "--python",
+        str(venv),
+        "--profile",
+        str(profiles["gpu"]),
+        str(wheel),
+    )
+    assert code == 0, err
+    dist = installed_distributions(env)["vdemo"]
+    assert dist.variant_label == "cu12"
+    direct = json.loads((dist.dist_info / "direct_url.json").read_text())
+    assert direct["url"] == wheel.resolve().as_uri()
 
 
 def _start_pypiserver(packages: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -357,3 +375,39 @@ def test_progress_bars_only_on_a_terminal() -> None:
         callback(ProgressEvent(file, 512, 1024))
         callback(ProgressEvent(file, 1024, 1024, done=True))
     assert "demo-1.0-py3-none-any.whl" in buf.getvalue()
+
+
+def test_local_variant_wheel_by_path(capsys, site, profiles) -> None:
+    # PEP 817 §"Installing a local wheel": tags, then its own variant.json against the target
+    wheel = site / "files" / "vdemo-1.0-py3-none-any-cu12.whl"
+    code, out, err = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "--no-index",
+        "--no-deps",
+        "--report",
+        "-",
+        "--profile",
+        str(profiles["gpu"]),
+        str(wheel),
+    )
+    assert code == 0, err
+    (item,) = json.loads(out)["install"]
+    assert item["is_direct"] is True
+    assert item["download_info"]["url"] == wheel.resolve().as_uri()
+    assert item["variant"]["label"] == "cu12"
+    code, _, err = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "--no-index",
+        "--no-deps",
+        "--profile",
+        str(profiles["cpu"]),
+        str(wheel),
+    )
+    assert code == exitcodes.FAILURE
+    assert "cu12: nvidia :: cuda_version_lower_bound needs one of 12.0" in err
+    code, _, err = run(capsys, "install", "--dry-run", "--no-index", "missing-1.0-py3-none-any.whl")
+    assert code == exitcodes.INVALID_INPUT and "no such wheel file" in err

@@ -7,9 +7,12 @@ import json
 import sys
 from typing import Any
 
-from varwheel.cli.selection_options import add_selection_arguments, build_context
+from varwheel.cli.selection_options import (
+    add_selection_arguments,
+    build_context,
+    requirement_or_wheel,
+)
 from varwheel.resolve.explain import explain_requirement, to_json
-from varwheel.resolve.resolver import parse_requirement
 
 
 def register(subparsers: Any) -> None:
@@ -37,7 +40,7 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    reqs = [parse_requirement(text) for text in args.requirements]
+    reqs = [requirement_or_wheel(text) for text in args.requirements]
     ctx = build_context(args, reqs, require_env=False, keep_installed=False)
     deps = ctx.session.dependencies_of if args.deps else None
     results = [explain_requirement(r, ctx.session.finder, dependencies_of=deps) for r in reqs]

@@ -93,7 +93,20 @@ def run(args: argparse.Namespace) -> int:
         from varwheel.install.transaction import install_wheels
 
         # Installed distributions of the same projects are replaced (upgrade, reinstall).
-        install_wheels(ctx.target, paths, requested={p.name for p in todo if p.requested})
+        direct_urls = {
+            p.name: {
+                "url": p.candidate.file.url,
+                "archive_info": {"hashes": dict(p.candidate.file.hashes)},
+            }
+            for p in todo
+            if p.is_direct and p.candidate.file is not None
+        }
+        install_wheels(
+            ctx.target,
+            paths,
+            requested={p.name for p in todo if p.requested},
+            direct_urls=direct_urls,
+        )
     render_installed(console, todo)
     return 0
 

@@ -9,6 +9,7 @@ only be installed into an environment whose interpreter we can run: use ``--pyth
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from varwheel.spec.selection import Preferences, SupportedProperties
 if TYPE_CHECKING:
     from varwheel.config import Config
     from varwheel.index.client import IndexClient
+    from varwheel.index.models import IndexFile
     from varwheel.install.environment import TargetEnvironment
     from varwheel.providers.detect import ProviderOptions
 
@@ -198,8 +200,32 @@ def read_requirements_file(path: Path, _seen: frozenset[Path] = frozenset()) -> 
     return out
 
 
+@functools.cache
+def direct_wheel(text: str) -> tuple[Requirement, IndexFile] | None:
+    """A wheel named by path: ``name==version`` plus the file as the project's only candidate."""
+    if not text.endswith(".whl"):
+        return None
+    import hashlib
+
+    from varwheel.index.models import IndexFile
+    from varwheel.spec.filenames import parse_wheel_filename
+
+    path = Path(text).expanduser().resolve()
+    if not path.is_file():
+        raise InvalidInput(f"{text}: no such wheel file")
+    wf = parse_wheel_filename(path.name)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    file = IndexFile(path.name, path.as_uri(), {"sha256": digest}, index=path.parent.as_uri())
+    return Requirement(f"{wf.project}=={wf.version}"), file
+
+
+def requirement_or_wheel(text: str) -> Requirement:
+    direct = direct_wheel(text)
+    return direct[0] if direct else parse_requirement(text)
+
+
 def requirements_from_args(args: argparse.Namespace) -> list[Requirement]:
-    reqs = [parse_requirement(text) for text in args.requirements]
+    reqs = [requirement_or_wheel(text) for text in args.requirements]
     for file in getattr(args, "requirement_files", None) or ():
         reqs += read_requirements_file(Path(file))
     if not reqs:
@@ -339,6 +365,11 @@ def build_context(
     provider_options = provider_options_from_args(args, config)
     options = resolve_options_from_args(args, requirements, config)
     installed = installed_from_env(target) if keep_installed else {}
+    direct = {}
+    for text in getattr(args, "requirements", ()):
+        found = direct_wheel(text)
+        if found is not None:
+            direct[canonicalize_name(found[0].name)] = found[1]
     session = Session(
         client,
         tags=target.tags,
@@ -346,5 +377,6 @@ def build_context(
         support_for=support_function(provider_options, target.marker_env, installed),
         options=options,
         installed=installed,
+        direct=direct,
     )
     return SelectionContext(target, client, session, provider_options)

@@ -68,7 +68,7 @@ def build_report(
         )
         item: dict[str, Any] = {
             "download_info": _download_info(pkg),
-            "is_direct": False,
+            "is_direct": pkg.is_direct,
             "is_yanked": bool(getattr(cand.file, "yanked", False)),
             "requested": pkg.requested,
             "metadata": meta,

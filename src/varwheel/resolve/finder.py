@@ -83,6 +83,7 @@ class Finder:
         python_version: Version,
         support_for: SupportFunction,
         options: ResolveOptions,
+        direct: Mapping[NormalizedName, IndexFile] | None = None,
     ) -> None:
         self.client = client
         self.tags = tuple(tags)
@@ -92,11 +93,13 @@ class Finder:
         self._releases: dict[NormalizedName, dict[Version, Release]] = {}
         self._choices: dict[tuple[NormalizedName, Version], VersionChoice] = {}
         self.skipped: dict[NormalizedName, list[SkippedVersion]] = {}
+        # PEP 817 §"Installing a local wheel": a wheel named by path is the project's only file
+        self.direct = dict(direct or {})
 
     def releases(self, name: str) -> dict[Version, Release]:
         key = canonicalize_name(name)
         if key not in self._releases:
-            files = self.client.project_files(key)
+            files = (self.direct[key],) if key in self.direct else self.client.project_files(key)
             self._releases[key] = group_releases(key, files)
         return self._releases[key]
 

@@ -17,6 +17,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from varwheel.errors import InvalidInput, ResolutionError
 from varwheel.index.client import IndexClient
+from varwheel.index.models import IndexFile
 from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder, SupportFunction
 from varwheel.resolve.metadata import (
@@ -40,6 +41,7 @@ class ResolvedPackage:
     choice: VersionChoice | None = None  # None for an installed distribution kept as is
     metadata: RawMetadata | None = None  # core metadata when it was read
     built_wheel: Path | None = None  # wheel built from the candidate's sdist
+    is_direct: bool = False  # named by path on the command line (PEP 610 direct URL)
 
     @property
     def name(self) -> NormalizedName:
@@ -75,6 +77,7 @@ class Session:
         options: ResolveOptions,
         installed: Mapping[NormalizedName, InstalledDist] | None = None,
         build_dir: Path | None = None,
+        direct: Mapping[NormalizedName, IndexFile] | None = None,
     ) -> None:
         self.client = client
         self.marker_env = dict(marker_env)
@@ -82,7 +85,12 @@ class Session:
         self.installed = dict(installed or {})
         pyver = Version(self.marker_env.get("python_full_version", "3").rstrip("+"))
         self.finder = Finder(
-            client, tags=tags, python_version=pyver, support_for=support_for, options=options
+            client,
+            tags=tags,
+            python_version=pyver,
+            support_for=support_for,
+            options=options,
+            direct=direct,
         )
         self._metadata: dict[tuple[NormalizedName, Version, str], RawMetadata] = {}
         self._built: dict[tuple[NormalizedName, Version], Path] = {}
@@ -184,6 +192,7 @@ class Session:
                     choice,
                     meta,
                     built,
+                    name in self.finder.direct,
                 )
             )
         return Resolution(tuple(packages), self.marker_env)
