@@ -50,57 +50,47 @@ def _decode(raw: bytes) -> str:
     return _html.unescape(value) if "&" in value else value
 
 
-def _attributes(data: bytes, low: bytes, pos: int, end: int) -> dict[str, str | None]:
-    """Attributes of a start tag between ``pos`` (after the tag name) and ``end`` (its ``>``)."""
+def _start_tag(data: bytes, low: bytes, pos: int) -> tuple[dict[str, str | None], int]:
+    """Attributes of a start tag from ``pos`` (just after its name) and the offset of its ``>``.
+
+    Quoted values may contain ``>``; the first unquoted ``>`` ends the tag.
+    """
     attrs: dict[str, str | None] = {}
-    while pos < end:
-        while pos < end and data[pos] in _SKIP:
+    n = len(data)
+    while pos < n:
+        char = data[pos]
+        if char in _SKIP:
             pos += 1
+            continue
+        if char == 0x3E:  # '>'
+            return attrs, pos
         start = pos
-        while pos < end and data[pos] not in _NAME_END:
+        while pos < n and data[pos] not in _NAME_END:
             pos += 1
-        if pos == start:  # a stray '=' or nothing left
+        if pos == start:  # a stray '='
             pos += 1
             continue
         name = low[start:pos].decode("ascii", "replace")
-        while pos < end and data[pos] in _WS:
+        while pos < n and data[pos] in _WS:
             pos += 1
-        if pos < end and data[pos] == 0x3D:  # '='
+        if pos < n and data[pos] == 0x3D:  # '='
             pos += 1
-            while pos < end and data[pos] in _WS:
+            while pos < n and data[pos] in _WS:
                 pos += 1
-            if pos < end and data[pos] in (0x22, 0x27):  # quoted value
-                close = data.find(data[pos : pos + 1], pos + 1, end)
-                close = end if close < 0 else close
+            if pos < n and data[pos] in (0x22, 0x27):  # quoted value
+                close = data.find(data[pos : pos + 1], pos + 1)
+                close = n if close < 0 else close
                 value = _decode(data[pos + 1 : close])
                 pos = close + 1
             else:
                 start = pos
-                while pos < end and data[pos] not in _VALUE_END:
+                while pos < n and data[pos] not in _VALUE_END:
                     pos += 1
                 value = _decode(data[start:pos])
             attrs.setdefault(name, value)
         else:
             attrs.setdefault(name, None)
-    return attrs
-
-
-def _tag_end(data: bytes, pos: int) -> int:
-    """Offset of the ``>`` closing a start tag, skipping ``>`` inside quoted attribute values."""
-    n = len(data)
-    while True:
-        gt = data.find(b">", pos)
-        if gt < 0:
-            return n
-        dq = data.find(b'"', pos, gt)
-        sq = data.find(b"'", pos, gt)
-        quote = dq if sq < 0 or (0 <= dq < sq) else sq
-        if quote < 0:
-            return gt
-        close = data.find(data[quote : quote + 1], quote + 1)
-        if close < 0:
-            return n
-        pos = close + 1
+    return attrs, n
 
 
 def _tags(data: bytes) -> Iterator[tuple[str, dict[str, str | None]]]:
@@ -126,12 +116,12 @@ def _tags(data: bytes) -> Iterator[tuple[str, dict[str, str | None]]]:
         if after < n and low[after] not in _NAME_END:  # <abbr>, <basefont>, <metadata>, ...
             pos = lt + 1
             continue
-        end = _tag_end(data, after)
+        attrs, end = _start_tag(data, low, after)
         if needle in (b"<script", b"<style"):
             close = low.find(b"</" + needle[1:], end)
             pos = n if close < 0 else close
             continue
-        yield needle[1:].decode(), _attributes(data, low, after, end)
+        yield needle[1:].decode(), attrs
         pos = end + 1
 
 
