@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from dataclasses import replace
 from pathlib import Path
 
@@ -324,3 +325,16 @@ def test_gzip_compressed_pages(real_index_dir: Path) -> None:
 def test_unknown_index_strategy_is_a_user_error() -> None:
     with pytest.raises(InvalidInput, match="first-index, unsafe-best-match"):
         IndexClient(index_strategy="best")
+
+
+def test_unresponsive_server_times_out() -> None:
+    with socket.socket() as listener:  # accepts connections (kernel backlog) but never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/simple/"
+        with (
+            IndexClient([url], retries=0, timeout=0.3) as client,
+            pytest.raises(IndexFetchError) as err,
+        ):
+            client.project_files("slow")
+    assert url in str(err.value) and "timed out" in str(err.value).lower()
