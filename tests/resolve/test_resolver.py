@@ -120,6 +120,16 @@ def test_variant_only_package_error_names_every_reason(
     assert "\n" not in message
 
 
+def test_variant_only_dependency_names_package_and_reason(
+    wheel_dir: Path, target, cpu_profile: Path
+) -> None:
+    with pytest.raises(ResolutionError) as info:
+        session(wheel_dir, target, cpu_profile).resolve(reqs("vneeds"))
+    message = str(info.value)
+    assert message.startswith("vonly 1.0 has no wheel for this target: cu12: ")
+    assert "varwheel explain vonly==1.0" in message
+
+
 def test_conflict_is_named(wheel_dir: Path, target, gpu_profile: Path) -> None:
     with pytest.raises(ResolutionError, match="vdemo"):
         session(wheel_dir, target, gpu_profile).resolve(reqs("vdemo>=1", "vdemo<1"))

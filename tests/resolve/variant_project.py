@@ -40,6 +40,7 @@ def build_project(dest: Path) -> list[Path]:
         paths.append(build_wheel(dest, dep, "1.0"))
     doc = variant_json("cu12", CU12, providers=NVIDIA_PROVIDER, namespace_priorities=["nvidia"])
     paths.append(build_wheel(dest, "vonly", "1.0", variant=doc))
+    paths.append(build_wheel(dest, "vneeds", "1.0", requires_dist=["vonly>=1"]))
     return paths
 
 

@@ -222,7 +222,8 @@ def choose(
         return VersionChoice(
             release, cand, selection, metadata, route, support, "", variant_seen, notes
         )
-    if allow_sdists and release.sdists:
+    # an sdist builds a non-variant wheel: never a substitute for a variant the user named
+    if allow_sdists and release.sdists and prefs.variant is None:
         sdist = release.sdists[0]
         cand = Candidate(release.name, release.version, sdist, None, decided_by="sdist fallback")
         return VersionChoice(

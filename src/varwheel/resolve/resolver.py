@@ -6,9 +6,11 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from packaging.metadata import RawMetadata
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -208,37 +210,42 @@ class Session:
     def _explain_failure(self, err: ResolutionImpossible) -> str:  # type: ignore[type-arg]
         causes = list(err.causes)
         names = sorted({canonicalize_name(c.requirement.name) for c in causes})
-        lines: list[str] = []
-        for name in names:
-            reqs = [c for c in causes if canonicalize_name(c.requirement.name) == name]
-            skipped = self.finder.skipped.get(name, [])
-            wanted = ", ".join(
-                sorted(
-                    {
-                        f"{c.requirement}"
-                        + (f" (from {c.parent.name} {c.parent.version})" if c.parent else "")
-                        for c in reqs
-                    }
-                )
+        return "; ".join(self._why(name, causes) for name in names) or (
+            "no set of distributions satisfies the requirements"
+        )
+
+    def _why(self, name: NormalizedName, causes: Sequence[Any]) -> str:
+        reqs = [c for c in causes if canonicalize_name(c.requirement.name) == name]
+        wanted = ", ".join(
+            sorted(
+                {
+                    f"{c.requirement}"
+                    + (f" (from {c.parent.name} {c.parent.version})" if c.parent else "")
+                    for c in reqs
+                }
             )
-            if len(reqs) > 1 or (any(c.parent is not None for c in reqs) and not skipped):
-                lines.append(f"conflicting requirements on {name}: {wanted}")
-            elif skipped:
-                newest = skipped[0]
-                more = f" (and {len(skipped) - 1} older version(s))" if len(skipped) > 1 else ""
-                lines.append(
-                    f"{name} {newest.version}{more} has no wheel for this target: "
-                    f"{newest.reason}; run `varwheel explain {name}=={newest.version}` "
-                    "for details"
-                )
-            else:
-                available = sorted(self.finder.releases(name))
-                if not available:
-                    lines.append(f"no distributions of {name} found on the index")
-                else:
-                    shown = ", ".join(str(v) for v in available[-5:])
-                    lines.append(f"no version of {name} matches {wanted} (available: {shown})")
-        return "; ".join(lines) or "no set of distributions satisfies the requirements"
+        )
+        spec = SpecifierSet()
+        for c in reqs:
+            spec &= c.requirement.specifier
+        pinned = any(s.operator in ("==", "===") for s in spec)
+        matching = self.finder.versions(name, spec, pinned=pinned)
+        skipped = {s.version: s for s in self.finder.skipped.get(name, [])}
+        if matching and all(v in skipped for v in matching):
+            # every version the requirements allow lacks a usable file: say why (newest first)
+            newest = skipped[matching[0]]
+            more = f" (and {len(matching) - 1} older version(s))" if len(matching) > 1 else ""
+            return (
+                f"{name} {newest.version}{more} has no wheel for this target: {newest.reason}; "
+                f"run `varwheel explain {name}=={newest.version}` for details"
+            )
+        if matching:
+            return f"conflicting requirements on {name}: {wanted}"
+        available = sorted(self.finder.releases(name))
+        if not available:
+            return f"no distributions of {name} found on the index"
+        shown = ", ".join(str(v) for v in available[-5:])
+        return f"no version of {name} matches {wanted} (available: {shown})"
 
 
 def resolve(
