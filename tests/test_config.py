@@ -6,9 +6,18 @@ import argparse
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from varwheel.cli.provider_options import add_provider_arguments, provider_options_from_args
-from varwheel.config import Config, InvalidConfig, load_config, merge, user_config_path
+from varwheel.config import (
+    Config,
+    InvalidConfig,
+    load_config,
+    merge,
+    parse_config,
+    user_config_path,
+)
 from varwheel.errors import InvalidInput
 
 USER = """\
@@ -183,3 +192,34 @@ def test_flags_override_config() -> None:
 def test_bad_flags(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         provider_options_from_args(_args(*argv), Config())
+
+
+_keys = st.sampled_from(
+    ["trusted-providers", "enable-providers", "external-providers", "provider-timeout",
+     "strict-providers", "profile", "index-url", "extra-index-url", "find-links", "prefer",
+     "forbid", "no-variants", "other"]
+)  # fmt: skip
+_scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=False), st.text(max_size=12)
+)
+_values = st.recursive(
+    _scalars.filter(lambda v: v is not None),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@given(st.dictionaries(_keys, _values, max_size=4))
+def test_parser_accepts_or_names_the_key(table: dict[str, object]) -> None:
+    source = Path("/cfg/config.toml")
+    try:
+        config = parse_config(table, source=source, user=True)
+    except InvalidInput as exc:
+        message = str(exc)
+        assert message.startswith(f"{source}: ")
+        assert any(key in message for key in table)
+    else:
+        assert config.sources == (source,)
+        assert "other" not in table

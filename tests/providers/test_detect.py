@@ -278,6 +278,13 @@ def test_builtin_and_unknown_providers(tmp_path: Path, forced_gpu: None) -> None
         session(tmp_path, strict=True).detect(meta, target_env=ENV)
 
 
+def test_options_are_hashable_values() -> None:
+    a = ProviderOptions(external={"tpu": ("/bin/tpu",)}, trusted=("a==1",))
+    b = ProviderOptions(external={"tpu": ("/bin/tpu",)}, trusted=("a==1",))
+    assert a == b and hash(a) == hash(b)
+    assert len({a, b, ProviderOptions()}) == 2
+
+
 def test_module_api_shares_one_session(tmp_path: Path, forced_gpu: None) -> None:
     options = ProviderOptions(cache_dir=tmp_path)
     assert session_for(options) is session_for(ProviderOptions(cache_dir=tmp_path))

@@ -72,6 +72,9 @@ class ProviderOptions:
     cache_dir: Path | None = None  # default: cache.cache_root()
     on_warning: Warn | None = field(default=None, compare=False, hash=False, repr=False)
 
+    def __hash__(self) -> int:  # ``external`` is a dict: hash the normalised key instead
+        return hash(self.key())
+
     def key(self) -> tuple[Any, ...]:
         return (
             str(self.profile) if self.profile else None,
