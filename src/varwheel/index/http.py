@@ -53,6 +53,8 @@ def _reason(exc: BaseException) -> str:
     """A short reason out of urllib3's nested exception text."""
     inner = getattr(exc, "reason", None) or exc
     text = str(inner)
+    if text.startswith(("HTTPConnection", "HTTPSConnection")) and "): " in text:
+        text = text.split("): ", 1)[1]
     if ">: " in text:
         text = text.split(">: ", 1)[1]
     return text.strip() or type(inner).__name__
