@@ -187,7 +187,17 @@ FAILURES = {
 
 
 @pytest.mark.slow
-def test_each_plugin_failure_is_one_warning(tmp_path: Path, plugin_paths: PluginPaths) -> None:
+def test_each_plugin_failure_is_one_warning(
+    tmp_path: Path, plugin_paths: PluginPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queries: list[list[str]] = []
+    real = runner.query_plugins
+
+    def spy(env_dir: Path, batch: Any, *, timeout: float) -> Any:
+        queries.append([q.namespace for q in batch])
+        return real(env_dir, batch, timeout=timeout)
+
+    monkeypatch.setattr(runner, "query_plugins", spy)
     warnings: list[str] = []
     s = session(
         tmp_path,
@@ -204,6 +214,7 @@ def test_each_plugin_failure_is_one_warning(tmp_path: Path, plugin_paths: Plugin
             assert ns not in support.properties
             assert reason in support.unavailable[ns], ns
     assert len(warnings) == len(FAILURES)
+    assert queries == [[ns] for ns in FAILURES]  # each failing plugin ran once
     for line, (ns, (_module, reason)) in zip(warnings, FAILURES.items(), strict=True):
         assert line.startswith("plugin vw-test-plugins==1.0.0 failed: ")
         assert reason in line
@@ -309,3 +320,33 @@ def test_detect_all_lists_every_native_namespace(tmp_path: Path, forced_gpu: Non
     assert detect_all(ProviderOptions(profile=profile)).properties == {
         "x86_64": {"level": ("v2", "v1")}
     }
+
+
+@pytest.mark.slow
+def test_uninstallable_trusted_plugin_is_one_warning(
+    tmp_path: Path, plugin_paths: PluginPaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installs: list[object] = []
+    real = runner.ensure_plugin_env
+
+    def spy(pins: Any, **kw: Any) -> Any:
+        installs.append(pins)
+        return real(pins, **kw)
+
+    monkeypatch.setattr(runner, "ensure_plugin_env", spy)
+    warnings: list[str] = []
+    meta = md(ghost=ProviderInfo("ghost", requires=("ghost-variant-provider>=1",)))
+    s = session(
+        tmp_path,
+        warnings,
+        trusted=("ghost-variant-provider==1.0",),
+        plugin_source=plugin_paths.source(),
+    )
+    for _ in range(2):
+        support = s.detect(meta, target_env=ENV)
+        assert support.unavailable["ghost"].startswith(
+            "installing provider plugin ghost-variant-provider==1.0 failed: "
+        )
+    assert len(warnings) == 1 and len(installs) == 1  # a failure is not retried in a session
+    assert warnings[0].startswith("plugin ghost-variant-provider==1.0 failed: installing")
+    assert not list((tmp_path / "cache" / "plugin-envs").iterdir())

@@ -292,11 +292,11 @@ class ProviderSession:
         self, ns: str, provider: Provider, target_env: Mapping[str, str]
     ) -> NamespaceResult:
         who = f"native provider '{ns}' {provider.version}"
+        env_values = {name: os.environ.get(name) for name in provider.override_env_vars}
+        key = ("native", ns, type(provider).__qualname__, provider.version, _items(env_values))
+        if key in self._results:
+            return self._results[key]
         try:
-            env_values = {name: os.environ.get(name) for name in provider.override_env_vars}
-            key = ("native", ns, type(provider).__qualname__, provider.version, _items(env_values))
-            if key in self._results:
-                return self._results[key]
             start = time.perf_counter()
             disk_key = None
             if self._cache is not None:
@@ -325,9 +325,9 @@ class ProviderSession:
             supported = tuple(provider.get_supported_configs())
             validate_supported(ns, all_configs, supported)
         except VarwheelError as exc:
-            return self._fail(ns, who, str(exc), key=("native-failed", ns))
+            return self._fail(ns, who, str(exc), key=key)
         except Exception as exc:  # a native provider bug must not abort the install
-            return self._fail(ns, who, f"{type(exc).__name__}: {exc}", key=("native-failed", ns))
+            return self._fail(ns, who, f"{type(exc).__name__}: {exc}", key=key)
         if self._cache is not None and disk_key is not None:
             self._cache.put(disk_key, feature_configs_to_json(supported))
         result = NamespaceResult(
@@ -352,7 +352,7 @@ class ProviderSession:
             supported = feature_configs_from_json(sup_raw, namespace=ns)
             validate_supported(ns, all_configs, supported)
         except (external_mod.ExternalFailure, ProviderError) as exc:
-            return self._fail(ns, who, str(exc), key=("external-failed", *key[1:]))
+            return self._fail(ns, who, str(exc), key=key)
         result = NamespaceResult(
             ns, who, configs_to_properties(supported), seconds=time.perf_counter() - start
         )
@@ -385,7 +385,7 @@ class ProviderSession:
                 )
             except ProviderError as exc:
                 for ns, _api, key in members:
-                    results.append(self._fail(ns, who, str(exc), key=("plugin-failed", *key[1:])))
+                    results.append(self._fail(ns, who, str(exc), key=key))
                 continue
             start = time.perf_counter()
             answers = runner.query_plugins(
@@ -398,7 +398,7 @@ class ProviderSession:
                 try:
                     props = _validated_plugin_answer(ns, answers[ns])
                 except ProviderError as exc:
-                    results.append(self._fail(ns, who, str(exc), key=("plugin-failed", *key[1:])))
+                    results.append(self._fail(ns, who, str(exc), key=key))
                     continue
                 result = NamespaceResult(ns, who, props, seconds=seconds)
                 self._results[key] = result
