@@ -57,7 +57,8 @@ def test_table_says_what_is_missing(
     monkeypatch.setattr("varwheel.providers.native._nvml.query_nvml", lambda *a, **k: None)
     assert main(["detect", "--namespace", "nvidia", "--namespace", "nope", "--no-cache"]) == 0
     out = capsys.readouterr().out
-    assert "no NVIDIA GPU found" in out
+    assert "no NVIDIA GPU found (" in out
+    assert "NV_VARIANT_PROVIDER_FORCE_* variables can describe one" in out
     assert "unavailable: no provider for namespace 'nope'" in out
 
 

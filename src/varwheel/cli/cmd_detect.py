@@ -54,13 +54,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
+# Cheap facts that explain an empty answer (presentation only; detection is the provider's job).
+DRIVER_FACTS = {
+    "nvidia": (Path("/proc/driver/nvidia/version"), "no NVIDIA kernel driver loaded"),
+    "amd": (Path("/dev/kfd"), "no ROCm kernel driver (/dev/kfd absent)"),
+    "intel": (Path("/dev/dri"), "no GPU device nodes (/dev/dri absent)"),
+    "ascend": (Path("/dev/davinci_manager"), "no Ascend driver (/dev/davinci_manager absent)"),
+}
+
+
+def _why_nothing(namespace: str) -> str:
+    fact = DRIVER_FACTS.get(namespace)
+    if fact is not None and not fact[0].exists():
+        why = fact[1]
+    else:
+        why = "the provider reported no supported properties"
+    from varwheel.providers.registry import native_provider_by_namespace
+
+    provider = native_provider_by_namespace(namespace)
+    forced = [v for v in getattr(provider, "override_env_vars", ()) if "_FORCE_" in v]
+    if forced:  # e.g. NV_VARIANT_PROVIDER_FORCE_*
+        why += f"; {forced[0][: forced[0].index('_FORCE_') + 7]}* variables can describe one"
+    return why
+
+
 def describe(result: NamespaceResult) -> str:
     """One line: the supported features, or why there are none."""
     if result.properties is None:
         return f"unavailable: {result.reason}"
     if not result.properties:
         found = NOTHING_FOUND.get(result.namespace, "nothing supported on this machine")
-        return f"{found} (the provider reported no supported properties)"
+        return f"{found} ({_why_nothing(result.namespace)})"
     parts = [f"{f}: {', '.join(v)}" for f, v in result.properties.items() if v != ("on",)]
     flags = [f for f, v in result.properties.items() if v == ("on",)]
     if flags:  # ISA extensions: one "on" feature each, listed together
@@ -101,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("namespace")
         table.add_column("source")
-        table.add_column("supported (most preferred first)")
+        table.add_column("supported (most preferred first)", overflow="fold")
         for r in results:
             style = "red" if r.properties is None else ("yellow" if not r.properties else "")
             text = escape(describe(r))
