@@ -25,6 +25,7 @@ from varwheel.resolve.candidates import (
     has_tag_compatible_variant,
 )
 from varwheel.resolve.options import ResolveOptions
+from varwheel.resolve.prefetch import Prefetcher
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.selection import SupportedProperties
 
@@ -95,11 +96,17 @@ class Finder:
         self.skipped: dict[NormalizedName, list[SkippedVersion]] = {}
         # PEP 817 §"Installing a local wheel": a wheel named by path is the project's only file
         self.direct = dict(direct or {})
+        self.prefetcher: Prefetcher | None = None
 
     def releases(self, name: str) -> dict[Version, Release]:
         key = canonicalize_name(name)
         if key not in self._releases:
-            files = (self.direct[key],) if key in self.direct else self.client.project_files(key)
+            if key in self.direct:
+                files: tuple[IndexFile, ...] | None = (self.direct[key],)
+            else:
+                files = self.prefetcher.page(key) if self.prefetcher else None
+                if files is None:
+                    files = self.client.project_files(key)
             self._releases[key] = group_releases(key, files)
         return self._releases[key]
 

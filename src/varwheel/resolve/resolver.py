@@ -30,6 +30,7 @@ from varwheel.resolve.metadata import (
     variant_environment,
 )
 from varwheel.resolve.options import ResolveOptions
+from varwheel.resolve.prefetch import Prefetcher
 from varwheel.resolve.provider import InstalledDist, VariantProvider, split_identifier
 
 MAX_ROUNDS = 2000
@@ -97,6 +98,12 @@ class Session:
         self._metadata: dict[tuple[NormalizedName, Version, str], RawMetadata] = {}
         self._built: dict[tuple[NormalizedName, Version], Path] = {}
         self._build_dir = build_dir
+        self._prefetcher = Prefetcher(client, tags=tags, python_version=pyver, options=options)
+        self.finder.prefetcher = self._prefetcher
+        # installed projects may be kept as they are: their pages may never be needed
+        self._prefetch_skip = frozenset(self.finder.direct) | (
+            frozenset() if options.force_reinstall else frozenset(self.installed)
+        )
 
     # -- metadata and dependencies -------------------------------------------------------
     def metadata(self, cand: Candidate) -> RawMetadata | None:
@@ -107,7 +114,8 @@ class Session:
             if cand.is_sdist:
                 data = read_wheel_metadata(self.built_wheel(cand))
             else:
-                data = fetch_core_metadata(self.client, cand)
+                pre = self._prefetcher.metadata(cand.file.url) if cand.file else None
+                data = pre if pre is not None else fetch_core_metadata(self.client, cand)
             self._metadata[key] = parse_core_metadata(data, source=cand.filename)
         return self._metadata[key]
 
@@ -135,13 +143,15 @@ class Session:
             got = self.metadata(cand)
             assert got is not None
             raw = got
-        return dependencies(
+        deps = dependencies(
             raw,
             marker_env=self.marker_env,
             variant=variant_environment(cand),
             extras=cand.extras,
             source=cand.filename,
         )
+        self._prefetcher.warm(deps, skip=self._prefetch_skip)
+        return deps
 
     def _installed_variant(self, cand: Candidate, dist: InstalledDist) -> Candidate:
         """An installed variant wheel's markers see its properties the target supports
@@ -165,6 +175,7 @@ class Session:
             self.finder, self.dependencies_of, installed=self.installed, user_requested=requested
         )
         resolver: Resolver = Resolver(provider, BaseReporter())
+        self._prefetcher.warm(roots, skip=self._prefetch_skip - self.options.upgrade)
         try:
             result = resolver.resolve(roots, max_rounds=MAX_ROUNDS)
         except ResolutionImpossible as err:
@@ -173,6 +184,8 @@ class Session:
             raise ResolutionError(
                 f"resolution gave up after {MAX_ROUNDS} rounds of backtracking; pin some versions"
             ) from err
+        finally:
+            self._prefetcher.close()
         extras_by_name: dict[NormalizedName, set[str]] = {}
         for r in roots:
             extras_by_name.setdefault(canonicalize_name(r.name), set()).update(

@@ -1,0 +1,134 @@
+"""Background fetching of what the resolver is about to ask for.
+
+resolvelib asks for one project at a time; each index page and METADATA file is a round trip.
+When a candidate's dependencies become known, their pages (and, for the version the resolver
+will most likely pick, the METADATA) are fetched in parallel. Only plain guesses are
+prefetched: a version whose tag-compatible wheels carry variant labels needs provider
+detection, which stays on the resolver's thread. A failed prefetch is forgotten; the resolver
+then fetches again itself and reports the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from packaging.requirements import Requirement
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+
+from varwheel.index.client import IndexClient
+from varwheel.index.models import IndexFile
+from varwheel.resolve.candidates import choose, group_releases, has_tag_compatible_variant
+from varwheel.resolve.options import ResolveOptions
+
+
+class Prefetcher:
+    def __init__(
+        self,
+        client: IndexClient,
+        *,
+        tags: Sequence[Tag],
+        python_version: Version,
+        options: ResolveOptions,
+        workers: int = 8,
+    ) -> None:
+        self.client = client
+        self.tags = tuple(tags)
+        self.python_version = python_version
+        self.options = options
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="varwheel-prefetch")
+        self._lock = threading.Lock()
+        self._pages: dict[NormalizedName, Future[tuple[IndexFile, ...]]] = {}
+        self._metadata: dict[str, Future[bytes]] = {}
+
+    def warm(self, requirements: Sequence[Requirement], skip: frozenset[str]) -> None:
+        """Start fetching the pages (and likely METADATA) of these requirements."""
+        for req in requirements:
+            name = canonicalize_name(req.name)
+            if name in skip:
+                continue
+            with self._lock:
+                if name in self._pages:
+                    continue
+                page: Future[tuple[IndexFile, ...]] = Future()
+                self._pages[name] = page
+            self._pool.submit(self._fetch, name, req, page)
+
+    def _fetch(self, name: NormalizedName, req: Requirement, page: Future) -> None:  # type: ignore[type-arg]
+        try:
+            files = self.client.project_files(name)
+        except BaseException as err:  # handed to the resolver thread, which refetches
+            page.set_exception(err)
+            return
+        page.set_result(files)
+        if not self.options.no_deps:  # without dependencies, METADATA is never read
+            with contextlib.suppress(Exception):
+                self._guess_metadata(name, req, files)
+
+    def _guess_metadata(
+        self, name: NormalizedName, req: Requirement, files: tuple[IndexFile, ...]
+    ) -> None:
+        from varwheel.resolve.finder import select_versions
+
+        releases = group_releases(name, files)
+        pinned = any(s.operator in ("==", "===") for s in req.specifier)
+        versions = select_versions(
+            releases,
+            req.specifier,
+            pinned=pinned,
+            allow_prereleases=self.options.allow_prereleases,
+            python_version=self.python_version,
+        )
+        if not versions:
+            return
+        release = releases[versions[0]]
+        if has_tag_compatible_variant(release.wheels, self.tags):
+            return  # needs detection: left to the resolver
+        choice = choose(
+            release,
+            metadata=None,
+            support=None,
+            tags=self.tags,
+            prefs=self.options.prefs_for(name),
+            allow_sdists=False,
+        )
+        cand = choice.candidate
+        if cand is None or cand.file is None:
+            return
+        fut: Future[bytes] = Future()
+        with self._lock:
+            if cand.file.url in self._metadata:
+                return
+            self._metadata[cand.file.url] = fut
+        try:
+            fut.set_result(self.client.core_metadata(cand.file))
+        except BaseException as err:
+            fut.set_exception(err)
+
+    def page(self, name: NormalizedName) -> tuple[IndexFile, ...] | None:
+        """The prefetched page, waiting for it if under way; None if not prefetched or failed."""
+        with self._lock:
+            fut = self._pages.get(name)
+        if fut is None:
+            return None
+        try:
+            return fut.result()
+        except Exception:
+            return None
+
+    def metadata(self, url: str) -> bytes | None:
+        with self._lock:
+            fut = self._metadata.pop(url, None)
+        if fut is None:
+            return None
+        try:
+            return fut.result()
+        except Exception:
+            return None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
