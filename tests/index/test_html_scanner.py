@@ -131,7 +131,10 @@ def test_agrees_with_html_parser_on_generated_pages(anchors: list[str], filler: 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.binary(max_size=400))
+@given(
+    st.binary(max_size=400)
+    | st.text(alphabet='<a href="/[]:#%.-tgzwhl>', max_size=60).map(str.encode)
+)
 def test_never_crashes_on_arbitrary_bytes(data: bytes) -> None:
     try:
         parsed = files_from_html(data, "http://127.0.0.1/simple/p/", "IDX")
@@ -139,3 +142,10 @@ def test_never_crashes_on_arbitrary_bytes(data: bytes) -> None:
         return
     for f in parsed.files:
         assert "/" not in f.filename and f.url.startswith("http")
+
+
+def test_invalid_urls_are_skipped_with_a_warning() -> None:
+    page = '<base href="//[x/"><a href="//[y/a-1.0.tar.gz">bad</a><a href="a-2.0.tar.gz">ok</a>'
+    parsed = files_from_html(page, "http://127.0.0.1/simple/a/", "IDX")
+    assert [f.url for f in parsed.files] == ["http://127.0.0.1/simple/a/a-2.0.tar.gz"]
+    assert len(parsed.warnings) == 2 and all("not a valid URL" in w for w in parsed.warnings)

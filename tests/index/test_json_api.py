@@ -103,3 +103,9 @@ def test_only_invalid_index_page_errors(files: object) -> None:
         return
     for f in parsed.files:
         assert "/" not in f.filename and "\\" not in f.filename and f.url.startswith("http")
+
+
+def test_invalid_url_is_skipped_with_a_warning() -> None:
+    entry = {"filename": "demo-1.0.tar.gz", "url": "//[x/demo-1.0.tar.gz", "hashes": {}}
+    parsed = files_from_json(_doc([entry]), PAGE, "IDX")
+    assert parsed.files == () and "not a valid URL" in parsed.warnings[0]

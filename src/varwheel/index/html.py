@@ -43,6 +43,7 @@ class HtmlLink:
 class HtmlPage:
     links: tuple[HtmlLink, ...]
     repository_version: str | None  # PEP 629 ``<meta name="pypi:repository-version">``
+    bad_hrefs: tuple[str, ...] = ()  # hrefs that are not URLs (e.g. ``//[x``)
 
 
 def _decode(raw: bytes) -> str:
@@ -146,20 +147,27 @@ def parse_html_page(data: bytes | str, page_url: str) -> HtmlPage:
         data = data.encode("utf-8")
     resolve = _resolver(page_url)
     links: list[HtmlLink] = []
+    bad: list[str] = []
     version: str | None = None
     for tag, attrs in _tags(data):
         if tag == "a":
-            href = attrs.get("href")
-            if href and href.strip():
-                links.append(HtmlLink(resolve(href.strip()), attrs))
+            href = (attrs.get("href") or "").strip()
+            if href:
+                try:
+                    links.append(HtmlLink(resolve(href), attrs))
+                except ValueError:
+                    bad.append(href)
         elif tag == "base":
             href = attrs.get("href")
             if href and not links:
-                resolve = _resolver(urljoin(page_url, href.strip()))
+                try:
+                    resolve = _resolver(urljoin(page_url, href.strip()))
+                except ValueError:
+                    bad.append(href)
         elif (attrs.get("name") or "").lower() == "pypi:repository-version":
             version = attrs.get("content")
     check_repository_version(version, page_url)
-    return HtmlPage(tuple(links), version)
+    return HtmlPage(tuple(links), version, tuple(bad))
 
 
 def check_repository_version(version: str | None, url: str) -> None:
@@ -187,7 +195,7 @@ def files_from_html(data: bytes | str, page_url: str, source: str) -> ParsedFile
     """The distribution files a PEP 503 page links, with PEP 503/592/658/714 attributes."""
     page = parse_html_page(data, page_url)
     files: list[IndexFile] = []
-    warnings: list[str] = []
+    warnings = [f"{source}: ignoring link {href!r}: not a valid URL" for href in page.bad_hrefs]
     for link in page.links:
         url, fragment = split_url(link.url)
         filename = filename_of(url)

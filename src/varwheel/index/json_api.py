@@ -34,7 +34,10 @@ def _file(entry: object, page_url: str, source: str, index: int) -> IndexFile | 
         raise InvalidIndexPage(f"{where} lacks a string 'filename' or 'url'")
     if not isinstance(hashes, Mapping):
         raise InvalidIndexPage(f"{where}.hashes is not an object")
-    absolute = urljoin(page_url, url)
+    try:
+        absolute = urljoin(page_url, url)
+    except ValueError:
+        return f"{source}: ignoring file {filename!r}: {url!r} is not a valid URL"
     problem = check_filename(filename, absolute, source)
     if problem is not None:
         return problem
