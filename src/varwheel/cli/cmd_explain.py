@@ -12,7 +12,6 @@ from varwheel.cli.selection_options import (
     build_context,
     requirement_or_wheel,
 )
-from varwheel.resolve.explain import explain_requirement, to_json
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +39,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from varwheel.resolve.explain import explain_requirement, to_json
+
     reqs = [requirement_or_wheel(text) for text in args.requirements]
     ctx = build_context(args, reqs, require_env=False, keep_installed=False)
     deps = ctx.session.dependencies_of if args.deps else None

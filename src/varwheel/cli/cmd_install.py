@@ -16,11 +16,11 @@ from varwheel.cli.selection_options import (
     requirements_from_args,
 )
 from varwheel.errors import InvalidInput
-from varwheel.install.report import build_report, dump_report
-from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
 
 def register(subparsers: Any) -> None:
@@ -112,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> None:
+    from varwheel.install.report import build_report, dump_report
+
     report = build_report(
         resolution, marker_env=ctx.target.marker_env, metadata_of=ctx.session.metadata
     )

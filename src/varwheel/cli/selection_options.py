@@ -20,19 +20,22 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import InstallError, InvalidInput
-from varwheel.resolve.options import ResolveOptions
-from varwheel.resolve.provider import InstalledDist
-from varwheel.resolve.resolver import Session, parse_requirement
-from varwheel.spec.model import VariantMetadata
+from varwheel.resolve.requirement import parse_requirement
 from varwheel.spec.properties import VariantProperty, validate_label
-from varwheel.spec.selection import Preferences, SupportedProperties
 
+# Heavy layers (HTTP client, resolver, providers) are imported where used, so that building
+# the argument parser for every command stays cheap.
 if TYPE_CHECKING:
     from varwheel.config import Config
     from varwheel.index.client import IndexClient
     from varwheel.index.models import IndexFile
     from varwheel.install.environment import TargetEnvironment
     from varwheel.providers.detect import ProviderOptions
+    from varwheel.resolve.options import ResolveOptions
+    from varwheel.resolve.provider import InstalledDist
+    from varwheel.resolve.resolver import Session
+    from varwheel.spec.model import VariantMetadata
+    from varwheel.spec.selection import Preferences, SupportedProperties
 
 CROSS_TARGET_FLAGS = ("python_version", "platform", "implementation", "abi")
 
@@ -140,6 +143,7 @@ def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, str]:
 def preferences_from_args(args: argparse.Namespace, config: Config | None = None) -> Preferences:
     """Flags first; ``prefer``/``forbid``/``no-variants`` from the config when no flag is given."""
     from varwheel.spec.ordering import ForbidPattern
+    from varwheel.spec.selection import Preferences
 
     prefer_texts = list(args.prefer) or list(getattr(config, "prefer", ()) or ())
     forbid_texts = list(args.forbid) or list(getattr(config, "forbid", ()) or ())
@@ -159,6 +163,8 @@ def preferences_from_args(args: argparse.Namespace, config: Config | None = None
 def resolve_options_from_args(
     args: argparse.Namespace, requirements: Sequence[Requirement], config: Config | None = None
 ) -> ResolveOptions:
+    from varwheel.resolve.options import ResolveOptions
+
     requested = frozenset(canonicalize_name(r.name) for r in requirements)
     upgrade = requested if getattr(args, "upgrade", False) else frozenset()
     return ResolveOptions(
@@ -301,6 +307,7 @@ def cache_dir() -> Path | None:
 
 def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:
     from varwheel.install.installed import installed_distributions
+    from varwheel.resolve.provider import InstalledDist
 
     out: dict[NormalizedName, InstalledDist] = {}
     for name, dist in installed_distributions(env).items():
@@ -358,6 +365,7 @@ def build_context(
     keep_installed: bool,
 ) -> SelectionContext:
     from varwheel.cli.provider_options import provider_options_from_args
+    from varwheel.resolve.resolver import Session
 
     config = load_config()
     target = target_from_args(args, require_env=require_env)

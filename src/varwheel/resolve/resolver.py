@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from packaging.metadata import RawMetadata
-from packaging.requirements import InvalidRequirement, Requirement
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
@@ -17,7 +17,7 @@ from packaging.version import Version
 from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
-from varwheel.errors import InvalidInput, ResolutionError
+from varwheel.errors import ResolutionError
 from varwheel.index.client import IndexClient
 from varwheel.index.models import IndexFile
 from varwheel.resolve.candidates import Candidate, VersionChoice
@@ -32,6 +32,7 @@ from varwheel.resolve.metadata import (
 from varwheel.resolve.options import ResolveOptions
 from varwheel.resolve.prefetch import Prefetcher
 from varwheel.resolve.provider import InstalledDist, VariantProvider, split_identifier
+from varwheel.resolve.requirement import parse_requirement
 
 MAX_ROUNDS = 2000
 
@@ -58,13 +59,6 @@ class Resolution:
 
     def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
         return {p.name: p for p in self.packages}
-
-
-def parse_requirement(text: str, *, source: str = "command line") -> Requirement:
-    try:
-        return Requirement(text)
-    except InvalidRequirement as err:
-        raise InvalidInput(f"{source}: invalid requirement {text!r}: {err}") from err
 
 
 class Session:
