@@ -126,3 +126,18 @@ def test_parsers_fail_only_with_index_errors(data: bytes) -> None:
             parse_central_directory(blob, "x.whl")
         except IndexFetchError:
             pass
+
+
+def test_oversized_member_is_refused_before_fetching(tmp_path: Path) -> None:
+    path = _zip(
+        tmp_path / "bomb-1.0-py3-none-any-x.whl",
+        [("bomb-1.0.dist-info/variant.json", VARIANT, zipfile.ZIP_DEFLATED)],
+    )
+    data = bytearray(path.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<L", data, central + 24, 0x7FFFFFFF)  # uncompressed size in the CD
+    path.write_bytes(bytes(data))
+    with serve_directory(tmp_path) as server:
+        with pytest.raises(IndexFetchError, match="too large"):
+            _read(server, path.name)
+        assert server.stats.count() == 1  # the tail only

@@ -227,6 +227,10 @@ def read_member(
     entries = parse_central_directory(span(cd_offset, cd_offset + cd_size), source)
     name = select_member([e.name for e in entries], suffix, source)
     entry = next(e for e in entries if e.name == name)
+    if max(entry.size, entry.compressed_size) > MAX_MEMBER_SIZE:
+        raise IndexFetchError(f"{source}: {name!r} is too large ({entry.size} bytes)")
+    if entry.header_offset + entry.compressed_size > total:
+        raise IndexFetchError(f"{source}: {name!r} lies outside the file")
     # The local header repeats name and extra field; guess generously, then read what is missing.
     guess = _LOCAL.size + len(name.encode()) * 2 + 256 + entry.compressed_size
     local = span(entry.header_offset, min(total, entry.header_offset + guess))
