@@ -130,6 +130,8 @@ def test_variant_flag_forbid_prefer(capsys, server, profiles) -> None:
     ]
     _, out, _ = run(capsys, *base, "--variant", "vdemo=null", "vdemo")
     assert "variant null" in out
+    _, out, _ = run(capsys, *base, "-v", "vdemo")
+    assert "variant cu12" in out and "chosen because: " in out
     _, out, _ = run(capsys, *base, "--forbid", "nvidia :: cuda_version_lower_bound", "vdemo")
     assert "variant null" in out
     _, out, _ = run(

@@ -61,6 +61,13 @@ def register(subparsers: Any) -> None:
         "--force-reinstall", action="store_true", help="reinstall even if already installed"
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,  # keep `varwheel -v install` working
+        help="say why each wheel was chosen; show tracebacks",
+    )
     add_selection_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -82,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet)
     if args.report:
         _write_report(args.report, ctx, resolution)
-    render_plan(console, resolution, dry_run=args.dry_run)
+    render_plan(console, resolution, dry_run=args.dry_run, verbose=getattr(args, "verbose", False))
     if args.dry_run:
         return 0
     todo = [p for p in resolution.packages if not p.candidate.installed]

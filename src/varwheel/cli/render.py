@@ -93,7 +93,9 @@ def describe_package(pkg: ResolvedPackage) -> str:
     return f"{cand.name} {cand.version} ({what}: {cand.filename})"
 
 
-def render_plan(console: Console, resolution: Resolution, *, dry_run: bool) -> None:
+def render_plan(
+    console: Console, resolution: Resolution, *, dry_run: bool, verbose: bool = False
+) -> None:
     todo = [p for p in resolution.packages if not p.candidate.installed]
     kept = [p for p in resolution.packages if p.candidate.installed]
     verb = "Would install" if dry_run else "Installing"
@@ -101,6 +103,10 @@ def render_plan(console: Console, resolution: Resolution, *, dry_run: bool) -> N
         console.print(f"{verb} {len(todo)} package(s):")
         for pkg in todo:
             console.print(f"  {escape(describe_package(pkg))}")
+            if verbose and pkg.choice is not None:
+                route = pkg.choice.route or "no variant metadata needed"
+                why = pkg.candidate.decided_by or "only candidate"
+                console.print(f"    chosen because: {escape(why)}; metadata: {escape(route)}")
     for pkg in kept:
         console.print(f"Requirement already satisfied: {escape(describe_package(pkg))}")
     if not todo and not kept:
