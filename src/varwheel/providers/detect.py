@@ -102,6 +102,15 @@ class NamespaceResult:
     seconds: float = 0.0
 
 
+@dataclass(frozen=True)
+class _PluginPlan:
+    """A trusted plugin to query, batched per plugin venv."""
+
+    namespace: str
+    pins: tuple[trust.TrustedPin, ...]
+    plugin_api: str
+
+
 class ProviderSession:
     """Runs providers for one install session; each query at most once."""
 
@@ -130,7 +139,7 @@ class ProviderSession:
         """Supported properties of the target for the namespaces of ``md``."""
         properties: dict[str, dict[str, tuple[str, ...]]] = {}
         unavailable: dict[str, str] = {}
-        pending: list[tuple[str, ProviderInfo, trust.TrustDecision, str]] = []
+        pending: list[_PluginPlan] = []
         for ns in _namespaces(md):
             if ns == ABI_NAMESPACE:
                 if installed is None:
@@ -146,9 +155,9 @@ class ProviderSession:
             )
             if isinstance(outcome, NamespaceResult):
                 self._collect(outcome, properties, unavailable)
-            elif isinstance(outcome, tuple):
+            elif isinstance(outcome, _PluginPlan):
                 pending.append(outcome)
-        for result in self._run_plugins(pending, target_env):
+        for result in self._run_plugins(pending):
             self._collect(result, properties, unavailable)
         return SupportedProperties(properties, unavailable)
 
@@ -191,7 +200,7 @@ class ProviderSession:
 
     def _plan(
         self, ns: str, info: ProviderInfo, md: VariantMetadata, target_env: Mapping[str, str]
-    ) -> NamespaceResult | tuple[str, ProviderInfo, trust.TrustDecision, str] | None:
+    ) -> NamespaceResult | _PluginPlan | None:
         kind = info.kind
         if kind in (ProviderKind.STATIC, ProviderKind.AOT_PLUGIN):
             return None  # AoT: the metadata's static-properties apply, never a query
@@ -214,7 +223,7 @@ class ProviderSession:
         requirements = trust.applicable_requirements(info.requires, target_env, namespace=ns)
         decision = trust.decide(requirements, self._pins) if requirements else None
         if decision is not None and decision.trusted:
-            return (ns, info, decision, _plugin_api(info, requirements[0]))
+            return _PluginPlan(ns, decision.pins, _plugin_api(info, requirements[0]))
         command = self.options.external.get(ns)
         if command:
             return self._run_external(ns, command)
@@ -359,21 +368,18 @@ class ProviderSession:
         self._results[key] = result
         return result
 
-    def _run_plugins(
-        self,
-        pending: list[tuple[str, ProviderInfo, trust.TrustDecision, str]],
-        target_env: Mapping[str, str],
-    ) -> list[NamespaceResult]:
+    def _run_plugins(self, pending: list[_PluginPlan]) -> list[NamespaceResult]:
         """Query trusted plugins, one worker per plugin venv for all of its namespaces."""
         results: list[NamespaceResult] = []
         groups: dict[tuple[trust.TrustedPin, ...], list[tuple[str, str, tuple[Any, ...]]]] = {}
         env_digest = _environ_digest()
-        for ns, _info, decision, api in pending:
-            key = ("plugin", ns, decision.pins, api, self._python(), env_digest)
+        for plan in pending:
+            ns, api = plan.namespace, plan.plugin_api
+            key = ("plugin", ns, plan.pins, api, self._python(), env_digest)
             if key in self._results:
                 results.append(self._results[key])
             else:
-                groups.setdefault(decision.pins, []).append((ns, api, key))
+                groups.setdefault(plan.pins, []).append((ns, api, key))
         for pins, members in groups.items():
             who = f"plugin {', '.join(str(p) for p in pins)}"
             try:
