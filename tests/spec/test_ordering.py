@@ -436,4 +436,6 @@ def test_order_independent_of_metadata_dict_order(case, rnd) -> None:
 def test_build_order_indexes_only_supported_values() -> None:
     md = metadata(["ns"], {}, property_priorities={"ns": {"f": ("x", "y")}})
     order = build_order(md, SupportedProperties({"ns": {"f": ("z", "y")}}))
-    assert order.table[("ns", "f")] == (0, 0, {"y": 0, "z": 1})
+    assert order.table["ns"]["f"] == ((0, 0), {"y": 0, "z": 1})
+    assert order.index(VariantProperty.parse("ns :: f :: z")) == (0, 0, 1)
+    assert order.index(VariantProperty.parse("ns :: f :: x")) is None

@@ -65,7 +65,7 @@ class SupportedProperties:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why a variant or wheel was rejected: a stable ``code`` plus a one-line ``message``.
 
@@ -101,38 +101,52 @@ def _listing(values: tuple[str, ...], limit: int = 8) -> str:
     return f"{', '.join(values[:limit])}, ... ({len(values) - limit} more)"
 
 
+def first_failure(
+    props: Iterable[VariantProperty], supported: SupportedProperties
+) -> tuple[str, str, tuple[str, ...]] | None:
+    """``(namespace, feature, values)`` of the first feature (canonical order) with no supported
+    value, or ``None`` when compatible: AND over features, OR over values (PEP 817 §"Variant
+    properties"). No properties = the null variant, always compatible."""
+    for (ns, feature), values in sorted(group_by_feature(props).items()):
+        available = supported.properties.get(ns, {}).get(feature, ())
+        if not any(v in available for v in values):
+            return ns, feature, values
+    return None
+
+
+def failure_reason(
+    ns: str, feature: str, values: tuple[str, ...], supported: SupportedProperties
+) -> Reason:
+    """The one-line reason for a failure found by :func:`first_failure`."""
+    needs = f"{ns} :: {feature} needs one of {_listing(values)}"
+    features = supported.properties.get(ns)
+    if features is None:
+        why = supported.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
+        return Reason(
+            "namespace-unavailable",
+            f"{needs}; namespace '{ns}' is unavailable: {why}",
+            namespace=ns,
+            feature=feature,
+            required=values,
+        )
+    available = features.get(feature, ())
+    has = _listing(available) if available else "no supported values"
+    return Reason(
+        "feature-unsupported",
+        f"{needs}; target has {has}",
+        namespace=ns,
+        feature=feature,
+        required=values,
+        available=available,
+    )
+
+
 def incompatibility(
     props: Iterable[VariantProperty], supported: SupportedProperties
 ) -> Reason | None:
-    """``None`` when compatible, else the reason for the first failing feature (canonical order).
-
-    AND over features, OR over values (PEP 817 §"Variant properties"); no properties = null variant,
-    always compatible.
-    """
-    for (ns, feature), values in sorted(group_by_feature(props).items()):
-        features = supported.properties.get(ns)
-        needs = f"{ns} :: {feature} needs one of {_listing(values)}"
-        if features is None:
-            why = supported.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
-            return Reason(
-                "namespace-unavailable",
-                f"{needs}; namespace '{ns}' is unavailable: {why}",
-                namespace=ns,
-                feature=feature,
-                required=values,
-            )
-        available = features.get(feature, ())
-        if not set(values).intersection(available):
-            has = _listing(available) if available else "no supported values"
-            return Reason(
-                "feature-unsupported",
-                f"{needs}; target has {has}",
-                namespace=ns,
-                feature=feature,
-                required=values,
-                available=available,
-            )
-    return None
+    """``None`` when compatible, else the reason naming the first failing feature."""
+    failure = first_failure(props, supported)
+    return None if failure is None else failure_reason(*failure, supported)
 
 
 def is_compatible(props: Iterable[VariantProperty], supported: SupportedProperties) -> bool:

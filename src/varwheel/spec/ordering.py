@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from varwheel.errors import InvalidProperty
-from varwheel.spec.compat import Reason, SupportedProperties, incompatibility
+from varwheel.spec.compat import Reason, SupportedProperties, failure_reason, first_failure
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import (
     NULL_LABEL,
@@ -26,8 +26,8 @@ from varwheel.spec.properties import (
     validate_value,
 )
 
-# Closes every flat key: sorts after any namespace index, so a key that is a strict prefix of
-# another sorts later (PEP 825: on a prefix tie the variant with more properties wins).
+# Closes every flat sort key: sorts after any namespace index, so a key that is a strict
+# prefix of another sorts later (PEP 825: on a prefix tie the variant with more properties wins).
 _END = sys.maxsize
 
 Triple = tuple[int, int, int]
@@ -58,19 +58,41 @@ class Preferences:
 DEFAULT_PREFERENCES = Preferences()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RankedVariant:
-    """A compatible variant. ``key`` holds one (ns, feature, value) index triple per feature, sorted;
-    ``key_properties[i]`` is the best supported property behind ``key[i]``."""
+    """A compatible variant. ``sort_key`` is its (ns, feature, value) index triples, one per feature,
+    sorted and flattened, closed by ``_END``; ``key`` gives the triples back, and
+    ``key_properties[i]`` is the best supported property behind ``key[i]``. Both are derived on
+    demand (``explain``), which keeps ranking thousands of variants cheap."""
 
     label: str
     properties: tuple[VariantProperty, ...]
-    key: tuple[Triple, ...]
-    key_properties: tuple[VariantProperty, ...] = ()
+    sort_key: tuple[int, ...] = (sys.maxsize,)
     forced: bool = False
+    order: PropertyOrder | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def key(self) -> tuple[Triple, ...]:
+        flat = self.sort_key[:-1]
+        return tuple(zip(flat[0::3], flat[1::3], flat[2::3], strict=True))
+
+    @property
+    def key_properties(self) -> tuple[VariantProperty, ...]:
+        if self.order is None:
+            return ()
+        best: dict[tuple[int, int], tuple[Triple, VariantProperty]] = {}
+        for prop in self.properties:
+            idx = self.order.index(prop)
+            if idx is not None and (idx[:2] not in best or idx < best[idx[:2]][0]):
+                best[idx[:2]] = (idx, prop)
+        return tuple(prop for _, prop in sorted(best.values(), key=_first))
 
 
-@dataclass(frozen=True)
+def _first(item: tuple[Triple, VariantProperty]) -> Triple:
+    return item[0]
+
+
+@dataclass(frozen=True, slots=True)
 class RejectedVariant:
     label: str
     reason: Reason
@@ -118,10 +140,17 @@ class ForbidPattern:
 
 @dataclass(frozen=True)
 class PropertyOrder:
-    """Index maps for one (metadata, support, preferences): ``table[(ns, f)] = (ns_idx, f_idx,
-    {supported value: value_idx})``. Only supported values get an index."""
+    """Index maps for one (metadata, support, preferences):
+    ``table[ns][feature] = ((ns_idx, feature_idx), {supported value: value_idx})``.
+    Only supported values get an index, so a listed but unsupported value can never boost."""
 
-    table: Mapping[tuple[str, str], tuple[int, int, Mapping[str, int]]]
+    table: Mapping[str, Mapping[str, tuple[tuple[int, int], Mapping[str, int]]]]
+
+    def index(self, prop: VariantProperty) -> Triple | None:
+        entry = self.table.get(prop.namespace, {}).get(prop.feature)
+        if entry is None or prop.value not in entry[1]:
+            return None
+        return (*entry[0], entry[1][prop.value])
 
 
 def _dedup(*sources: Iterable[str]) -> list[str]:
@@ -136,7 +165,7 @@ def build_order(
         (p.namespace for p in prefer), md.namespace_priorities, supported.properties
     )
     ns_index = {ns: i for i, ns in enumerate(namespaces)}
-    table: dict[tuple[str, str], tuple[int, int, Mapping[str, int]]] = {}
+    table: dict[str, dict[str, tuple[tuple[int, int], Mapping[str, int]]]] = {}
     for ns, features in supported.properties.items():
         provider = md.providers.get(ns)
         feature_order = _dedup(
@@ -146,63 +175,56 @@ def build_order(
             features,
         )
         prop_prio = md.property_priorities.get(ns, {})
+        ns_table = table[ns] = {}
         for f_idx, feature in enumerate(feature_order):
             values = features.get(feature)
             if not values:
                 continue
-            allowed = set(values)
-            value_order = _dedup(
-                (p.value for p in prefer if p.namespace == ns and p.feature == feature),
-                prop_prio.get(feature, ()),
-                values,
-            )
-            vmap = {v: i for i, v in enumerate(v for v in value_order if v in allowed)}
-            table[(ns, feature)] = (ns_index[ns], f_idx, vmap)
+            listed = [p.value for p in prefer if p.namespace == ns and p.feature == feature]
+            listed += prop_prio.get(feature, ())
+            if listed:
+                allowed = set(values)
+                values = tuple(v for v in _dedup(listed, values) if v in allowed)
+            ns_table[feature] = ((ns_index[ns], f_idx), {v: i for i, v in enumerate(values)})
     return PropertyOrder(table)
 
 
-def variant_key(
-    props: Iterable[VariantProperty], order: PropertyOrder
-) -> tuple[tuple[Triple, ...], tuple[VariantProperty, ...]] | None:
-    """Sorted best-value triples of a variant, or ``None`` when it is incompatible."""
-    best: dict[tuple[str, str], tuple[Triple, VariantProperty]] = {}
+def variant_key(props: Iterable[VariantProperty], order: PropertyOrder) -> tuple[int, ...] | None:
+    """The flat sort key of a variant, or ``None`` when it is incompatible.
+
+    Per feature, the (ns_idx, feature_idx, value_idx) of its BEST supported value (PEP 825);
+    triples sorted, flattened and closed with ``_END``. Hot path of ranking: plain dict lookups,
+    few allocations, no per-comparison work. An unsupported value gets the index ``_END``, so any
+    supported value of the same feature beats it, and a feature left at ``_END`` is unsupported.
+    """
     table = order.table
+    best: dict[tuple[int, int], int] = {}
     for prop in props:
-        fkey = (prop.namespace, prop.feature)
-        entry = table.get(fkey)
+        features = table.get(prop.namespace)
+        if features is None:
+            return None
+        entry = features.get(prop.feature)
         if entry is None:
             return None
-        v_idx = entry[2].get(prop.value)
-        if v_idx is None:
-            best.setdefault(fkey, ((-1, -1, -1), prop))
-            continue
-        current = best.get(fkey)
-        if current is None or current[0][0] < 0 or v_idx < current[0][2]:
-            best[fkey] = ((entry[0], entry[1], v_idx), prop)
-    items = sorted(best.values(), key=_first)
-    if items and items[0][0][0] < 0:  # some feature has no supported value
-        return None
-    return tuple(t for t, _ in items), tuple(p for _, p in items)
+        nf, vmap = entry
+        v_idx = vmap.get(prop.value, _END)
+        current = best.get(nf)
+        if current is None or v_idx < current:
+            best[nf] = v_idx
+    flat: list[int] = []
+    for nf, v_idx in sorted(best.items()):
+        if v_idx == _END:  # AND over features: this one has no supported value
+            return None
+        flat += nf
+        flat.append(v_idx)
+    flat.append(_END)
+    return tuple(flat)
 
 
-def _first(item: tuple[Triple, VariantProperty]) -> Triple:
-    return item[0]
-
-
-def _forced_key(
-    props: tuple[VariantProperty, ...], order: PropertyOrder
-) -> tuple[tuple[Triple, ...], tuple[VariantProperty, ...]]:
+def _forced_key(props: tuple[VariantProperty, ...], order: PropertyOrder) -> tuple[int, ...]:
     """Key of a forced (possibly incompatible) variant: its supported features only."""
-    usable = [
-        p
-        for p in props
-        if (entry := order.table.get((p.namespace, p.feature))) and p.value in entry[2]
-    ]
-    return variant_key(usable, order) or ((), ())
-
-
-def _flat(key: tuple[Triple, ...]) -> tuple[int, ...]:
-    return (*(i for triple in key for i in triple), _END)
+    usable = [p for p in props if order.index(p) is not None]
+    return variant_key(usable, order) or (_END,)
 
 
 def order_variants(
@@ -216,31 +238,33 @@ def order_variants(
     order = build_order(md, supported, prefs.prefer)
     variants: dict[str, tuple[VariantProperty, ...]] = dict(md.variants)
     variants.setdefault(NULL_LABEL, ())
+    # (sort key, label, variant): labels are unique, so tuple order never reaches the variant
     ranked: list[tuple[tuple[int, ...], str, RankedVariant]] = []
     rejected: list[RejectedVariant] = []
+    reasons: dict[tuple[str, str, tuple[str, ...]] | None, Reason] = {}
+    screen = not prefs.variants_enabled or prefs.variant is not None or bool(forbids)
     for label, props in variants.items():
-        reason = _pre_rejection(label, props, prefs, forbids)
-        if reason is not None:
-            rejected.append(RejectedVariant(label, reason))
-            continue
-        result = variant_key(props, order)
-        forced = False
-        if result is None:
-            if prefs.force_variant and prefs.variant == label:
-                result, forced = _forced_key(props, order), True
-            else:
-                reason = incompatibility(props, supported) or _unordered(props)
+        if screen:
+            reason = _pre_rejection(label, props, prefs, forbids)
+            if reason is not None:
                 rejected.append(RejectedVariant(label, reason))
                 continue
-        key, key_props = result
-        ranked.append((_flat(key), label, RankedVariant(label, props, key, key_props, forced)))
-    ranked.sort(key=_sort_key)
+        sort_key = variant_key(props, order)
+        forced = False
+        if sort_key is None:
+            if prefs.force_variant and prefs.variant == label:
+                sort_key, forced = _forced_key(props, order), True
+            else:
+                failure = first_failure(props, supported)
+                reason = _unordered(props) if failure is None else reasons.get(failure)
+                if reason is None:  # many variants fail on the same feature: build each once
+                    reason = reasons[failure] = failure_reason(*failure, supported)
+                rejected.append(RejectedVariant(label, reason))
+                continue
+        ranked.append((sort_key, label, RankedVariant(label, props, sort_key, forced, order)))
+    ranked.sort()
     rejected.sort(key=lambda r: r.label)
     return VariantRanking(tuple(r for _, _, r in ranked), tuple(rejected))
-
-
-def _sort_key(item: tuple[tuple[int, ...], str, RankedVariant]) -> tuple[tuple[int, ...], str]:
-    return item[0], item[1]
 
 
 def _pre_rejection(

@@ -183,7 +183,7 @@ def select_wheels(
                 _Candidate(wheel, position[label], best[0], best[1], variant_of[label])
             )
         elif md is None and prefs.force_variant and prefs.variant == label:
-            forced = RankedVariant(label, (), (), (), forced=True)
+            forced = RankedVariant(label, (), forced=True)
             candidates.append(_Candidate(wheel, 0, best[0], best[1], forced))
         else:
             reason = _label_reason(label, md, ranking, rejected_label, wheel)
