@@ -73,6 +73,8 @@ def test_legacy_null_label_shown_with_conversion_warning(
     data = json.loads(out)
     assert code == 0 and data["variants"]["00000000"] == []
     assert any("00000000" in w for w in data["warnings"])
+    assert data["v0_2_0"]["convertible"] is True and data["v0_2_0"]["error"] is None
+    assert any("'00000000' is written as 'null'" in w for w in data["v0_2_0"]["warnings"])
 
 
 def test_inspect_variantlib_wheels_and_files(

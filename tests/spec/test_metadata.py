@@ -245,15 +245,46 @@ def test_pep817_static_feature_order_becomes_feature_order() -> None:
     assert again.providers["blas_lapack"].feature_order == ("ilp", "provider")
 
 
-def test_pep817_legacy_null_label_is_read_but_not_written() -> None:
+def test_pep817_legacy_null_label_is_written_as_null_with_a_warning() -> None:
     doc = pep817_doc()
     doc["variants"]["00000000"] = {}
     md = load_variants_json(doc, source="t.json")
     assert md.variants["00000000"] == ()
+    assert md.legacy_null_labels == frozenset({"00000000"})
+    assert md.is_null_variant("00000000") and md.is_null_variant("null")
+    assert not md.is_null_variant("x8664v3_openblas")
     assert any("00000000" in w for w in md.warnings)
-    assert any("00000000" in w for w in to_v0_2_0(md).warnings)
-    with pytest.raises(InvalidMetadata, match=r"refusing to write"):
-        dump_json(md)
+    conv = to_v0_2_0(md)
+    assert conv.document["variants"]["null"] == {}
+    assert "00000000" not in conv.document["variants"]
+    (warning,) = [w for w in conv.warnings if "00000000" in w]
+    assert "'null'" in warning and "-00000000.whl" in warning
+    again = load_variants_json(dump_json(md))
+    assert again.variants["null"] == () and again.legacy_null_labels == frozenset()
+    assert {k: v for k, v in again.variants.items() if k != "null"} == {
+        k: v for k, v in md.variants.items() if k != "00000000"
+    }
+
+
+def test_legacy_null_label_next_to_null_collapses_into_one_null_variant() -> None:
+    doc = pep817_doc()
+    doc["variants"].update({"00000000": {}, "null": {}, "empty": {}})
+    md = load_variants_json(doc)
+    assert md.legacy_null_labels == frozenset({"00000000", "empty"})
+    document = to_v0_2_0_dict(md)
+    assert document["variants"]["null"] == {}
+    assert not {"00000000", "empty"} & set(document["variants"])
+    out = dump_json(md)
+    assert dump_json(load_variants_json(out)) == out
+
+
+def test_v020_reader_keeps_null_strict() -> None:
+    md = load_variants_json(to_v0_2_0_dict(load_variants_json(pep817_doc())))
+    assert md.legacy_null_labels == frozenset() and md.is_null_variant("null")
+    doc = to_v0_2_0_dict(md)
+    doc["variants"]["00000000"] = {}
+    with pytest.raises(InvalidMetadata, match=r"variants\.00000000: .*only label 'null'"):
+        load_variants_json(doc)
 
 
 def test_pep817_static_properties_for_install_time_provider_rejected() -> None:
@@ -611,7 +642,7 @@ def test_fuzz_mutated_documents(doc: dict[str, Any]) -> None:
     try:
         out = dump_json(md)
     except InvalidMetadata:
-        return  # e.g. a legacy null label: refused with a message, never written
+        return
     assert dump_json(load_variants_json(out)) == out
 
 

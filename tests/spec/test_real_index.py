@@ -4,6 +4,7 @@ variantlib 0.2.2 outputs (schema v0.2.0): load, validate, convert to v0.2.0, cro
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,14 @@ import jsonschema
 import pytest
 
 from varwheel.errors import InvalidMetadata
+from varwheel.spec.filenames import parse_wheel_filename
 from varwheel.spec.metadata import dump_json, load_variant_json, load_variants_json, to_v0_2_0
 from varwheel.spec.model import SCHEMA_V0_2_0, ProviderKind, SchemaGeneration, VariantMetadata
+from varwheel.spec.properties import NULL_LABEL, VariantProperty
+from varwheel.spec.selection import SupportedProperties, select_wheels
 
 # PEP 817-era null variants labelled '00000000' (the reference implementation rejects these two;
-# see fixtures/reference-choices/README.md). Read fine; v0.2.0 cannot hold such a label.
+# see fixtures/reference-choices/README.md). Read as null variants; written as 'null' in v0.2.0.
 LEGACY_NULL_LABEL = {"torch-2.8.0-variants.json", "torchvision-0.23.0-variants.json"}
 V011 = "https://variants-schema.wheelnext.dev/peps/825/v0.1.1.json"
 
@@ -57,27 +61,49 @@ def test_all_96_real_files_load_and_validate(real_index_dir: Path) -> None:
                 }
 
 
-def test_all_96_convert_to_v020_keeping_every_label_and_property(real_index_dir: Path) -> None:
-    refused = set()
+def _as_written(md: VariantMetadata) -> dict[str, tuple[VariantProperty, ...]]:
+    """``md.variants`` as schema v0.2.0 holds them: a legacy null label becomes ``null``."""
+    return {
+        NULL_LABEL if label in md.legacy_null_labels else label: props
+        for label, props in md.variants.items()
+    }
+
+
+def test_all_96_round_trip_to_v020_without_losing_a_variant(real_index_dir: Path) -> None:
+    legacy = set()
     for path in real_files(real_index_dir):
         md = _load(path)
         conv = to_v0_2_0(md)
-        assert set(conv.document["variants"]) == set(md.variants)
         if any(info.enable_if for info in md.providers.values()):
             assert any("enable-if" in w for w in conv.warnings), path.name
-        try:
-            out = dump_json(md)
-        except InvalidMetadata as err:
-            assert "00000000" in str(err) and path.name in str(err)
-            refused.add(path.name)
-            continue
+        if md.legacy_null_labels:
+            legacy.add(path.name)
+            assert any("'00000000'" in w and "'null'" in w for w in conv.warnings), path.name
+        out = dump_json(md)
         again = load_variants_json(out)
         assert again.generation is SchemaGeneration.PROVIDERS and again.schema == SCHEMA_V0_2_0
-        assert again.variants == md.variants
+        assert again.variants == _as_written(md), path.name
+        assert len(again.variants) == len(md.variants)
         assert again.namespace_priorities == md.namespace_priorities
         assert dump_json(again) == out
-        assert dump_json(load_variants_json(out)) == out
-    assert refused == LEGACY_NULL_LABEL
+    assert legacy == LEGACY_NULL_LABEL
+
+
+@pytest.mark.parametrize(("project", "version"), [("torch", "2.8.0"), ("torchvision", "0.23.0")])
+def test_legacy_null_wheels_select_as_the_null_variant(
+    real_index_dir: Path, project: str, version: str
+) -> None:
+    """A v0.0.x release whose property-less wheels are named ``...-00000000.whl``: on a machine
+    without CUDA those wheels are the null variant, chosen over nothing else."""
+    md = _load(real_index_dir / project / f"{project}-{version}-variants.json")
+    assert md.legacy_null_labels == frozenset({"00000000"})
+    page = (real_index_dir / project / "index.html").read_text()
+    names = set(re.findall(rf"{project}-{re.escape(version)}-[^\"<>#/]+?\.whl", page))
+    wheels = [parse_wheel_filename(n) for n in sorted(names)]
+    tag = next(w for w in wheels if w.label == "00000000").tags
+    ranked = select_wheels(wheels, md, SupportedProperties({}), sorted(tag)).ranked
+    assert ranked and all(md.is_null_variant(r.label or "") for r in ranked)
+    assert ranked[0].wheel.label == "00000000" and ranked[0].properties == ()
 
 
 def test_torch_priority_namespace_and_numpy_blas_fold(real_index_dir: Path) -> None:
@@ -105,8 +131,6 @@ def test_output_is_pep825_conformant_where_pep825_applies(
     schema = json.loads((fixtures_dir / "schemas" / "peps_825_v0.1.1.json").read_text())
     validator = jsonschema.Draft202012Validator(schema)
     for path in real_files(real_index_dir):
-        if path.name in LEGACY_NULL_LABEL:
-            continue
         out = json.loads(dump_json(_load(path)))
         subset = {
             "$schema": V011,
@@ -115,7 +139,7 @@ def test_output_is_pep825_conformant_where_pep825_applies(
         }
         errors = [e.message for e in validator.iter_errors(subset)]
         assert errors == [], (path.name, errors)
-        assert load_variants_json(subset).variants == _load(path).variants
+        assert load_variants_json(subset).variants == _as_written(_load(path))
 
 
 def _variantlib_view(document: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +154,7 @@ def test_variantlib_reads_our_v020_output(
 ) -> None:
     """variantlib 0.2.2 never checks $schema, so it reads our canonical URL; its own writer then
     reproduces our document except for its non-canonical $schema URL."""
-    sources = [p for p in real_files(real_index_dir) if p.name not in LEGACY_NULL_LABEL]
+    sources = real_files(real_index_dir)
     sources.append(variantlib_outputs_dir / "tinypkg-1.0.0-variants.json")
     for path in sources:
         ours = json.loads(dump_json(load_variants_json(path.read_bytes())))

@@ -404,7 +404,8 @@ def to_v0_2_0(md: VariantMetadata) -> Conversion:
     """Express ``md`` in schema v0.2.0, folding PEP 817 priorities where v0.2.0 can hold them.
 
     What v0.2.0 cannot express and that changes selection (``enable-if``, feature/property
-    priorities of plugin providers) is reported in ``warnings``, never dropped silently.
+    priorities of plugin providers) is reported in ``warnings``, never dropped silently; so is a
+    legacy null label (``00000000``), which is written as ``null``.
     """
     if md.generation is SchemaGeneration.PEP825:
         raise InvalidMetadata(
@@ -449,13 +450,20 @@ def to_v0_2_0(md: VariantMetadata) -> Conversion:
                     f"default-priorities.property.{ns} cannot be expressed in schema v0.2.0 for a plugin "
                     "provider: the plugin's value order would apply"
                 )
-    variants = {label: _variant_tree(props) for label, props in sorted(md.variants.items())}
-    warnings += [
-        f"variants.{label}: a null variant under label {label!r} cannot be written in schema "
-        "v0.2.0, which reserves 'null' for the empty property set"
+    variants = {
+        label: _variant_tree(props)
         for label, props in sorted(md.variants.items())
-        if not props and label != NULL_LABEL
-    ]
+        if label not in md.legacy_null_labels
+    }
+    for label in sorted(md.legacy_null_labels):
+        # PEP 825 §"Variant label": 'null' is the empty property set's label, and only its.
+        variants[NULL_LABEL] = {}
+        warnings.append(
+            f"variants.{label}: the pre-PEP 825 null variant label {label!r} is written as 'null' "
+            "(schema v0.2.0 reserves 'null' for the empty property set); wheels named "
+            f"'...-{label}.whl' are this null variant and match the v0.2.0 metadata only once "
+            "renamed to '...-null.whl'"
+        )
     document = {
         "$schema": SCHEMA_V0_2_0,
         "default-priorities": {"namespace": list(md.namespace_priorities)},

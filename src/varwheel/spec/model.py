@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from varwheel.spec.properties import VariantProperty
+from varwheel.spec.properties import NULL_LABEL, VariantProperty
 
 SCHEMA_V0_2_0 = "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json"
 
@@ -97,3 +97,20 @@ class VariantMetadata:
     schema: str | None = None  # the $schema URL as read (None for pyproject)
     source: str | None = None  # file/URL it was read from, for messages
     warnings: tuple[str, ...] = ()  # non-fatal findings of the loader (newer minor schema, ...)
+
+    @property
+    def legacy_null_labels(self) -> frozenset[str]:
+        """Labels other than ``null`` whose variant has no properties.
+
+        Only PEP 817 (v0.0.x) documents can hold them (validation enforces ``null`` for v0.1+):
+        the published torch 2.8.0 / torchvision 0.23.0 name their null variant ``00000000``.
+        A wheel with such a label is the null variant; the v0.2.0 writer emits it as ``null``.
+        """
+        return frozenset(
+            label for label, props in self.variants.items() if not props and label != NULL_LABEL
+        )
+
+    def is_null_variant(self, label: str) -> bool:
+        """True for ``null`` and for a legacy null label of this metadata (PEP 825: the null
+        variant has no properties and ranks after every other variant)."""
+        return label == NULL_LABEL or (label in self.variants and not self.variants[label])

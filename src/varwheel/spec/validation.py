@@ -351,7 +351,7 @@ def lint(md: VariantMetadata) -> tuple[str, ...]:
         if not props and label != NULL_LABEL:
             found.append(
                 f"variants.{label}: no properties under a label other than 'null' (a pre-PEP 825 "
-                "null variant); treated as a null variant, but schema v0.2.0 cannot hold it"
+                "null variant); treated as the null variant, written as 'null' in schema v0.2.0"
             )
         by_feature: dict[tuple[str, str], list[str]] = {}
         for prop in props:
