@@ -350,3 +350,28 @@ def test_uninstallable_trusted_plugin_is_one_warning(
     assert len(warnings) == 1 and len(installs) == 1  # a failure is not retried in a session
     assert warnings[0].startswith("plugin ghost-variant-provider==1.0 failed: installing")
     assert not list((tmp_path / "cache" / "plugin-envs").iterdir())
+
+
+def test_every_real_index_document(tmp_path: Path, real_index_dir: Path, forced_gpu: None) -> None:
+    """The 96 published v0.0.3 ``*-variants.json``: every provider resolves to a native one,
+    ``enable-if`` (e.g. on ``platform_machine``) follows the target, and nothing warns."""
+    from varwheel.spec.metadata import load_variants_json
+
+    files = sorted(real_index_dir.rglob("*-variants.json"))
+    assert len(files) >= 90
+    warnings: list[str] = []
+    s = session(tmp_path, warnings)
+    x86 = dict(ENV, platform_machine="x86_64")
+    arm = dict(ENV, platform_machine="aarch64")
+    seen: set[str] = set()
+    for path in files:
+        meta = load_variants_json(path.read_bytes(), source=str(path))
+        for target in (x86, arm):
+            support = s.detect(meta, target_env=target)
+            seen |= set(support.properties)
+            for why in support.unavailable.values():
+                assert why.startswith("enable-if"), (path, why)
+        if "aarch64" in meta.providers and meta.providers["aarch64"].enable_if:
+            assert "aarch64" in s.detect(meta, target_env=x86).unavailable
+    assert warnings == []
+    assert {"nvidia", "x86_64"} <= seen
