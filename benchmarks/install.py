@@ -16,7 +16,7 @@ empty cache directory per run. Bytecode: none of varwheel/uv compile by default,
 "pip --no-compile" column is the like-for-like figure. Reported: median [min-max] seconds and the
 median of the per-round ratios.
 
-    .venv/bin/python benchmarks/install.py [--samples 7] [--only a|b] [--keep DIR]
+    .venv/bin/python benchmarks/install.py [--samples 7] [--only a-files,a-http,b] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -318,7 +318,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=7)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--only", choices=["a", "b"])
+    parser.add_argument(
+        "--only",
+        default="a-files,a-http,b",
+        help="comma-separated: a-files, a-http, b (default: all)",
+    )
     parser.add_argument(
         "--tools", default="varwheel,pip,pip --no-compile,uv", help="comma-separated"
     )
@@ -345,18 +349,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"   work dir {work}; fresh venv per run (copy of {template}, made outside the timing)")
     results: list[dict[str, object]] = []
     try:
-        if args.only in (None, "a"):
+        parts = {p.strip() for p in args.only.split(",")}
+        if parts & {"a-files", "a-http"}:
             wheels = work / "a-wheels"
             names = make_plain_wheels(wheels)
             from varwheel.index.static import write_static_index
 
             index_root = work / "a-http"
-            write_static_index(sorted(wheels.glob("*.whl")), index_root / "simple")
+            write_static_index(sorted(wheels.glob("*.whl")), index_root)  # -> simple/, files/
             size = sum(p.stat().st_size for p in wheels.glob("*.whl"))
             print(f"   (a) {len(names)} wheels, {size} bytes")
             fl = ["--no-index", "--find-links", str(wheels), *names]
             args_fl = {t.name: fl for t in wanted}
-            for cold in (False, True):
+            for cold in (False, True) if "a-files" in parts else ():
                 results.append(
                     run_pair(
                         "(a) 30 wheels, local find-links",
@@ -370,9 +375,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         template=template,
                     )
                 )
-            with serve(index_root) as url:
+            with serve(index_root) if "a-http" in parts else contextlib.nullcontext("") as url:
                 args_http = {t.name: ["--index-url", url, *names] for t in wanted}
-                for cold in (False, True):
+                for cold in (False, True) if url else ():
                     results.append(
                         run_pair(
                             f"(a) 30 wheels, HTTP index {url}",
@@ -386,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             template=template,
                         )
                     )
-        if args.only in (None, "b"):
+        if "b" in parts:
             fl_dir = work / "b-findlinks"
             make_variant_package(fl_dir)
             print(

@@ -13,10 +13,14 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from varwheel.errors import InstallError
+
+if TYPE_CHECKING:  # environment.py imports this module
+    from varwheel.install.environment import TargetEnvironment
 
 __all__ = ["InstalledDistribution", "installed_distributions", "read_record"]
 
@@ -107,9 +111,9 @@ def read_distribution(dist_info: Path) -> InstalledDistribution | None:
     )
 
 
-def installed_distributions(env: object) -> dict[NormalizedName, InstalledDistribution]:
-    """All distributions in ``env``'s purelib/platlib (a ``TargetEnvironment``), by canonical name."""
-    site_dirs: Iterable[Path] = env.site_dirs  # type: ignore[attr-defined]
+def installed_distributions(env: TargetEnvironment) -> dict[NormalizedName, InstalledDistribution]:
+    """All distributions in ``env``'s purelib/platlib, by canonical name."""
+    site_dirs: Iterable[Path] = env.site_dirs
     found: dict[NormalizedName, InstalledDistribution] = {}
     for site in site_dirs:
         try:
