@@ -44,9 +44,12 @@ class Prefetcher:
         self._lock = threading.Lock()
         self._pages: dict[NormalizedName, Future[tuple[IndexFile, ...]]] = {}
         self._metadata: dict[str, Future[bytes]] = {}
+        self._closed = False
 
     def warm(self, requirements: Sequence[Requirement], skip: frozenset[str]) -> None:
         """Start fetching the pages (and likely METADATA) of these requirements."""
+        if self._closed:
+            return
         for req in requirements:
             name = canonicalize_name(req.name)
             if name in skip:
@@ -131,4 +134,7 @@ class Prefetcher:
             return None
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # queued fetches still run (a page future must never be left unresolved: the finder
+        # may wait on it), but nothing new is started
+        self._closed = True
+        self._pool.shutdown(wait=False)
