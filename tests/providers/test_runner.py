@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -31,8 +32,6 @@ def plugin_paths(
 
 @pytest.fixture(scope="session")
 def test_env(plugin_paths: PluginPaths) -> Path:
-    import sys
-
     return ensure_plugin_env(
         [parse_pin(TEST_PLUGINS)],
         python=sys.executable,
@@ -48,8 +47,6 @@ def _ask(env: Path, ns: str, api: str, timeout: float = 20.0):
 def test_toy_plugin_from_fixture_wheel(
     plugin_paths: PluginPaths, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import sys
-
     env = ensure_plugin_env(
         [parse_pin("toy-variant-provider==0.1.0")],
         python=sys.executable,
@@ -69,8 +66,6 @@ def test_toy_plugin_from_fixture_wheel(
 
 
 def test_env_is_reused_not_rebuilt(test_env: Path, plugin_paths: PluginPaths) -> None:
-    import sys
-
     start = time.perf_counter()
     again = ensure_plugin_env(
         [parse_pin(TEST_PLUGINS)],
@@ -84,8 +79,6 @@ def test_env_is_reused_not_rebuilt(test_env: Path, plugin_paths: PluginPaths) ->
 
 
 def test_env_key_depends_on_pins_interpreter_and_index() -> None:
-    import sys
-
     pins = [parse_pin("a==1")]
     base = env_key(pins, sys.executable, PluginSource())
     assert env_key([parse_pin("a==2")], sys.executable, PluginSource()) != base
@@ -175,8 +168,6 @@ def test_hang_is_killed_with_its_process_group(
 
 
 def test_install_failure_is_a_provider_error(plugin_paths: PluginPaths, tmp_path: Path) -> None:
-    import sys
-
     with pytest.raises(ProviderError, match=r"installing provider plugin not-there==9\.9 failed"):
         ensure_plugin_env(
             [parse_pin("not-there==9.9")],
