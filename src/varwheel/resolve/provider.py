@@ -57,12 +57,10 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
         dependencies_of: DependencyFunction,
         *,
         installed: Mapping[NormalizedName, InstalledDist] | None = None,
-        user_requested: frozenset[NormalizedName] = frozenset(),
     ) -> None:
         self.finder = finder
         self.dependencies_of = dependencies_of
         self.installed = installed or {}
-        self.user_requested = user_requested
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
         if isinstance(requirement_or_candidate, Candidate):

@@ -165,9 +165,7 @@ class Session:
         roots = [r for r in requirements if r.marker is None or r.marker.evaluate(self.marker_env)]
         roots = [self._strip_marker(r) for r in roots]
         requested = frozenset(canonicalize_name(r.name) for r in roots)
-        provider = VariantProvider(
-            self.finder, self.dependencies_of, installed=self.installed, user_requested=requested
-        )
+        provider = VariantProvider(self.finder, self.dependencies_of, installed=self.installed)
         resolver: Resolver = Resolver(provider, BaseReporter())
         self._prefetcher.warm(roots, skip=self._prefetch_skip - self.options.upgrade)
         try:
