@@ -110,6 +110,7 @@ def test_user_path_defaults_to_platform_dir() -> None:
         ("external-providers = ['x']\n", "external-providers: must be a table"),
         ("find-links = [1]\n", "find-links: must be a list of non-empty strings"),
         ("prefer = ['x86_64::level']\n", "prefer: invalid variant property"),
+        ("forbid = ['Bad NS']\n", "forbid: "),
         ("profile = 3\n", "profile: must be a path string"),
         ("index-url = ''\n", "index-url: must be a URL string"),
         ("trusted-providers = [\n", "invalid TOML"),

@@ -202,5 +202,15 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
             except InvalidProperty as exc:
                 raise _fail(source, key, str(exc)) from exc
         return props
-    # extra-index-url, find-links, forbid
+    if key == "forbid":
+        from varwheel.spec.ordering import ForbidPattern
+
+        patterns = _str_list(key, raw, source)
+        for text in patterns:
+            try:
+                ForbidPattern.parse(text)
+            except InvalidProperty as exc:
+                raise _fail(source, key, str(exc)) from exc
+        return patterns
+    # extra-index-url, find-links
     return _str_list(key, raw, source)
