@@ -73,49 +73,53 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from varwheel.cli.render import render_installed, render_plan
+
     if cross_target_requested(args) and not args.dry_run:
         raise InvalidInput(
             "--python-version/--platform/--implementation/--abi describe another machine: "
             "use them with --dry-run (and --report), or --python PATH to install elsewhere"
         )
     reqs = requirements_from_args(args)
+    # another machine's packages are not the ones installed here
     keep_installed = not cross_target_requested(args)
     ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
     resolution = ctx.session.resolve(reqs)
-    from rich.console import Console
-
-    from varwheel.cli.render import render_installed, render_plan
-
     console = Console(stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet)
     if args.report:
         _write_report(args.report, ctx, resolution)
     render_plan(console, resolution, dry_run=args.dry_run, verbose=getattr(args, "verbose", False))
-    if args.dry_run:
-        return 0
     todo = [p for p in resolution.packages if not p.candidate.installed]
-    if not todo:
+    if args.dry_run or not todo:
         return 0
+    _install(ctx, todo, console)
+    render_installed(console, todo)
+    return 0
+
+
+def _install(ctx: SelectionContext, todo: list[ResolvedPackage], console: Console) -> None:
+    """Download (and build) every wheel first, then install all of them in one transaction;
+    installed distributions of the same projects are replaced (upgrade, reinstall)."""
+    from varwheel.install.transaction import install_wheels
+
+    direct_urls = {
+        p.name: {
+            "url": p.candidate.file.url,
+            "archive_info": {"hashes": dict(p.candidate.file.hashes)},
+        }
+        for p in todo
+        if p.is_direct and p.candidate.file is not None
+    }
     with tempfile.TemporaryDirectory(prefix="varwheel-install-") as tmp:
         paths = _fetch_wheels(ctx, todo, Path(tmp), console)
-        from varwheel.install.transaction import install_wheels
-
-        # Installed distributions of the same projects are replaced (upgrade, reinstall).
-        direct_urls = {
-            p.name: {
-                "url": p.candidate.file.url,
-                "archive_info": {"hashes": dict(p.candidate.file.hashes)},
-            }
-            for p in todo
-            if p.is_direct and p.candidate.file is not None
-        }
         install_wheels(
             ctx.target,
             paths,
             requested={p.name for p in todo if p.requested},
             direct_urls=direct_urls,
         )
-    render_installed(console, todo)
-    return 0
 
 
 def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> None:
