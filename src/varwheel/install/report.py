@@ -34,7 +34,7 @@ def variant_object(cand: Candidate) -> dict[str, Any] | None:
 def _download_info(pkg: ResolvedPackage) -> dict[str, Any]:
     file = pkg.candidate.file
     assert file is not None
-    hashes = dict(getattr(file, "hashes", {}) or {})
+    hashes = dict(file.hashes)
     archive: dict[str, Any] = {"hashes": hashes}
     if "sha256" in hashes:
         archive["hash"] = f"sha256={hashes['sha256']}"
@@ -69,7 +69,7 @@ def build_report(
         item: dict[str, Any] = {
             "download_info": _download_info(pkg),
             "is_direct": pkg.is_direct,
-            "is_yanked": bool(getattr(cand.file, "yanked", False)),
+            "is_yanked": bool(cand.file is not None and cand.file.yanked),
             "requested": pkg.requested,
             "metadata": meta,
             "variant": variant_object(cand),

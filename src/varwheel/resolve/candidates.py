@@ -8,7 +8,7 @@ becomes the resolver's candidate for that version.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.tags import Tag
 from packaging.utils import (
@@ -21,7 +21,13 @@ from packaging.version import Version
 
 from varwheel.errors import InvalidFilename
 from varwheel.index.models import IndexFile
-from varwheel.spec.filenames import WheelFilename, is_variants_json_filename, parse_wheel_filename
+from varwheel.spec.filenames import (
+    WheelFilename,
+    is_variants_json_filename,
+    parse_variants_json_filename,
+    parse_wheel_filename,
+)
+from varwheel.spec.markers import filter_supported
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
 from varwheel.spec.selection import (
@@ -84,18 +90,7 @@ class Candidate:
         return self.file.filename if self.file is not None else f"{self.name}=={self.version}"
 
     def with_extras(self, extras: frozenset[str]) -> Candidate:
-        return Candidate(
-            self.name,
-            self.version,
-            self.file,
-            self.wheel,
-            self.label,
-            self.properties,
-            self.marker_properties,
-            self.decided_by,
-            extras,
-            self.installed,
-        )
+        return replace(self, extras=extras)
 
 
 @dataclass(frozen=True)
@@ -114,8 +109,7 @@ class VersionChoice:
 
 
 def _is_yanked(file: IndexFile) -> bool:
-    yanked = getattr(file, "yanked", False)
-    return yanked is not False and yanked is not None
+    return bool(file.yanked)
 
 
 def group_releases(name: str, files: Iterable[IndexFile]) -> dict[Version, Release]:
@@ -132,8 +126,6 @@ def group_releases(name: str, files: Iterable[IndexFile]) -> dict[Version, Relea
                 if wf.project == project:
                     wheels.setdefault(wf.version, []).append((file, wf))
             elif is_variants_json_filename(fname):
-                from varwheel.spec.filenames import parse_variants_json_filename
-
                 vname, vversion = parse_variants_json_filename(fname)
                 if vname == project:
                     vjson[vversion] = file
@@ -193,8 +185,6 @@ def _supported_subset(
 ) -> frozenset[VariantProperty]:
     if not props or support is None:
         return frozenset()
-    from varwheel.spec.markers import filter_supported
-
     return frozenset(filter_supported(frozenset(props), support))
 
 
