@@ -413,3 +413,87 @@ def test_local_variant_wheel_by_path(capsys, site, profiles) -> None:
     assert "cu12: nvidia :: cuda_version_lower_bound needs one of 12.0" in err
     code, _, err = run(capsys, "install", "--dry-run", "--no-index", "missing-1.0-py3-none-any.whl")
     assert code == exitcodes.INVALID_INPUT and "no such wheel file" in err
+
+
+@pytest.mark.slow
+def test_report_matches_pip_for_plain_wheels(capsys, tmp_path) -> None:
+    """Differential: pip's own --report on the same plain wheels gives the same items (our
+    ``variant`` key aside)."""
+    from helpers.wheels import build_wheel
+
+    links = tmp_path / "links"
+    headers = [
+        ("Classifier", "Programming Language :: Python :: 3"),
+        ("Classifier", "License :: OSI Approved :: MIT License"),
+        ("Keywords", "gpu,variants"),
+        ("Project-URL", "Homepage, https://example.invalid/"),
+        ("Provides-Extra", "fast"),
+        ("Author-email", "A <a@example.invalid>"),
+    ]
+    build_wheel(
+        links,
+        "rich-meta",
+        "2.0",
+        requires_dist=["dep-a>=1", 'dep-b; extra == "fast"'],
+        metadata_headers=headers,
+        requires_python=">=3.8",
+    )
+    build_wheel(links, "dep-a", "1.5")
+    build_wheel(links, "dep-b", "1.0")
+    pip_report = tmp_path / "pip.json"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(links),
+            "--ignore-installed",
+            "--report",
+            str(pip_report),
+            "rich-meta[fast]",
+        ],
+        check=True,
+        capture_output=True,
+        env={
+            "PIP_CONFIG_FILE": "/dev/null",
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    code, out, err = run(
+        capsys,
+        "install",
+        "--dry-run",
+        "--no-index",
+        "--find-links",
+        str(links),
+        "--report",
+        "-",
+        "rich-meta[fast]",
+    )
+    assert code == 0, err
+    ours = json.loads(out)
+    theirs = json.loads(pip_report.read_text())
+    assert ours["version"] == theirs["version"] == "1"
+    by_name = lambda rep: {i["metadata"]["name"]: i for i in rep["install"]}  # noqa: E731
+    mine, pips = by_name(ours), by_name(theirs)
+    assert set(mine) == set(pips) == {"rich-meta", "dep-a", "dep-b"}
+    for name, item in pips.items():
+        assert mine[name]["metadata"] == item["metadata"], name
+        assert mine[name]["requested"] == item["requested"], name
+        assert mine[name]["is_direct"] == item["is_direct"], name
+        assert mine[name]["download_info"]["url"] == item["download_info"]["url"], name
+        assert (
+            mine[name]["download_info"]["archive_info"]["hashes"]
+            == item["download_info"]["archive_info"]["hashes"]
+        )
+        assert mine[name]["variant"] is None
+    assert (
+        mine["rich-meta"]["requested_extras"] == pips["rich-meta"]["requested_extras"] == ["fast"]
+    )
+    assert set(ours["environment"]) == set(theirs["environment"])

@@ -8,6 +8,7 @@ variant wheel, ``null`` for a non-variant wheel (or one built from an sdist).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -31,10 +32,23 @@ def variant_object(cand: Candidate) -> dict[str, Any] | None:
     return {"label": cand.label, "properties": [str(p) for p in sorted(cand.properties)]}
 
 
+def _sha256_of(url: str) -> str:
+    from varwheel.index.http import file_url_path
+
+    digest = hashlib.sha256()
+    with open(file_url_path(url), "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _download_info(pkg: ResolvedPackage) -> dict[str, Any]:
     file = pkg.candidate.file
     assert file is not None
     hashes = dict(file.hashes)
+    if not hashes and file.url.startswith("file:"):
+        # a find-links directory publishes no digest; the file is at hand (pip hashes it too)
+        hashes = {"sha256": _sha256_of(file.url)}
     archive: dict[str, Any] = {"hashes": hashes}
     if "sha256" in hashes:
         archive["hash"] = f"sha256={hashes['sha256']}"
