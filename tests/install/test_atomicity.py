@@ -168,3 +168,35 @@ def test_killed_before_journal_leaves_env_untouched(scenario: dict[str, object])
     note = _recover_with_cli(venv)
     assert "nothing had changed" in note
     assert snapshot_tree(venv) == scenario["before"]
+
+
+def test_recovery_killed_while_restoring_can_run_again(
+    scenario: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upgrade replaces files at the same paths: a rerun recovery must not delete restored
+    originals (the journal remembers that restoring began)."""
+    from varwheel.install import transaction
+
+    venv: Path = scenario["venv"]  # type: ignore[assignment]
+    scenario["reset"]()  # type: ignore[operator]
+    moves: int = scenario["moves"]  # type: ignore[assignment]
+    proc = _run_child("install", venv, [str(p) for p in scenario["new"]], str(moves))  # type: ignore[attr-defined]
+    assert proc.returncode == -signal.SIGKILL
+    real_move = transaction._move
+    restored = []
+
+    def dying_move(src: str, dst: str) -> None:
+        if len(restored) == 3:
+            raise KeyboardInterrupt  # stands for the recovering process being killed
+        real_move(src, dst)
+        restored.append(dst)
+
+    env = find_target_environment(str(venv))
+    monkeypatch.setattr(transaction, "_move", dying_move)
+    with pytest.raises(KeyboardInterrupt):
+        transaction.recover_if_needed(env)
+    journal = json.loads((venv / ".varwheel" / "txn" / "journal.json").read_text())
+    assert journal["state"] == "restoring"
+    monkeypatch.setattr(transaction, "_move", real_move)
+    assert "rolled back" in (transaction.recover_if_needed(env) or "")
+    assert snapshot_tree(venv) == scenario["before"]

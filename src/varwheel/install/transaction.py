@@ -184,17 +184,22 @@ def _stop_dirs(env: TargetEnvironment) -> set[str]:
 
 
 def _rollback(txn: Path, journal: Mapping[str, Any], stop: Collection[str]) -> None:
+    """Undo an applied-in-part transaction; idempotent, so a killed recovery can run again."""
     staging = txn / "staging"
     backup = txn / "backup"
-    for target in reversed(journal["place"]):
-        if not os.path.lexists(_staged(staging, target)) and os.path.lexists(target):
-            if os.path.isdir(target) and not os.path.islink(target):
-                shutil.rmtree(target)  # a whole new directory placed in one rename
-            else:
-                os.unlink(target)
-    # Directories made for placed files (possibly where a displaced directory was): remove them
-    # while empty so the displaced originals can move back.
-    _prune([os.path.dirname(t) for t in journal["place"]], stop)
+    if journal.get("state") != "restoring":
+        for target in reversed(journal["place"]):
+            if not os.path.lexists(_staged(staging, target)) and os.path.lexists(target):
+                if os.path.isdir(target) and not os.path.islink(target):
+                    shutil.rmtree(target)  # a whole new directory placed in one rename
+                else:
+                    os.unlink(target)
+        # Directories made for placed files (possibly where a displaced directory was): remove
+        # them while empty so the displaced originals can move back.
+        _prune([os.path.dirname(t) for t in journal["place"]], stop)
+        # From here on a restored original may sit at a placed path: never delete placed paths
+        # again, even if this recovery is killed and rerun.
+        _write_journal(txn, {**journal, "state": "restoring"})
     for index in range(len(journal["displace"]) - 1, -1, -1):
         original = journal["displace"][index]
         saved = backup / str(index)
