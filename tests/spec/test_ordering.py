@@ -16,6 +16,7 @@ from varwheel.errors import InvalidProperty
 from varwheel.spec.compat import SupportedProperties, effective_support, is_compatible
 from varwheel.spec.model import ProviderInfo, VariantMetadata
 from varwheel.spec.ordering import (
+    ForbidPattern,
     Preferences,
     build_order,
     describe_decision,
@@ -439,3 +440,32 @@ def test_build_order_indexes_only_supported_values() -> None:
     assert order.table["ns"]["f"] == ((0, 0), {"y": 0, "z": 1})
     assert order.index(VariantProperty.parse("ns :: f :: z")) == (0, 0, 1)
     assert order.index(VariantProperty.parse("ns :: f :: x")) is None
+
+
+NAME = st.from_regex(r"[a-z0-9_]{1,8}", fullmatch=True)
+VALUE = st.from_regex(r"[a-z0-9_.]{1,8}", fullmatch=True)
+
+
+@given(NAME, st.none() | NAME, VALUE, st.sampled_from(["::", " :: ", "  ::"]))
+def test_forbid_pattern_parses_every_valid_form(
+    ns: str, feature: str | None, value: str, sep: str
+) -> None:
+    parts = [ns] if feature is None else [ns, feature, value]
+    pattern = ForbidPattern.parse(sep.join(parts))
+    assert (pattern.namespace, pattern.feature, pattern.value) == (
+        ns,
+        feature,
+        None if feature is None else value,
+    )
+    assert pattern.text == " :: ".join(parts)
+    assert pattern.matches(VariantProperty(ns, feature or "f", value))
+
+
+@given(st.text(max_size=30))
+def test_forbid_pattern_rejects_garbage_with_invalid_property(text: str) -> None:
+    try:
+        pattern = ForbidPattern.parse(text)
+    except InvalidProperty as exc:
+        assert str(exc).startswith("invalid")
+    else:
+        assert 1 <= len(pattern.text.split(" :: ")) <= 3

@@ -398,3 +398,14 @@ def test_every_wheel_is_ranked_or_rejected_and_groups_are_contiguous(specs) -> N
     ranks = [order[rw.label] for rw in sel.ranked]
     assert ranks == sorted(ranks)
     assert all(rw.label != "zz" for rw in sel.ranked)
+
+
+def test_supported_properties_round_trip_and_dedup() -> None:
+    flat = props("b :: f :: 2", "a :: g :: 1")
+    ordered = (flat[1], flat[0], flat[1])  # b first, a duplicate
+    sp = SupportedProperties.from_properties(ordered, {"c": "why"})
+    assert sp.properties == {"b": {"f": ("2",)}, "a": {"g": ("1",)}}
+    assert sp.as_properties() == (flat[1], flat[0])
+    assert sp.values("a", "g") == ("1",)
+    assert sp.values("c", "x") == ()
+    assert sp.unavailable == {"c": "why"}
