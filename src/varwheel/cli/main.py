@@ -13,20 +13,30 @@ from varwheel import __version__
 from varwheel.cli import exitcodes
 from varwheel.errors import VarwheelError
 
-# Each module exposes ``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int``.
-COMMAND_MODULES = (
-    "varwheel.cli.cmd_inspect",
-    "varwheel.cli.cmd_label",
-    "varwheel.cli.cmd_detect",
-    "varwheel.cli.cmd_cache",
-    "varwheel.cli.cmd_install",
-    "varwheel.cli.cmd_explain",
-    "varwheel.cli.cmd_list",
-    "varwheel.cli.cmd_uninstall",
-)
+# command name -> module. Each module exposes ``register(subparsers) -> None``; the parser it adds
+# sets ``func(args) -> int``. Only the module of the command being run is imported (start-up time).
+COMMANDS = {
+    "inspect": "varwheel.cli.cmd_inspect",
+    "label": "varwheel.cli.cmd_label",
+    "detect": "varwheel.cli.cmd_detect",
+    "cache": "varwheel.cli.cmd_cache",
+    "install": "varwheel.cli.cmd_install",
+    "explain": "varwheel.cli.cmd_explain",
+    "list": "varwheel.cli.cmd_list",
+    "uninstall": "varwheel.cli.cmd_uninstall",
+}
+COMMAND_MODULES = tuple(COMMANDS.values())
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_command(argv: Sequence[str]) -> str | None:
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every command, or with ``command`` alone when it is given."""
     parser = argparse.ArgumentParser(
         prog="varwheel",
         description="Build, publish and install wheel variants (PEP 817 / PEP 825).",
@@ -36,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show tracebacks and debug output"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
+    for name in modules:
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:  # command not built yet in this checkout
@@ -48,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_requested_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
