@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -217,7 +217,7 @@ class IndexClient:
 
     # -- fetching ------------------------------------------------------------------------------
 
-    def fetch(self, url: str, hashes: dict[str, str] | None = None) -> bytes:
+    def fetch(self, url: str, hashes: Mapping[str, str] | None = None) -> bytes:
         """A small file (``*-variants.json``, ``.metadata``): HTTP-cached, hash-checked."""
         resp = self.session.get(url, use_cache=True)
         if resp.status == 404:
@@ -228,7 +228,7 @@ class IndexClient:
     def core_metadata(self, file: IndexFile) -> bytes:
         """The wheel's METADATA: the PEP 658 ``.metadata`` file when listed, else from the wheel."""
         if file.metadata_url:
-            return self.fetch(file.metadata_url, dict(file.metadata_hashes))
+            return self.fetch(file.metadata_url, file.metadata_hashes)
         return self.read_wheel_member(file, ".dist-info/METADATA")
 
     def _cached_wheel(self, file: IndexFile) -> Path | None:
