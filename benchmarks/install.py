@@ -146,10 +146,12 @@ def make_variant_package(dest: Path) -> None:
 
 
 def clean_env(work: Path) -> dict[str, str]:
+    # PYTHONDONTWRITEBYTECODE (set on some CI machines) is dropped: with it an editable varwheel
+    # would compile all of its modules on every start, which no real installation does.
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("PIP_", "UV_", "VIRTUAL_ENV", "VARWHEEL_"))
+        if not k.startswith(("PIP_", "UV_", "VIRTUAL_ENV", "VARWHEEL_", "PYTHONDONTWRITEBYTECODE"))
     }
     env.update(
         PIP_CONFIG_FILE=os.devnull,
@@ -336,6 +338,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if missing:
         raise SystemExit(f"not found: {missing} (run from the project's .venv)")
 
+    import varwheel
+
+    # Like an installed (not editable) varwheel: its modules have bytecode.
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(varwheel.__file__).parent)], check=True
+    )
     work = args.keep or Path(tempfile.mkdtemp(prefix="varwheel-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     template = template_venv()
