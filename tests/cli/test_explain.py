@@ -226,3 +226,42 @@ def test_explain_local_index_dependencies(capsys, tmp_path: Path) -> None:
     assert vdemo["target"]["supported"] == {"nvidia": {"cuda_version_lower_bound": ["12.0"]}}
     assert vonly["chosen"]["label"] == "cu12"
     assert missing["chosen"] is None and missing["version"] is None
+
+
+@pytest.fixture
+def toy_links(tmp_path: Path, variantlib_outputs_dir: Path) -> Path:
+    """variantlib 0.2.2's demo wheels, its tinypkg-1.0.0-variants.json and the toy plugin."""
+    links = tmp_path / "links"
+    links.mkdir()
+    for whl in (variantlib_outputs_dir / "wheels").glob("*.whl"):
+        (links / whl.name).write_bytes(whl.read_bytes())
+    name = "tinypkg-1.0.0-variants.json"
+    (links / name).write_bytes((variantlib_outputs_dir / name).read_bytes())
+    return links
+
+
+def test_untrusted_plugin_falls_back_like_uv(capsys, toy_links: Path) -> None:
+    # uv 0.13.9 skips the toy provider and installs 'mkl' (uv-0.13.9-transcript.txt); so do we,
+    # and say why the toy variants were not used
+    code, doc = explain_json(capsys, "--no-index", "-f", str(toy_links), "tinypkg")
+    pkg = doc["packages"][0]
+    assert code == 0 and pkg["chosen"]["label"] == "mkl"
+    assert "not trusted" in pkg["target"]["unavailable"]["toy"]
+    rejected = {
+        w["label"]: w["reason"]["message"] for w in pkg["wheels"] if w["status"] == "rejected"
+    }
+    assert set(rejected) == {"89de6e32", "v2_cuda_openblas", "x86_v4"}
+    assert all("not trusted" in m for m in rejected.values())
+
+
+@pytest.mark.slow
+def test_trusted_plugin_decides(capsys, monkeypatch, toy_links: Path) -> None:
+    monkeypatch.setenv("TOY_LEVEL", "4")
+    args = ["--no-index", "-f", str(toy_links), "--trust-provider", "toy-variant-provider==0.1.0"]
+    code, doc = explain_json(capsys, *args, "tinypkg")
+    pkg = doc["packages"][0]
+    assert code == 0 and pkg["chosen"]["label"] == "x86_v4"
+    assert pkg["target"]["supported"]["toy"]["level"] == ["v4", "v3", "v2", "v1"]
+    code = main(["install", "--dry-run", *args, "tinypkg"])
+    out, _ = capsys.readouterr()
+    assert code == 0 and "variant x86_v4" in out
