@@ -46,8 +46,11 @@ class Prefetcher:
         self._metadata: dict[str, Future[bytes]] = {}
         self._closed = False
 
-    def warm(self, requirements: Sequence[Requirement], skip: frozenset[str]) -> None:
-        """Start fetching the pages (and likely METADATA) of these requirements."""
+    def warm(
+        self, requirements: Sequence[Requirement], skip: frozenset[str], *, metadata: bool = True
+    ) -> None:
+        """Start fetching the pages (and, with ``metadata``, likely METADATA) of these
+        requirements."""
         if self._closed:
             return
         for req in requirements:
@@ -59,16 +62,22 @@ class Prefetcher:
                     continue
                 page: Future[tuple[IndexFile, ...]] = Future()
                 self._pages[name] = page
-            self._pool.submit(self._fetch, name, req, page)
+            self._pool.submit(self._fetch, name, req, page, metadata)
 
-    def _fetch(self, name: NormalizedName, req: Requirement, page: Future) -> None:  # type: ignore[type-arg]
+    def _fetch(
+        self,
+        name: NormalizedName,
+        req: Requirement,
+        page: Future,  # type: ignore[type-arg]
+        metadata: bool,
+    ) -> None:
         try:
             files = self.client.project_files(name)
         except BaseException as err:  # handed to the resolver thread, which refetches
             page.set_exception(err)
             return
         page.set_result(files)
-        if not self.options.no_deps:  # without dependencies, METADATA is never read
+        if metadata and not self.options.no_deps:  # without dependencies, never read
             with contextlib.suppress(Exception):
                 self._guess_metadata(name, req, files)
 

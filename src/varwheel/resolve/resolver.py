@@ -147,6 +147,10 @@ class Session:
         self._prefetcher.warm(deps, skip=self._prefetch_skip)
         return deps
 
+    def prefetch_pages(self, requirements: Sequence[Requirement]) -> None:
+        """Fetch these projects' index pages in the background (``explain`` of many REQs)."""
+        self._prefetcher.warm(requirements, skip=frozenset(self.finder.direct), metadata=False)
+
     def _installed_variant(self, cand: Candidate, dist: InstalledDist) -> Candidate:
         """An installed variant wheel's markers see its properties the target supports
         (PEP 825), as they did when it was chosen."""
