@@ -6,15 +6,12 @@ All failures become :class:`IndexFetchError` naming the URL; callers never see u
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urljoin, urlsplit
-from urllib.request import url2pathname
-
-import urllib3
-from urllib3.exceptions import HTTPError
-from urllib3.util import Retry, Timeout
 
 from varwheel import __version__
 from varwheel.errors import IndexFetchError
@@ -24,6 +21,9 @@ from varwheel.index.json_api import JSON_V1
 USER_AGENT = f"varwheel/{__version__}"
 _RETRY_STATUSES = (500, 502, 503, 504)
 CHUNK = 64 * 1024
+
+if TYPE_CHECKING:
+    import urllib3
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,12 @@ def is_file_url(url: str) -> bool:
 
 
 def file_url_path(url: str) -> Path:
-    return Path(url2pathname(unquote(urlsplit(url).path)))
+    path = urlsplit(url).path
+    if os.name == "nt":  # drive letters and backslashes
+        from nturl2path import url2pathname
+
+        return Path(url2pathname(path))
+    return Path(unquote(path))
 
 
 def _reason(exc: BaseException) -> str:
@@ -73,34 +78,52 @@ class HttpSession:
         pool_size: int = 10,
     ) -> None:
         self.cache = cache
-        retry = Retry(
-            total=None,  # each kind has its own budget; redirects must not eat the retries
-            connect=retries,
-            redirect=10,
-            other=retries,
-            read=retries,
-            status=retries,
-            backoff_factor=backoff,
-            status_forcelist=_RETRY_STATUSES,
-            allowed_methods=frozenset({"GET", "HEAD"}),
-            raise_on_status=False,
-        )
-        self._pool = urllib3.PoolManager(
-            num_pools=16,
-            maxsize=pool_size,
-            retries=retry,
-            timeout=Timeout(connect=min(timeout, 10.0), read=timeout),
-            headers={"User-Agent": USER_AGENT},
-        )
+        self._settings = (timeout, retries, backoff, pool_size)
+        self._pool: urllib3.PoolManager | None = None
+        self._pool_lock = threading.Lock()
+
+    def _manager(self) -> urllib3.PoolManager:
+        """The pool, created on first use: urllib3 is not even imported for local-only work."""
+        with self._pool_lock:
+            if self._pool is None:
+                import urllib3
+                from urllib3.util import Retry, Timeout
+
+                timeout, retries, backoff, pool_size = self._settings
+                retry = Retry(
+                    total=None,  # each kind has its own budget; redirects must not eat retries
+                    connect=retries,
+                    redirect=10,
+                    other=retries,
+                    read=retries,
+                    status=retries,
+                    backoff_factor=backoff,
+                    status_forcelist=_RETRY_STATUSES,
+                    allowed_methods=frozenset({"GET", "HEAD"}),
+                    raise_on_status=False,
+                )
+                self._pool = urllib3.PoolManager(
+                    num_pools=16,
+                    maxsize=pool_size,
+                    retries=retry,
+                    timeout=Timeout(connect=min(timeout, 10.0), read=timeout),
+                    headers={"User-Agent": USER_AGENT},
+                )
+            return self._pool
 
     def close(self) -> None:
-        self._pool.clear()
+        with self._pool_lock:
+            if self._pool is not None:
+                self._pool.clear()
 
     def _request(
         self, url: str, headers: Mapping[str, str], *, preload: bool = True
     ) -> urllib3.BaseHTTPResponse:
+        pool = self._manager()
+        from urllib3.exceptions import HTTPError
+
         try:
-            return self._pool.request("GET", url, headers=dict(headers), preload_content=preload)
+            return pool.request("GET", url, headers=dict(headers), preload_content=preload)
         except HTTPError as exc:
             raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
 
@@ -171,6 +194,8 @@ class HttpSession:
             length = resp.headers.get("content-length")
             total = int(length) if length and length.isdigit() else None
             done = 0
+            from urllib3.exceptions import HTTPError
+
             try:
                 for chunk in resp.stream(CHUNK):
                     sink(chunk)
