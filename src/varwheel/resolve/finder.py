@@ -136,9 +136,15 @@ class Finder:
         if prefs.variants_enabled and has_tag_compatible_variant(release.wheels, self.tags):
             from varwheel.index.variants import variant_metadata_for
 
-            source = variant_metadata_for(
-                self.client, release.name, release.version, list(release.files)
+            source = (
+                self.prefetcher.variant_source(release.name, release.version)
+                if self.prefetcher
+                else None
             )
+            if source is None:
+                source = variant_metadata_for(
+                    self.client, release.name, release.version, list(release.files)
+                )
             metadata, route = source.metadata, source.route
             notes = (f"variant metadata read from {source.detail}",) if source.detail else ()
             if metadata is not None:

@@ -1,10 +1,10 @@
 """Background fetching of what the resolver is about to ask for.
 
 resolvelib asks for one project at a time; each index page and METADATA file is a round trip.
-When a candidate's dependencies become known, their pages (and, for the version the resolver
-will most likely pick, the METADATA) are fetched in parallel. Only plain guesses are
-prefetched: a version whose tag-compatible wheels carry variant labels needs provider
-detection, which stays on the resolver's thread. A failed prefetch is forgotten; the resolver
+When a candidate's dependencies become known, their pages and, for the version the resolver
+will most likely pick, the variant metadata (``*-variants.json`` or per-wheel ``variant.json``)
+or the METADATA of its one plain candidate are fetched in parallel. Choosing among variants
+needs provider detection, which stays on the resolver's thread. A failed prefetch is forgotten; the resolver
 then fetches again itself and reports the error.
 """
 
@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from varwheel.index.client import IndexClient
-from varwheel.index.models import IndexFile
+from varwheel.index.models import IndexFile, VariantSource
 from varwheel.resolve.candidates import choose, group_releases, has_tag_compatible_variant
 from varwheel.resolve.options import ResolveOptions
 
@@ -44,6 +44,7 @@ class Prefetcher:
         self._lock = threading.Lock()
         self._pages: dict[NormalizedName, Future[tuple[IndexFile, ...]]] = {}
         self._metadata: dict[str, Future[bytes]] = {}
+        self._variants: dict[tuple[NormalizedName, Version], Future[VariantSource]] = {}
         self._closed = False
 
     def warm(
@@ -77,13 +78,20 @@ class Prefetcher:
             page.set_exception(err)
             return
         page.set_result(files)
-        if metadata and not self.options.no_deps:  # without dependencies, never read
-            with contextlib.suppress(Exception):
-                self._guess_metadata(name, req, files)
+        with contextlib.suppress(Exception):
+            self._guess(name, req, files, metadata=metadata and not self.options.no_deps)
 
-    def _guess_metadata(
-        self, name: NormalizedName, req: Requirement, files: tuple[IndexFile, ...]
+    def _guess(
+        self,
+        name: NormalizedName,
+        req: Requirement,
+        files: tuple[IndexFile, ...],
+        *,
+        metadata: bool,
     ) -> None:
+        """For the newest version ``req`` allows: its variant metadata when a tag-compatible
+        wheel has a label, else (with ``metadata``) the likely candidate's METADATA."""
+        from varwheel.index.variants import variant_metadata_for
         from varwheel.resolve.finder import select_versions
 
         releases = group_releases(name, files)
@@ -98,14 +106,32 @@ class Prefetcher:
         if not versions:
             return
         release = releases[versions[0]]
+        prefs = self.options.prefs_for(name)
         if has_tag_compatible_variant(release.wheels, self.tags):
-            return  # needs detection: left to the resolver
+            # the choice needs provider detection (resolver thread); the metadata does not
+            if not prefs.variants_enabled:
+                return
+            key = (name, release.version)
+            vfut: Future[VariantSource] = Future()
+            with self._lock:
+                if key in self._variants:
+                    return
+                self._variants[key] = vfut
+            try:
+                vfut.set_result(
+                    variant_metadata_for(self.client, name, release.version, list(release.files))
+                )
+            except BaseException as err:
+                vfut.set_exception(err)
+            return
+        if not metadata:
+            return
         choice = choose(
             release,
             metadata=None,
             support=None,
             tags=self.tags,
-            prefs=self.options.prefs_for(name),
+            prefs=prefs,
             allow_sdists=False,
         )
         cand = choice.candidate
@@ -135,6 +161,18 @@ class Prefetcher:
     def metadata(self, url: str) -> bytes | None:
         with self._lock:
             fut = self._metadata.pop(url, None)
+        if fut is None:
+            return None
+        try:
+            return fut.result()
+        except Exception:
+            return None
+
+    def variant_source(self, name: NormalizedName, version: Version) -> VariantSource | None:
+        """Prefetched variant metadata of one version; None if not prefetched or failed (the
+        caller then reads it itself and reports the error)."""
+        with self._lock:
+            fut = self._variants.pop((name, version), None)
         if fut is None:
             return None
         try:
