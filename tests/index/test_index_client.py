@@ -338,3 +338,13 @@ def test_unresponsive_server_times_out() -> None:
         ):
             client.project_files("slow")
     assert url in str(err.value) and "timed out" in str(err.value).lower()
+
+
+def test_download_retries_server_errors(site: Path, tmp_path: Path) -> None:
+    with serve_directory(site) as server:
+        with IndexClient([server.url + "simple/"], backoff=0.01) as client:
+            file = next(f for f in client.project_files("bigpkg") if f.is_wheel)
+            server.fail(f"/files/{file.filename}", 503, times=2)
+            path = client.download(file, tmp_path)
+        assert server.stats.count(f"/files/{file.filename}", status=503) == 2
+    assert path.read_bytes() == (site / "files" / file.filename).read_bytes()
