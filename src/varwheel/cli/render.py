@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
 from rich.markup import escape
 
-from varwheel.resolve.explain import PackageExplanation
-from varwheel.resolve.resolver import Resolution, ResolvedPackage
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from varwheel.resolve.explain import PackageExplanation
+    from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
 _STATUS_STYLE = {"chosen": "bold green", "compatible": "green", "rejected": "red"}
 
