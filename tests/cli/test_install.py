@@ -497,3 +497,18 @@ def test_report_matches_pip_for_plain_wheels(capsys, tmp_path) -> None:
         mine["rich-meta"]["requested_extras"] == pips["rich-meta"]["requested_extras"] == ["fast"]
     )
     assert set(ours["environment"]) == set(theirs["environment"])
+
+
+def test_settings_from_config_and_flags_override(capsys, tmp_path, server, profiles) -> None:
+    (tmp_path / "config.toml").write_text(
+        f'index-url = "{server.url}simple/"\nprofile = "{profiles["gpu"]}"\nforbid = ["nvidia"]\n'
+    )
+    code, out, err = run(capsys, "install", "--dry-run", "--no-deps", "vdemo")
+    assert code == 0, err
+    assert "variant null" in out  # config: forbid nvidia
+    code, out, _ = run(capsys, "install", "--dry-run", "--no-deps", "--forbid", "other", "vdemo")
+    assert "variant cu12" in out  # a flag replaces the config's list
+    # the project's [tool.varwheel] applies over the user config
+    (tmp_path / "pyproject.toml").write_text("[tool.varwheel]\nno-variants = true\n")
+    code, out, _ = run(capsys, "install", "--dry-run", "--no-deps", "--forbid", "other", "vdemo")
+    assert code == 0 and "non-variant" in out
