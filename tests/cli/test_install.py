@@ -512,3 +512,33 @@ def test_settings_from_config_and_flags_override(capsys, tmp_path, server, profi
     (tmp_path / "pyproject.toml").write_text("[tool.varwheel]\nno-variants = true\n")
     code, out, _ = run(capsys, "install", "--dry-run", "--no-deps", "--forbid", "other", "vdemo")
     assert code == 0 and "non-variant" in out
+
+
+def test_extra_index_url(capsys, tmp_path, site, profiles) -> None:
+    from varwheel.index.static import write_static_index
+
+    files = sorted((site / "files").iterdir())
+    main_files = [
+        f for f in files if f.name.split("-")[0] == "vdemo" and not f.name.endswith(".metadata")
+    ]
+    dep_files = [f for f in files if f.name.startswith("vdemo_cuda_rt") and f.suffix == ".whl"]
+    first = write_static_index(main_files, tmp_path / "first")
+    second = write_static_index(dep_files, tmp_path / "second")
+    with serve_directory(first) as a, serve_directory(second) as b:
+        code, out, err = run(
+            capsys,
+            "install",
+            "--dry-run",
+            "--report",
+            "-",
+            "--profile",
+            str(profiles["gpu"]),
+            "--index-url",
+            a.url + "simple/",
+            "--extra-index-url",
+            b.url + "simple/",
+            "vdemo",
+        )
+    assert code == 0, err
+    urls = {i["metadata"]["name"]: i["download_info"]["url"] for i in json.loads(out)["install"]}
+    assert urls["vdemo"].startswith(a.url) and urls["vdemo-cuda-rt"].startswith(b.url)
