@@ -24,6 +24,7 @@ checked).
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import gzip
 import hashlib
@@ -97,6 +98,7 @@ class ServerOptions:
     conditional: bool = True
     json_negotiation: bool = True
     gzip_pages: bool = False
+    basic_auth: tuple[str, str] | None = None  # (user, password) every request must carry
     failures: dict[str, list[int]] = field(default_factory=dict)
 
 
@@ -171,6 +173,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if failure is not None:
             self._send(failure, b"injected failure\n", {}, head=head, path=path)
             return
+        if opts.basic_auth is not None:
+            token = base64.b64encode(":".join(opts.basic_auth).encode()).decode()
+            if self.headers.get("Authorization") != f"Basic {token}":
+                challenge = {"WWW-Authenticate": 'Basic realm="test"'}
+                self._send(401, b"unauthorized\n", challenge, head=head, path=path)
+                return
         target = self._resolve(path)
         if target is not None and target.is_dir():
             if not path.endswith("/"):
@@ -273,13 +281,15 @@ def serve_directory(
     conditional: bool = True,
     json_negotiation: bool = True,
     gzip_pages: bool = False,
+    basic_auth: tuple[str, str] | None = None,
 ) -> Iterator[LocalServer]:
     """Serve ``root`` on 127.0.0.1 (a free port) for the duration of the ``with`` block.
 
     ``gzip_pages`` compresses ``.html``/``.json`` bodies for clients that accept gzip (a full
-    200 answer, never a range).
+    200 answer, never a range). ``basic_auth=(user, password)`` answers 401 to any request
+    without those HTTP Basic credentials.
     """
-    options = ServerOptions(range_support, conditional, json_negotiation, gzip_pages)
+    options = ServerOptions(range_support, conditional, json_negotiation, gzip_pages, basic_auth)
     server = _Server(Path(root), options)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="test-http-server", daemon=True

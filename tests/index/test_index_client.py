@@ -348,3 +348,24 @@ def test_download_retries_server_errors(site: Path, tmp_path: Path) -> None:
             path = client.download(file, tmp_path)
         assert server.stats.count(f"/files/{file.filename}", status=503) == 2
     assert path.read_bytes() == (site / "files" / file.filename).read_bytes()
+
+
+def test_credentials_in_index_url_are_sent_but_never_shown(site: Path, tmp_path: Path) -> None:
+    with serve_directory(site, basic_auth=("alice", "s3cr@t")) as server:
+        secret_url = server.url.replace("http://", "http://alice:s3cr%40t@") + "simple/"
+        with IndexClient([secret_url], retries=0) as client:
+            files = client.project_files("bigpkg")
+            path = client.download(files[0], tmp_path)
+            assert client.index_urls == (server.url + "simple/",)
+        assert path.read_bytes() == (site / "files" / files[0].filename).read_bytes()
+        assert all("s3cr" not in f.url + f.index for f in files)
+        assert server.stats.count(status=401) == 0
+        with (
+            IndexClient([server.url + "simple/"], retries=0) as client,
+            pytest.raises(IndexFetchError, match="HTTP 401"),
+        ):
+            client.project_files("bigpkg")
+        wrong = server.url.replace("http://", "http://alice:guess@") + "simple/"
+        with IndexClient([wrong], retries=0) as client, pytest.raises(IndexFetchError) as err:
+            client.project_files("bigpkg")
+        assert "guess" not in str(err.value) and "401" in str(err.value)

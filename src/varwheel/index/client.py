@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
@@ -31,7 +32,13 @@ from varwheel.index.dists import belongs_to, is_safe_filename
 from varwheel.index.findlinks import files_in_directory
 from varwheel.index.hashes import check_bytes, file_digest, mismatch, pick_hash
 from varwheel.index.html import files_from_html
-from varwheel.index.http import HttpSession, Response, file_url_path, is_file_url
+from varwheel.index.http import (
+    HttpSession,
+    Response,
+    file_url_path,
+    is_file_url,
+    split_credentials,
+)
 from varwheel.index.json_api import ACCEPT, HTML_V1, JSON_V1, files_from_json
 from varwheel.index.links import ParsedFiles, filename_of
 from varwheel.index.models import IndexFile, ProgressEvent
@@ -96,9 +103,17 @@ class IndexClient:
             raise InvalidInput(
                 f"index strategy {index_strategy!r}: must be one of {', '.join(INDEX_STRATEGIES)}"
             )
-        urls = () if no_index else tuple(map(_as_location, (*index_urls, *extra_index_urls)))
+        credentials: dict[str, tuple[str, str]] = {}
+
+        def location(text: str | os.PathLike[str]) -> str:
+            url, creds = split_credentials(_as_location(text))
+            if creds:
+                credentials[urlsplit(url).netloc.lower()] = creds
+            return url
+
+        urls = () if no_index else tuple(map(location, (*index_urls, *extra_index_urls)))
         self.index_urls = tuple(dict.fromkeys(u if u.endswith("/") else u + "/" for u in urls))
-        self.find_links = tuple(_as_location(x) for x in find_links)
+        self.find_links = tuple(map(location, find_links))
         self.index_strategy = index_strategy
         self.max_workers = max(1, max_workers)
         cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -109,6 +124,7 @@ class IndexClient:
             retries=retries,
             backoff=backoff,
             pool_size=max(10, self.max_workers),
+            credentials=credentials,
         )
         self._lock = threading.Lock()
         self._find_links_lock = threading.Lock()

@@ -5,13 +5,14 @@ All failures become :class:`IndexFetchError` naming the URL; callers never see u
 
 from __future__ import annotations
 
+import base64
 import os
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from varwheel import __version__
 from varwheel.errors import IndexFetchError
@@ -54,6 +55,20 @@ def file_url_path(url: str) -> Path:
     return Path(unquote(path))
 
 
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``https://user:pw@host/simple/`` -> (``https://host/simple/``, (user, pw)).
+
+    Credentials never travel further than the session: URLs kept in files, warnings and error
+    messages are the stripped ones.
+    """
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url, None
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), (unquote(user), unquote(password))
+
+
 def _reason(exc: BaseException) -> str:
     """A short reason out of urllib3's nested exception text."""
     inner = getattr(exc, "reason", None) or exc
@@ -76,8 +91,14 @@ class HttpSession:
         retries: int = 3,
         backoff: float = 0.25,
         pool_size: int = 10,
+        credentials: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
+        """``credentials`` maps a ``host[:port]`` to the (user, password) sent to it (Basic)."""
         self.cache = cache
+        self._auth = {
+            netloc.lower(): "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode("ascii")
+            for netloc, (user, pw) in (credentials or {}).items()
+        }
         self._settings = (timeout, retries, backoff, pool_size)
         self._pool: urllib3.PoolManager | None = None
         self._pool_lock = threading.Lock()
@@ -122,8 +143,12 @@ class HttpSession:
         pool = self._manager()
         from urllib3.exceptions import HTTPError
 
+        headers = dict(headers)
+        auth = self._auth.get(urlsplit(url).netloc.lower()) if self._auth else None
+        if auth:  # urllib3 drops it again on a redirect to another host
+            headers["Authorization"] = auth
         try:
-            return pool.request("GET", url, headers=dict(headers), preload_content=preload)
+            return pool.request("GET", url, headers=headers, preload_content=preload)
         except HTTPError as exc:
             raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
 
