@@ -7,7 +7,7 @@ from packaging.version import Version
 
 from varwheel.index.models import IndexFile
 from varwheel.resolve.candidates import group_releases
-from varwheel.resolve.finder import select_versions
+from varwheel.resolve.finder import select_versions, usable_files
 
 PY312 = Version("3.12.1")
 
@@ -71,3 +71,17 @@ def test_other_projects_and_junk_links_ignored() -> None:
     releases = group_releases("Demo", page)
     assert list(releases) == [Version("1.0")]
     assert releases[Version("1.0")].variants_json is not None
+
+
+def test_usable_files_drop_yanked_and_other_pythons() -> None:
+    page = files(
+        ("demo-2.0-py3-none-any.whl", {"yanked": True}),
+        ("demo-2.0-cp313-cp313-any.whl", {"requires_python": ">=3.13"}),
+        ("demo-2.0.tar.gz", {}),
+    )
+    release = usable_files(group_releases("demo", page)[Version("2.0")], PY312)
+    assert release.wheels == () and [f.filename for f in release.sdists] == ["demo-2.0.tar.gz"]
+    # a fully yanked release (pinned) keeps its files
+    yanked = files(("demo-3.0-py3-none-any.whl", {"yanked": True}))
+    release = usable_files(group_releases("demo", yanked)[Version("3.0")], PY312)
+    assert [f.filename for f, _ in release.wheels] == ["demo-3.0-py3-none-any.whl"]

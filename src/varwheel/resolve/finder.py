@@ -73,6 +73,19 @@ def select_versions(
     return sorted(specifier.filter(usable, prereleases=prereleases), reverse=True)
 
 
+def usable_files(release: Release, python_version: Version) -> Release:
+    """The release without files for another Python, and without yanked files when it has
+    others (PEP 592: a fully yanked release is only considered because it was pinned)."""
+    keep_yanked = release.yanked
+
+    def ok(file: IndexFile) -> bool:
+        return python_ok(file, python_version) and (keep_yanked or not file.yanked)
+
+    wheels = tuple(p for p in release.wheels if ok(p[0]))
+    sdists = tuple(f for f in release.sdists if ok(f))
+    return Release(release.name, release.version, wheels, sdists, release.variants_json)
+
+
 class Finder:
     """Per-resolution cache of index pages and per-version choices."""
 
@@ -119,9 +132,6 @@ class Finder:
             python_version=self.python_version,
         )
 
-    def _file_python_ok(self, file: IndexFile) -> bool:
-        return python_ok(file, self.python_version)
-
     def choice(self, name: str, version: Version) -> VersionChoice:
         key = (canonicalize_name(name), version)
         if key not in self._choices:
@@ -129,7 +139,7 @@ class Finder:
         return self._choices[key]
 
     def _choose(self, release: Release) -> VersionChoice:
-        release = self._drop_python_incompatible(release)
+        release = usable_files(release, self.python_version)
         prefs = self.options.prefs_for(release.name)
         metadata = support = route = None
         notes: tuple[str, ...] = ()
@@ -159,11 +169,6 @@ class Finder:
             allow_sdists=self.options.allow_sdists,
             notes=notes,
         )
-
-    def _drop_python_incompatible(self, release: Release) -> Release:
-        wheels = tuple(p for p in release.wheels if self._file_python_ok(p[0]))
-        sdists = tuple(f for f in release.sdists if self._file_python_ok(f))
-        return Release(release.name, release.version, wheels, sdists, release.variants_json)
 
     def iter_choices(
         self, name: str, specifier: SpecifierSet, *, pinned: bool
