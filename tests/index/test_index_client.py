@@ -369,3 +369,28 @@ def test_credentials_in_index_url_are_sent_but_never_shown(site: Path, tmp_path:
         with IndexClient([wrong], retries=0) as client, pytest.raises(IndexFetchError) as err:
             client.project_files("bigpkg")
         assert "guess" not in str(err.value) and "401" in str(err.value)
+
+
+def test_http_proxy_from_environment(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(var, raising=False)
+        monkeypatch.delenv(var.upper(), raising=False)
+    # The test server answers absolute-URI requests from its own directory: a loopback "proxy".
+    # The target host is only ever named to the proxy, never resolved or contacted.
+    target = "http://pkgs.invalid/simple/"
+    with serve_directory(site) as proxy:
+        monkeypatch.setenv("http_proxy", proxy.url)
+        with IndexClient([target], retries=0) as client:
+            files = client.project_files("bigpkg")
+            client.download(files[0], tmp_path)
+        assert proxy.stats.count("/simple/bigpkg/") == 1
+        assert proxy.stats.count(f"/files/{files[0].filename}") == 1
+        assert all(f.url.startswith("http://pkgs.invalid/files/") for f in files)
+        loopback = f"http://127.0.0.1:{free_port()}/simple/"  # loopback bypasses the proxy
+        with (
+            IndexClient([loopback], retries=0) as client,
+            pytest.raises(IndexFetchError, match="refused"),
+        ):
+            client.project_files("bigpkg")

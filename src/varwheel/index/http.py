@@ -22,6 +22,7 @@ from varwheel.index.json_api import JSON_V1
 USER_AGENT = f"varwheel/{__version__}"
 _RETRY_STATUSES = (500, 502, 503, 504)
 CHUNK = 64 * 1024
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})  # never sent through a proxy
 
 if TYPE_CHECKING:
     import urllib3
@@ -100,47 +101,70 @@ class HttpSession:
             for netloc, (user, pw) in (credentials or {}).items()
         }
         self._settings = (timeout, retries, backoff, pool_size)
-        self._pool: urllib3.PoolManager | None = None
+        self._pools: dict[str | None, urllib3.PoolManager] = {}
+        self._proxies: dict[str, str] | None = None
         self._pool_lock = threading.Lock()
 
-    def _manager(self) -> urllib3.PoolManager:
-        """The pool, created on first use: urllib3 is not even imported for local-only work."""
+    def _manager(self, url: str) -> urllib3.PoolManager:
+        """The pool for ``url``: direct, or through the ``http_proxy``/``https_proxy`` of the
+        environment (``no_proxy`` honoured, loopback always direct). Created on first use, so
+        local-only work never imports urllib3."""
         with self._pool_lock:
-            if self._pool is None:
-                import urllib3
-                from urllib3.util import Retry, Timeout
+            if self._proxies is None:
+                from urllib.request import getproxies
 
-                timeout, retries, backoff, pool_size = self._settings
-                retry = Retry(
-                    total=None,  # each kind has its own budget; redirects must not eat retries
-                    connect=retries,
-                    redirect=10,
-                    other=retries,
-                    read=retries,
-                    status=retries,
-                    backoff_factor=backoff,
-                    status_forcelist=_RETRY_STATUSES,
-                    allowed_methods=frozenset({"GET", "HEAD"}),
-                    raise_on_status=False,
-                )
-                self._pool = urllib3.PoolManager(
-                    num_pools=16,
-                    maxsize=pool_size,
-                    retries=retry,
-                    timeout=Timeout(connect=min(timeout, 10.0), read=timeout),
-                    headers={"User-Agent": USER_AGENT},
-                )
-            return self._pool
+                self._proxies = {k: v for k, v in getproxies().items() if k in ("http", "https")}
+            parts = urlsplit(url)
+            proxy = self._proxies.get(parts.scheme)
+            if proxy:
+                from urllib.request import proxy_bypass
+
+                host = parts.hostname or ""
+                if host in _LOOPBACK or proxy_bypass(host):
+                    proxy = None
+            if proxy not in self._pools:
+                self._pools[proxy] = self._new_manager(proxy)
+            return self._pools[proxy]
+
+    def _new_manager(self, proxy: str | None) -> urllib3.PoolManager:
+        import urllib3
+        from urllib3.util import Retry, Timeout, make_headers
+
+        timeout, retries, backoff, pool_size = self._settings
+        retry = Retry(
+            total=None,  # each kind has its own budget; redirects must not eat retries
+            connect=retries,
+            redirect=10,
+            other=retries,
+            read=retries,
+            status=retries,
+            backoff_factor=backoff,
+            status_forcelist=_RETRY_STATUSES,
+            allowed_methods=frozenset({"GET", "HEAD"}),
+            raise_on_status=False,
+        )
+        options = {
+            "num_pools": 16,
+            "maxsize": pool_size,
+            "retries": retry,
+            "timeout": Timeout(connect=min(timeout, 10.0), read=timeout),
+            "headers": {"User-Agent": USER_AGENT},
+        }
+        if proxy is None:
+            return urllib3.PoolManager(**options)
+        bare, creds = split_credentials(proxy)
+        auth = make_headers(proxy_basic_auth=":".join(creds)) if creds else None
+        return urllib3.ProxyManager(bare, proxy_headers=auth, **options)
 
     def close(self) -> None:
         with self._pool_lock:
-            if self._pool is not None:
-                self._pool.clear()
+            for pool in self._pools.values():
+                pool.clear()
 
     def _request(
         self, url: str, headers: Mapping[str, str], *, preload: bool = True
     ) -> urllib3.BaseHTTPResponse:
-        pool = self._manager()
+        pool = self._manager(url)
         from urllib3.exceptions import HTTPError
 
         headers = dict(headers)
