@@ -17,9 +17,9 @@ the whole file with 200, like servers that ignore ranges); strong ETags and Last
 304 answers to If-None-Match / If-Modified-Since (toggle ``conditional``); PEP 691 content
 negotiation: a directory asked for with ``Accept: application/vnd.pypi.simple.v1+json`` is
 answered with its ``index.json`` when there is one; optional gzip of pages;
-``fail(path, status, times)`` makes the next requests of a path fail; every request is
-recorded in ``stats``. Nothing but files under the root is ever served (paths are resolved and
-checked).
+``fail(path, status, times)`` makes the next requests of a path fail and
+``truncate(path, times)`` cuts the next answers half-way; every request is recorded in
+``stats``. Nothing but files under the root is ever served (paths are resolved and checked).
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ class ServerOptions:
     gzip_pages: bool = False
     basic_auth: tuple[str, str] | None = None  # (user, password) every request must carry
     failures: dict[str, list[int]] = field(default_factory=dict)
+    truncations: dict[str, int] = field(default_factory=dict)
 
 
 def _parse_range(value: str, size: int) -> tuple[int, int] | None:
@@ -140,12 +141,23 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._serve(head=False)
 
     def _send(
-        self, status: int, body: bytes, headers: dict[str, str], *, head: bool, path: str
+        self,
+        status: int,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        head: bool,
+        path: str,
+        cut: bool = False,
     ) -> None:
+        """Send a response; ``cut`` sends half the body and drops the connection."""
         self.send_response(status)
         for key, value in headers.items():
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
+        if cut:
+            body = body[: len(body) // 2]
+            self.close_connection = True
         sent = len(body) if not head else 0
         # recorded before the body goes out, so a client that has read it sees the record
         self.server.stats.add(
@@ -215,7 +227,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     return
                 start, end = span
                 headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                self._send(206, data[start : end + 1], headers, head=head, path=path)
+                cut = self._take_truncation(path)
+                self._send(206, data[start : end + 1], headers, head=head, path=path, cut=cut)
                 return
         if (
             opts.gzip_pages
@@ -224,7 +237,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         ):
             headers["Content-Encoding"] = "gzip"
             data = gzip.compress(data, mtime=0)
-        self._send(200, data, headers, head=head, path=path)
+        self._send(200, data, headers, head=head, path=path, cut=self._take_truncation(path))
+
+    def _take_truncation(self, path: str) -> bool:
+        with self.server.lock:
+            pending = self.server.options.truncations.get(path, 0)
+            if pending:
+                self.server.options.truncations[path] = pending - 1
+            return pending > 0
 
     def _not_modified(self, etag: str, mtime: float) -> bool:
         inm = self.headers.get("If-None-Match")
@@ -271,6 +291,12 @@ class LocalServer:
         """The next ``times`` requests for URL path ``path`` get ``status``."""
         with self._server.lock:
             self.options.failures.setdefault(path, []).extend([status] * times)
+
+    def truncate(self, path: str, times: int = 1) -> None:
+        """The next ``times`` answers with a body (200 or 206) for ``path`` stop half-way and drop
+        the connection, as a network failure in the middle of a download would."""
+        with self._server.lock:
+            self.options.truncations[path] = self.options.truncations.get(path, 0) + times
 
 
 @contextmanager

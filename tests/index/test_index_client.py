@@ -394,3 +394,24 @@ def test_http_proxy_from_environment(
             pytest.raises(IndexFetchError, match="refused"),
         ):
             client.project_files("bigpkg")
+
+
+def test_interrupted_download_resumes_with_a_range_request(site: Path, tmp_path: Path) -> None:
+    events: list[ProgressEvent] = []
+    with (
+        serve_directory(site) as server,
+        IndexClient([server.url + "simple/"], backoff=0.01) as client,
+    ):
+        file = next(f for f in client.project_files("bigpkg") if f.is_wheel)
+        path = f"/files/{file.filename}"
+        server.truncate(path, times=2)
+        got = client.download(file, tmp_path / "a", progress=events.append)
+        statuses = [r.status for r in server.stats.snapshot() if r.path == path]
+        server.options.range_support = False
+        server.truncate(path)
+        with pytest.raises(IndexFetchError, match="cannot resume"):
+            client.download(file, tmp_path / "b")
+    assert got.read_bytes() == (site / "files" / file.filename).read_bytes()
+    assert statuses == [200, 206, 206]  # the second piece was cut again, the third completed
+    assert events[-1].done and events[-1].downloaded == file.size
+    assert list((tmp_path / "b").iterdir()) == []

@@ -233,31 +233,55 @@ class HttpSession:
         sink: Callable[[bytes], None],
         progress: Callable[[int, int | None], None] | None = None,
     ) -> int:
-        """Stream the body of ``url`` into ``sink``; returns the number of bytes."""
+        """Stream the body of ``url`` into ``sink``; returns the number of bytes.
+
+        A connection lost mid-body is resumed with ``Range: bytes=<done>-`` (up to ``retries``
+        times) when the server honours ranges; otherwise it is an IndexFetchError.
+        """
         if is_file_url(url):
             return _stream_file(url, sink, progress)
-        resp = self._request(url, {"Accept-Encoding": "identity"}, preload=False)
-        try:
-            if resp.status != 200:
-                raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
-            length = resp.headers.get("content-length")
-            total = int(length) if length and length.isdigit() else None
-            done = 0
-            from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import HTTPError
 
+        retries = self._settings[1]
+        done, total, resumes = 0, None, 0
+        while True:
+            headers = {"Accept-Encoding": "identity"}
+            if done:
+                headers["Range"] = f"bytes={done}-"
+            resp = self._request(url, headers, preload=False)
             try:
-                for chunk in resp.stream(CHUNK):
-                    sink(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
-            except HTTPError as exc:
-                raise IndexFetchError(f"{url}: download failed: {_reason(exc)}") from None
-            if total is not None and done != total:
-                raise IndexFetchError(f"{url}: download truncated ({done} of {total} bytes)")
-            return done
-        finally:
-            resp.release_conn()
+                if not done and resp.status != 200:
+                    raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
+                if done and not _resumes_at(resp, done):
+                    raise IndexFetchError(
+                        f"{url}: download interrupted after {done} bytes; the server cannot resume it"
+                    )
+                if total is None:
+                    length = resp.headers.get("content-length")
+                    total = int(length) if length and length.isdigit() else None
+                try:
+                    for chunk in resp.stream(CHUNK):
+                        sink(chunk)
+                        done += len(chunk)
+                        if progress:
+                            progress(done, total)
+                    failure = None
+                except HTTPError as exc:
+                    failure = _reason(exc)
+            finally:
+                resp.release_conn()
+            if failure is None and (total is None or done == total):
+                return done
+            resumes += 1
+            if resumes > retries:
+                reason = failure or f"truncated ({done} of {total} bytes)"
+                raise IndexFetchError(f"{url}: download failed: {reason}")
+
+
+def _resumes_at(resp: urllib3.BaseHTTPResponse, offset: int) -> bool:
+    """True for a 206 answer whose ``Content-Range`` starts at ``offset``."""
+    value = resp.headers.get("content-range", "")
+    return resp.status == 206 and value.startswith(f"bytes {offset}-")
 
 
 def _get_file(url: str, accept: str | None) -> Response:
