@@ -141,3 +141,16 @@ def test_oversized_member_is_refused_before_fetching(tmp_path: Path) -> None:
         with pytest.raises(IndexFetchError, match="too large"):
             _read(server, path.name)
         assert server.stats.count() == 1  # the tail only
+
+
+def test_long_archive_comment_pushes_the_end_record_out_of_the_first_tail(tmp_path: Path) -> None:
+    path = tmp_path / "comment-1.0-py3-none-any-x.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("comment/blob.bin", os.urandom(100_000))
+        zf.writestr("comment-1.0.dist-info/variant.json", VARIANT)
+        zf.comment = b"c" * 60_000
+    with serve_directory(tmp_path) as server:
+        got = _read(server, path.name)
+        reqs = server.stats.snapshot()
+    assert got.data == VARIANT and got.route == MEMBER_RANGE
+    assert len(reqs) == 2 and sum(r.bytes_sent for r in reqs) < 90_000
