@@ -4,7 +4,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 import zipfile
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from varwheel.spec.metadata import (
     to_v0_2_0,
 )
 from varwheel.spec.model import VariantMetadata
+from varwheel.spec.validation import printable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -49,7 +52,7 @@ class Inspection:
     conversion_error: str | None = None
 
 
-def detect_kind(path: Path, head: bytes) -> FileKind:
+def detect_kind(path: Path, head: bytes, source: str | None = None) -> FileKind:
     """Tell the kind of file by its name, then by its first bytes."""
     name = path.name
     if name.endswith(".whl") or head.startswith(b"PK\x03\x04"):
@@ -65,21 +68,44 @@ def detect_kind(path: Path, head: bytes) -> FileKind:
         return "variants.json"
     raise InvalidMetadata(
         "cannot tell what this file is: expected a .whl, variant.json, *-variants.json or pyproject.toml",
-        source=str(path),
+        source=source or printable(str(path)),
     )
 
 
-def _read(path: Path) -> bytes:
+def _check_regular_file(path: Path, source: str) -> None:
+    """Refuse what is not a readable regular file before opening it: a FIFO would block."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=source) from None
+    if stat.S_ISDIR(mode):
+        raise InvalidMetadata("is a directory, not a file", source=source)
+    if not stat.S_ISREG(mode):
+        raise InvalidMetadata("not a regular file", source=source)
+
+
+def _read(path: Path, source: str) -> bytes:
     try:
         with path.open("rb") as fh:
             data = fh.read(_MAX_JSON_BYTES + 1)
-    except IsADirectoryError:
-        raise InvalidMetadata("is a directory, not a file", source=str(path)) from None
     except OSError as err:
-        raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=str(path)) from None
+        raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=source) from None
     if len(data) > _MAX_JSON_BYTES:
-        raise InvalidMetadata("file too large for variant metadata", source=str(path))
+        raise InvalidMetadata("file too large for variant metadata", source=source)
     return data
+
+
+def _load_toml(data: bytes, source: str) -> Any:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise InvalidMetadata(
+            f"not UTF-8 text ({err.reason} at byte {err.start})", source=source
+        ) from None
+    except tomllib.TOMLDecodeError as err:
+        raise InvalidMetadata(f"not valid TOML: {printable(str(err))}", source=source) from None
+    except RecursionError:
+        raise InvalidMetadata("not valid TOML: nested too deeply", source=source) from None
 
 
 def _conversion(md: VariantMetadata) -> tuple[tuple[str, ...], str | None]:
@@ -97,24 +123,26 @@ def _inspection(path: Path, kind: FileKind, md: VariantMetadata | None, **extra:
     )
 
 
-def inspect_wheel(path: Path) -> Inspection:
+def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
     """Read ``*.dist-info/variant.json`` from a wheel and check it against the filename label."""
-    source = str(path)
+    source = source or printable(str(path))
     try:
         label = parse_wheel_filename(path.name).label
     except InvalidFilename as err:
-        raise InvalidFilename(f"{source}: {err}") from None
+        raise InvalidFilename(f"{source}: {printable(str(err))}") from None
+    _check_regular_file(path, source)
     try:
         with zipfile.ZipFile(path) as zf:
             members = [n for n in zf.namelist() if _VARIANT_JSON_MEMBER.match(n)]
             if len(members) > 1:
+                shown = ", ".join(printable(m) for m in sorted(members))
                 raise InvalidMetadata(
-                    f"several variant.json files ({', '.join(sorted(members))}); a wheel has one .dist-info",
+                    f"several variant.json files ({shown}); a wheel has one .dist-info",
                     source=source,
                 )
             info = zf.getinfo(members[0]) if members else None
             if info is not None and info.file_size > _MAX_JSON_BYTES:
-                raise InvalidMetadata(f"{info.filename} is too large", source=source)
+                raise InvalidMetadata(f"{printable(info.filename)} is too large", source=source)
             data = zf.read(info) if info is not None else None
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
         raise InvalidMetadata(f"not a valid wheel (zip) archive: {err}", source=source) from None
@@ -129,19 +157,21 @@ def inspect_wheel(path: Path) -> Inspection:
             )
         return _inspection(path, "wheel", None)
     member = info.filename
-    md = load_variant_json(data, source=f"{source}!{member}")
+    member_source = f"{source}!{printable(member)}"
+    md = load_variant_json(data, source=member_source)
     (wheel_variant,) = md.variants
+    # PEP 825 §"Variants": the single key is the label in the wheel's file name.
     if label is None:
         raise InvalidMetadata(
-            f"{member} describes variant {wheel_variant!r} but the file name has no variant label",
-            source=source,
+            f"describes variant {wheel_variant!r} but the file name has no variant label",
+            path="variants",
+            source=member_source,
         )
     if wheel_variant != label:
-        # PEP 825 §"Variants": the single key is the label in the wheel's file name.
         raise InvalidMetadata(
-            f"{member} names variant {wheel_variant!r} but the file name has label {label!r}",
+            f"names variant {wheel_variant!r} but the file name has label {label!r}",
             path="variants",
-            source=source,
+            source=member_source,
         )
     return _inspection(path, "wheel", md, wheel_label=label, member=member)
 
@@ -149,25 +179,17 @@ def inspect_wheel(path: Path) -> Inspection:
 def inspect_path(path: Path | str) -> Inspection:
     """Load and validate the variant metadata in ``path`` (kind detected from name and content)."""
     path = Path(path)
-    source = str(path)
-    if path.is_dir():
-        raise InvalidMetadata("is a directory, not a file", source=source)
+    # the path is shown in one-line messages: a newline in a file name must not break them
+    source = printable(str(path))
     if path.name.endswith(".whl"):
-        return inspect_wheel(path)
-    data = _read(path)
-    kind = detect_kind(path, data[:16])
+        return inspect_wheel(path, source)
+    _check_regular_file(path, source)
+    data = _read(path, source)
+    kind = detect_kind(path, data[:16], source)
     if kind == "wheel":
-        return inspect_wheel(path)
+        return inspect_wheel(path, source)
     if kind == "pyproject":
-        try:
-            doc = tomllib.loads(data.decode("utf-8"))
-        except UnicodeDecodeError as err:
-            raise InvalidMetadata(
-                f"not UTF-8 text ({err.reason} at byte {err.start})", source=source
-            ) from None
-        except tomllib.TOMLDecodeError as err:
-            raise InvalidMetadata(f"not valid TOML: {err}", source=source) from None
-        return _inspection(path, kind, load_pyproject(doc, source=source))
+        return _inspection(path, kind, load_pyproject(_load_toml(data, source), source=source))
     if kind == "variant.json":
         return _inspection(path, kind, load_variant_json(data, source=source))
     extra: dict[str, Any] = {}
@@ -175,7 +197,7 @@ def inspect_path(path: Path | str) -> Inspection:
         try:
             project, version = parse_variants_json_filename(path.name)
         except InvalidFilename as err:
-            raise InvalidFilename(f"{source}: {err}") from None
+            raise InvalidFilename(f"{source}: {printable(str(err))}") from None
         extra = {"project": str(project), "version": str(version)}
     return _inspection(path, kind, load_variants_json(data, source=source), **extra)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -235,3 +236,114 @@ def test_inspect_modules_do_not_import_rich() -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     done = subprocess.run([sys.executable, "-c", code], env=env, timeout=60, check=False)
     assert done.returncode == 0
+
+
+def _good_text() -> str:
+    return json.dumps(variant_json("v3", ["x86_64 :: level :: v3"]))
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"\xef\xbb\xbf" + _good_text().encode(), "starts with a UTF-8 byte order mark"),
+        (_good_text().replace('"v3"]', "NaN]").encode(), "NaN is not a JSON value"),
+        (_good_text().replace('"v3"]', "-Infinity]").encode(), "-Infinity is not a JSON value"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
+        (
+            _good_text().replace('"v3"]', "1" * 5000 + "]").encode(),
+            "variants.v3.x86_64.level[0]: expected a string, got a number",
+        ),
+        (_good_text().encode("utf-16"), "not UTF-8 text"),
+        (_good_text().encode() + b"\x00", "not valid JSON: Extra data"),
+    ],
+)
+def test_hostile_json_fails_with_one_clean_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, message: str
+) -> None:
+    path = tmp_path / "demo-1.0-variants.json"
+    path.write_bytes(data)
+    code, out, err = run_cli(capsys, str(path))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"varwheel: error: {path}: ") and err.count("\n") == 1, err
+    assert message in err and "Traceback" not in err and "utf-8-sig" not in err
+
+
+def test_huge_number_in_an_unknown_key_is_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = json.loads(_good_text())
+    path = tmp_path / "demo-1.0-variants.json"
+    path.write_text(json.dumps(doc)[:-1] + ', "x-later": ' + "9" * 5000 + "}")
+    code, out, err = run_cli(capsys, str(path), "--json")
+    assert (code, err) == (0, "") and json.loads(out)["variants"] == {
+        "v3": ["x86_64 :: level :: v3"]
+    }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a = " + "[" * 100_000 + "]" * 100_000 + "\n", "a = " + "{b=" * 3000 + "1" + "}" * 3000],
+)
+def test_deeply_nested_toml(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(text)
+    code, _, err = run_cli(capsys, str(path))
+    assert code == 2 and err == f"varwheel: error: {path}: not valid TOML: nested too deeply\n"
+
+
+def test_fifo_is_refused_without_blocking(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fifo = tmp_path / "demo-1.0-variants.json"
+    os.mkfifo(fifo)
+    code, _, err = run_cli(capsys, str(fifo))
+    assert code == 2 and err == f"varwheel: error: {fifo}: not a regular file\n"
+
+
+def test_control_characters_in_the_path_stay_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad\nname-1.0-variants.json"
+    path.write_text("{")
+    code, _, err = run_cli(capsys, str(path))
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith(f"varwheel: error: {tmp_path}/bad\\nname-1.0-variants.json: "), err
+
+
+def test_label_mismatch_names_the_member(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    wheel = _wheel(tmp_path, label="v4", variant=variant_json("v3", ["x86_64 :: level :: v3"]))
+    code, _, err = run_cli(capsys, str(wheel))
+    assert code == 2
+    assert err == (
+        f"varwheel: error: {wheel}!demo-1.0.dist-info/variant.json: variants: "
+        "names variant 'v3' but the file name has label 'v4'\n"
+    )
+
+
+def test_permission_denied(tmp_path: Path) -> None:
+    """Run as an unprivileged user (root reads anything) on a file only its owner may read."""
+    secret = tmp_path / "secret" / "demo-1.0-variants.json"
+    secret.parent.mkdir()
+    secret.write_text(_good_text())
+    secret.chmod(0)
+    tmp_path.chmod(0o755)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv: cannot drop privileges")
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [*prefix, sys.executable, "-m", "varwheel", "inspect", str(secret)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == f"varwheel: error: {secret}: cannot read: Permission denied\n"

@@ -716,3 +716,26 @@ def test_round_trip_of_random_valid_documents(doc: dict[str, Any]) -> None:
         for ns, feats in tree.items():
             for f, values in feats.items():
                 assert written["variants"][label][ns][f] == sorted(set(values))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"a": NaN}', "not valid JSON: NaN is not a JSON value"),
+        ('{"a": [Infinity]}', "not valid JSON: Infinity is not a JSON value"),
+        (
+            '\ufeff{"a": 1}',
+            "starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259 §8.1)",
+        ),
+        ("[" * 50_000 + "]" * 50_000, "not valid JSON: nested too deeply"),
+    ],
+)
+def test_parse_json_rejects_what_json_does_not_allow(text: str, message: str) -> None:
+    for data in (text, text.encode()):
+        with pytest.raises(InvalidMetadata) as info:
+            parse_json(data, source="f.json")
+        assert str(info.value) == f"f.json: {message}"
+
+
+def test_parse_json_reads_numbers_past_the_int_digit_limit() -> None:
+    assert parse_json('{"a": ' + "7" * 5000 + ', "b": 12}') == {"a": float("inf"), "b": 12}

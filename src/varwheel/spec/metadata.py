@@ -103,11 +103,33 @@ def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def _reject_constant(name: str) -> Any:
+    # Python's json reads NaN/Infinity/-Infinity, which RFC 8259 §6 does not allow.
+    raise InvalidMetadata(f"not valid JSON: {name} is not a JSON value")
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:  # more digits than int() converts: still a number, never a metadata value
+        return float(text)
+
+
 def parse_json(data: bytes | bytearray | str, *, source: str | None = None) -> object:
-    """Decode JSON text; ``InvalidMetadata`` for bad UTF-8, syntax, duplicate keys, deep nesting."""
+    """Decode JSON text; ``InvalidMetadata`` for bad UTF-8, a byte order mark, syntax, NaN or
+    Infinity, duplicate keys, nesting deeper than the parser can follow."""
     try:
         text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
-        return json.loads(text, object_pairs_hook=_reject_duplicates)
+        if text.startswith("\ufeff"):
+            raise InvalidMetadata(
+                "starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259 §8.1)"
+            )
+        return json.loads(
+            text,
+            object_pairs_hook=_reject_duplicates,
+            parse_constant=_reject_constant,
+            parse_int=_number,
+        )
     except InvalidMetadata as err:
         raise err.with_source(source) if source else err from None
     except UnicodeDecodeError as err:
@@ -118,8 +140,10 @@ def parse_json(data: bytes | bytearray | str, *, source: str | None = None) -> o
         raise InvalidMetadata(
             f"not valid JSON: {err.msg} (line {err.lineno}, column {err.colno})", source=source
         ) from None
-    except (ValueError, RecursionError) as err:
-        raise InvalidMetadata(f"not valid JSON: {type(err).__name__}", source=source) from None
+    except RecursionError:
+        raise InvalidMetadata("not valid JSON: nested too deeply", source=source) from None
+    except ValueError as err:
+        raise InvalidMetadata(f"not valid JSON: {err}", source=source) from None
 
 
 # --------------------------------------------------------------------------- readers

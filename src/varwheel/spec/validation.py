@@ -273,16 +273,17 @@ def _check_variants(md: VariantMetadata, kind: DocumentKind, has_providers: bool
                 )
 
 
-def _printable(text: str) -> str:
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\n``), for one-line messages."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def one_line(err: InvalidMetadata) -> InvalidMetadata:
     """``err`` with control characters in its path and reason escaped: messages stay one line
     even when a document uses such characters in its keys."""
-    if _printable(err.path) == err.path and _printable(err.reason) == err.reason:
+    if printable(err.path) == err.path and printable(err.reason) == err.reason:
         return err
-    clean = type(err)(_printable(err.reason), path=_printable(err.path), source=err.source)
+    clean = type(err)(printable(err.reason), path=printable(err.path), source=err.source)
     clean.__cause__ = err.__cause__
     return clean
 
