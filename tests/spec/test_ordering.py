@@ -129,7 +129,15 @@ def test_checklist_49_namespace_then_feature_order() -> None:
     sp = SupportedProperties(
         {"first": {"a": ("x",), "b": ("x",), "c": ("x",)}, "second": {"z": ("x",)}}
     )
-    assert labels(md, sp) == ("s_z", "f_c", "f_b", "f_a", "null")
+    ranking = order_variants(md, sp)
+    assert ranking.labels == ("s_z", "f_c", "f_b", "f_a", "null")
+    s_z, f_c, f_b = ranking.ranked[:3]
+    assert describe_decision(s_z, f_c) == (
+        "namespace second ranks before first (second :: z :: x vs first :: c :: x)"
+    )
+    assert describe_decision(f_c, f_b) == (
+        "feature first :: c ranks before first :: b (first :: c :: x vs first :: b :: x)"
+    )
 
 
 def test_checklist_51_prefix_tie_more_properties_win() -> None:
@@ -140,7 +148,9 @@ def test_checklist_51_prefix_tie_more_properties_win() -> None:
     sp = SupportedProperties({"ns": {"a": ("x",), "b": ("y",)}})
     ranking = order_variants(md, sp)
     assert ranking.labels == ("long", "short", "null")
-    assert "more properties win" in describe_decision(ranking.ranked[0], ranking.ranked[1])
+    assert describe_decision(ranking.ranked[0], ranking.ranked[1]) == (
+        "same best properties as 'short' plus ns :: b :: y (more properties win)"
+    )
 
 
 def test_checklist_55_pep825_divergence_label_breaks_tie() -> None:

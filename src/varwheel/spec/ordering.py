@@ -306,17 +306,21 @@ def describe_decision(first: RankedVariant, second: RankedVariant | None) -> str
     if not second.key:
         if not first.key:
             return f"label '{first.label}' before '{second.label}' (both without properties)"
-        return f"variant '{first.label}' before the null variant (PEP 825: null sorts last)"
+        if second.label == NULL_LABEL:
+            return f"variant '{first.label}' before the null variant (PEP 825: null sorts last)"
+        return f"variant '{first.label}' has properties, '{second.label}' has none"
     for i, (a, b) in enumerate(zip(first.key, second.key, strict=False)):
         if a == b:
             continue
         pa, pb = first.key_properties[i], second.key_properties[i]
-        if a[:2] == b[:2]:
-            return f"{pa} ranks before {pb.value}"
-        return f"{pa} ranks before {pb}"
+        if a[0] != b[0]:
+            return f"namespace {pa.namespace} ranks before {pb.namespace} ({pa} vs {pb})"
+        if a[1] != b[1]:
+            return f"feature {pa.feature_key} ranks before {pb.feature_key} ({pa} vs {pb})"
+        return f"{pa} ranks before {pb.value}"
     if len(first.key) > len(second.key):
         extra = first.key_properties[len(second.key)]
-        return f"equal up to {extra}, which '{second.label}' lacks (more properties win)"
+        return f"same best properties as '{second.label}' plus {extra} (more properties win)"
     return (
         f"label '{first.label}' before '{second.label}' (equal property ranks, PEP 825 tie-break)"
     )
