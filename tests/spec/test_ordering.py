@@ -301,7 +301,7 @@ def test_forbid_patterns(pattern: str, left: tuple[str, ...]) -> None:
 @pytest.mark.parametrize("pattern", ["", "Nvidia", "a :: b :: c :: d", "ns :: -x"])
 def test_forbid_pattern_invalid(pattern: str) -> None:
     md, sp = cuda_md()
-    with pytest.raises(InvalidProperty):
+    with pytest.raises(InvalidProperty, match=r"^invalid forbid pattern"):
         order_variants(md, sp, Preferences(forbid=(pattern,)))
 
 
@@ -476,6 +476,6 @@ def test_forbid_pattern_rejects_garbage_with_invalid_property(text: str) -> None
     try:
         pattern = ForbidPattern.parse(text)
     except InvalidProperty as exc:
-        assert str(exc).startswith("invalid")
+        assert str(exc).startswith("invalid forbid pattern")
     else:
         assert 1 <= len(pattern.text.split(" :: ")) <= 3

@@ -67,7 +67,7 @@ class RankedVariant:
 
     label: str
     properties: tuple[VariantProperty, ...]
-    sort_key: tuple[int, ...] = (sys.maxsize,)
+    sort_key: tuple[int, ...] = (_END,)
     forced: bool = False
     order: PropertyOrder | None = field(default=None, compare=False, repr=False)
 
@@ -125,9 +125,12 @@ class ForbidPattern:
                 f"invalid forbid pattern {text!r}: expected 'ns', 'ns :: feature' or "
                 "'ns :: feature :: value'"
             )
-        ns = validate_namespace(parts[0])
-        feature = validate_feature(parts[1]) if len(parts) > 1 else None
-        value = validate_value(parts[2]) if len(parts) > 2 else None
+        try:
+            ns = validate_namespace(parts[0])
+            feature = validate_feature(parts[1]) if len(parts) > 1 else None
+            value = validate_value(parts[2]) if len(parts) > 2 else None
+        except InvalidProperty as exc:
+            raise InvalidProperty(f"invalid forbid pattern {text!r}: {exc}") from exc
         return cls(" :: ".join(parts), ns, feature, value)
 
     def matches(self, prop: VariantProperty) -> bool:
@@ -241,7 +244,7 @@ def order_variants(
     # (sort key, label, variant): labels are unique, so tuple order never reaches the variant
     ranked: list[tuple[tuple[int, ...], str, RankedVariant]] = []
     rejected: list[RejectedVariant] = []
-    reasons: dict[tuple[str, str, tuple[str, ...]] | None, Reason] = {}
+    reasons: dict[tuple[str, str, tuple[str, ...]], Reason] = {}
     screen = not prefs.variants_enabled or prefs.variant is not None or bool(forbids)
     for label, props in variants.items():
         if screen:
@@ -256,9 +259,12 @@ def order_variants(
                 sort_key, forced = _forced_key(props, order), True
             else:
                 failure = first_failure(props, supported)
-                reason = _unordered(props) if failure is None else reasons.get(failure)
-                if reason is None:  # many variants fail on the same feature: build each once
-                    reason = reasons[failure] = failure_reason(*failure, supported)
+                if failure is None:
+                    reason = _unordered(props)
+                else:  # many variants fail on the same feature: build each reason once
+                    reason = reasons.get(failure) or reasons.setdefault(
+                        failure, failure_reason(*failure, supported)
+                    )
                 rejected.append(RejectedVariant(label, reason))
                 continue
         ranked.append((sort_key, label, RankedVariant(label, props, sort_key, forced, order)))
