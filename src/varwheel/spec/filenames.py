@@ -38,6 +38,10 @@ _PROJECT_NAME_RE = re.compile(r"[a-z0-9]|[a-z0-9][a-z0-9._-]*[a-z0-9]", re.IGNOR
 _NAME_ESCAPE_RE = re.compile(r"[-_.]+")
 
 
+# a page lists hundreds of wheels of one project: normalise each name once
+_canonical_name = lru_cache(maxsize=1024)(canonicalize_name)
+
+
 class _Bad(Exception):
     """Internal: a reason why one component is invalid; wrapped into ``InvalidFilename``."""
 
@@ -182,7 +186,7 @@ def _parse_wheel_filename(text: str) -> WheelFilename:
             raise _fail(text, str(exc)) from None
     return WheelFilename(
         name=parts[0],
-        project=canonicalize_name(parts[0]),
+        project=_canonical_name(parts[0]),
         version=version,
         build=build,
         python_tag=tag_parts[0],
@@ -247,7 +251,7 @@ def _parse_variants_json_filename(text: str) -> tuple[NormalizedName, Version]:
         version = _parse_version(parts[1])
     except _Bad as exc:
         raise InvalidFilename(f"invalid variants.json filename {text!r}: {exc}") from None
-    return canonicalize_name(parts[0]), version
+    return _canonical_name(parts[0]), version
 
 
 def is_variants_json_filename(text: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Literal
 
 from packaging.markers import InvalidMarker, Marker
@@ -67,18 +68,35 @@ def check_plugin_api(text: object, path: str) -> None:
         )
 
 
-def _check_requirement(text: str, path: str) -> None:
+@lru_cache(maxsize=4096)
+def _requirement_problem(text: str) -> str | None:
+    # index files repeat the same requires/enable-if strings: parse each text once per process
     try:
         Requirement(text)
     except InvalidRequirement as err:
-        raise _fail(f"not a valid requirement {text!r}: {_first_line(err)}", path) from err
+        return _first_line(err)
+    return None
 
 
-def _check_marker(text: str, path: str) -> None:
+@lru_cache(maxsize=4096)
+def _marker_problem(text: str) -> str | None:
     try:
         Marker(text)
     except InvalidMarker as err:
-        raise _fail(f"not a valid environment marker {text!r}: {_first_line(err)}", path) from err
+        return _first_line(err)
+    return None
+
+
+def _check_requirement(text: str, path: str) -> None:
+    problem = _requirement_problem(text)
+    if problem is not None:
+        raise _fail(f"not a valid requirement {text!r}: {problem}", path)
+
+
+def _check_marker(text: str, path: str) -> None:
+    problem = _marker_problem(text)
+    if problem is not None:
+        raise _fail(f"not a valid environment marker {text!r}: {problem}", path)
 
 
 def _check_static(static: Mapping[str, tuple[str, ...]], path: str, *, non_empty: bool) -> None:
