@@ -207,7 +207,7 @@ def _wheel_pre_reason(wheel: WheelFilename, label: str, prefs: Preferences) -> R
     if not prefs.variants_enabled:
         return Reason(
             "variants-disabled",
-            f"{wheel.filename}: variant wheels are disabled, the non-variant wheel is used",
+            f"{wheel.filename}: variant wheels are disabled (non-variant wheels only)",
         )
     if prefs.variant is not None and label != prefs.variant:
         return Reason(
