@@ -230,3 +230,19 @@ def test_shared_namespace_directory_survives_partial_uninstall(
     assert sorted(p.name for p in (env.purelib / "nspkg").iterdir()) == ["b.py"]
     uninstall(env, ["ns-b"])
     assert snapshot_tree(env.prefix) == before
+
+
+def test_staging_destination_refuses_escaping_paths(tmp_path: Path) -> None:
+    from varwheel.install.transaction import _destination_class
+
+    dest = _destination_class()(
+        {"purelib": str(tmp_path / "site")},
+        interpreter="/usr/bin/python3",
+        script_kind="posix",
+        destdir=str(tmp_path / "stage"),
+    )
+    inside = dest._path_with_destdir("purelib", "pkg/mod.py")
+    assert inside == Path(str(tmp_path / "stage") + str(tmp_path / "site" / "pkg" / "mod.py"))
+    for bad in ("../escape.py", "pkg/../../escape.py", "/etc/passwd"):
+        with pytest.raises(ValueError, match="outside of the target directory"):
+            dest._path_with_destdir("purelib", bad)

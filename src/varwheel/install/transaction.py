@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import json
 import os
 import shutil
@@ -415,6 +416,32 @@ def _run_plan(env: TargetEnvironment, txn: Path, plan: _Plan, op: str) -> None:
 # --- install --------------------------------------------------------------------------------
 
 
+@functools.cache
+def _destination_class() -> type:
+    from installer.destinations import SchemeDictionaryDestination
+
+    class _Destination(SchemeDictionaryDestination):  # type: ignore[misc]
+        def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
+            # Files in the scripts scheme are commands: executable even when the archive lost
+            # the mode bits (zips written on Windows or by naive tools), as pip does.
+            return super().write_file(scheme, path, stream, is_executable or scheme == "scripts")
+
+        def _path_with_destdir(self, scheme: Any, path: str) -> Path:
+            # Same contract as installer's (refuse paths escaping the scheme directory, map into
+            # destdir) with string operations: installer's pathlib version costs several Path
+            # objects per file, a large share of unpacking small wheels. Where installer has no
+            # such hook this override is unused and installer's own code runs.
+            base = os.path.abspath(self.scheme_dict[scheme])
+            target = os.path.normpath(os.path.join(base, path))
+            if not target.startswith(base.rstrip(os.sep) + os.sep):
+                raise ValueError(f"Attempting to write {path} outside of the target directory")
+            if self.destdir is not None:
+                return Path(self.destdir + target)
+            return Path(target)
+
+    return _Destination
+
+
 def _stage(
     env: TargetEnvironment,
     checked: CheckedWheel,
@@ -423,7 +450,6 @@ def _stage(
     compile_bytecode: bool,
 ) -> None:
     from installer import install
-    from installer.destinations import SchemeDictionaryDestination
     from installer.sources import WheelFile
 
     schemes = {
@@ -434,13 +460,7 @@ def _stage(
         "headers": str(env.headers / checked.name),
     }
 
-    class _Destination(SchemeDictionaryDestination):
-        # Files in the scripts scheme are commands: executable even when the archive lost the
-        # mode bits (zips written on Windows or by naive tools), as pip does.
-        def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
-            return super().write_file(scheme, path, stream, is_executable or scheme == "scripts")
-
-    destination = _Destination(
+    destination = _destination_class()(
         schemes,
         interpreter=str(env.python),
         script_kind="posix" if os.name != "nt" else "win-amd64",
