@@ -5,7 +5,9 @@
    ``variantlib.api.get_variants_by_priority`` and with varwheel (``load_variants_json`` ->
    ``effective_support`` -> ``order_variants``). They must agree; the one deliberate difference is
    named where it is asserted (optional static providers, PEP 817 §"optional providers").
-2. The recorded transcript ../shared/fixtures/variantlib-0.2.2-outputs/selection-and-config-transcript.txt
+2. PEP 817 ``default-priorities.feature`` / ``.property`` with install-time providers, against
+   variantlib's resolver (``sort_and_filter_supported_variants``, which still takes them).
+3. The recorded transcript ../shared/fixtures/variantlib-0.2.2-outputs/selection-and-config-transcript.txt
    (variantlib with the toy plugin under TOY_LEVEL / TOY_ACCEL) is replayed with the toy plugin's
    supported lists as the detected support.
 """
@@ -24,9 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from varwheel.spec.metadata import load_variants_json
-from varwheel.spec.model import SCHEMA_V0_2_0
+from varwheel.spec.model import SCHEMA_V0_2_0, ProviderInfo, VariantMetadata
 from varwheel.spec.ordering import Preferences, order_variants
-from varwheel.spec.properties import VariantProperty
+from varwheel.spec.properties import VariantProperty, canonical_properties
 from varwheel.spec.selection import SupportedProperties, effective_support
 
 variantlib_api = pytest.importorskip("variantlib.api")
@@ -132,6 +134,86 @@ def test_static_documents_rank_like_variantlib(doc: dict[str, Any]) -> None:
         label for label in reference if not uses_namespace(doc["variants"].get(label, {}), optional)
     ]
     assert varwheel_order(doc) == expected_default
+
+
+@st.composite
+def pep817_case(draw: st.DrawFn) -> tuple[VariantMetadata, SupportedProperties]:
+    """Install-time providers with PEP 817 ``default-priorities.feature`` / ``.property``."""
+    namespaces = draw(st.lists(st.sampled_from(NAMESPACES), min_size=1, max_size=3, unique=True))
+    support = {
+        ns: {
+            f: tuple(draw(st.lists(st.sampled_from(VALUES), min_size=1, max_size=4, unique=True)))
+            for f in draw(st.lists(st.sampled_from(FEATURES), min_size=1, max_size=3, unique=True))
+        }
+        for ns in namespaces
+    }
+    feature_prio = {
+        ns: tuple(draw(st.lists(st.sampled_from(FEATURES), max_size=3, unique=True)))
+        for ns in namespaces
+    }
+    property_prio = {
+        ns: {
+            f: tuple(draw(st.lists(st.sampled_from(VALUES), max_size=3, unique=True)))
+            for f in draw(st.lists(st.sampled_from(FEATURES), max_size=3, unique=True))
+        }
+        for ns in namespaces
+    }
+    variants: dict[str, tuple[VariantProperty, ...]] = {}
+    for i in range(draw(st.integers(0, 10))):
+        picked = draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(namespaces), st.sampled_from(FEATURES), st.sampled_from(VALUES)
+                ),
+                min_size=1,
+                max_size=4,
+                unique=True,
+            )
+        )
+        props = canonical_properties(VariantProperty(*t) for t in picked)
+        if props not in variants.values():
+            variants[f"l{draw(st.integers(0, 9))}x{i}"] = props
+    md = VariantMetadata(
+        namespace_priorities=tuple(draw(st.permutations(namespaces))),
+        providers={ns: ProviderInfo(ns, requires=(f"{ns}-provider",)) for ns in namespaces},
+        variants=variants,
+        feature_priorities=feature_prio,
+        property_priorities=property_prio,
+    )
+    return md, SupportedProperties(support)
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pep817_case())
+def test_pep817_priorities_rank_like_variantlib_resolver(
+    case: tuple[VariantMetadata, SupportedProperties],
+) -> None:
+    # variantlib 0.2.2 reads no default-priorities.feature/.property from files any more, but its
+    # resolver still takes them (as user priorities). Feeding it the same lists checks PEP 817
+    # §"Variant ordering" steps 2-3 (listed first, then supported order) end to end.
+    md, sp = case
+    vl_variant = pytest.importorskip("variantlib.models.variant")
+    vl_lib = pytest.importorskip("variantlib.resolver.lib")
+    descs = [
+        vl_variant.VariantDescription(
+            properties=[vl_variant.VariantProperty(p.namespace, p.feature, p.value) for p in props],
+            label=label,
+        )
+        for label, props in md.variants.items()
+    ]
+    ranked = vl_lib.sort_and_filter_supported_variants(
+        descs,
+        [vl_variant.VariantProperty(p.namespace, p.feature, p.value) for p in sp.as_properties()],
+        namespace_priorities=list(md.namespace_priorities),
+        feature_priorities={ns: list(fs) for ns, fs in md.feature_priorities.items()},
+        property_priorities={
+            ns: {f: list(vs) for f, vs in feats.items()}
+            for ns, feats in md.property_priorities.items()
+        },
+        filter_values=True,
+    )
+    assert list(order_variants(md, sp).labels) == [d.label for d in ranked]
 
 
 # --- the recorded variantlib transcript (toy plugin + static blas) --------------------------------
