@@ -16,7 +16,7 @@ empty cache directory per run. Bytecode: none of varwheel/uv compile by default,
 "pip --no-compile" column is the like-for-like figure. Reported: median [min-max] seconds and the
 median of the per-round ratios.
 
-    .venv/bin/python benchmarks/install.py [--samples 7] [--only a-files,a-http,b] [--keep DIR]
+    .venv/bin/python benchmarks/install.py [--samples 5] [--only a-files,a-http,b] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -318,7 +318,7 @@ def run_pair(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--samples", type=int, default=7)
+    parser.add_argument("--samples", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument(
         "--only",
@@ -329,7 +329,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--tools", default="varwheel,pip,pip --no-compile,uv", help="comma-separated"
     )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
-    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=REPO / ".benchmarks" / "install.json",
+        help="write the results here (default: .benchmarks/install.json, git-ignored)",
+    )
     args = parser.parse_args(argv)
     wanted = [TOOLS[name.strip()] for name in args.tools.split(",") if name.strip()]
     missing = [
@@ -425,6 +430,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
     finally:
         if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=2))
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
