@@ -124,7 +124,7 @@ def failure_reason(
         why = supported.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
         return Reason(
             "namespace-unavailable",
-            f"{needs}; namespace '{ns}' is unavailable: {why}",
+            f"{needs}; {why}",
             namespace=ns,
             feature=feature,
             required=values,
