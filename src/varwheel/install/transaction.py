@@ -9,12 +9,15 @@ Protocol (all under ``<prefix>/.varwheel/``, same filesystem as site-packages so
    A failure up to here changes nothing in the environment.
 4. The journal is written (tmp + rename): files to displace (old versions' RECORD files
    and any file a new wheel overwrites), files to place, directories that will be created.
-5. Displaced files are moved into ``txn/backup``, then staged files are moved into place.
+5. Displaced files are moved into ``txn/backup``, then staged files are moved into place. A
+   directory that does not exist in the target yet (or, when displacing, one wholly owned by the
+   replaced distributions) moves in one rename instead of file by file.
 6. The journal is marked ``committed``; backup, staging and journal are deleted.
 
-Recovery: a journal in state ``applying`` is rolled back (placed files whose staged copy is gone
-are removed, backups moved back, created directories removed); a ``committed`` one is rolled
-forward (clean-up only). Either way the environment equals the before or the after state.
+Recovery: a journal in state ``applying`` is rolled back (placed paths whose staged copy is gone
+are removed, then the journal says ``restoring`` and backups move back); a ``committed`` one is
+rolled forward (clean-up only). Either way the environment equals the before or the after state,
+also when the recovery itself is interrupted and run again.
 
 Bytecode is not compiled by default (like uv; pip compiles): Python writes ``__pycache__`` on
 first import anyway, and compiling dominates the cost of installing small wheels.
