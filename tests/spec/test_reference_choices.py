@@ -250,3 +250,41 @@ def test_skipped_old_null_label_degrades_gracefully(
     assert ("torch", "2.8.0") in skipped
     _, _, selection = select(real_index_dir, grid, plugins, "torch", "2.8.0", profile_env)
     assert outcome(selection) == expected
+
+
+def test_native_providers_reach_the_same_choices(
+    grid: dict[str, Any],
+    real_index_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    # End to end: varwheel's own (native) providers under the same FORCE variables, instead of the
+    # recorded plugin answers, then effective_support and select_wheels: all 375 choices agree.
+    from varwheel.providers.detect import ProviderOptions, ProviderSession
+
+    force_vars = {k for case in grid["cases"] for k in case["env"]}
+    by_profile: dict[str, list[dict[str, Any]]] = {}
+    for case in grid["cases"]:
+        by_profile.setdefault(case["profile"], []).append(case)
+    mismatches = []
+    for cases in by_profile.values():
+        for var in force_vars:
+            monkeypatch.delenv(var, raising=False)
+        for var, value in cases[0]["env"].items():
+            monkeypatch.setenv(var, value)
+        session = ProviderSession(ProviderOptions(cache=False, cache_dir=tmp_path))
+        env = target_env(grid["target"])
+        for case in cases:
+            md = project_metadata(real_index_dir, case["project"], case["version"])
+            detected = session.detect(md, target_env=env)
+            sp = effective_support(md, detected, marker_env=env)
+            files = [
+                w
+                for w in project_wheels(real_index_dir, case["project"])
+                if w.version == Version(case["version"])
+            ]
+            got = outcome(select_wheels(files, md, sp, target_tags(grid["target"])))
+            if got != case["expected"]:
+                where = f"{case['profile']} {case['project']} {case['version']}"
+                mismatches.append(f"{where}: {got} != {case['expected']}")
+    assert mismatches == []
