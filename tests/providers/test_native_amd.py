@@ -3,7 +3,6 @@ variables, and live detection from a KFD topology and ROCm version file laid out
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.plugin_outputs import plugin_reference
 from varwheel.errors import ProviderError
 from varwheel.providers.base import FeatureConfig, feature_configs_to_json, validate_supported
 from varwheel.providers.native.amd import (
@@ -26,8 +26,7 @@ from varwheel.providers.native.amd import (
 
 @pytest.fixture(scope="module")
 def reference(fixtures_dir: Path) -> dict:
-    data = json.loads((fixtures_dir / "reference-plugin-outputs" / "plugins.json").read_text())
-    return data["providers"]["amd"]
+    return plugin_reference(fixtures_dir, "amd")
 
 
 def _machine(root: Path, targets: list[int], rocm: str | None) -> AMDProvider:

@@ -3,15 +3,14 @@ the recorded answers under its FORCE variable, and Level Zero through ctypes."""
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
+from helpers.cbuild import build_shared_library
+from helpers.plugin_outputs import plugin_reference
 from varwheel.providers.base import FeatureConfig, feature_configs_to_json, validate_supported
 from varwheel.providers.native._levelzero import decode_ip, query_device_ips
 from varwheel.providers.native.intel import DEVICE_IPS, FORCE_IP_VAR, IntelProvider, with_compat
@@ -21,8 +20,7 @@ VALUE = re.compile(r"^[a-z0-9_.]+$")
 
 @pytest.fixture(scope="module")
 def reference(fixtures_dir: Path) -> dict:
-    data = json.loads((fixtures_dir / "reference-plugin-outputs" / "plugins.json").read_text())
-    return data["providers"]["intel"]
+    return plugin_reference(fixtures_dir, "intel")
 
 
 def to_uint32(ip: str) -> int:
@@ -138,18 +136,7 @@ int zeDeviceGetProperties(void *device, props_t *p) {
 
 @pytest.fixture(scope="module")
 def fake_level_zero(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the fake Level Zero library")
-    work = tmp_path_factory.mktemp("ze")
-    (work / "fake_ze.c").write_text(FAKE_ZE_C)
-    library = work / "libze_loader.so.1"
-    subprocess.run(
-        [compiler, "-shared", "-fPIC", "-O1", "-o", str(library), str(work / "fake_ze.c")],
-        check=True,
-        capture_output=True,
-    )
-    return library
+    return build_shared_library(tmp_path_factory.mktemp("ze"), FAKE_ZE_C, "libze_loader.so.1")
 
 
 def test_level_zero_query_through_a_real_shared_library(

@@ -4,9 +4,6 @@ recorded answers in reference-plugin-outputs/plugins.json, and the NVML path thr
 from __future__ import annotations
 
 import ctypes
-import json
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -14,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers.cbuild import build_shared_library
+from helpers.plugin_outputs import plugin_reference
 from varwheel.errors import ProviderError
 from varwheel.providers.base import feature_configs_to_json, validate_supported
 from varwheel.providers.native._nvml import CudaEnvironment, decode_cuda_version, query_nvml
@@ -32,8 +31,7 @@ from varwheel.providers.native.nvidia import (
 
 @pytest.fixture(scope="module")
 def reference(fixtures_dir: Path) -> dict:
-    data = json.loads((fixtures_dir / "reference-plugin-outputs" / "plugins.json").read_text())
-    return data["providers"]["nvidia"]
+    return plugin_reference(fixtures_dir, "nvidia")
 
 
 def _by_name(provider: NvidiaProvider) -> dict[str, tuple[tuple[str, ...], bool]]:
@@ -201,18 +199,7 @@ int fake_counts(int *i, int *s) { *i = inits; *s = shutdowns; return 0; }
 
 @pytest.fixture(scope="module")
 def fake_nvml(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the fake NVML library")
-    work = tmp_path_factory.mktemp("nvml")
-    (work / "fake_nvml.c").write_text(FAKE_NVML_C)
-    library = work / "libnvidia-ml.so.1"
-    subprocess.run(
-        [compiler, "-shared", "-fPIC", "-O1", "-o", str(library), str(work / "fake_nvml.c")],
-        check=True,
-        capture_output=True,
-    )
-    return library
+    return build_shared_library(tmp_path_factory.mktemp("nvml"), FAKE_NVML_C, "libnvidia-ml.so.1")
 
 
 def _counts(library: Path) -> tuple[int, int]:

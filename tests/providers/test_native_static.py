@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers.plugin_outputs import plugin_reference
 from varwheel.providers.base import FeatureConfig, feature_configs_to_json, validate_static
 from varwheel.providers.native.blas_lapack import BlasLapackProvider
 from varwheel.providers.native.openmp import OpenMPProvider
 
 
 def test_blas_lapack_equals_published_plugin(fixtures_dir: Path) -> None:
-    data = json.loads((fixtures_dir / "reference-plugin-outputs" / "plugins.json").read_text())
-    reference = data["providers"]["blas_lapack"]
+    reference = plugin_reference(fixtures_dir, "blas_lapack")
     provider = BlasLapackProvider()
     assert provider.is_static is True
     assert feature_configs_to_json(provider.get_all_configs()) == reference["all"]

@@ -1,4 +1,4 @@
-"""Small helpers shared by the native providers: override variables and fingerprints."""
+"""Shared by the native providers: their common shape, override variables and fingerprints."""
 
 from __future__ import annotations
 
@@ -6,8 +6,31 @@ import hashlib
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 from varwheel.providers.base import FeatureConfig
+
+
+class NativeProvider:
+    """The class attributes of the ``Provider`` protocol and ``get_all_configs``; subclasses
+    (frozen dataclasses) answer ``get_supported_configs`` and ``fingerprint``."""
+
+    namespace: ClassVar[str]
+    version: ClassVar[str]  # of the published plugin answered like
+    distributions: ClassVar[tuple[str, ...]]
+    plugin_apis: ClassVar[tuple[str, ...]]
+    all_configs: ClassVar[tuple[FeatureConfig, ...]]
+    is_static: ClassVar[bool] = False
+    override_env_vars: ClassVar[tuple[str, ...]] = ()
+
+    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
+        return self.all_configs
+
+
+def plugin_api_names(package: str, plugin_class: str, *aliases: str) -> tuple[str, ...]:
+    """The ``plugin-api`` spellings of a published plugin: ``package.plugin:Class``, the bare
+    module (what PEP 817 infers from ``requires``), and module names of renamed distributions."""
+    return (f"{package}.plugin:{plugin_class}", package, *aliases)
 
 
 def environ(env: Mapping[str, str] | None) -> Mapping[str, str]:

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import platform
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from varwheel.providers.base import FeatureConfig, restrict_to
+from varwheel.providers.native._common import NativeProvider, digest
 
 if TYPE_CHECKING:
     from archspec.cpu import Microarchitecture
@@ -116,3 +121,22 @@ def cpu_facts(cpuinfo: Path = CPUINFO) -> list[str]:
     keys = ("vendor_id", "model name", "flags", "CPU implementer", "CPU part", "Features")
     block = "\n".join(f"{k}={data.get(k, '')}" for k in keys)
     return [platform.system(), normalize_machine(platform.machine()), archspec_version, block]
+
+
+@dataclass(frozen=True)
+class CpuProvider(NativeProvider):
+    """The x86_64 / aarch64 providers: ``host`` replaces live detection (an archspec target
+    factory, e.g. ``lambda: host_from_cpuinfo(text, "aarch64")`` for a profile or a test)."""
+
+    host: Callable[[], Microarchitecture | None] | None = None
+    cpuinfo: Path = CPUINFO
+
+    def supported_for(self, host: Microarchitecture | None) -> tuple[FeatureConfig, ...]:
+        raise NotImplementedError
+
+    def get_supported_configs(self) -> tuple[FeatureConfig, ...]:
+        host = (self.host or live_host)()
+        return restrict_to(self.supported_for(host), self.all_configs)
+
+    def fingerprint(self) -> str:
+        return digest(self.namespace, self.version, cpu_facts(self.cpuinfo))

@@ -7,14 +7,12 @@ On a machine that is not AArch64 the live answer is empty.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from varwheel.providers.base import FeatureConfig, restrict_to
-from varwheel.providers.native._common import digest, on_features
-from varwheel.providers.native._cpu import CPUINFO, cpu_facts, live_host
+from varwheel.providers.base import FeatureConfig
+from varwheel.providers.native._common import on_features, plugin_api_names
+from varwheel.providers.native._cpu import CpuProvider
 
 if TYPE_CHECKING:
     from archspec.cpu import Microarchitecture
@@ -88,33 +86,19 @@ def aarch64_supported(host: Microarchitecture | None) -> tuple[FeatureConfig, ..
     )
 
 
-@dataclass(frozen=True)
-class AArch64Provider:
-    """``host`` replaces live detection (e.g. ``lambda: host_from_cpuinfo(text, "aarch64")``)."""
-
-    host: Callable[[], Microarchitecture | None] | None = None
-    cpuinfo: Path = CPUINFO
+class AArch64Provider(CpuProvider):
+    """The aarch64 provider (``host``: e.g. ``lambda: host_from_cpuinfo(text, "aarch64")``)."""
 
     namespace: ClassVar[str] = "aarch64"
     version: ClassVar[str] = "0.0.3"
-    is_static: ClassVar[bool] = False
-    override_env_vars: ClassVar[tuple[str, ...]] = ()
     distributions: ClassVar[tuple[str, ...]] = (
         "provider-variant-aarch64",
         "aarch64-variant-provider",
     )
-    plugin_apis: ClassVar[tuple[str, ...]] = (
-        "provider_variant_aarch64.plugin:AArch64Plugin",
-        "provider_variant_aarch64",
-        "aarch64_variant_provider",
+    plugin_apis: ClassVar[tuple[str, ...]] = plugin_api_names(
+        "provider_variant_aarch64", "AArch64Plugin", "aarch64_variant_provider"
     )
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
 
-    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
-
-    def get_supported_configs(self) -> tuple[FeatureConfig, ...]:
-        host = (self.host or live_host)()
-        return restrict_to(aarch64_supported(host), ALL_CONFIGS)
-
-    def fingerprint(self) -> str:
-        return digest(self.namespace, self.version, cpu_facts(self.cpuinfo))
+    def supported_for(self, host: Microarchitecture | None) -> tuple[FeatureConfig, ...]:
+        return aarch64_supported(host)

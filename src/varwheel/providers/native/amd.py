@@ -20,7 +20,15 @@ from typing import ClassVar
 
 from varwheel.errors import ProviderError
 from varwheel.providers.base import FeatureConfig, restrict_to
-from varwheel.providers.native._common import digest, environ, forced, glob_fact, read_fact
+from varwheel.providers.native._common import (
+    NativeProvider,
+    digest,
+    environ,
+    forced,
+    glob_fact,
+    plugin_api_names,
+    read_fact,
+)
 
 FORCE_GFX_VAR = "AMD_VARIANT_PROVIDER_FORCE_GFX_ARCH"
 FORCE_ROCM_VAR = "AMD_VARIANT_PROVIDER_FORCE_ROCM_VERSION"
@@ -111,7 +119,7 @@ def parse_forced_rocm(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class AMDProvider:
+class AMDProvider(NativeProvider):
     """``environ``, ``sysfs`` and ``rocm_roots`` replace the live system (profiles, tests)."""
 
     environ: Mapping[str, str] | None = None
@@ -120,7 +128,6 @@ class AMDProvider:
 
     namespace: ClassVar[str] = "amd"
     version: ClassVar[str] = "0.0.2"
-    is_static: ClassVar[bool] = False
     override_env_vars: ClassVar[tuple[str, ...]] = (
         FORCE_GFX_VAR,
         FORCE_ROCM_VAR,
@@ -128,13 +135,10 @@ class AMDProvider:
         "ROCM_PATH",
     )
     distributions: ClassVar[tuple[str, ...]] = ("amd-variant-provider",)
-    plugin_apis: ClassVar[tuple[str, ...]] = (
-        "amd_variant_provider.plugin:AMDVariantPlugin",
-        "amd_variant_provider",
+    plugin_apis: ClassVar[tuple[str, ...]] = plugin_api_names(
+        "amd_variant_provider", "AMDVariantPlugin"
     )
-
-    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
 
     def _rocm_roots(self, env: Mapping[str, str]) -> tuple[Path, ...]:
         if self.rocm_roots is not None:

@@ -24,7 +24,15 @@ from typing import ClassVar
 
 from varwheel.errors import ProviderError
 from varwheel.providers.base import FeatureConfig
-from varwheel.providers.native._common import digest, environ, file_fact, forced, glob_fact
+from varwheel.providers.native._common import (
+    NativeProvider,
+    digest,
+    environ,
+    file_fact,
+    forced,
+    glob_fact,
+    plugin_api_names,
+)
 from varwheel.spec.properties import VALUE_RE
 
 FORCE_NPU_VAR = "ASCEND_VARIANT_PROVIDER_FORCE_NPU_TYPE"
@@ -123,7 +131,7 @@ _FORCE_VARS = {
 
 
 @dataclass(frozen=True)
-class AscendProvider:
+class AscendProvider(NativeProvider):
     """``environ`` and ``detect`` replace the live system (profiles, tests)."""
 
     environ: Mapping[str, str] | None = None
@@ -131,7 +139,6 @@ class AscendProvider:
 
     namespace: ClassVar[str] = "ascend"
     version: ClassVar[str] = "0.0.2"
-    is_static: ClassVar[bool] = False
     override_env_vars: ClassVar[tuple[str, ...]] = (
         FORCE_NPU_VAR,
         FORCE_DRIVER_VAR,
@@ -139,9 +146,8 @@ class AscendProvider:
         TOOLKIT_VAR,
     )
     distributions: ClassVar[tuple[str, ...]] = ("huawei-ascend-variant-provider",)
-    plugin_apis: ClassVar[tuple[str, ...]] = (
-        "huawei_ascend_variant_provider.plugin:AscendVariantPlugin",
-        "huawei_ascend_variant_provider",
+    plugin_apis: ClassVar[tuple[str, ...]] = plugin_api_names(
+        "huawei_ascend_variant_provider", "AscendVariantPlugin"
     )
 
     def get_supported_configs(self) -> tuple[FeatureConfig, ...]:

@@ -17,4 +17,4 @@ class BlasLapackProvider(StaticProvider):
     version: ClassVar[str] = "0.0.3"
     distributions: ClassVar[tuple[str, ...]] = ("blas-lapack-variant-provider",)
     plugin_apis: ClassVar[tuple[str, ...]] = ("blas_lapack_variant_provider",)
-    configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS

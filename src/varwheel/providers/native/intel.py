@@ -16,11 +16,13 @@ from typing import ClassVar
 
 from varwheel.providers.base import FeatureConfig, restrict_to
 from varwheel.providers.native._common import (
+    NativeProvider,
     digest,
     environ,
     forced,
     glob_fact,
     library_facts,
+    plugin_api_names,
     read_fact,
 )
 from varwheel.providers.native._levelzero import decode_ip, query_device_ips
@@ -76,7 +78,7 @@ def _live_ips() -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class IntelProvider:
+class IntelProvider(NativeProvider):
     """``environ`` and ``detect`` (decoded IPs, compat included) replace the live system."""
 
     environ: Mapping[str, str] | None = None
@@ -84,16 +86,12 @@ class IntelProvider:
 
     namespace: ClassVar[str] = "intel"
     version: ClassVar[str] = "0.0.3"
-    is_static: ClassVar[bool] = False
     override_env_vars: ClassVar[tuple[str, ...]] = (FORCE_IP_VAR,)
     distributions: ClassVar[tuple[str, ...]] = ("intel-variant-provider",)
-    plugin_apis: ClassVar[tuple[str, ...]] = (
-        "intel_variant_provider.plugin:IntelVariantPlugin",
-        "intel_variant_provider",
+    plugin_apis: ClassVar[tuple[str, ...]] = plugin_api_names(
+        "intel_variant_provider", "IntelVariantPlugin"
     )
-
-    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
 
     def get_supported_configs(self) -> tuple[FeatureConfig, ...]:
         if self.detect is None and platform.system() not in ("Linux", "Windows"):

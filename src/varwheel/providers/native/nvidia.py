@@ -25,11 +25,13 @@ from packaging.version import InvalidVersion, Version
 from varwheel.errors import ProviderError
 from varwheel.providers.base import FeatureConfig, restrict_to
 from varwheel.providers.native._common import (
+    NativeProvider,
     digest,
     environ,
     forced,
     glob_fact,
     library_facts,
+    plugin_api_names,
     read_fact,
 )
 from varwheel.providers.native._nvml import CudaEnvironment, query_nvml
@@ -142,7 +144,7 @@ def _in_supported_range(cuda: tuple[int, int]) -> bool:
 
 
 @dataclass(frozen=True)
-class NvidiaProvider:
+class NvidiaProvider(NativeProvider):
     """``environ`` and ``detect`` replace ``os.environ`` and NVML (profiles, tests)."""
 
     environ: Mapping[str, str] | None = None
@@ -150,16 +152,12 @@ class NvidiaProvider:
 
     namespace: ClassVar[str] = "nvidia"
     version: ClassVar[str] = "0.0.2"
-    is_static: ClassVar[bool] = False
     override_env_vars: ClassVar[tuple[str, ...]] = (FORCE_CUDA_VAR, FORCE_SM_VAR)
     distributions: ClassVar[tuple[str, ...]] = ("nvidia-variant-provider",)
-    plugin_apis: ClassVar[tuple[str, ...]] = (
-        "nvidia_variant_provider.plugin:NvidiaVariantPlugin",
-        "nvidia_variant_provider",
+    plugin_apis: ClassVar[tuple[str, ...]] = plugin_api_names(
+        "nvidia_variant_provider", "NvidiaVariantPlugin"
     )
-
-    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
 
     def get_supported_configs(self) -> tuple[FeatureConfig, ...]:
         env = environ(self.environ)

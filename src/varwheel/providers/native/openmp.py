@@ -15,4 +15,4 @@ class OpenMPProvider(StaticProvider):
     version: ClassVar[str] = "0.0.3"
     distributions: ClassVar[tuple[str, ...]] = ("openmp-variant-provider",)
     plugin_apis: ClassVar[tuple[str, ...]] = ("openmp_variant_provider",)
-    configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS

@@ -6,14 +6,11 @@ v4; each ISA extension archspec knows for the host is a feature with the single 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from varwheel.providers.base import FeatureConfig, restrict_to
-from varwheel.providers.native._common import digest, on_features
-from varwheel.providers.native._cpu import CPUINFO, cpu_facts, live_host
+from varwheel.providers.base import FeatureConfig
+from varwheel.providers.native._common import on_features, plugin_api_names
+from varwheel.providers.native._cpu import CpuProvider
 
 if TYPE_CHECKING:
     from archspec.cpu import Microarchitecture
@@ -82,33 +79,19 @@ def x86_64_supported(host: Microarchitecture | None) -> tuple[FeatureConfig, ...
     )
 
 
-@dataclass(frozen=True)
-class X8664Provider:
-    """``host`` replaces live detection (an archspec target factory), e.g. for a profile."""
-
-    host: Callable[[], Microarchitecture | None] | None = None
-    cpuinfo: Path = CPUINFO
+class X8664Provider(CpuProvider):
+    """The x86_64 provider (``host``: an archspec target factory, e.g. for a profile)."""
 
     namespace: ClassVar[str] = "x86_64"
     version: ClassVar[str] = "0.0.3"
-    is_static: ClassVar[bool] = False
-    override_env_vars: ClassVar[tuple[str, ...]] = ()
     distributions: ClassVar[tuple[str, ...]] = (
         "provider-variant-x86-64",
         "x86-64-variant-provider",
     )
-    plugin_apis: ClassVar[tuple[str, ...]] = (
-        "provider_variant_x86_64.plugin:X8664Plugin",
-        "provider_variant_x86_64",
-        "x86_64_variant_provider",
+    plugin_apis: ClassVar[tuple[str, ...]] = plugin_api_names(
+        "provider_variant_x86_64", "X8664Plugin", "x86_64_variant_provider"
     )
+    all_configs: ClassVar[tuple[FeatureConfig, ...]] = ALL_CONFIGS
 
-    def get_all_configs(self) -> tuple[FeatureConfig, ...]:
-        return ALL_CONFIGS
-
-    def get_supported_configs(self) -> tuple[FeatureConfig, ...]:
-        host = (self.host or live_host)()
-        return restrict_to(x86_64_supported(host), ALL_CONFIGS)
-
-    def fingerprint(self) -> str:
-        return digest(self.namespace, self.version, cpu_facts(self.cpuinfo))
+    def supported_for(self, host: Microarchitecture | None) -> tuple[FeatureConfig, ...]:
+        return x86_64_supported(host)
