@@ -9,7 +9,7 @@ import functools
 from collections.abc import Mapping, Sequence
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from varwheel.errors import InvalidProperty
@@ -374,15 +374,24 @@ def scenario(draw: st.DrawFn) -> tuple[VariantMetadata, SupportedProperties]:
     return md, SupportedProperties(support)
 
 
-def reference_order(md: VariantMetadata, sp: SupportedProperties) -> list[str]:
-    """PEP 825 ordering written out with a comparison function, as the PEP states it."""
-    ns_order = list(dict.fromkeys([*md.namespace_priorities, *sp.properties]))
+def reference_order(
+    md: VariantMetadata, sp: SupportedProperties, prefer: tuple[VariantProperty, ...] = ()
+) -> list[str]:
+    """PEP 825 ordering written out with a comparison function, as the PEP states it; ``prefer``
+    puts its namespaces, features and values first (Preferences)."""
+    ns_order = list(
+        dict.fromkeys([*(p.namespace for p in prefer), *md.namespace_priorities, *sp.properties])
+    )
 
     def feature_order(ns: str) -> list[str]:
-        return list(dict.fromkeys([*md.feature_priorities.get(ns, ()), *sp.properties[ns]]))
+        preferred = [p.feature for p in prefer if p.namespace == ns]
+        return list(
+            dict.fromkeys([*preferred, *md.feature_priorities.get(ns, ()), *sp.properties[ns]])
+        )
 
     def value_order(ns: str, f: str) -> list[str]:
-        listed = md.property_priorities.get(ns, {}).get(f, ())
+        preferred = [p.value for p in prefer if (p.namespace, p.feature) == (ns, f)]
+        listed = [*preferred, *md.property_priorities.get(ns, {}).get(f, ())]
         return [v for v in dict.fromkeys([*listed, *sp.values(ns, f)]) if v in sp.values(ns, f)]
 
     def key(props_: tuple[VariantProperty, ...]) -> list[tuple[int, int, int]]:
@@ -426,6 +435,21 @@ def test_order_matches_literal_pep825_comparison(
     for rej in ranking.rejected:
         assert not is_compatible(md.variants[rej.label], sp)
         assert rej.reason.code in {"feature-unsupported", "namespace-unavailable"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario(), st.data())
+def test_prefer_matches_literal_comparison(
+    case: tuple[VariantMetadata, SupportedProperties], data: st.DataObject
+) -> None:
+    md, sp = case
+    pool = sorted({p for props_ in md.variants.values() for p in props_})
+    assume(pool)
+    prefer = tuple(data.draw(st.lists(st.sampled_from(pool), max_size=3, unique=True)))
+    ranking = order_variants(md, sp, Preferences(prefer=prefer))
+    assert list(ranking.labels) == reference_order(md, sp, prefer)
+    # PEP 825: preferences reorder, they never add a variant the target does not support
+    assert set(ranking.labels) == set(order_variants(md, sp).labels)
 
 
 @settings(max_examples=50, deadline=None)
