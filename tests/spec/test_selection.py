@@ -145,7 +145,9 @@ def test_checklist_39_optional_provider_needs_opt_in() -> None:
     detected = SupportedProperties({"gpu": {"arch": ("x",)}})
     off = effective_support(md, detected, marker_env=LINUX_ENV)
     assert "gpu" not in off.properties
-    assert off.unavailable["gpu"] == "optional provider 'gpu' is not enabled"
+    assert off.unavailable["gpu"] == (
+        "optional provider 'gpu' is not enabled (enable it with --enable-provider gpu)"
+    )
     on = effective_support(md, detected, marker_env=LINUX_ENV, enabled_optional=["gpu"])
     assert on.properties["gpu"] == {"arch": ("x",)}
 

@@ -203,7 +203,9 @@ def effective_support(
             unavailable[ns] = why
     for ns, info in md.providers.items():
         if info.optional and ns not in enabled:
-            unavailable[ns] = f"optional provider '{ns}' is not enabled"
+            unavailable[ns] = (
+                f"optional provider '{ns}' is not enabled (enable it with --enable-provider {ns})"
+            )
             continue
         if info.enable_if is not None and not _enable_if_holds(md, ns, info.enable_if, marker_env):
             unavailable[ns] = f"enable-if '{info.enable_if}' is false for the target environment"
@@ -218,5 +220,7 @@ def effective_support(
         if ns in detected.properties:
             properties[ns] = dict(detected.properties[ns])
         else:
-            unavailable[ns] = detected.unavailable.get(ns) or f"no provider result for '{ns}'"
+            unavailable[ns] = (
+                detected.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
+            )
     return SupportedProperties(properties, unavailable)
