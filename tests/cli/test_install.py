@@ -542,3 +542,65 @@ def test_extra_index_url(capsys, tmp_path, site, profiles) -> None:
     assert code == 0, err
     urls = {i["metadata"]["name"]: i["download_info"]["url"] for i in json.loads(out)["install"]}
     assert urls["vdemo"].startswith(a.url) and urls["vdemo-cuda-rt"].startswith(b.url)
+
+
+@pytest.mark.slow
+def test_x86_level_choice_matches_uv(capsys, tmp_path) -> None:
+    """Differential against uv 0.13.9 (vendored x86-64 provider) on this machine's CPU: both
+    install the same x86_64 level variant."""
+    import shutil
+
+    from helpers.wheels import build_wheel, variant_json
+    from resolve.variant_project import write_variants_json
+
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.fail("uv (a test dependency) is not installed next to this interpreter")
+    links = tmp_path / "fl"
+    prov = {"x86_64": {"requires": ["x86-64-variant-provider"]}}
+    wheels = [build_wheel(links, "tinypkg", "1.0.0")]
+    for k in range(1, 5):
+        doc = variant_json(
+            f"x86_64_v{k}",
+            [f"x86_64 :: level :: v{k}"],
+            providers=prov,
+            namespace_priorities=["x86_64"],
+        )
+        wheels.append(build_wheel(links, "tinypkg", "1.0.0", variant=doc))
+    write_variants_json(wheels, links)
+    labels = {}
+    for tool in ("uv", "varwheel"):
+        venv = make_venv(tmp_path / tool)
+        if tool == "uv":
+            subprocess.run(
+                [
+                    uv,
+                    "pip",
+                    "install",
+                    "-q",
+                    "--python",
+                    str(venv / "bin" / "python"),
+                    "--preview-features",
+                    "wheel-variants",
+                    "--no-index",
+                    "--find-links",
+                    str(links),
+                    "--no-cache",
+                    "tinypkg",
+                ],
+                check=True,
+                capture_output=True,
+                env={"UV_NO_CONFIG": "1", "PATH": "/usr/bin:/bin"},
+            )
+        else:
+            code, _, err = run(
+                capsys, "install", "--python", str(venv), "--no-index", "-f", str(links), "tinypkg"
+            )
+            assert code == 0, err
+        dist = installed_distributions(find_target_environment(str(venv)))["tinypkg"]
+        labels[tool] = dist.variant_label
+    assert labels["varwheel"] == labels["uv"]
+    import platform
+
+    if platform.machine() in ("x86_64", "AMD64"):
+        assert labels["varwheel"] is not None and labels["varwheel"].startswith("x86_64_v")
