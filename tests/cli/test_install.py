@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import subprocess
 import sys
 import time
@@ -600,7 +601,5 @@ def test_x86_level_choice_matches_uv(capsys, tmp_path) -> None:
         dist = installed_distributions(find_target_environment(str(venv)))["tinypkg"]
         labels[tool] = dist.variant_label
     assert labels["varwheel"] == labels["uv"]
-    import platform
-
     if platform.machine() in ("x86_64", "AMD64"):
         assert labels["varwheel"] is not None and labels["varwheel"].startswith("x86_64_v")
