@@ -225,10 +225,16 @@ def test_install_into_venv_matches_explain(capsys, tmp_path, server, profiles) -
     assert code == 0 and "already satisfied" in out
     code, out, _ = run(capsys, "install", "--force-reinstall", "--no-deps", *common, "vdemo")
     assert code == 0 and "Successfully installed vdemo-1.0" in out
+    # --upgrade keeps what already is the best wheel...
+    code, out, _ = run(capsys, "install", "-U", "--no-deps", *common, "vdemo")
+    assert code == 0 and "already satisfied: vdemo 1.0" in out
     # a different target profile does not silently swap an installed variant (pip semantics)
     cpu = ["--python", str(venv), "--profile", str(profiles["cpu"]), *index_args(server)]
     code, out, _ = run(capsys, "install", *cpu, "vdemo")
     assert "already satisfied" in out
+    # ...but replaces a variant the target no longer prefers
+    code, out, _ = run(capsys, "install", "-U", "--dry-run", *cpu, "vdemo")
+    assert code == 0 and "Would install" in out and "variant null" in out
     code, out, _ = run(capsys, "install", "--force-reinstall", *cpu, "vdemo")
     assert code == 0
     dists = installed_distributions(env)

@@ -97,15 +97,32 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
 
         def generate() -> Iterator[Candidate]:
             inst = self._installed_candidate(name, spec)
+            upgrading = name in self.finder.options.upgrade and inst is None
             if inst is not None and (inst.version, True) not in bad:
                 yield inst.with_extras(extras)
+            first = True
             for choice in self.finder.iter_choices(name, spec, pinned=pinned):
                 cand = choice.candidate
                 if cand is None or (cand.version, False) in bad:
                     continue
+                if first and upgrading:
+                    # --upgrade keeps an installed distribution that already is the best choice:
+                    # same version and same variant label (a better variant is an upgrade)
+                    kept = self._installed_if_same(name, cand)
+                    if kept is not None:
+                        cand = kept
+                first = False
                 yield cand.with_extras(extras)
 
         return generate
+
+    def _installed_if_same(self, name: NormalizedName, best: Candidate) -> Candidate | None:
+        dist = self.installed.get(name)
+        if dist is None or self.finder.options.force_reinstall:
+            return None
+        if dist.version != best.version or dist.label != best.label:
+            return None
+        return Candidate(name, dist.version, None, None, label=dist.label, installed=True)
 
     def _installed_candidate(self, name: NormalizedName, spec: SpecifierSet) -> Candidate | None:
         opts = self.finder.options
