@@ -185,14 +185,19 @@ def pep817_case(draw: st.DrawFn) -> tuple[VariantMetadata, SupportedProperties]:
 
 @pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(pep817_case())
+@given(pep817_case(), st.data())
 def test_pep817_priorities_rank_like_variantlib_resolver(
-    case: tuple[VariantMetadata, SupportedProperties],
+    case: tuple[VariantMetadata, SupportedProperties], data: st.DataObject
 ) -> None:
     # variantlib 0.2.2 reads no default-priorities.feature/.property from files any more, but its
     # resolver still takes them (as user priorities). Feeding it the same lists checks PEP 817
-    # §"Variant ordering" steps 2-3 (listed first, then supported order) end to end.
+    # §"Variant ordering" steps 2-3 (listed first, then supported order) end to end, together
+    # with namespace / feature exclusions (our --forbid 'ns' and 'ns :: f').
     md, sp = case
+    forbid_ns = data.draw(st.lists(st.sampled_from(NAMESPACES), max_size=1))
+    forbid_feat = data.draw(
+        st.lists(st.tuples(st.sampled_from(NAMESPACES), st.sampled_from(FEATURES)), max_size=2)
+    )
     vl_variant = pytest.importorskip("variantlib.models.variant")
     vl_lib = pytest.importorskip("variantlib.resolver.lib")
     descs = [
@@ -211,9 +216,48 @@ def test_pep817_priorities_rank_like_variantlib_resolver(
             ns: {f: list(vs) for f, vs in feats.items()}
             for ns, feats in md.property_priorities.items()
         },
+        forbidden_namespaces=forbid_ns,
+        forbidden_features=[vl_variant.VariantFeature(ns, f) for ns, f in forbid_feat],
         filter_values=True,
     )
-    assert list(order_variants(md, sp).labels) == [d.label for d in ranked]
+    prefs = Preferences(forbid=(*forbid_ns, *(f"{ns} :: {f}" for ns, f in forbid_feat)))
+    assert list(order_variants(md, sp, prefs).labels) == [d.label for d in ranked]
+
+
+def test_forbidding_one_value_differs_from_variantlib_by_design() -> None:
+    # PEP 825 §"Overriding variant ordering" lets tools "exclude specific variants". Our
+    # --forbid 'ns :: f :: v' excludes every variant listing that property; variantlib 0.2.2's
+    # forbidden_properties only removes the value from the supported set, so a multi-value
+    # variant survives through its other values. Both stay within PEP 825: neither selects an
+    # unsupported wheel.
+    vl_variant = pytest.importorskip("variantlib.models.variant")
+    vl_lib = pytest.importorskip("variantlib.resolver.lib")
+    fat = (
+        VariantProperty("nvidia", "sm_arch", "110_real"),
+        VariantProperty("nvidia", "sm_arch", "120_real"),
+    )
+    md = VariantMetadata(
+        namespace_priorities=("nvidia",),
+        providers={"nvidia": ProviderInfo("nvidia", requires=("nvidia-variant-provider",))},
+        variants={"fat": fat},
+    )
+    sp = SupportedProperties({"nvidia": {"sm_arch": ("120_real", "110_real")}})
+    forbidden = VariantProperty("nvidia", "sm_arch", "120_real")
+
+    def vl(p: VariantProperty) -> Any:
+        return vl_variant.VariantProperty(p.namespace, p.feature, p.value)
+
+    ranked = vl_lib.sort_and_filter_supported_variants(
+        [vl_variant.VariantDescription(properties=[vl(p) for p in fat], label="fat")],
+        [vl(p) for p in sp.as_properties()],
+        namespace_priorities=["nvidia"],
+        forbidden_properties=[vl(forbidden)],
+        filter_values=True,
+    )
+    assert [d.label for d in ranked] == ["fat", "null"]
+    ranking = order_variants(md, sp, Preferences(forbid=(str(forbidden),)))
+    assert ranking.labels == ("null",)
+    assert ranking.rejected[0].reason.code == "forbidden"
 
 
 # --- the recorded variantlib transcript (toy plugin + static blas) --------------------------------
