@@ -609,3 +609,21 @@ def test_x86_level_choice_matches_uv(capsys, tmp_path) -> None:
     assert labels["varwheel"] == labels["uv"]
     if platform.machine() in ("x86_64", "AMD64"):
         assert labels["varwheel"] is not None and labels["varwheel"].startswith("x86_64_v")
+
+
+@pytest.mark.slow
+def test_sdist_only_project_is_built_and_installed(capsys, tmp_path, site) -> None:
+    from resolve.variant_project import build_sdist
+
+    links = tmp_path / "links"
+    build_sdist(links, "sdpkg", "1.0", dependencies=["vdemo-cpu-rt"])
+    venv = make_venv(tmp_path / "venv")
+    args = ["--python", str(venv), "--no-index", "-f", str(links), "-f", str(site / "files")]
+    code, out, err = run(capsys, "install", "--no-build", *args, "sdpkg")
+    assert code == exitcodes.FAILURE and "building from source is disabled" in err
+    code, out, err = run(capsys, "install", "--no-build-isolation", *args, "sdpkg")
+    assert code == 0, err
+    assert "built from sdpkg-1.0.tar.gz" in out
+    dists = installed_distributions(find_target_environment(str(venv)))
+    assert set(dists) == {"sdpkg", "vdemo-cpu-rt"}
+    assert dists["sdpkg"].variant_label is None

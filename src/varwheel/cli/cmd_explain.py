@@ -43,9 +43,12 @@ def run(args: argparse.Namespace) -> int:
 
     reqs = [requirement_or_wheel(text) for text in args.requirements]
     ctx = build_context(args, reqs, require_env=False, keep_installed=False)
-    ctx.session.prefetch_pages(reqs)
-    deps = ctx.session.dependencies_of if args.deps else None
-    results = [explain_requirement(r, ctx.session.finder, dependencies_of=deps) for r in reqs]
+    try:
+        ctx.session.prefetch_pages(reqs)
+        deps = ctx.session.dependencies_of if args.deps else None
+        results = [explain_requirement(r, ctx.session.finder, dependencies_of=deps) for r in reqs]
+    finally:
+        ctx.session.close()
     if args.json:
         doc = {
             "packages": [to_json(r) for r in results],

@@ -86,15 +86,21 @@ def run(args: argparse.Namespace) -> int:
     # another machine's packages are not the ones installed here
     keep_installed = not cross_target_requested(args)
     ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
-    resolution = ctx.session.resolve(reqs)
-    console = Console(stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet)
-    if args.report:
-        _write_report(args.report, ctx, resolution)
-    render_plan(console, resolution, dry_run=args.dry_run, verbose=getattr(args, "verbose", False))
-    todo = [p for p in resolution.packages if not p.candidate.installed]
-    if args.dry_run or not todo:
-        return 0
-    _install(ctx, todo, console)
+    try:
+        resolution = ctx.session.resolve(reqs)
+        console = Console(
+            stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet
+        )
+        if args.report:
+            _write_report(args.report, ctx, resolution)
+        verbose = getattr(args, "verbose", False)
+        render_plan(console, resolution, dry_run=args.dry_run, verbose=verbose)
+        todo = [p for p in resolution.packages if not p.candidate.installed]
+        if args.dry_run or not todo:
+            return 0
+        _install(ctx, todo, console)
+    finally:
+        ctx.session.close()
     render_installed(console, todo)
     return 0
 

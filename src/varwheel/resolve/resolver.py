@@ -92,6 +92,7 @@ class Session:
         self._metadata: dict[tuple[NormalizedName, Version, str], RawMetadata] = {}
         self._built: dict[tuple[NormalizedName, Version], Path] = {}
         self._build_dir = build_dir
+        self._own_build_dir: tempfile.TemporaryDirectory[str] | None = None
         self._prefetcher = Prefetcher(client, tags=tags, python_version=pyver, options=options)
         self.finder.prefetcher = self._prefetcher
         # installed projects may be kept as they are: their pages may never be needed
@@ -119,7 +120,10 @@ class Session:
             from varwheel.resolve.sdist import build_wheel_from_sdist
 
             assert cand.file is not None
-            base = self._build_dir or Path(tempfile.mkdtemp(prefix="varwheel-build-"))
+            if self._build_dir is None:
+                self._own_build_dir = tempfile.TemporaryDirectory(prefix="varwheel-build-")
+                self._build_dir = Path(self._own_build_dir.name)
+            base = self._build_dir
             archive = self.client.download(cand.file, base / "sdists")
             self._built[key] = build_wheel_from_sdist(
                 archive, base / "wheels", isolated=self.options.build_isolation
@@ -146,6 +150,16 @@ class Session:
         )
         self._prefetcher.warm(deps, skip=self._prefetch_skip)
         return deps
+
+    def close(self) -> None:
+        """Stop background fetching; remove the wheels built from sdists unless the caller
+        gave the build directory."""
+        self._prefetcher.close()
+        if self._own_build_dir is not None:
+            self._own_build_dir.cleanup()
+            self._own_build_dir = None
+            self._build_dir = None
+            self._built.clear()
 
     def prefetch_pages(self, requirements: Sequence[Requirement]) -> None:
         """Fetch these projects' index pages in the background (``explain`` of many REQs)."""
