@@ -32,7 +32,9 @@ def register(subparsers: Any) -> None:
         help="also read the chosen wheel's metadata and list the dependencies that apply",
     )
     parser.add_argument(
-        "--all-wheels", action="store_true", help="also list wheels rejected for their tags"
+        "--all-wheels",
+        action="store_true",
+        help="also list wheels rejected for their tags, and every supported feature",
     )
     add_selection_arguments(parser)
     parser.set_defaults(func=run)

@@ -43,10 +43,18 @@ def render_explanation(
     if expl.route:
         console.print(f"  variant metadata: {escape(expl.route)}")
     if expl.supported or expl.unavailable:
+        # the features this version's variants use; the others are counted (--json lists them)
+        used = {tuple(p.split(" :: ")[:2]) for w in expl.wheels for p in w.properties}
         console.print("  target supports:")
         for ns, feats in expl.supported.items():
+            other = 0
             for feat, values in feats.items():
-                console.print(f"    {escape(ns)} :: {escape(feat)}: {escape(_values(values))}")
+                if (ns, feat) in used or all_wheels:
+                    console.print(f"    {escape(ns)} :: {escape(feat)}: {escape(_values(values))}")
+                else:
+                    other += 1
+            if other:
+                console.print(f"    {escape(ns)}: {other} more feature(s) no variant here uses")
         for ns, why in expl.unavailable.items():
             console.print(f"    {escape(ns)}: [yellow]unavailable[/] ({escape(why)})")
     ranked = [w for w in expl.wheels if w.status != "rejected"]
