@@ -63,7 +63,7 @@ def detect_kind(path: Path, head: bytes, source: str | None = None) -> FileKind:
         return "variants.json"
     if name.startswith("variant.json"):
         return "variant.json"
-    if head.lstrip()[:1] == b"{":
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
         # a JSON document under another name: read it as index-level metadata (any label count)
         return "variants.json"
     raise InvalidMetadata(

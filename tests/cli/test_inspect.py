@@ -269,6 +269,15 @@ def test_hostile_json_fails_with_one_clean_line(
     assert message in err and "Traceback" not in err and "utf-8-sig" not in err
 
 
+def test_json_under_another_name_with_a_bom_is_recognised_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "metadata.json"
+    path.write_bytes(b"\xef\xbb\xbf" + _good_text().encode())
+    code, _, err = run_cli(capsys, str(path))
+    assert code == 2 and "starts with a UTF-8 byte order mark" in err
+
+
 def test_huge_number_in_an_unknown_key_is_ignored(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
