@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
@@ -85,3 +87,28 @@ def test_usable_files_drop_yanked_and_other_pythons() -> None:
     yanked = files(("demo-3.0-py3-none-any.whl", {"yanked": True}))
     release = usable_files(group_releases("demo", yanked)[Version("3.0")], PY312)
     assert [f.filename for f, _ in release.wheels] == ["demo-3.0-py3-none-any.whl"]
+
+
+@settings(max_examples=150)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.from_regex(
+                r"(demo|Demo|other)-[0-9a-z.!+]{1,8}(-[0-9]+)?-(py3|cp312)-(none|abi3)-any"
+                r"(-[a-z0-9_.]{1,6})?\.whl",
+                fullmatch=True,
+            ),
+            st.from_regex(
+                r"(demo|other)-[0-9.a-z]{1,6}(\.tar\.gz|-variants\.json)", fullmatch=True
+            ),
+        ),
+        max_size=12,
+    )
+)
+def test_group_releases_never_fails_and_keeps_only_the_project(names: list[str]) -> None:
+    page = [IndexFile(n, "http://127.0.0.1/x") for n in names]
+    for version, release in group_releases("demo", page).items():
+        assert release.version == version
+        assert all(wf.project == "demo" and wf.version == version for _, wf in release.wheels)
+        assert release.wheels or release.sdists
