@@ -356,3 +356,19 @@ def test_permission_denied(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert done.stderr == f"varwheel: error: {secret}: cannot read: Permission denied\n"
+
+
+def test_wheel_with_a_legacy_null_label(
+    tmp_path: Path, real_index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A torch 2.8.0-style wheel ``...-00000000.whl`` whose PEP 817 variant.json names that label
+    with no properties: valid, the null variant, written as ``null`` in schema v0.2.0."""
+    index = json.loads((real_index_dir / "torch" / "torch-2.8.0-variants.json").read_bytes())
+    doc = {**index, "variants": {"00000000": {}}}
+    wheel = _wheel(tmp_path, label="00000000", variant=doc)
+    code, out, err = run_cli(capsys, str(wheel), "--json")
+    data = json.loads(out)
+    assert (code, err) == (0, "")
+    assert data["wheel"]["label"] == "00000000" and data["variants"] == {"00000000": []}
+    assert data["v0_2_0"]["convertible"] is True
+    assert any("'00000000' is written as 'null'" in w for w in data["v0_2_0"]["warnings"])
