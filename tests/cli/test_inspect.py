@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -188,30 +189,27 @@ def test_verbose_shows_the_exception(tmp_path: Path) -> None:
         main(["--verbose", "inspect", str(path)])
 
 
-@pytest.mark.slow
-def test_inspect_real_subprocess(real_index_dir: Path, tmp_path: Path) -> None:
+def _run_varwheel(*args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    path = real_index_dir / "numpy" / "numpy-2.3.4-variants.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "varwheel", "inspect", "--json", str(path)],
+    return subprocess.run(
+        [*prefix, sys.executable, "-m", "varwheel", *args],
         capture_output=True,
         text=True,
         env=env,
         timeout=60,
         check=False,
     )
+
+
+@pytest.mark.slow
+def test_inspect_real_subprocess(real_index_dir: Path, tmp_path: Path) -> None:
+    path = real_index_dir / "numpy" / "numpy-2.3.4-variants.json"
+    done = _run_varwheel("inspect", "--json", str(path))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["providers"]["blas_lapack"]["kind"] == "static"
     bad = tmp_path / "bad-1.0-variants.json"
     bad.write_text('{"$schema": 1}')
-    done = subprocess.run(
-        [sys.executable, "-m", "varwheel", "inspect", str(bad)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = _run_varwheel("inspect", str(bad))
     assert done.returncode == 2
     assert done.stderr == f"varwheel: error: {bad}: $schema: expected a URL string, got a number\n"
 
@@ -345,15 +343,7 @@ def test_permission_denied(tmp_path: Path) -> None:
         if setpriv is None:
             pytest.skip("running as root without setpriv: cannot drop privileges")
         prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run(
-        [*prefix, sys.executable, "-m", "varwheel", "inspect", str(secret)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    done = _run_varwheel("inspect", str(secret), prefix=prefix)
     assert done.returncode == 2
     assert done.stderr == f"varwheel: error: {secret}: cannot read: Permission denied\n"
 

@@ -69,32 +69,24 @@ def check_plugin_api(text: object, path: str) -> None:
 
 
 @lru_cache(maxsize=4096)
-def _requirement_problem(text: str) -> str | None:
-    # index files repeat the same requires/enable-if strings: parse each text once per process
+def _syntax_problem(parse: type[Requirement] | type[Marker], text: str) -> str | None:
+    """Why ``parse(text)`` fails, or None; index files repeat the same requires / enable-if
+    strings, so each text is parsed once per process."""
     try:
-        Requirement(text)
-    except InvalidRequirement as err:
-        return _first_line(err)
-    return None
-
-
-@lru_cache(maxsize=4096)
-def _marker_problem(text: str) -> str | None:
-    try:
-        Marker(text)
-    except InvalidMarker as err:
+        parse(text)
+    except (InvalidRequirement, InvalidMarker) as err:
         return _first_line(err)
     return None
 
 
 def _check_requirement(text: str, path: str) -> None:
-    problem = _requirement_problem(text)
+    problem = _syntax_problem(Requirement, text)
     if problem is not None:
         raise _fail(f"not a valid requirement {text!r}: {problem}", path)
 
 
 def _check_marker(text: str, path: str) -> None:
-    problem = _marker_problem(text)
+    problem = _syntax_problem(Marker, text)
     if problem is not None:
         raise _fail(f"not a valid environment marker {text!r}: {problem}", path)
 
