@@ -84,6 +84,8 @@ NV_API = "nvidia_variant_provider.plugin:NvidiaVariantPlugin"
         ("openmp", ProviderInfo("openmp", requires=("openmp-variant-provider", "packaging"))),
         ("openmp", ProviderInfo("openmp", requires=("legacy-omp; python_version < '3'", "openmp-variant-provider"))),
         ("blas_lapack", ProviderInfo("blas_lapack", requires=("Blas.Lapack_Variant-Provider>=0.0.1",))),
+        # PEP 817 §"providers": requirements whose marker is false are filtered out first
+        ("nvidia", ProviderInfo("nvidia", requires=("nvidia-variant-provider<0.0.2; python_version < '3'", "nvidia-variant-provider>=0.0.2; python_version >= '3'"))),
     ],
 )  # fmt: skip
 def test_maps(ns: str, info: ProviderInfo) -> None:
@@ -107,6 +109,7 @@ def test_maps(ns: str, info: ProviderInfo) -> None:
         ("x86_64", ProviderInfo("x86_64", builtin="cpu-magic"), "builtin provider 'cpu-magic'"),
         ("priority", ProviderInfo("priority", static_properties={"order": ("1",)}, install_time=False), "no native provider"),
         ("nvidia", ProviderInfo("nvidia"), "names no plugin"),
+        ("nvidia", ProviderInfo("nvidia", requires=("nvidia-variant-provider; python_version < '3'",)), "no requirement of provider 'nvidia' applies"),
     ],
 )  # fmt: skip
 def test_does_not_map(ns: str, info: ProviderInfo, reason: str) -> None:

@@ -41,11 +41,17 @@ def normalize_plugin_api(text: str) -> str:
     return f"{module}:{obj}" if obj else module
 
 
+def applicable_requirements(requirements: list[Requirement]) -> list[Requirement]:
+    """PEP 817 §"providers": requirements whose marker is false where the plugin would be
+    installed are filtered out; a native provider runs in this interpreter, so markers are
+    evaluated here."""
+    return [r for r in requirements if r.marker is None or r.marker.evaluate()]
+
+
 def inferred_plugin_api(requirements: list[Requirement]) -> str:
     """PEP 817 §"providers": without ``plugin-api``, the first requirement (after marker
-    filtering, here against this interpreter) names the module: normalized name, ``-`` -> ``_``."""
-    applicable = [r for r in requirements if r.marker is None or r.marker.evaluate()]
-    first = (applicable or requirements)[0]
+    filtering) names the module: normalized name, ``-`` -> ``_``."""
+    first = (applicable_requirements(requirements) or requirements)[0]
     return canonicalize_name(first.name).replace("-", "_")
 
 
@@ -65,9 +71,12 @@ def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
         reqs = [Requirement(text) for text in texts]
     except InvalidRequirement as exc:
         return f"provider requirement is invalid: {exc}"
-    ours = [r for r in reqs if canonicalize_name(r.name) in dists]
-    if reqs and not ours:
-        names = ", ".join(sorted({r.name for r in reqs}))
+    applicable = applicable_requirements(reqs)
+    if reqs and not applicable:
+        return f"no requirement of provider '{namespace}' applies to this environment"
+    ours = [r for r in applicable if canonicalize_name(r.name) in dists]
+    if applicable and not ours:
+        names = ", ".join(sorted({r.name for r in applicable}))
         return f"plugin {names} is not one varwheel re-implements for '{namespace}'"
     emulated = Version(cls.version)
     for req in ours:
@@ -77,8 +86,8 @@ def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
             return f"'{req}' excludes {req.name} {cls.version}, the version varwheel re-implements"
     if info.plugin_api is not None:
         api = normalize_plugin_api(info.plugin_api)
-    elif reqs:
-        api = inferred_plugin_api(reqs)
+    elif applicable:
+        api = inferred_plugin_api(applicable)
     else:
         return f"provider '{namespace}' names no plugin"
     if api not in cls.plugin_apis:
