@@ -41,7 +41,7 @@ def normalize_plugin_api(text: str) -> str:
     return f"{module}:{obj}" if obj else module
 
 
-def applicable_requirements(requirements: list[Requirement]) -> list[Requirement]:
+def _applicable_here(requirements: list[Requirement]) -> list[Requirement]:
     """PEP 817 §"providers": requirements whose marker is false where the plugin would be
     installed are filtered out; a native provider runs in this interpreter, so markers are
     evaluated here."""
@@ -51,7 +51,7 @@ def applicable_requirements(requirements: list[Requirement]) -> list[Requirement
 def inferred_plugin_api(requirements: list[Requirement]) -> str:
     """PEP 817 §"providers": without ``plugin-api``, the first requirement (after marker
     filtering) names the module: normalized name, ``-`` -> ``_``."""
-    first = (applicable_requirements(requirements) or requirements)[0]
+    first = (_applicable_here(requirements) or requirements)[0]
     return canonicalize_name(first.name).replace("-", "_")
 
 
@@ -71,7 +71,7 @@ def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
         reqs = [Requirement(text) for text in texts]
     except InvalidRequirement as exc:
         return f"provider requirement is invalid: {exc}"
-    applicable = applicable_requirements(reqs)
+    applicable = _applicable_here(reqs)
     if reqs and not applicable:
         return f"no requirement of provider '{namespace}' applies to this environment"
     ours = [r for r in applicable if canonicalize_name(r.name) in dists]
