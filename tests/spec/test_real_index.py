@@ -11,8 +11,11 @@ from typing import Any
 
 import jsonschema
 import pytest
+from packaging.tags import Tag
 
 from varwheel.errors import InvalidMetadata
+from varwheel.providers.base import configs_to_properties
+from varwheel.providers.native.nvidia import FORCE_CUDA_VAR, FORCE_SM_VAR, NvidiaProvider
 from varwheel.spec.filenames import parse_wheel_filename
 from varwheel.spec.metadata import dump_json, load_variant_json, load_variants_json, to_v0_2_0
 from varwheel.spec.model import SCHEMA_V0_2_0, ProviderKind, SchemaGeneration, VariantMetadata
@@ -104,6 +107,12 @@ def test_legacy_null_wheels_select_as_the_null_variant(
     ranked = select_wheels(wheels, md, SupportedProperties({}), sorted(tag)).ranked
     assert ranked and all(md.is_null_variant(r.label or "") for r in ranked)
     assert ranked[0].wheel.label == "00000000" and ranked[0].properties == ()
+    # with a CUDA 12.9 / SM 9.0 GPU every CUDA build ranks first, the legacy null variant last
+    gpu = NvidiaProvider(environ={FORCE_CUDA_VAR: "12.9", FORCE_SM_VAR: "9.0"}, detect=lambda: None)
+    support = SupportedProperties({"nvidia": configs_to_properties(gpu.get_supported_configs())})
+    linux = [Tag("cp311", "cp311", "manylinux_2_28_x86_64")]
+    labels = [r.label for r in select_wheels(wheels, md, support, linux).ranked]
+    assert labels == ["cu129", "cu128", "cu126", "00000000"]
 
 
 def test_torch_priority_namespace_and_numpy_blas_fold(real_index_dir: Path) -> None:
