@@ -17,6 +17,7 @@ from varwheel.errors import InvalidIndexPage
 from varwheel.index.links import (
     ParsedFiles,
     check_filename,
+    check_scheme,
     filename_of,
     hashes_from_fragment,
     make_file,
@@ -200,6 +201,8 @@ def files_from_html(data: bytes | str, page_url: str, source: str) -> ParsedFile
         url, fragment = split_url(link.url)
         filename = filename_of(url)
         problem = check_filename(filename, url, source)
+        if problem is None:
+            problem = check_scheme(url, page_url, source)
         if problem is not None:
             if problem:
                 warnings.append(problem)

@@ -8,7 +8,13 @@ from urllib.parse import urljoin
 
 from varwheel.errors import InvalidIndexPage
 from varwheel.index.html import check_repository_version
-from varwheel.index.links import ParsedFiles, check_filename, make_file, valid_hashes
+from varwheel.index.links import (
+    ParsedFiles,
+    check_filename,
+    check_scheme,
+    make_file,
+    valid_hashes,
+)
 from varwheel.index.models import IndexFile
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
@@ -39,6 +45,8 @@ def _file(entry: object, page_url: str, source: str, index: int) -> IndexFile | 
     except ValueError:
         return f"{source}: ignoring file {filename!r}: {url!r} is not a valid URL"
     problem = check_filename(filename, absolute, source)
+    if problem is None:
+        problem = check_scheme(absolute, page_url, source)
     if problem is not None:
         return problem
     has_md, md_hashes = _metadata(entry.get("core-metadata", entry.get("dist-info-metadata")))

@@ -56,6 +56,26 @@ def split_url(url: str) -> tuple[str, str]:
     return bare, fragment
 
 
+_REMOTE = ("http://", "https://")
+
+
+def check_scheme(url: str, page_url: str, source: str) -> str | None:
+    """None when a page at ``page_url`` may link ``url``, else the warning text.
+
+    A page fetched over HTTP may link only HTTP(S) URLs: a remote index must never make us read
+    local files (``file:`` links or a ``<base href="file:///">``). Local pages may link both.
+    """
+    scheme = url.split(":", 1)[0].lower() + ":" if ":" in url else ""
+    allowed = (
+        ("http:", "https:")
+        if page_url.lower().startswith(_REMOTE)
+        else ("http:", "https:", "file:")
+    )
+    if scheme in allowed:
+        return None
+    return f"{source}: ignoring link {url!r}: a page at {page_url!r} may not link {scheme or 'that'} URLs"
+
+
 def check_filename(filename: str, url: str, source: str) -> str | None:
     """None when the file is a distribution we can use, else why it is skipped (warning text).
 
