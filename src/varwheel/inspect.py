@@ -9,6 +9,7 @@ import re
 import stat
 import sys
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -144,8 +145,10 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
             if info is not None and info.file_size > _MAX_JSON_BYTES:
                 raise InvalidMetadata(f"{printable(info.filename)} is too large", source=source)
             data = zf.read(info) if info is not None else None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
-        raise InvalidMetadata(f"not a valid wheel (zip) archive: {err}", source=source) from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as err:
+        # zlib.error / EOFError: a damaged or truncated deflate stream inside the archive
+        reason = printable(str(err)) or type(err).__name__
+        raise InvalidMetadata(f"not a valid wheel (zip) archive: {reason}", source=source) from None
     except OSError as err:
         raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=source) from None
     except (RuntimeError, NotImplementedError, ValueError) as err:  # encrypted / odd compression

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers.wheels import build_wheel, variant_json
 from varwheel.cli.main import main
@@ -362,3 +364,50 @@ def test_wheel_with_a_legacy_null_label(
     assert data["wheel"]["label"] == "00000000" and data["variants"] == {"00000000": []}
     assert data["v0_2_0"]["convertible"] is True
     assert any("'00000000' is written as 'null'" in w for w in data["v0_2_0"]["warnings"])
+
+
+def _assert_clean_outcome(code: int, out: str, err: str, path: Path) -> None:
+    if code == 0:
+        assert err == "" and out
+    else:
+        assert code == 2 and out == "", (code, err)
+        assert err.count("\n") == 1 and err.startswith(f"varwheel: error: {path}"), err
+        assert "Traceback" not in err
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.binary(max_size=200),
+    name=st.sampled_from(["demo-1.0-variants.json", "pyproject.toml", "variant.json", "x.json"]),
+)
+def test_fuzz_random_bytes_never_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: bytes, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    code, out, err = run_cli(capsys, str(path))
+    _assert_clean_outcome(code, out, err, path)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(flips=st.lists(st.tuples(st.integers(min_value=0), st.integers(1, 255)), max_size=4))
+def test_fuzz_corrupted_wheel_never_crashes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flips: list[tuple[int, int]]
+) -> None:
+    """A damaged download: a valid variant wheel with a few bytes changed."""
+    wheel = tmp_path / "demo-1.0-py3-none-any-v3.whl"
+    if not wheel.exists():
+        built = _wheel(tmp_path / "src", variant=variant_json("v3", ["x86_64 :: level :: v3"]))
+        wheel.write_bytes(built.read_bytes())
+    data = bytearray(wheel.read_bytes())
+    for offset, xor in flips:
+        data[offset % len(data)] ^= xor
+    broken = tmp_path / "broken" / wheel.name
+    broken.parent.mkdir(exist_ok=True)
+    broken.write_bytes(bytes(data))
+    code, out, err = run_cli(capsys, str(broken))
+    _assert_clean_outcome(code, out, err, broken)
