@@ -411,3 +411,14 @@ def test_fuzz_corrupted_wheel_never_crashes(
     broken.write_bytes(bytes(data))
     code, out, err = run_cli(capsys, str(broken))
     _assert_clean_outcome(code, out, err, broken)
+
+
+def test_human_output_lists_variants_without_trailing_spaces(
+    real_index_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(capsys, str(real_index_dir / "torch" / "torch-2.8.0-variants.json"))
+    lines = out.splitlines()
+    assert code == 0 and not any(line != line.rstrip() for line in lines)
+    assert "    00000000  (null variant)" in lines
+    assert "    cu126     nvidia :: cuda_version_lower_bound :: 12.0" in lines
+    assert "              nvidia :: sm_arch :: 50_real" in lines

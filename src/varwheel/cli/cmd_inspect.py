@@ -68,8 +68,6 @@ def render(result: Inspection) -> None:
     """Human output (rich is imported here only: ``--json`` and errors stay fast)."""
     from rich.console import Console
     from rich.markup import escape
-    from rich.padding import Padding
-    from rich.table import Table
 
     console = Console(highlight=False, soft_wrap=True)
     data = inspection_to_json(result)
@@ -97,13 +95,13 @@ def render(result: Inspection) -> None:
                 f"  value priority {escape(ns)} :: {escape(feature)}: {escape(' > '.join(values))}"
             )
     if md.variants:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        table.add_column("label")
-        table.add_column("properties")
-        for label, props in data["variants"].items():
-            table.add_row(escape(label), escape("\n".join(props) if props else "(null variant)"))
         console.print(f"  variants ({len(md.variants)}):")
-        console.print(Padding(table, (0, 0, 0, 4)))
+        width = max(len(label) for label in data["variants"])
+        for label, props in data["variants"].items():
+            lines = props or ["(null variant)"]
+            for i, line in enumerate(lines):
+                shown = label.ljust(width) if i == 0 else " " * width
+                console.print(f"    {escape(shown)}  {escape(line)}")
     for warning in md.warnings:
         console.print(f"  [yellow]warning:[/] {escape(warning)}")
     if result.conversion_error:
