@@ -160,3 +160,23 @@ def test_no_cache_option_neither_reads_nor_writes(
     session = ProviderSession(ProviderOptions(cache=False, cache_dir=tmp_path))
     assert session.detect(NVIDIA_MD, target_env=default_environment()).properties["nvidia"]
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "value", ["not a list", [{"name": "sm_arch"}], [{"name": "bad name!", "values": ["x"]}], [7]]
+)
+def test_a_damaged_answer_is_recomputed_not_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: object
+) -> None:
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION", "12.8")
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_SM_ARCH", "9.0")
+    first, _ = _nvidia(tmp_path)
+    (entry,) = (tmp_path / "provider-answers").glob("*.json")
+    doc = json.loads(entry.read_text())
+    doc["value"] = value  # well-formed envelope, hostile payload
+    entry.write_text(json.dumps(doc))
+    session = ProviderSession(ProviderOptions(cache_dir=tmp_path))
+    support = session.detect(NVIDIA_MD, target_env=default_environment())
+    assert dict(support.properties["nvidia"]) == first
+    assert session.warnings == []
+    assert json.loads(entry.read_text())["value"] != value  # rewritten with the fresh answer

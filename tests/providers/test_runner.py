@@ -10,13 +10,17 @@ from pathlib import Path
 import pytest
 from plugins.wheelhouse import TEST_PLUGINS, PluginPaths, shared_paths
 
+from helpers.wheels import build_wheel
 from varwheel.errors import ProviderError
 from varwheel.providers.runner import (
+    STDERR_TAIL,
     PluginQuery,
     PluginSource,
     ensure_plugin_env,
     env_key,
+    last_line,
     query_plugins,
+    run_isolated,
 )
 from varwheel.providers.trust import parse_pin
 
@@ -176,3 +180,79 @@ def test_install_failure_is_a_provider_error(plugin_paths: PluginPaths, tmp_path
             cache_root=tmp_path,
         )
     assert not list((tmp_path / "plugin-envs").iterdir())
+
+
+@pytest.fixture(scope="module")
+def pin_house(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A plugin with a look-alike local version and a dependency with a newer release."""
+    house = tmp_path_factory.mktemp("pin-house")
+    for version, mark in (("1.0.0", "pinned"), ("1.0.0+evil", "local")):
+        build_wheel(
+            house,
+            "vw-pinned",
+            version,
+            files={"vw_pinned.py": f"MARK = {mark!r}\n"},
+            requires_dist=["vw-dep>=1"],
+        )
+    for version in ("1.0", "9.0"):
+        build_wheel(house, "vw-dep", version, files={"vw_dep.py": f"V = {version!r}\n"})
+    return house
+
+
+def _installed(env: Path) -> dict[str, str]:
+    site = next(env.glob("lib/python*/site-packages"))
+    found = (p.name[: -len(".dist-info")].split("-") for p in site.glob("*.dist-info"))
+    return {name: version for name, version in found}
+
+
+def test_pins_are_exact_and_dependencies_must_be_pinned_too(
+    pin_house: Path, tmp_path: Path
+) -> None:
+    source = PluginSource(no_index=True, find_links=(str(pin_house),))
+    pin = parse_pin("vw-pinned==1.0.0")
+    # pip alone would install vw-dep 9.0: an unpinned dependency is refused, nothing is kept
+    with pytest.raises(ProviderError, match=r"needs vw-dep 9\.0, which is not trusted; trust it"):
+        ensure_plugin_env([pin], python=sys.executable, source=source, cache_root=tmp_path)
+    assert not list((tmp_path / "plugin-envs").iterdir())
+    env = ensure_plugin_env(
+        [pin],
+        python=sys.executable,
+        source=source,
+        cache_root=tmp_path,
+        allowed=[pin, parse_pin("vw-dep==1.0")],
+    )
+    # ==1.0.0 would have picked 1.0.0+evil (PEP 440 ignores local labels); dep is the pinned one
+    assert _installed(env) == {"vw_pinned": "1.0.0", "vw_dep": "1.0"}
+    assert "pinned" in next(env.glob("lib/python*/site-packages/vw_pinned.py")).read_text()
+
+
+def test_stderr_is_bounded_and_keeps_the_last_line(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "for _ in range(400):\n"
+        "    sys.stderr.write('x' * 65535 + '\\n')\n"
+        "sys.stderr.write('the real reason\\n')\n"
+        "sys.exit(3)\n"
+    )
+    done = run_isolated([sys.executable, "-c", script], timeout=30, cwd=tmp_path, env=None)
+    assert done.returncode == 3
+    assert len(done.stderr) <= STDERR_TAIL
+    assert last_line(done.stderr) == "the real reason"
+
+
+def test_children_left_behind_are_killed_when_the_process_exits(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    script = (
+        "import subprocess, sys\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(3600)'],"
+        " stderr=subprocess.DEVNULL)\n"
+        f"open({str(pidfile)!r}, 'w').write(str(child.pid))\n"
+    )
+    start = time.perf_counter()
+    done = run_isolated([sys.executable, "-c", script], timeout=30, cwd=tmp_path, env=None)
+    assert done.returncode == 0 and time.perf_counter() - start < 10
+    child = int(pidfile.read_text())
+    deadline = time.monotonic() + 3
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)

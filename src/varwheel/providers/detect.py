@@ -316,9 +316,8 @@ class ProviderSession:
                     env_values=env_values,
                     fingerprint=provider.fingerprint(),
                 )
-                stored = self._cache.get(disk_key)
-                if stored is not None:
-                    configs = feature_configs_from_json(stored, namespace=ns)
+                configs = _cached_configs(self._cache.get(disk_key), ns)
+                if configs is not None:
                     result = NamespaceResult(
                         ns,
                         who,
@@ -388,6 +387,7 @@ class ProviderSession:
                     python=self._python(),
                     source=self.options.plugin_source,
                     cache_root=self.options.cache_dir or cache_mod.cache_root(),
+                    allowed=self._pins,
                 )
             except ProviderError as exc:
                 for ns, _api, key in members:
@@ -418,6 +418,16 @@ class ProviderSession:
         implementation = target_env.get("implementation_name") or sys.implementation.name
         version = target_env.get("python_full_version") or platform.python_version()
         return cache_mod.InterpreterId(implementation, version, self._python())
+
+
+def _cached_configs(stored: Any, ns: str) -> tuple[FeatureConfig, ...] | None:
+    """A cached answer, or None when absent or damaged (then the provider simply runs again)."""
+    if stored is None:
+        return None
+    try:
+        return feature_configs_from_json(stored, namespace=ns)
+    except ProviderError:
+        return None
 
 
 def _validated_plugin_answer(ns: str, answer: runner.PluginAnswer) -> dict[str, tuple[str, ...]]:

@@ -7,6 +7,7 @@ across runs; one worker process per venv answers every query of a session throug
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -16,10 +17,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import ProviderError
 from varwheel.providers.cache import PLUGIN_ENVS, mark_cache_dir
@@ -75,9 +80,15 @@ def venv_python(env_dir: Path) -> Path:
     return env_dir / "bin" / "python"
 
 
-def env_key(pins: Sequence[TrustedPin], python: str, source: PluginSource) -> str:
+def env_key(
+    pins: Sequence[TrustedPin],
+    python: str,
+    source: PluginSource,
+    allowed: Sequence[TrustedPin] = (),
+) -> str:
     payload = {
         "pins": sorted(str(p) for p in pins),
+        "allowed": sorted(str(p) for p in allowed),
         "python": os.path.realpath(python),
         "python_version": _python_version(python),
         "source": [source.index_url, source.extra_index_urls, source.find_links, source.no_index],
@@ -110,24 +121,33 @@ def ensure_plugin_env(
     source: PluginSource,
     cache_root: Path,
     timeout: float = INSTALL_TIMEOUT,
+    allowed: Sequence[TrustedPin] = (),
 ) -> Path:
     """The venv holding exactly ``pins`` for ``python``; created once, then reused.
 
     Built in a temporary sibling and renamed into place, so a half-built venv is never used.
     Only wheels are installed (``--only-binary :all:``): a trusted plugin must not drag an
-    untrusted build backend along.
+    untrusted build backend along. Pins are installed with ``===``: ``==1.2.3`` would also
+    admit a ``1.2.3+anything`` local version from the index (PEP 440). Dependencies may only be
+    other trusted pins (``allowed``, passed as constraints); any other distribution pip would
+    install fails the build before anything in the venv runs.
     """
     if not pins:
         raise ProviderError("no trusted pins to install")
+    allowed = tuple(sorted({*pins, *allowed}))
     envs = cache_root / PLUGIN_ENVS
-    final = envs / env_key(pins, python, source)
+    final = envs / env_key(pins, python, source, allowed)
     if (final / _COMPLETE).is_file():
         return final
     envs.mkdir(parents=True, exist_ok=True)
     mark_cache_dir(cache_root)
     names = ", ".join(str(p) for p in pins)
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=envs))
+    side = Path(tempfile.mkdtemp(prefix="varwheel-pip-"))
     try:
+        constraints = side / "constraints.txt"
+        constraints.write_text("".join(f"{p.name}==={p.version}\n" for p in allowed))
+        report = side / "report.json"
         host_pip = importlib.util.find_spec("pip") is not None
         venv_cmd = [python, "-m", "venv", *(["--without-pip"] if host_pip else []), str(tmp)]
         _run_checked(venv_cmd, f"creating a venv for {names}", timeout)
@@ -144,10 +164,15 @@ def ensure_plugin_env(
             "--quiet",
             "--only-binary",
             ":all:",
+            "--constraint",
+            str(constraints),
+            "--report",
+            str(report),
             *source.pip_args(),
-            *(str(p) for p in pins),
+            *(f"{p.name}==={p.version}" for p in pins),
         ]
         _run_checked(install, f"installing provider plugin {names}", timeout)
+        _check_installed(report, allowed, names)
         (tmp / _COMPLETE).write_text("\n".join(str(p) for p in pins) + "\n")
         try:
             os.rename(tmp, final)
@@ -156,9 +181,31 @@ def ensure_plugin_env(
                 shutil.rmtree(final, ignore_errors=True)
                 os.rename(tmp, final)
     finally:
+        shutil.rmtree(side, ignore_errors=True)
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+def _check_installed(report: Path, allowed: Sequence[TrustedPin], names: str) -> None:
+    """Every distribution pip installed must be a trusted pin, exactly (local labels included)."""
+    try:
+        doc = json.loads(report.read_text(encoding="utf-8"))
+        got = [(i["metadata"]["name"], i["metadata"]["version"]) for i in doc["install"]]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ProviderError(f"installing provider plugin {names}: no usable pip report") from exc
+    exact = {(p.name, str(p.version)) for p in allowed}
+    for name, version in got:
+        canonical = canonicalize_name(str(name))
+        try:
+            normal = str(Version(str(version)))
+        except InvalidVersion:
+            normal = str(version)
+        if (canonical, normal) not in exact:
+            raise ProviderError(
+                f"installing provider plugin {names}: it needs {canonical} {version}, which is "
+                f"not trusted; trust it with --trust-provider '{canonical}=={version}'"
+            )
 
 
 def _run_checked(cmd: list[str], what: str, timeout: float) -> None:
@@ -176,6 +223,10 @@ class Completed:
     stderr: str
 
 
+STDERR_TAIL = 64 * 1024  # bytes of a child's stderr kept for the error line
+MAX_RESPONSE = 16 * 1024 * 1024  # a plugin answer is a few KiB; refuse absurd ones unread
+
+
 def run_isolated(
     cmd: Sequence[str],
     *,
@@ -185,29 +236,39 @@ def run_isolated(
 ) -> Completed:
     """Run ``cmd`` in its own process group; on timeout kill the whole group and re-raise.
 
-    stdout is discarded: answers travel through files only.
+    stdout is discarded: answers travel through files only. stderr is drained as it comes and
+    only its last :data:`STDERR_TAIL` bytes are kept, so a child printing without end costs
+    neither memory nor disk. Whatever the child left running in its group is killed when it
+    exits (a plugin must not leave daemons behind).
     """
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(
-            list(cmd),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            start_new_session=True,
-        )
-        try:
-            returncode = proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise
-        except BaseException:
-            _kill_group(proc)
-            raise
-        err.seek(0)
-        stderr = err.read().decode("utf-8", errors="replace")
-    return Completed(returncode, stderr)
+    proc = subprocess.Popen(
+        list(cmd),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+    )
+    tail = bytearray()
+    assert proc.stderr is not None
+    reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+    reader.start()
+    try:
+        returncode = proc.wait(timeout=timeout)
+    finally:
+        _kill_group(proc)
+        reader.join(timeout=2.0)  # a child that escaped the group may hold the pipe open
+        proc.stderr.close()
+    return Completed(returncode, bytes(tail).decode("utf-8", errors="replace"))
+
+
+def _drain(stream: IO[bytes], tail: bytearray) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        while chunk := stream.read1(65536):
+            tail += chunk
+            if len(tail) > STDERR_TAIL:
+                del tail[: len(tail) - STDERR_TAIL]
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -216,7 +277,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
         else:  # pragma: no cover
             proc.kill()
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()
 
@@ -254,9 +315,13 @@ def query_plugins(
                 queries,
                 f"plugin process exited with code {done.returncode}: {last_line(done.stderr)}",
             )
+        if response.stat().st_size > MAX_RESPONSE:
+            return _all_failed(queries, f"plugin response is larger than {MAX_RESPONSE} bytes")
         try:
             results = json.loads(response.read_text(encoding="utf-8"))["results"]
         except (ValueError, KeyError, TypeError):
+            return _all_failed(queries, "plugin process wrote an unreadable response")
+        if not isinstance(results, dict):
             return _all_failed(queries, "plugin process wrote an unreadable response")
     answers: dict[str, PluginAnswer] = {}
     for q in queries:
@@ -265,18 +330,28 @@ def query_plugins(
             answers[q.namespace] = PluginAnswer(
                 q.namespace, False, "no answer from the plugin process"
             )
+        elif raw.get("ok") and not (
+            isinstance(raw.get("all"), list) and isinstance(raw.get("supported"), list)
+        ):
+            answers[q.namespace] = PluginAnswer(
+                q.namespace, False, "plugin process wrote an unreadable answer"
+            )
         elif not raw.get("ok"):
             answers[q.namespace] = PluginAnswer(q.namespace, False, str(raw.get("error", "")))
         else:
             answers[q.namespace] = PluginAnswer(
                 q.namespace,
                 True,
-                declared_namespace=raw.get("namespace"),
-                aot=bool(raw.get("aot")),
-                all_configs=tuple(raw.get("all", ())),
-                supported_configs=tuple(raw.get("supported", ())),
+                declared_namespace=_str_or_none(raw.get("namespace")),
+                aot=raw.get("aot") is True,
+                all_configs=tuple(raw["all"]),
+                supported_configs=tuple(raw["supported"]),
             )
     return answers
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _all_failed(queries: Sequence[PluginQuery], reason: str) -> dict[str, PluginAnswer]:
