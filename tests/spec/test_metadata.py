@@ -23,7 +23,6 @@ from varwheel.spec.metadata import (
 )
 from varwheel.spec.model import SCHEMA_V0_2_0, ProviderKind, SchemaGeneration
 from varwheel.spec.properties import VariantProperty
-from varwheel.spec.schema import identify_schema
 
 V003 = "https://variants-schema.wheelnext.dev/v0.0.3.json"
 V002 = "https://variants-schema.wheelnext.dev/v0.0.2.json"
@@ -295,22 +294,6 @@ def test_pep817_static_properties_for_install_time_provider_rejected() -> None:
 
 
 # --------------------------------------------------------------------------- $schema
-
-
-@pytest.mark.parametrize(
-    ("url", "generation"),
-    [
-        (SCHEMA_V0_2_0, SchemaGeneration.PROVIDERS),
-        (VARIANTLIB_V020, SchemaGeneration.PROVIDERS),
-        (V010, SchemaGeneration.PEP825),
-        (V011, SchemaGeneration.PEP825),
-        (V002, SchemaGeneration.PEP817),
-        (V003, SchemaGeneration.PEP817),
-        (UNVERSIONED, SchemaGeneration.PEP817),
-    ],
-)
-def test_known_schema_urls(url: str, generation: SchemaGeneration) -> None:
-    assert identify_schema(url).generation is generation
 
 
 @pytest.mark.parametrize(
