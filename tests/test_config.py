@@ -224,3 +224,17 @@ def test_parser_accepts_or_names_the_key(table: dict[str, object]) -> None:
     else:
         assert config.sources == (source,)
         assert "other" not in table
+
+
+def test_deeply_nested_toml_is_a_one_line_error(tmp_path: Path) -> None:
+    user = tmp_path / "c.toml"
+    user.write_text("prefer = " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(InvalidConfig, match=r"c\.toml: invalid TOML: nested too deeply$"):
+        load_config(cwd=tmp_path, environ={"VARWHEEL_CONFIG": str(user)})
+    project = tmp_path / "p"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.varwheel]\nx = " + "{a = " * 3000 + "}" * 3000)
+    with pytest.raises(InvalidConfig, match=r"pyproject\.toml: invalid TOML: nested too deeply$"):
+        empty = tmp_path / "empty.toml"
+        empty.write_text("")
+        load_config(cwd=project, environ={"VARWHEEL_CONFIG": str(empty)})

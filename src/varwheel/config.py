@@ -120,6 +120,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InvalidConfig(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidConfig(f"{path}: invalid TOML: {exc}") from exc
+    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
+        raise InvalidConfig(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def parse_config(table: Mapping[str, Any], *, source: Path, user: bool) -> Config:

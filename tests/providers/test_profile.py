@@ -129,3 +129,27 @@ def test_parser_only_raises_invalid_profile(text: str) -> None:
         assert str(exc).startswith("<profile>: ")
     else:
         assert isinstance(sp, SupportedProperties)
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\xff\xfe[properties]\n", "invalid TOML"),
+        (b"[properties.a]\nb = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
+        (b"x = " + b"{a = " * 3000 + b"1" + b"}" * 3000 + b"\n", "nested too deeply"),
+    ],
+)
+def test_hostile_bytes_are_one_line_errors(tmp_path: Path, data: bytes, reason: str) -> None:
+    path = tmp_path / "hostile.toml"
+    path.write_bytes(data)
+    with pytest.raises(InvalidProfile) as info:
+        load_profile(path)
+    assert str(info.value).startswith(f"{path}: invalid TOML")
+    assert reason in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_huge_profile_loads_quickly(tmp_path: Path) -> None:
+    values = ", ".join(f"'v{i}'" for i in range(50_000))
+    path = tmp_path / "huge.toml"
+    path.write_text(f"[properties.ns]\nfeat = [{values}]\n")
+    assert len(load_profile(path).properties["ns"]["feat"]) == 50_000

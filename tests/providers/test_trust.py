@@ -196,3 +196,35 @@ def test_untrusted_canary_is_never_installed_or_imported(
     assert support.properties["canary"] == {"bird": ("yellow",)}
     assert canary.read_text() == "imported\n"
     assert "vw_canary" not in sys.modules  # it ran in its own venv, not in this process
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "toy-variant-provider @ https://127.0.0.1:9/toy_variant_provider-0.1.0-py3-none-any.whl",
+        "toy-variant-provider @ file:///tmp/toy_variant_provider-0.1.0-py3-none-any.whl",
+    ],
+)
+def test_direct_references_are_never_trusted(text: str) -> None:
+    pins = parse_pins(["toy-variant-provider==0.1.0"])
+    assert pin_for(Requirement(text), pins) is None
+    refused = decide((Requirement(text),), pins)
+    assert not refused.trusted
+    assert "direct URL" in refused.reason and "never trusted" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("requirement", "admitted"),
+    [
+        ("toy-variant-provider==0.1.0", True),
+        ("toy-variant-provider==0.1.*", True),
+        ("toy-variant-provider===0.1.0", True),
+        ("toy-variant-provider==0.1.0.post1", False),
+        ("toy-variant-provider==0.1.0+local", False),
+        ("TOY_variant.provider~=0.1", True),
+        ("toy-variant-provider[extra]>=0.1", True),  # extras are not installed: the pin is
+    ],
+)
+def test_pin_admission_edges(requirement: str, admitted: bool) -> None:
+    pins = parse_pins(["toy-variant-provider==0.1.0"])
+    assert (pin_for(Requirement(requirement), pins) is not None) is admitted

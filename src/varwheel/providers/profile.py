@@ -45,11 +45,13 @@ def load_profile(path: Path | str) -> SupportedProperties:
 
 def parse_profile(data: bytes | str, *, source: str = "<profile>") -> SupportedProperties:
     """Parse profile TOML text."""
-    text = data.decode("utf-8", errors="strict") if isinstance(data, bytes) else data
     try:
+        text = data.decode("utf-8", errors="strict") if isinstance(data, bytes) else data
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidProfile(f"{source}: invalid TOML: {exc}") from exc
+    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
+        raise InvalidProfile(f"{source}: invalid TOML: nested too deeply") from None
     unknown = sorted(set(doc) - _TOP_LEVEL)
     if unknown:
         raise InvalidProfile(

@@ -92,7 +92,13 @@ def applicable_requirements(
 
 
 def pin_for(requirement: Requirement, pins: Iterable[TrustedPin]) -> TrustedPin | None:
-    """The pin naming ``requirement``'s distribution, if the requirement admits its version."""
+    """The pin naming ``requirement``'s distribution, if the requirement admits its version.
+
+    A direct reference (``name @ URL``) is never admitted: its code is whatever the URL serves,
+    which no version pin can vouch for.
+    """
+    if requirement.url:
+        return None
     name = canonicalize_name(requirement.name)
     for pin in pins:
         if pin.name == name and requirement.specifier.contains(pin.version, prereleases=True):
@@ -126,6 +132,11 @@ def decide(requirements: tuple[Requirement, ...], pins: Iterable[TrustedPin]) ->
 def untrusted_message(req: Requirement, pins: Iterable[TrustedPin]) -> str:
     """One line telling the user why ``req`` is not trusted and how to trust it."""
     name = canonicalize_name(req.name)
+    if req.url:
+        return (
+            f"provider {name!r} is required from a direct URL ({req.url}), which is never "
+            "trusted; only index releases can be trusted by pin"
+        )
     exact = [
         s.version for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version
     ]
