@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from varwheel.index.client import IndexClient
     from varwheel.index.models import IndexFile
     from varwheel.install.environment import TargetEnvironment
-    from varwheel.providers.detect import ProviderOptions
+    from varwheel.providers.detect import NamespaceResult, ProviderOptions
     from varwheel.resolve.options import ResolveOptions
     from varwheel.resolve.provider import InstalledDist
     from varwheel.resolve.resolver import Session
@@ -336,25 +336,59 @@ def _installed_requires(dist_info: Path) -> tuple[str, ...]:
     return tuple(raw.get("requires_dist", ()))
 
 
+def installed_versions(env: TargetEnvironment) -> dict[str, str]:
+    """Name -> version of every distribution installed in the target (``abi_dependency``)."""
+    from varwheel.install.installed import installed_distributions
+
+    return {name: dist.version for name, dist in installed_distributions(env).items()}
+
+
 def support_function(
     options: ProviderOptions,
     marker_env: Mapping[str, str],
-    installed: Mapping[NormalizedName, InstalledDist] | None = None,
+    installed: Mapping[str, str] | None = None,
+    *,
+    adding: Mapping[str, str] | None = None,
 ) -> Callable[[VariantMetadata], SupportedProperties]:
     """Detected (or profile) support for one version's metadata, then PEP 817 §6.3 rules for
-    static, optional and ``enable-if`` providers against the *target's* markers."""
-    from varwheel.providers.detect import detect_support
+    static, optional and ``enable-if`` providers against the *target's* markers.
+
+    ``installed`` (name -> version in the TARGET environment; None when unknown, e.g. another
+    machine) and ``adding`` (what this install adds or upgrades) give ``abi_dependency`` its
+    supported values (PEP 817 §"Optional abi_dependency namespace")."""
+    from varwheel.providers.detect import detect_support, session_for
     from varwheel.spec.selection import effective_support
 
-    versions = {name: str(d.version) for name, d in (installed or {}).items()}
-
     def support_for(md: VariantMetadata) -> SupportedProperties:
-        detected = detect_support(md, options, target_env=marker_env, installed=versions)
+        detected = detect_support(
+            md, options, target_env=marker_env, installed=installed, adding=adding
+        )
+        detected = explain_empty_answers(detected, session_for(options).results())
         return effective_support(
             md, detected, marker_env=marker_env, enabled_optional=options.enabled_optional
         )
 
     return support_for
+
+
+def explain_empty_answers(
+    detected: SupportedProperties, results: Iterable[NamespaceResult]
+) -> SupportedProperties:
+    """A provider that ran and found nothing (no GPU, another CPU family) leaves its namespace
+    empty; say why in ``unavailable`` so rejections read "the nvidia provider found no NVIDIA
+    GPU" rather than "no supported values"."""
+    from varwheel.cli.cmd_detect import describe
+    from varwheel.spec.selection import SupportedProperties
+
+    empty = {ns for ns, features in detected.properties.items() if not features}
+    empty -= set(detected.unavailable)
+    if not empty:
+        return detected
+    notes = dict(detected.unavailable)
+    for result in results:
+        if result.namespace in empty and result.properties is not None and not result.properties:
+            notes[result.namespace] = f"{result.source}: {describe(result)}"
+    return SupportedProperties(detected.properties, notes)
 
 
 def build_context(
@@ -371,8 +405,19 @@ def build_context(
     target = target_from_args(args, require_env=require_env)
     client = index_client_from_args(args, config)
     provider_options = provider_options_from_args(args, config)
+    cross = cross_target_requested(args)
+    if not cross:  # trusted plugins are installed for (and answer about) the target interpreter
+        provider_options = replace(provider_options, target_python=str(target.python))
     options = resolve_options_from_args(args, requirements, config)
     installed = installed_from_env(target) if keep_installed else {}
+    # abi_dependency reads the target's distributions; another machine's are unknown
+    versions = None if cross else installed_versions(target)
+
+    def support_adding(
+        adding: Mapping[str, str],
+    ) -> Callable[[VariantMetadata], SupportedProperties]:
+        return support_function(provider_options, target.marker_env, versions, adding=adding)
+
     direct = {}
     for text in getattr(args, "requirements", ()):
         found = direct_wheel(text)
@@ -382,9 +427,10 @@ def build_context(
         client,
         tags=target.tags,
         marker_env=target.marker_env,
-        support_for=support_function(provider_options, target.marker_env, installed),
+        support_for=support_function(provider_options, target.marker_env, versions),
         options=options,
         installed=installed,
         direct=direct,
+        support_adding=support_adding,
     )
     return SelectionContext(target, client, session, provider_options)

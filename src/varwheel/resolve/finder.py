@@ -170,6 +170,10 @@ class Finder:
             notes=notes,
         )
 
+    def choices(self) -> tuple[VersionChoice, ...]:
+        """Every per-version choice made so far."""
+        return tuple(self._choices.values())
+
     def iter_choices(
         self, name: str, specifier: SpecifierSet, *, pinned: bool
     ) -> Iterator[VersionChoice]:

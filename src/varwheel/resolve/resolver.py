@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from varwheel.resolve.provider import InstalledDist, VariantProvider, split_iden
 from varwheel.resolve.requirement import parse_requirement
 
 MAX_ROUNDS = 2000
+ABI_PASSES = 3  # re-resolutions for abi_dependency on what this install adds
 
 
 @dataclass(frozen=True)
@@ -75,30 +76,42 @@ class Session:
         installed: Mapping[NormalizedName, InstalledDist] | None = None,
         build_dir: Path | None = None,
         direct: Mapping[NormalizedName, IndexFile] | None = None,
+        support_adding: Callable[[Mapping[str, str]], SupportFunction] | None = None,
     ) -> None:
         self.client = client
         self.marker_env = dict(marker_env)
         self.options = options
         self.installed = dict(installed or {})
-        pyver = Version(self.marker_env.get("python_full_version", "3").rstrip("+"))
-        self.finder = Finder(
-            client,
-            tags=tags,
-            python_version=pyver,
-            support_for=support_for,
-            options=options,
-            direct=direct,
-        )
+        self._tags = tuple(tags)
+        self._pyver = Version(self.marker_env.get("python_full_version", "3").rstrip("+"))
+        self._direct = dict(direct or {})
+        # support given what this install adds (abi_dependency); None: no second pass
+        self._support_adding = support_adding
+        self.adding: dict[str, str] = {}
         self._metadata: dict[tuple[NormalizedName, Version, str], RawMetadata] = {}
         self._built: dict[tuple[NormalizedName, Version], Path] = {}
         self._build_dir = build_dir
         self._own_build_dir: tempfile.TemporaryDirectory[str] | None = None
-        self._prefetcher = Prefetcher(client, tags=tags, python_version=pyver, options=options)
-        self.finder.prefetcher = self._prefetcher
+        self._start(support_for)
         # installed projects may be kept as they are: their pages may never be needed
         self._prefetch_skip = frozenset(self.finder.direct) | (
             frozenset() if options.force_reinstall else frozenset(self.installed)
         )
+
+    def _start(self, support_for: SupportFunction) -> None:
+        """A fresh finder (per-version choices depend on ``support_for``) and prefetcher."""
+        self.finder = Finder(
+            self.client,
+            tags=self._tags,
+            python_version=self._pyver,
+            support_for=support_for,
+            options=self.options,
+            direct=self._direct,
+        )
+        self._prefetcher = Prefetcher(
+            self.client, tags=self._tags, python_version=self._pyver, options=self.options
+        )
+        self.finder.prefetcher = self._prefetcher
 
     # -- metadata and dependencies -------------------------------------------------------
     def metadata(self, cand: Candidate) -> RawMetadata | None:
@@ -180,6 +193,46 @@ class Session:
 
     # -- resolution -------------------------------------------------------------------------
     def resolve(self, requirements: Sequence[Requirement]) -> Resolution:
+        """Resolve; when a chosen version's variants use ``abi_dependency`` on a distribution
+        this install adds or changes, resolve again with those versions counted as present
+        (PEP 817 §"Optional abi_dependency namespace": the values describe the environment the
+        wheels are installed into, which includes this install), until nothing changes."""
+        resolution = self._resolve_once(requirements)
+        for _ in range(ABI_PASSES):
+            if self._support_adding is None:
+                break
+            adding = {
+                p.name: str(p.candidate.version)
+                for p in resolution.packages
+                if not p.candidate.installed
+            }
+            if adding == self.adding or not self._abi_depends_on(adding):
+                break
+            self.adding = adding
+            self._start(self._support_adding(adding))
+            resolution = self._resolve_once(requirements)
+        return resolution
+
+    def _abi_depends_on(self, adding: Mapping[str, str]) -> bool:
+        """Whether a version considered so far has variants whose ``abi_dependency`` features
+        name a distribution whose version this install sets differently from the last pass."""
+        from varwheel.providers.abi import ABI_NAMESPACE, feature_name
+
+        changed = {
+            feature_name(name)
+            for name in set(adding) | set(self.adding)
+            if adding.get(name) != self.adding.get(name)
+        }
+        for choice in self.finder.choices():
+            md = choice.metadata
+            if md is None:
+                continue
+            for props in md.variants.values():
+                if any(p.namespace == ABI_NAMESPACE and p.feature in changed for p in props):
+                    return True
+        return False
+
+    def _resolve_once(self, requirements: Sequence[Requirement]) -> Resolution:
         roots = [r for r in requirements if r.marker is None or r.marker.evaluate(self.marker_env)]
         roots = [self._strip_marker(r) for r in roots]
         requested = frozenset(canonicalize_name(r.name) for r in roots)

@@ -32,7 +32,9 @@ class SupportedProperties:
     """The target's supported values per ``namespace -> feature``, most preferred first.
 
     A namespace absent from ``properties`` is unsupported; ``unavailable[ns]`` says why in words
-    ("optional provider 'foo' is not enabled", ...). Value tuples are de-duplicated, order kept.
+    ("optional provider 'foo' is not enabled", ...). A namespace present with no features (its
+    provider ran and found nothing) may also have an ``unavailable`` entry saying why ("no
+    NVIDIA GPU found"). Value tuples are de-duplicated, order kept.
     """
 
     properties: Mapping[str, Mapping[str, tuple[str, ...]]]
@@ -130,10 +132,15 @@ def failure_reason(
             required=values,
         )
     available = features.get(feature, ())
-    has = _listing(available) if available else "no supported values"
+    if available:
+        why = f"target has {_listing(available)}"
+    elif not features and ns in supported.unavailable:
+        why = supported.unavailable[ns]  # the provider ran and said why it found nothing
+    else:
+        why = "target has no supported values"
     return Reason(
         "feature-unsupported",
-        f"{needs}; target has {has}",
+        f"{needs}; {why}",
         namespace=ns,
         feature=feature,
         required=values,
@@ -219,6 +226,8 @@ def effective_support(
             continue
         if ns in detected.properties:
             properties[ns] = dict(detected.properties[ns])
+            if not properties[ns] and ns in detected.unavailable:
+                unavailable[ns] = detected.unavailable[ns]  # why the provider found nothing
         else:
             unavailable[ns] = (
                 detected.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
