@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from varwheel.index.json_api import JSON_V1
 USER_AGENT = f"varwheel/{__version__}"
 _RETRY_STATUSES = (500, 502, 503, 504)
 CHUNK = 64 * 1024
+MAX_BODY = 256 * 1024 * 1024  # the largest PyPI JSON pages are tens of MiB
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})  # never sent through a proxy
 
 if TYPE_CHECKING:
@@ -93,9 +95,17 @@ class HttpSession:
         backoff: float = 0.25,
         pool_size: int = 10,
         credentials: Mapping[str, tuple[str, str]] | None = None,
+        max_body: int = MAX_BODY,
+        deadline: float | None = None,
     ) -> None:
-        """``credentials`` maps a ``host[:port]`` to the (user, password) sent to it (Basic)."""
+        """``credentials`` maps a ``host[:port]`` to the (user, password) sent to it (Basic).
+
+        ``max_body`` bounds a page or small file (decoded); ``deadline`` (default ten read
+        timeouts) bounds the whole time spent reading one.
+        """
         self.cache = cache
+        self._max_body = max_body
+        self._deadline = deadline if deadline is not None else 10 * timeout
         self._auth = {
             netloc.lower(): "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode("ascii")
             for netloc, (user, pw) in (credentials or {}).items()
@@ -203,8 +213,10 @@ class HttpSession:
         cached = self.cache.load(url) if (use_cache and self.cache) else None
         if cached:
             headers.update(cached.validators())
-        resp = self._request(url, headers)
+        resp = self._request(url, headers, preload=False)
         final_url = self._final_url(url, resp)
+        if resp.status != 200:  # the body is not wanted: never read an unbounded one
+            resp.close()
         if resp.status == 304 and cached:
             ctype = {"content-type": cached.content_type} if cached.content_type else {}
             return Response(final_url, 200, ctype, cached.body, from_cache=True)
@@ -212,11 +224,43 @@ class HttpSession:
             return Response(final_url, 404, self._headers(resp))
         if resp.status != 200:
             raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
-        body = resp.data
+        body = self._read_body(url, resp)
         hdrs = self._headers(resp)
         if use_cache and self.cache:
             self.cache.store(url, body, hdrs)
         return Response(final_url, 200, hdrs, body)
+
+    def _read_body(self, url: str, resp: urllib3.BaseHTTPResponse) -> bytes:
+        """The decoded body, at most ``max_body`` bytes and within ``deadline`` seconds.
+
+        A page is small: a larger one (or a gzip bomb) is refused once the limit is passed, and a
+        server trickling bytes to stay under the read timeout is cut off at the deadline.
+        """
+        from urllib3.exceptions import HTTPError
+
+        limit, deadline = self._max_body, self._deadline
+        timer = threading.Timer(deadline, resp.shutdown)
+        timer.daemon = True
+        timer.start()
+        start = time.monotonic()
+        body = bytearray()
+        try:
+            for chunk in resp.stream(CHUNK, decode_content=True):
+                body += chunk
+                if len(body) > limit:
+                    raise IndexFetchError(f"{url}: response is larger than {limit} bytes")
+        except (HTTPError, OSError) as exc:
+            resp.close()
+            if time.monotonic() - start >= deadline:
+                raise IndexFetchError(f"{url}: no complete answer within {deadline:g} s") from None
+            raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
+        except BaseException:
+            resp.close()
+            raise
+        finally:
+            timer.cancel()
+        resp.release_conn()
+        return bytes(body)
 
     def get_range(self, url: str, range_header: str) -> Response:
         """GET with a ``Range`` header; the caller checks 206 (honoured) vs 200 (ignored)."""
