@@ -627,3 +627,52 @@ def test_sdist_only_project_is_built_and_installed(capsys, tmp_path, site) -> No
     dists = installed_distributions(find_target_environment(str(venv)))
     assert set(dists) == {"sdpkg", "vdemo-cpu-rt"}
     assert dists["sdpkg"].variant_label is None
+
+
+def test_index_strategy_and_index_warnings(capsys, tmp_path, profiles) -> None:
+    """``first-index`` (default) takes ``dupe`` from the first index listing it even though a
+    later one has a newer version; ``unsafe-best-match`` merges both. A failing extra index is
+    fatal under ``first-index`` before a hit, and one warning line under ``unsafe-best-match``."""
+    from helpers.wheels import build_wheel
+    from varwheel.index.static import write_static_index
+
+    first = write_static_index([build_wheel(tmp_path / "a", "dupe", "1.0")], tmp_path / "ia")
+    second = write_static_index([build_wheel(tmp_path / "b", "dupe", "2.0")], tmp_path / "ib")
+    with (
+        serve_directory(first) as a,
+        serve_directory(second) as b,
+        serve_directory(second) as broken,
+    ):
+        broken.fail("/simple/dupe/", 403, times=10)
+        base = ["install", "--dry-run", "--no-deps", "--profile", str(profiles["cpu"])]
+        indexes = ["--index-url", a.url + "simple/", "--extra-index-url", b.url + "simple/"]
+        code, out, err = run(capsys, *base, *indexes, "dupe")
+        assert code == 0, err
+        assert "dupe 1.0" in out and "2.0" not in out
+
+        best = ["--index-strategy", "unsafe-best-match"]
+        code, out, err = run(capsys, *base, *indexes, *best, "dupe")
+        assert code == 0, err
+        assert "dupe 2.0" in out and "warning" not in err
+
+        failing = ["--extra-index-url", broken.url + "simple/"]
+        code, out, err = run(capsys, *base, *indexes, *failing, *best, "dupe")
+        assert code == 0, err
+        warnings = [line for line in err.splitlines() if line.startswith("varwheel: warning:")]
+        assert len(warnings) == 1 and broken.url in warnings[0] and "403" in warnings[0]
+        assert "dupe 2.0" in out
+
+        broken.fail("/simple/dupe/", 403, times=10)
+        code, out, err = run(capsys, "explain", "--json", *indexes, *failing, *best, "dupe")
+        assert code == 0, err
+        assert json.loads(out)["packages"][0]["version"] == "2.0", (out, err)
+        assert err.count("varwheel: warning:") == 1 and broken.url in err
+
+        broken.fail("/simple/dupe/", 403, times=10)
+        code, _, err = run(capsys, *base, "--index-url", broken.url + "simple/", "dupe")
+        assert code == exitcodes.NETWORK_FAILURE, err
+        assert broken.url in err
+
+    with pytest.raises(SystemExit):
+        main(["install", "--help"])
+    assert "--index-strategy {first-index,unsafe-best-match}" in capsys.readouterr().out

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         results = [explain_requirement(r, ctx.session.finder, dependencies_of=deps) for r in reqs]
     finally:
         ctx.session.close()
+        ctx.index_warnings.flush()
     if args.json:
         doc = {
             "packages": [to_json(r) for r in results],

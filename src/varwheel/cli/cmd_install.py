@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         _install(ctx, todo, console)
     finally:
         ctx.session.close()
+        ctx.index_warnings.flush()
     render_installed(console, todo)
     return 0
 

@@ -55,6 +55,16 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
         help="a directory or HTML page of distribution links",
     )
     group.add_argument("--no-index", action="store_true", help="ignore indexes (find-links only)")
+    group.add_argument(
+        "--index-strategy",
+        choices=("first-index", "unsafe-best-match"),
+        default="first-index",
+        help=(
+            "with several indexes: 'first-index' (default, as uv) takes a project only from the "
+            "first index that lists it, so a later index cannot shadow it; 'unsafe-best-match' "
+            "(as pip) merges the files of every index"
+        ),
+    )
     group.add_argument("--pre", action="store_true", help="consider pre-release versions")
     group.add_argument(
         "--no-build-isolation",
@@ -250,6 +260,7 @@ class SelectionContext:
     client: IndexClient
     session: Session
     provider_options: ProviderOptions
+    index_warnings: IndexWarnings
 
 
 def load_config() -> Config:
@@ -281,21 +292,36 @@ def target_from_args(args: argparse.Namespace, *, require_env: bool) -> TargetEn
 
 
 def index_client_from_args(args: argparse.Namespace, config: Config) -> IndexClient:
-    from varwheel.index.client import IndexClient
+    from varwheel.index.client import DEFAULT_INDEX_URL, IndexClient
 
-    index_url = args.index_url or config.index_url
+    index_url = args.index_url or config.index_url or DEFAULT_INDEX_URL
     extra = list(args.extra_index_url) or list(config.extra_index_url)
     find_links = list(args.find_links) or list(config.find_links)
-    if index_url:
-        return IndexClient(
-            [index_url], extra, find_links, no_index=bool(args.no_index), cache_dir=cache_dir()
-        )
     return IndexClient(
-        extra_index_urls=extra,
-        find_links=find_links,
+        [index_url],
+        extra,
+        find_links,
         no_index=bool(args.no_index),
         cache_dir=cache_dir(),
+        index_strategy=getattr(args, "index_strategy", None) or "first-index",
     )
+
+
+class IndexWarnings:
+    """Prints the index client's warnings (skipped links, failed extra indexes) to stderr as
+    ``varwheel: warning: ...`` lines, each once, however often it is called."""
+
+    def __init__(self, client: IndexClient) -> None:
+        self.client = client
+        self.shown: set[str] = set()
+
+    def flush(self) -> None:
+        import sys
+
+        for line in self.client.warnings:
+            if line not in self.shown:
+                self.shown.add(line)
+                print(f"varwheel: warning: {line}", file=sys.stderr)
 
 
 def cache_dir() -> Path | None:
@@ -433,4 +459,4 @@ def build_context(
         direct=direct,
         support_adding=support_adding,
     )
-    return SelectionContext(target, client, session, provider_options)
+    return SelectionContext(target, client, session, provider_options, IndexWarnings(client))
