@@ -176,17 +176,27 @@ def read_member_from_bytes(whole: bytes, suffix: str, source: str) -> bytes:
 
 
 def _content_range(resp: Response, source: str) -> tuple[int, int]:
-    """``(start, total)`` from ``Content-Range: bytes a-b/total``."""
+    """``(start, total)`` from ``Content-Range: bytes a-b/total``, checked against the body.
+
+    The span must be well-formed, lie inside the file and match the body's length: a server
+    that misreports it would otherwise make us parse the wrong bytes as zip structures.
+    """
     value = resp.headers.get("content-range", "")
     try:
-        unit, _, rest = value.partition(" ")
-        span, _, total = rest.partition("/")
-        start = int(span.split("-", 1)[0])
-        if unit != "bytes":
-            raise ValueError(unit)
-        return start, int(total)
+        unit, _, rest = value.strip().partition(" ")
+        span, _, total_text = rest.partition("/")
+        first, _, last = span.partition("-")
+        start, end, total = int(first), int(last), int(total_text)
+        if unit != "bytes" or not 0 <= start <= end < total:
+            raise ValueError(value)
     except ValueError:
         raise IndexFetchError(f"{source}: 206 response with bad Content-Range {value!r}") from None
+    if end - start + 1 != len(resp.body):
+        raise IndexFetchError(
+            f"{source}: 206 response of {len(resp.body)} bytes does not match its Content-Range "
+            f"{value!r}"
+        )
+    return start, total
 
 
 def read_member(
