@@ -11,7 +11,7 @@ structure: variant atoms are evaluated by this module, every other atom is parse
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Protocol
@@ -250,18 +250,18 @@ class _Parser:
         return tok
 
     def _or(self, depth: int) -> _Node:
-        children = [self._and(depth)]
-        while (tok := self._peek()) is not None and tok.kind == "or":
-            self.pos += 1
-            children.append(self._and(depth))
-        return children[0] if len(children) == 1 else _BoolOp(False, tuple(children))
+        return self._chain("or", self._and, depth)
 
     def _and(self, depth: int) -> _Node:
-        children = [self._atom(depth)]
-        while (tok := self._peek()) is not None and tok.kind == "and":
+        return self._chain("and", self._atom, depth)
+
+    def _chain(self, keyword: str, operand: Callable[[int], _Node], depth: int) -> _Node:
+        """``operand (keyword operand)*``: ``and`` binds tighter than ``or`` (PEP 508)."""
+        children = [operand(depth)]
+        while (tok := self._peek()) is not None and tok.kind == keyword:
             self.pos += 1
-            children.append(self._atom(depth))
-        return children[0] if len(children) == 1 else _BoolOp(True, tuple(children))
+            children.append(operand(depth))
+        return children[0] if len(children) == 1 else _BoolOp(keyword == "and", tuple(children))
 
     def _atom(self, depth: int) -> _Node:
         tok = self._take()
