@@ -93,3 +93,8 @@ class WheelMemberNotFound(IndexFetchError):
 
 class InvalidIndexPage(InvalidInput):
     """A simple-API project page (PEP 503 HTML or PEP 691 JSON) is malformed."""
+
+
+class DownloadMismatch(InstallError):
+    """A downloaded wheel disagrees with the metadata used to choose it (its own
+    ``variant.json`` or ``METADATA``); the message names the wheel and the difference."""

@@ -121,12 +121,26 @@ def _install(ctx: SelectionContext, todo: list[ResolvedPackage], console: Consol
     }
     with tempfile.TemporaryDirectory(prefix="varwheel-install-") as tmp:
         paths = _fetch_wheels(ctx, todo, Path(tmp), console)
+        _verify(todo, paths)
         install_wheels(
             ctx.target,
             paths,
             requested={p.name for p in todo if p.requested},
             direct_urls=direct_urls,
         )
+
+
+def _verify(todo: list[ResolvedPackage], paths: list[Path]) -> None:
+    """Every downloaded wheel declares what chose it (variant.json, METADATA); nothing is
+    installed otherwise (resolve/verify.py)."""
+    from varwheel.resolve.verify import verify_download
+
+    for pkg, path in zip(todo, paths, strict=True):
+        if pkg.candidate.is_sdist:
+            continue  # built here from the sdist: non-variant by construction (PEP 817 §8.3)
+        md = pkg.choice.metadata if pkg.choice is not None else None
+        for line in verify_download(path, pkg.candidate, md, pkg.metadata):
+            print(f"varwheel: warning: {line}", file=sys.stderr)
 
 
 def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> None:
