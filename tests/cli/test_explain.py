@@ -265,3 +265,34 @@ def test_trusted_plugin_decides(capsys, monkeypatch, toy_links: Path) -> None:
     code = main(["install", "--dry-run", *args, "tinypkg"])
     out, _ = capsys.readouterr()
     assert code == 0 and "variant x86_v4" in out
+
+
+def test_no_gpu_reason_comes_from_the_native_provider(capsys, tmp_path: Path) -> None:
+    """The native nvidia provider runs (no profile) and finds no GPU: rejections and the install
+    error say so, instead of "target has no supported values"."""
+    from varwheel.providers.registry import native_provider_by_namespace
+
+    provider = native_provider_by_namespace("nvidia")
+    assert provider is not None
+    if provider.get_supported_configs():
+        pytest.skip("this machine has an NVIDIA GPU")
+    site = write_site(tmp_path / "vdemo")
+    with serve_directory(site) as srv:
+        index = ["--index-url", srv.url + "simple/"]
+        code, doc = explain_json(capsys, *index, "vdemo")
+        assert code == 0
+        pkg = doc["packages"][0]
+        (cu12,) = [w for w in pkg["wheels"] if w["label"] == "cu12"]
+        message = cu12["reason"]["message"]
+        assert message.startswith("nvidia :: cuda_version_lower_bound needs one of 12.0; ")
+        assert "native provider 'nvidia'" in message and "no NVIDIA GPU found" in message
+        assert pkg["target"]["unavailable"]["nvidia"] == message.split("; ", 1)[1]
+
+        code = main(["explain", *index, "vdemo"])
+        out = capsys.readouterr().out
+        assert "nvidia: nothing supported (native provider 'nvidia'" in out
+
+        code = main(["install", "--dry-run", *index, "vonly"])
+        err = capsys.readouterr().err
+        assert code == exitcodes.FAILURE
+        assert "vonly 1.0 has no wheel for this target" in err and "no NVIDIA GPU found" in err

@@ -411,3 +411,22 @@ def test_supported_properties_round_trip_and_dedup() -> None:
     assert sp.values("a", "g") == ("1",)
     assert sp.values("c", "x") == ()
     assert sp.unavailable == {"c": "why"}
+
+
+def test_empty_provider_answer_reason_reaches_the_message() -> None:
+    """A provider that ran and found nothing (no GPU) leaves its namespace present but empty;
+    its ``unavailable`` note replaces the bare "no supported values" in the reason."""
+    md = VariantMetadata(
+        providers={"nvidia": ProviderInfo("nvidia", requires=("nvidia-variant-provider>=0.0.1",))},
+        namespace_priorities=("nvidia",),
+        variants={"cu12": (VariantProperty("nvidia", "sm_arch", "90_real"),)},
+    )
+    why = "native provider 'nvidia': no NVIDIA GPU found"
+    detected = SupportedProperties({"nvidia": {}}, {"nvidia": why})
+    effective = effective_support(md, detected, marker_env=LINUX_ENV)
+    assert effective.unavailable == {"nvidia": why} and "nvidia" in effective.properties
+    reason = incompatibility(md.variants["cu12"], effective)
+    assert reason is not None and reason.code == "feature-unsupported"
+    assert reason.message == f"nvidia :: sm_arch needs one of 90_real; {why}"
+    bare = incompatibility(md.variants["cu12"], SupportedProperties({"nvidia": {}}))
+    assert bare is not None and bare.message.endswith("target has no supported values")

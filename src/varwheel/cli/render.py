@@ -56,7 +56,9 @@ def render_explanation(
             if other:
                 console.print(f"    {escape(ns)}: {other} more feature(s) no variant here uses")
         for ns, why in expl.unavailable.items():
-            console.print(f"    {escape(ns)}: [yellow]unavailable[/] ({escape(why)})")
+            # present but empty: the provider ran and found nothing; absent: it did not run
+            state = "nothing supported" if ns in expl.supported else "unavailable"
+            console.print(f"    {escape(ns)}: [yellow]{state}[/] ({escape(why)})")
     ranked = [w for w in expl.wheels if w.status != "rejected"]
     rejected = [w for w in expl.wheels if w.status == "rejected"]
     if ranked:
