@@ -182,7 +182,7 @@ FAILURES = {
     "wrongns": ("vw_wrongns", "plugin declares namespace 'somebody_else'"),
     "notsubset": ("vw_notsubset", "supported value 'warp' of feature 'speed' is not declared"),
     "hang": ("vw_hang", "timed out after 1 s (killed)"),
-    "missing": ("vw_not_a_module", "ModuleNotFoundError: No module named 'vw_not_a_module'"),
+    "missing": ("vw_not_a_module", "'vw_not_a_module' is not provided by the trusted plugin"),
 }
 
 

@@ -129,10 +129,26 @@ def test_wrong_types_are_reported(test_env: Path) -> None:
     assert "get_supported_configs()[0].values must be a list of str" in answer.error
 
 
-def test_missing_module_is_one_line(test_env: Path) -> None:
-    answer = _ask(test_env, "ghost", "no_such_plugin_module")
+@pytest.mark.parametrize(
+    "api",
+    [
+        "no_such_plugin_module",
+        "json",  # stdlib: importable, but no trusted distribution provides it
+        "antigravity",  # would open a web browser on import
+        "vw_noisy.__builtins__",  # a submodule path that is not a module
+    ],
+)
+def test_only_modules_of_the_trusted_distributions_are_imported(test_env: Path, api: str) -> None:
+    answer = _ask(test_env, "ghost", api)
     assert not answer.ok
-    assert answer.error.startswith("ModuleNotFoundError: No module named 'no_such_plugin_module'")
+    if "." in api:
+        assert answer.error.startswith(
+            "ModuleNotFoundError: No module named 'vw_noisy.__builtins__'"
+        )
+    else:
+        assert answer.error == (
+            f"plugin-api module {api!r} is not provided by the trusted plugin distributions"
+        )
 
 
 def test_dead_worker_fails_all_its_queries(test_env: Path) -> None:

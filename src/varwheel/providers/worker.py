@@ -33,9 +33,33 @@ class PluginFault(Exception):
     """A plugin broke the protocol; the message is one line for the user."""
 
 
+_PROVIDED: set[str] | None = None
+
+
+def _check_provided(module_name: str) -> None:
+    """Import only modules that an installed (i.e. trusted, pinned) distribution provides.
+
+    ``plugin-api`` comes from downloaded metadata: without this check it could name any stdlib
+    module (``antigravity`` opens a browser) or a relative/odd name.
+    """
+    global _PROVIDED
+    if _PROVIDED is None:
+        try:
+            from importlib.metadata import packages_distributions
+        except ImportError:  # pragma: no cover - Python < 3.10 target
+            return
+        _PROVIDED = set(packages_distributions())
+    top = module_name.split(".", 1)[0]
+    if not top.isidentifier() or top not in _PROVIDED:
+        raise PluginFault(
+            f"plugin-api module {module_name!r} is not provided by the trusted plugin distributions"
+        )
+
+
 def resolve(reference: str) -> Any:
     """``module.sub(:attr.path)?`` (PEP 817 §"API endpoint"; spaces around ``:`` tolerated)."""
     module_name, _, attr_path = (part.strip() for part in reference.partition(":"))
+    _check_provided(module_name)
     obj: Any = importlib.import_module(module_name)
     for attr in filter(None, attr_path.split(".")):
         obj = getattr(obj, attr)
