@@ -413,7 +413,10 @@ def explain_empty_answers(
     notes = dict(detected.unavailable)
     for result in results:
         if result.namespace in empty and result.properties is not None and not result.properties:
-            notes[result.namespace] = f"{result.source}: {describe(result)}"
+            if result.source.startswith("native provider"):
+                notes[result.namespace] = f"{result.source}: {describe(result)}"
+            else:
+                notes[result.namespace] = f"{result.source} lists no supported properties"
     return SupportedProperties(detected.properties, notes)
 
 

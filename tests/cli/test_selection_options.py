@@ -1,0 +1,68 @@
+"""``cli/selection_options.py``: the session a command builds from its flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from helpers.envs import make_venv, venv_python
+from varwheel.cli.main import build_parser
+from varwheel.cli.selection_options import build_context, explain_empty_answers
+from varwheel.providers.detect import NamespaceResult
+from varwheel.resolve.requirement import parse_requirement
+from varwheel.spec.selection import SupportedProperties
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").write_text("")
+    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_plugins_target_the_target_interpreter(tmp_path: Path) -> None:
+    """Trusted plugin venvs are built for (and answer about) the environment being installed
+    into; for another machine (cross-target flags) there is no interpreter to use."""
+    venv = make_venv(tmp_path / "venv")
+    parser = build_parser("install")
+    reqs = [parse_requirement("anything")]
+    args = parser.parse_args(["install", "--python", str(venv), "--no-index", "anything"])
+    ctx = build_context(args, reqs, require_env=True, keep_installed=True)
+    try:
+        assert ctx.provider_options.target_python == str(ctx.target.python)
+        assert Path(ctx.provider_options.target_python).parent == venv_python(venv).parent
+        assert ctx.client.index_strategy == "first-index"
+    finally:
+        ctx.session.close()
+
+    cross = ["--dry-run", "--python-version", "3.12", "--index-strategy", "unsafe-best-match"]
+    args = parser.parse_args(["install", *cross, "--no-index", "anything"])
+    ctx = build_context(args, reqs, require_env=False, keep_installed=False)
+    try:
+        assert ctx.provider_options.target_python is None
+        assert ctx.client.index_strategy == "unsafe-best-match"
+    finally:
+        ctx.session.close()
+
+
+def test_empty_answers_get_the_providers_reason() -> None:
+    detected = SupportedProperties(
+        {"nvidia": {}, "x86_64": {"level": ("v2", "v1")}, "amd": {}},
+        {"intel": "optional provider 'intel' is not enabled"},
+    )
+    results = [
+        NamespaceResult("nvidia", "native provider 'nvidia' 0.0.2", {}),
+        NamespaceResult("x86_64", "native provider 'x86_64' 0.0.2", {"level": ("v2", "v1")}),
+        NamespaceResult("amd", "profile gpu.toml", {}),
+    ]
+    out = explain_empty_answers(detected, results)
+    assert out.properties == detected.properties
+    assert out.unavailable["intel"] == detected.unavailable["intel"]
+    assert out.unavailable["nvidia"].startswith("native provider 'nvidia' 0.0.2: no NVIDIA GPU")
+    assert out.unavailable["amd"] == "profile gpu.toml lists no supported properties"
+    assert "x86_64" not in out.unavailable
+    plain = SupportedProperties({"x86_64": {"level": ("v1",)}})
+    assert explain_empty_answers(plain, results) is plain
