@@ -100,3 +100,13 @@ def test_failure_is_one_warning_or_strict_error() -> None:
     )
     with pytest.raises(ProviderError, match="no accelerator driver"):
         strict.detect(MD, target_env=default_environment())
+
+
+def test_exchange_files_live_in_a_private_directory() -> None:
+    (config,) = query_external("tpu", _cmd("private"), "get_supported_configs", timeout=10)
+    assert config["values"] == ["700"]
+
+
+def test_a_huge_response_is_refused_unread() -> None:
+    with pytest.raises(ExternalFailure, match=r"response is larger than 16777216 bytes"):
+        query_external("tpu", _cmd("huge"), "get_supported_configs", timeout=20)
