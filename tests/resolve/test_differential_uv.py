@@ -15,11 +15,14 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers.envs import make_venv
 from helpers.http_server import serve_directory
@@ -542,3 +545,70 @@ def test_torch_v003_metadata_uv_refuses_varwheel_resolves(
     assert isinstance(chosen, dict)
     assert chosen["label"] == label
     assert chosen["filename"] == f"torch-2.9.0-py3-none-any-{label}.whl"
+
+
+# Generated workloads over features both installers detect natively here (x86_64 level, nvidia
+# with forced drivers, aarch64 (absent), a static-properties namespace): the choices must be equal.
+STATIC_BLAS = ("openblas", "mkl", "accelerate")
+POOL = {
+    "x86_64 :: level": ("v1", "v2", "v3", "v4"),
+    "nvidia :: cuda_version_lower_bound": ("11.8", "12.0", "12.8", "13.0"),
+    "nvidia :: sm_arch": ("80_real", "90_real", "90_virtual"),
+    "aarch64 :: version": ("8a", "8.1a"),
+    "blas :: library": STATIC_BLAS,
+}
+
+
+@st.composite
+def generated_workloads(draw: st.DrawFn) -> Workload:
+    blas_order = draw(st.permutations(STATIC_BLAS))
+    supported_blas = draw(st.integers(1, 3))
+    providers = {
+        **X86,
+        **NVIDIA,
+        **AARCH64,
+        "blas": {"static-properties": {"library": list(blas_order[:supported_blas])}},
+    }
+    namespaces = tuple(draw(st.permutations(("x86_64", "nvidia", "aarch64", "blas"))))
+    labels = draw(st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=5, unique=True))
+    wheels: list[WheelSpec] = []
+    for label in labels:
+        features = draw(
+            st.lists(st.sampled_from(sorted(POOL)), min_size=1, max_size=3, unique=True)
+        )
+        props = tuple(
+            f"{feature} :: {value}"
+            for feature in features
+            for value in draw(
+                st.lists(st.sampled_from(POOL[feature]), min_size=1, max_size=2, unique=True)
+            )
+        )
+        wheels.append(W(label, props))
+    if draw(st.booleans()):
+        wheels.append(W("null"))
+    if draw(st.booleans()):
+        wheels.append(W(None))
+    return Workload("dv-gen", tuple(wheels), providers, namespaces)
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    workload=generated_workloads(),
+    gpu=st.sampled_from([None, ("12.0", "8.0"), ("12.8", "9.0"), ("13.0", "9.0")]),
+)
+def test_generated_workloads_agree_with_uv(
+    sandbox: Sandbox, workload: Workload, gpu: tuple[str, str] | None
+) -> None:
+    if sandbox.top < 2:
+        pytest.skip("x86_64 workload: needs an x86-64-v2 or newer host")
+    links = Path(tempfile.mkdtemp(dir=sandbox.root, prefix="gen-"))
+    write_workload(workload, links)
+    env = {} if gpu is None else dict(zip(GPU, gpu, strict=True))
+    uv, ours = run_both(sandbox, Case(workload, None, None, "", env=env), links)
+    assert ours.files.get(workload.name) == uv.files.get(workload.name), (workload, ours.log)
+    assert (ours.error is None) == (uv.error is None), (ours.error, uv.error)
