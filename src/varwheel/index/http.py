@@ -215,7 +215,10 @@ class HttpSession:
             headers.update(cached.validators())
         resp = self._request(url, headers, preload=False)
         final_url = self._final_url(url, resp)
-        if resp.status != 200:  # the body is not wanted: never read an unbounded one
+        if resp.status == 304:  # no body: keep the connection for the next page
+            resp.drain_conn()
+            resp.release_conn()
+        elif resp.status != 200:  # the body is not wanted: never read an unbounded one
             resp.close()
         if resp.status == 304 and cached:
             ctype = {"content-type": cached.content_type} if cached.content_type else {}
