@@ -485,6 +485,42 @@ def test_static_index_over_http(sandbox: Sandbox) -> None:
     assert "/files/dv_http-1.0-variants.json" in paths
 
 
+LOCAL_WHEELS = {
+    # label -> (varwheel accepts, uv accepts): PEP 817 §6.2, a local wheel is checked against
+    # its own variant.json and the target's support.
+    "top": (True, True),
+    "null": (True, True),
+    "cu12": (False, False),  # no GPU (no FORCE variables here)
+    "avx512": (True, False),  # uv 0.13.9's x86_64 provider has no ISA flags (see isa-flags)
+}
+
+
+@pytest.mark.parametrize("label", list(LOCAL_WHEELS))
+def test_local_wheel_path_against_uv(sandbox: Sandbox, label: str) -> None:
+    if sandbox.top < 2:
+        pytest.skip("x86_64 workload: needs an x86-64-v2 or newer host")
+    if label == "avx512" and not host_has("avx512f"):
+        pytest.skip("needs an AVX-512 host")
+    specs = {
+        "top": W("top", (level(sandbox.top),)),
+        "null": W("null"),
+        "cu12": W("cu12", (CU12,)),
+        "avx512": W("avx512", ("x86_64 :: avx512f :: on",)),
+    }
+    wl = Workload("dv-local", (specs[label],), {**X86, **NVIDIA}, ("nvidia", "x86_64"))
+    wheel = write_workload(wl, sandbox.root / f"local-{label}") / filename(wl, specs[label])
+    env = sandbox.env()
+    uv = run_uv(sandbox.uv, [str(wheel)], venv=sandbox.venv, env=env)
+    ours = run_varwheel([str(wheel)], venv=sandbox.venv, env=env)
+    ours_ok, uv_ok = LOCAL_WHEELS[label]
+    assert ours.files == ({wl.name: wheel.name} if ours_ok else {}), ours.log
+    assert uv.files == ({wl.name: wheel.name} if uv_ok else {}), uv.log
+    if not uv_ok:
+        assert uv.error is not None and "only unsupported wheel variants" in uv.error
+    if not ours_ok:
+        assert ours.error is not None and "no wheel for this target" in ours.error
+
+
 @pytest.fixture(scope="module")
 def torch_links(sandbox: Sandbox) -> Iterator[Path]:
     """Real torch 2.9.0 `*-variants.json` (schema v0.0.3) beside one small wheel per label."""

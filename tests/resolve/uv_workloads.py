@@ -56,6 +56,8 @@ AARCH64: Mapping[str, Mapping[str, object]] = {
     "aarch64": {"requires": ["aarch64-variant-provider"]}
 }
 
+# A direct reference (a local wheel path) is not "Selected"; the dry-run plan names its URL.
+_DIRECT = re.compile(r"^ \+ (?P<name>\S+) @ \S+/(?P<file>[^/\s]+\.whl)$", re.MULTILINE)
 _SELECTING = re.compile(
     r"Selecting: (?P<name>[^=\s]+)==(?P<version>\S+) \[[^\]]*\] \((?P<file>[^)]+)\)"
 )
@@ -151,6 +153,8 @@ def uv_environment(cache_dir: Path, extra: Mapping[str, str] | None = None) -> d
 def _source_args(links: Path | None, index_url: str | None) -> list[str]:
     if index_url is not None:
         return ["--index-url", index_url]
+    if links is None:
+        return ["--no-index"]
     return ["--no-index", "--find-links", str(links)]
 
 
@@ -188,6 +192,7 @@ def run_uv(
     if proc.returncode != 0:
         return Choice({}, log[log.find("error:") :].strip() or log, log)
     files = {m["name"]: m["file"] for m in _SELECTING.finditer(log)}
+    files.update((m["name"], m["file"]) for m in _DIRECT.finditer(log))
     return Choice(files, None, log)
 
 
