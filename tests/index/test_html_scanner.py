@@ -111,7 +111,13 @@ def _anchor(draw: st.DrawFn) -> str:
             parts.append(f'{name}="{html.escape(value)}"')
         elif style == "sq":
             parts.append(f"{name}='{html.escape(value)}'")
-        elif style == "bare" and value and all(c.isalnum() or c in "._-/#=" for c in value):
+        # a bare value starting with "=" is an HTML parse error that html.parser drops
+        elif (
+            style == "bare"
+            and value
+            and not value.startswith("=")
+            and all(c.isalnum() or c in "._-/#=" for c in value)
+        ):
             parts.append(f"{name}={value}")
         else:
             parts.append(name)
