@@ -105,6 +105,8 @@ def test_user_path_defaults_to_platform_dir() -> None:
         ("enable-providers = ['NVIDIA']\n", "enable-providers: invalid namespace 'NVIDIA'"),
         ("provider-timeout = 0\n", "provider-timeout: must be a positive number"),
         ("provider-timeout = true\n", "provider-timeout: must be a positive number"),
+        ("provider-timeout = nan\n", "provider-timeout: must be a positive number"),
+        ("provider-timeout = inf\n", "provider-timeout: must be a positive number"),
         ("strict-providers = 'yes'\n", "strict-providers: must be true or false"),
         ("external-providers = { tpu = [] }\n", "external-providers.tpu: must be a command"),
         ("external-providers = ['x']\n", "external-providers: must be a table"),
@@ -188,6 +190,8 @@ def test_flags_override_config() -> None:
         (("--external-provider", "tpu='unclosed"), "No closing quotation"),
         (("--enable-provider", "a-b"), "--enable-provider: invalid namespace 'a-b'"),
         (("--provider-timeout", "0"), "--provider-timeout: must be positive"),
+        (("--provider-timeout", "nan"), "--provider-timeout: must be positive"),
+        (("--provider-timeout", "inf"), "--provider-timeout: must be positive"),
     ],
 )
 def test_bad_flags(argv: tuple[str, ...], message: str) -> None:

@@ -13,6 +13,7 @@ the user config only: a checked-out project must not be able to run plugins on y
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import shlex
 import sys
@@ -180,7 +181,8 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
             commands[ns] = tuple(argv)
         return commands
     if key == "provider-timeout":
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw <= 0:
+        bad = isinstance(raw, bool) or not isinstance(raw, (int, float))
+        if bad or not math.isfinite(raw) or raw <= 0:  # TOML has nan and inf
             raise _fail(source, key, "must be a positive number of seconds")
         return float(raw)
     if key in ("strict-providers", "no-variants"):

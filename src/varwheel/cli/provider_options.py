@@ -9,6 +9,7 @@ ones; scalar flags replace them.
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import sys
 from pathlib import Path
@@ -112,7 +113,7 @@ def provider_options_from_args(args: argparse.Namespace, config: Config) -> Prov
         timeout = (
             config.provider_timeout if config.provider_timeout is not None else DEFAULT_TIMEOUT
         )
-    if timeout <= 0:
+    if not math.isfinite(timeout) or timeout <= 0:  # float() also parses "nan" and "inf"
         raise InvalidInput(f"--provider-timeout: must be positive, got {timeout:g}")
     strict = getattr(args, "strict_providers", None)
     if strict is None:
