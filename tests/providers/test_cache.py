@@ -180,3 +180,12 @@ def test_a_damaged_answer_is_recomputed_not_a_failure(
     assert dict(support.properties["nvidia"]) == first
     assert session.warnings == []
     assert json.loads(entry.read_text())["value"] != value  # rewritten with the fresh answer
+
+
+@pytest.mark.parametrize("created", ["NaN", "Infinity", "-Infinity", "1e30", "true", '"now"'])
+def test_entries_with_impossible_timestamps_are_misses(tmp_path: Path, created: str) -> None:
+    (tmp_path / ANSWERS).mkdir(parents=True)
+    (tmp_path / ANSWERS / "k.json").write_text(
+        f'{{"format": 1, "created": {created}, "value": []}}'
+    )
+    assert AnswerCache(tmp_path).get("k") is None

@@ -26,6 +26,7 @@ ANSWERS = "provider-answers"
 PLUGIN_ENVS = "plugin-envs"
 DEFAULT_MAX_AGE = 24 * 3600.0
 _FORMAT = 1
+_CLOCK_SLACK = 300.0
 
 
 def cache_root(environ: Mapping[str, str] | None = None) -> Path:
@@ -117,7 +118,10 @@ class AnswerCache:
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             return None
         created = doc.get("created")
-        if not isinstance(created, (int, float)) or time.time() - created > self.max_age:
+        if isinstance(created, bool) or not isinstance(created, (int, float)):
+            return None
+        # ``not (a <= b)`` also rejects NaN; an entry from the future (clock change) is stale too
+        if not (-_CLOCK_SLACK <= time.time() - created <= self.max_age):
             return None
         return doc.get("value")
 
