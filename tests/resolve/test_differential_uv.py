@@ -522,6 +522,74 @@ def test_local_wheel_path_against_uv(sandbox: Sandbox, label: str) -> None:
 
 
 @pytest.fixture(scope="module")
+def installed_lower(sandbox: Sandbox) -> tuple[Workload, Path, dict[str, Path]]:
+    """Project `dv-up` with the host's best level and the one below; each installer really
+    installs the lower one (a local path) into its own venv, as if the CPU had been upgraded."""
+    top = sandbox.top
+    if top < 2:
+        pytest.skip("x86_64 workload: needs an x86-64-v2 or newer host")
+    wl = Workload(
+        "dv-up", (W("lower", (level(top - 1),)), W("best", (level(top),))), X86, ("x86_64",)
+    )
+    links = write_workload(wl, sandbox.root / "upgrade")
+    lower = links / filename(wl, W("lower", (level(top - 1),)))
+    venvs = {tool: make_venv(sandbox.root / f"venv-up-{tool}") for tool in ("uv", "varwheel")}
+    commands = {
+        "uv": [
+            sandbox.uv,
+            "pip",
+            "install",
+            "--python",
+            str(venvs["uv"] / "bin" / "python"),
+            "--preview-features",
+            "wheel-variants",
+            "--no-index",
+            str(lower),
+        ],
+        "varwheel": [
+            sys.executable,
+            "-m",
+            "varwheel",
+            "install",
+            "--python",
+            str(venvs["varwheel"]),
+            "--no-index",
+            str(lower),
+        ],
+    }
+    for command in commands.values():
+        subprocess.run(command, check=True, capture_output=True, env=sandbox.env(), timeout=60)
+    return wl, links, venvs
+
+
+@pytest.mark.parametrize(
+    ("flags", "ours_upgrades", "uv_upgrades"),
+    [((), False, False), (("-U",), True, False), (("--force-reinstall",), True, True)],
+    ids=["plain", "upgrade", "reinstall"],
+)
+def test_installed_lower_variant_against_uv(
+    sandbox: Sandbox,
+    installed_lower: tuple[Workload, Path, dict[str, Path]],
+    flags: tuple[str, ...],
+    ours_upgrades: bool,
+    uv_upgrades: bool,
+) -> None:
+    """An installed distribution satisfies a plain install in both. With --upgrade varwheel
+    moves to the better variant of the same version (DESIGN resolve/provider.py: the installed
+    one is kept only with the best candidate's version and label); uv 0.13.9 compares versions
+    only and keeps it (its own test_variants.sh TODO, peers.md §3.2)."""
+    wl, links, venvs = installed_lower
+    best = {wl.name: filename(wl, W("best", (level(sandbox.top),)))}
+    uv_flags = ["--reinstall" if f == "--force-reinstall" else f for f in flags]
+    env = sandbox.env()
+    uv = run_uv(sandbox.uv, [*uv_flags, wl.name], venv=venvs["uv"], env=env, links=links)
+    ours = run_varwheel([*flags, wl.name], venv=venvs["varwheel"], env=env, links=links)
+    assert ours.error is None and uv.error is None, (ours.log, uv.log)
+    assert ours.files == (best if ours_upgrades else {}), ours.log
+    assert uv.files == (best if uv_upgrades else {}), uv.log
+
+
+@pytest.fixture(scope="module")
 def torch_links(sandbox: Sandbox) -> Iterator[Path]:
     """Real torch 2.9.0 `*-variants.json` (schema v0.0.3) beside one small wheel per label."""
     src = Path(__file__).resolve().parents[2] / "demo" / "data" / "simple" / "torch"

@@ -34,6 +34,7 @@ __all__ = [
     "Workload",
     "run_uv",
     "run_varwheel",
+    "uv_choices",
     "uv_environment",
     "write_workload",
 ]
@@ -59,7 +60,7 @@ AARCH64: Mapping[str, Mapping[str, object]] = {
 # A direct reference (a local wheel path) is not "Selected"; the dry-run plan names its URL.
 _DIRECT = re.compile(r"^ \+ (?P<name>\S+) @ \S+/(?P<file>[^/\s]+\.whl)$", re.MULTILINE)
 _SELECTING = re.compile(
-    r"Selecting: (?P<name>[^=\s]+)==(?P<version>\S+) \[[^\]]*\] \((?P<file>[^)]+)\)"
+    r"Selecting: (?P<name>[^=\s]+)==(?P<version>\S+) \[(?P<why>[^\]]*)\] \((?P<file>[^)]+)\)"
 )
 
 
@@ -191,9 +192,20 @@ def run_uv(
     log = proc.stdout + proc.stderr
     if proc.returncode != 0:
         return Choice({}, log[log.find("error:") :].strip() or log, log)
-    files = {m["name"]: m["file"] for m in _SELECTING.finditer(log)}
+    return Choice(uv_choices(log), None, log)
+
+
+def uv_choices(log: str) -> dict[str, str]:
+    """Project -> wheel filename from a ``uv -v`` log. ``[installed]`` keeps what the venv has:
+    no wheel is chosen (varwheel's report leaves such a distribution out too)."""
+    files: dict[str, str] = {}
+    for m in _SELECTING.finditer(log):
+        if m["why"] == "installed":
+            files.pop(m["name"], None)
+        else:
+            files[m["name"]] = m["file"]
     files.update((m["name"], m["file"]) for m in _DIRECT.finditer(log))
-    return Choice(files, None, log)
+    return files
 
 
 def run_varwheel(
