@@ -14,7 +14,9 @@ from typing import ClassVar
 import pytest
 
 from varwheel.errors import IndexFetchError
+from varwheel.index.client import IndexClient
 from varwheel.index.http import HttpSession
+from varwheel.index.models import IndexFile
 
 
 class _Hostile(http.server.BaseHTTPRequestHandler):
@@ -34,7 +36,7 @@ class _Hostile(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         port = self.server.server_address[1]
-        if self.path == "/bomb/":
+        if self.path in ("/bomb/", "/bomb-1.0-py3-none-any.whl"):
             body = gzip.compress(b"\0" * (32 * 1024 * 1024), compresslevel=1)
             self._reply(body, {"Content-Type": "text/html", "Content-Encoding": "gzip"})
         elif self.path == "/huge/":
@@ -113,3 +115,17 @@ def test_redirect_to_a_file_url_is_not_followed() -> None:
         session = HttpSession(retries=0)
         with pytest.raises(IndexFetchError, match=r"/to-file/"):
             session.get(url + "to-file/")
+
+
+def test_range_answer_is_never_decompressed() -> None:
+    """A server ignoring Range (200) and gzip-encoding anyway: the bytes stay as sent."""
+    with _hostile() as url:
+        session = HttpSession(retries=0)
+        resp = session.get_range(url + "bomb-1.0-py3-none-any.whl", "bytes=-16384")
+        assert resp.status == 200 and len(resp.body) < 1024 * 1024
+        file = IndexFile("bomb-1.0-py3-none-any.whl", url + "bomb-1.0-py3-none-any.whl")
+        with (
+            IndexClient([url], retries=0) as client,
+            pytest.raises(IndexFetchError, match="not a valid wheel"),
+        ):
+            client.read_wheel_member(file, ".dist-info/variant.json")

@@ -24,6 +24,7 @@ USER_AGENT = f"varwheel/{__version__}"
 _RETRY_STATUSES = (500, 502, 503, 504)
 CHUNK = 64 * 1024
 MAX_BODY = 256 * 1024 * 1024  # the largest PyPI JSON pages are tens of MiB
+MAX_WHOLE_WHEEL = 4 * 1024 * 1024 * 1024  # read into memory only when a server ignores Range
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})  # never sent through a proxy
 
 if TYPE_CHECKING:
@@ -233,46 +234,64 @@ class HttpSession:
             self.cache.store(url, body, hdrs)
         return Response(final_url, 200, hdrs, body)
 
-    def _read_body(self, url: str, resp: urllib3.BaseHTTPResponse) -> bytes:
-        """The decoded body, at most ``max_body`` bytes and within ``deadline`` seconds.
+    def _read_body(
+        self,
+        url: str,
+        resp: urllib3.BaseHTTPResponse,
+        *,
+        limit: int | None = None,
+        deadline: float | None = -1.0,
+        decode: bool = True,
+    ) -> bytes:
+        """The decoded body, at most ``limit`` bytes (default ``max_body``) and within
+        ``deadline`` seconds (default the session's; None: no deadline).
 
         A page is small: a larger one (or a gzip bomb) is refused once the limit is passed, and a
         server trickling bytes to stay under the read timeout is cut off at the deadline.
         """
         from urllib3.exceptions import HTTPError
 
-        limit, deadline = self._max_body, self._deadline
-        timer = threading.Timer(deadline, resp.shutdown)
-        timer.daemon = True
-        timer.start()
+        limit = self._max_body if limit is None else limit
+        deadline = self._deadline if deadline is not None and deadline < 0 else deadline
+        timer = threading.Timer(deadline, resp.shutdown) if deadline is not None else None
+        if timer is not None:
+            timer.daemon = True
+            timer.start()
         start = time.monotonic()
         body = bytearray()
         try:
-            for chunk in resp.stream(CHUNK, decode_content=True):
+            for chunk in resp.stream(CHUNK, decode_content=decode):
                 body += chunk
                 if len(body) > limit:
                     raise IndexFetchError(f"{url}: response is larger than {limit} bytes")
         except (HTTPError, OSError) as exc:
             resp.close()
-            if time.monotonic() - start >= deadline:
+            if deadline is not None and time.monotonic() - start >= deadline:
                 raise IndexFetchError(f"{url}: no complete answer within {deadline:g} s") from None
             raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
         except BaseException:
             resp.close()
             raise
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
         resp.release_conn()
         return bytes(body)
 
     def get_range(self, url: str, range_header: str) -> Response:
         """GET with a ``Range`` header; the caller checks 206 (honoured) vs 200 (ignored)."""
-        resp = self._request(url, {"Range": range_header, "Accept-Encoding": "identity"})
+        headers = {"Range": range_header, "Accept-Encoding": "identity"}
+        resp = self._request(url, headers, preload=False)
         if resp.status == 416:  # a server that refuses the range outright: read it all
-            resp = self._request(url, {"Accept-Encoding": "identity"})
+            resp.close()
+            resp = self._request(url, {"Accept-Encoding": "identity"}, preload=False)
         if resp.status not in (200, 206):
+            resp.close()
             raise IndexFetchError(f"{url}: HTTP {resp.status} for range {range_header}")
-        return Response(self._final_url(url, resp), resp.status, self._headers(resp), resp.data)
+        # a 200 is the whole wheel (the server ignored Range): bounded, but by a wheel's size;
+        # we asked for identity, so a Content-Encoding is not undone (no decompression bombs)
+        body = self._read_body(url, resp, limit=MAX_WHOLE_WHEEL, deadline=None, decode=False)
+        return Response(self._final_url(url, resp), resp.status, self._headers(resp), body)
 
     def stream(
         self,
