@@ -107,6 +107,7 @@ def test_exchange_files_live_in_a_private_directory() -> None:
     assert config["values"] == ["700"]
 
 
-def test_a_huge_response_is_refused_unread() -> None:
+@pytest.mark.parametrize("mode", ["huge", "zero"])  # zero: a symlink to /dev/zero
+def test_a_huge_response_is_refused_unread(mode: str) -> None:
     with pytest.raises(ExternalFailure, match=r"response is larger than 16777216 bytes"):
-        query_external("tpu", _cmd("huge"), "get_supported_configs", timeout=20)
+        query_external("tpu", _cmd(mode), "get_supported_configs", timeout=20)

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from varwheel.providers.runner import MAX_RESPONSE, last_line, run_isolated
+from varwheel.providers.runner import MAX_RESPONSE, last_line, read_bounded, run_isolated
 
 QUERIES = ("get_all_configs", "get_supported_configs")
 # Passed through from varwheel's environment; everything else is withheld.
@@ -59,9 +59,10 @@ def query_external(
         if done.returncode != 0:
             raise ExternalFailure(f"exited with code {done.returncode}: {last_line(done.stderr)}")
         try:
-            if response.stat().st_size > MAX_RESPONSE:
+            data = read_bounded(response)
+            if data is None:
                 raise ExternalFailure(f"response is larger than {MAX_RESPONSE} bytes")
-            doc = json.loads(response.read_text(encoding="utf-8"))
+            doc = json.loads(data.decode("utf-8"))
         except FileNotFoundError as exc:
             raise ExternalFailure("wrote no response file") from exc
         except ValueError as exc:

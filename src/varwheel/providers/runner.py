@@ -263,6 +263,14 @@ def run_isolated(
     return Completed(returncode, bytes(tail).decode("utf-8", errors="replace"))
 
 
+def read_bounded(path: Path, limit: int = MAX_RESPONSE) -> bytes | None:
+    """At most ``limit`` bytes of ``path``; None when it holds more (a symlink to /dev/zero,
+    a runaway writer). Raises OSError like ``open``."""
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    return data if len(data) <= limit else None
+
+
 def _drain(stream: IO[bytes], tail: bytearray) -> None:
     with contextlib.suppress(OSError, ValueError):
         while chunk := stream.read1(65536):
@@ -315,10 +323,11 @@ def query_plugins(
                 queries,
                 f"plugin process exited with code {done.returncode}: {last_line(done.stderr)}",
             )
-        if response.stat().st_size > MAX_RESPONSE:
+        data = read_bounded(response)
+        if data is None:
             return _all_failed(queries, f"plugin response is larger than {MAX_RESPONSE} bytes")
         try:
-            results = json.loads(response.read_text(encoding="utf-8"))["results"]
+            results = json.loads(data.decode("utf-8"))["results"]
         except (ValueError, KeyError, TypeError):
             return _all_failed(queries, "plugin process wrote an unreadable response")
         if not isinstance(results, dict):

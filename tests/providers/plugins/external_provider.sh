@@ -30,6 +30,7 @@ case "$mode" in
   wrongns) printf '{"namespace": "other", "configs": []}' >"$response" ;;
   fail) echo "no accelerator driver" >&2; exit 4 ;;
   huge) { printf '{"namespace": "%s", "configs": [' "$ns"; head -c 17000000 /dev/zero | tr '\0' ' '; printf ']}'; } >"$response" ;;
+  zero) ln -s /dev/zero "$response" ;;
   private)
     # the permissions of the directory holding the request and response files
     printf '{"namespace": "%s", "configs": [{"name": "mode", "values": ["%s"], "multi_value": false}]}' "$ns" "$(stat -c %a "$(dirname "$request")")" >"$response" ;;
