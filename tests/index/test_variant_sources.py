@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel, variant_json
@@ -18,9 +19,10 @@ from varwheel.index.models import (
     ROUTE_NONE,
     ROUTE_RANGE,
     ROUTE_WHOLE,
+    IndexFile,
 )
 from varwheel.index.static import write_static_index
-from varwheel.index.variants import variant_metadata_for
+from varwheel.index.variants import find_variants_json, variant_metadata_for
 from varwheel.spec.metadata import load_variants_json
 
 
@@ -190,3 +192,19 @@ def test_index_variants_json_with_wrong_published_hash(
         with pytest.raises(HashMismatch) as err:
             variant_metadata_for(client, "tinypkg", "1.0.0", files)
     assert vj.name in str(err.value) and "0" * 64 in str(err.value)
+
+
+def test_variants_json_of_another_project_or_version_is_never_used() -> None:
+    def files(*names: str) -> list[IndexFile]:
+        return [IndexFile(n, f"http://127.0.0.1:9/files/{n}") for n in names]
+
+    decoys = files(
+        "other-1.0-variants.json",
+        "demo_pkg-2.0-variants.json",
+        "demo_pkg-1.0.post1-variants.json",
+        "demo_pkg-1.0+local-variants.json",
+        "demo_pkg_extra-1.0-variants.json",
+    )
+    assert find_variants_json(decoys, "demo-pkg", Version("1.0")) is None
+    (mine,) = files("Demo.Pkg-1.0.0-variants.json")  # same project and version, unnormalised
+    assert find_variants_json([*decoys, mine], "demo-pkg", Version("1.0")) == mine
