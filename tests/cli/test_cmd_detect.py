@@ -98,6 +98,13 @@ def test_bad_input_exit_codes(isolated: Path, capsys: pytest.CaptureFixture[str]
     assert main(["detect", "--profile", str(bad)]) == 2
     assert f"{bad}: unknown top-level key 'nope'" in capsys.readouterr().err
     assert main(["detect", "--trust-provider", "x>=1"]) == 2
+    capsys.readouterr()
+    for target in (isolated, isolated / "file.txt" / "sub.toml"):  # a directory; under a file
+        (isolated / "file.txt").write_text("")
+        assert main(["detect", "--output", str(target)]) == 2
+        err = capsys.readouterr().err
+        assert f"--output {target}: cannot write the profile: " in err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow

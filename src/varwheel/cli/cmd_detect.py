@@ -117,7 +117,12 @@ def run(args: argparse.Namespace) -> int:
     results = ProviderSession(options).detect_native(args.namespace)
     if args.output is not None:
         known = {r.namespace: dict(r.properties) for r in results if r.properties is not None}
-        atomic_write(args.output, dump_profile(known).encode())
+        try:
+            atomic_write(args.output, dump_profile(known).encode())
+        except OSError as exc:
+            raise InvalidInput(
+                f"--output {args.output}: cannot write the profile: {exc.strerror or exc}"
+            ) from None
     if args.json:
         sys.stdout.write(json.dumps(as_json(results), indent=2, sort_keys=True) + "\n")
     else:
