@@ -51,3 +51,16 @@ def test_corrupt_cached_wheel_is_downloaded_again(
         assert path.read_bytes() == variant_wheels[0].read_bytes()
         assert server.stats.count(f"/files/{file.filename}") == 2
         assert entry.read_bytes() == variant_wheels[0].read_bytes()  # repaired
+
+
+def test_an_unwritable_cache_only_loses_entries(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    (site / "simple" / "demo").mkdir(parents=True)
+    (site / "simple" / "demo" / "index.html").write_text('<a href="demo-1.0.tar.gz">d</a>')
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")  # the cache lives "under a file": every write fails
+    with (
+        serve_directory(site) as server,
+        IndexClient([server.url + "simple/"], cache_dir=blocker / "cache") as client,
+    ):
+        assert [f.filename for f in client.project_files("demo")] == ["demo-1.0.tar.gz"]

@@ -272,3 +272,12 @@ def test_children_left_behind_are_killed_when_the_process_exits(tmp_path: Path) 
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
+
+
+def test_an_unusable_cache_dir_is_a_provider_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(ProviderError, match=r"cannot create a plugin environment for a==1"):
+        ensure_plugin_env(
+            [parse_pin("a==1")], python=sys.executable, source=PluginSource(), cache_root=blocker
+        )

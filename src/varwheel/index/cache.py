@@ -98,7 +98,8 @@ class HttpCache:
             "content_type": headers.get("content-type"),
             "sha256": hashlib.sha256(body).hexdigest(),
         }
-        atomic_write(self._path(url), json.dumps(meta).encode() + b"\n" + body)
+        with contextlib.suppress(OSError):  # a read-only or full cache only loses the entry
+            atomic_write(self._path(url), json.dumps(meta).encode() + b"\n" + body)
 
 
 class WheelCache:

@@ -139,10 +139,15 @@ def ensure_plugin_env(
     final = envs / env_key(pins, python, source, allowed)
     if (final / _COMPLETE).is_file():
         return final
-    envs.mkdir(parents=True, exist_ok=True)
-    mark_cache_dir(cache_root)
     names = ", ".join(str(p) for p in pins)
-    tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=envs))
+    try:
+        envs.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=envs))
+    except OSError as exc:
+        raise ProviderError(
+            f"cannot create a plugin environment for {names} under {envs}: {exc.strerror or exc}"
+        ) from None
+    mark_cache_dir(cache_root)
     side = Path(tempfile.mkdtemp(prefix="varwheel-pip-"))
     try:
         constraints = side / "constraints.txt"
