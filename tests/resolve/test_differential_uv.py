@@ -346,6 +346,70 @@ def _inferred_plugin_api(top: int) -> Case:
     )
 
 
+def _unlisted_label(top: int) -> Case:
+    best, lower = W("best", (level(top),)), W("lower", (level(top - 1),))
+    wl = Workload("dv-unlisted", (best, lower, W(None)), X86, ("x86_64",), unlisted=("best",))
+    return Case(
+        wl,
+        lower,
+        lower,
+        "PEP 817 §6.1 step 6: a label missing from `*-variants.json` makes its wheel incompatible",
+        needs_x86=True,
+    )
+
+
+def _unlisted_null(top: int) -> Case:
+    null = W("null")
+    wl = Workload(
+        "dv-unlisted-null",
+        (W("cu12", (CU12,)), null, W(None)),
+        NVIDIA,
+        ("nvidia",),
+        unlisted=("null",),
+    )
+    return Case(
+        wl,
+        null,
+        W(None),
+        "PEP 825: the null variant (no properties) is always compatible, listed or not (the PEP "
+        "817 index example omits it; spec-digest §6.6); uv 0.13.9 drops an unlisted null wheel "
+        "and takes the non-variant one",
+    )
+
+
+def _unknown_plugin(top: int) -> Case:
+    null = W("null")
+    wl = Workload(
+        "dv-unknown-plugin",
+        (W("fast", ("acme :: speed :: fast",)), null, W(None)),
+        {"acme": {"requires": ["acme-variant-provider"]}},
+        ("acme",),
+    )
+    return Case(
+        wl,
+        null,
+        null,
+        "an untrusted/unknown plugin's namespace is unsupported (no "
+        "plugin is installed or run): null variant",
+    )
+
+
+def _optional_static(top: int) -> Case:
+    plain = W(None)
+    wl = Workload(
+        "dv-optional",
+        (W("mkl", ("blas :: library :: mkl",)), plain),
+        {"blas": {"static-properties": {"library": ["mkl"]}, "optional": True}},
+        ("blas",),
+    )
+    return Case(
+        wl,
+        plain,
+        plain,
+        "PEP 850 optional provider: its properties are incompatible unless enabled",
+    )
+
+
 CASES: dict[str, Callable[[int], Case]] = {
     "levels": _levels,
     "isa-flags": _flags,
@@ -363,6 +427,10 @@ CASES: dict[str, Callable[[int], Case]] = {
     "plain-dependencies": _plain_deps,
     "no-variants-json": _no_variants_json,
     "nvidia-without-plugin-api": _inferred_plugin_api,
+    "unlisted-label": _unlisted_label,
+    "unlisted-null": _unlisted_null,
+    "unknown-plugin": _unknown_plugin,
+    "optional-static": _optional_static,
 }
 
 

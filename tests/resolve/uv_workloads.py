@@ -86,6 +86,8 @@ class Workload:
     namespaces: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     variants_json: bool = True
+    # Labels left out of the `*-variants.json` although their wheels are published.
+    unlisted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,11 @@ def write_workload(workload: Workload, dest: Path) -> Path:
     for dep in workload.deps:
         build_wheel(dest, dep, "1.0")
     if workload.variants_json and variant_wheels:
-        write_variants_json(variant_wheels, dest)
+        for path in write_variants_json(variant_wheels, dest):
+            doc = json.loads(path.read_text())
+            for label in workload.unlisted:
+                doc["variants"].pop(label, None)
+            path.write_text(json.dumps(doc, indent=4, sort_keys=True) + "\n")
     return dest
 
 
