@@ -12,6 +12,7 @@ from varwheel.errors import InstallError
 from varwheel.install import environment as envmod
 from varwheel.install.environment import (
     TargetEnvironment,
+    expand_platforms,
     find_target_environment,
     probe_interpreter,
     tags_from_facts,
@@ -97,12 +98,9 @@ def test_probe_is_cached_on_disk(
 
 def test_with_overrides_like_pip_platform_flags(env: TargetEnvironment) -> None:
     other = env.with_overrides(python_version="3.12", platforms=["manylinux_2_17_x86_64"])
-    expected = list(tags.cpython_tags((3, 12), ["cp312"], ["manylinux_2_17_x86_64"]))
-    expected += [
-        t
-        for t in tags.compatible_tags((3, 12), "cp312", ["manylinux_2_17_x86_64"])
-        if t not in expected
-    ]
+    plats = expand_platforms(["manylinux_2_17_x86_64"])
+    expected = list(tags.cpython_tags((3, 12), ["cp312"], plats))
+    expected += [t for t in tags.compatible_tags((3, 12), "cp312", plats) if t not in expected]
     assert list(other.tags) == expected
     assert other.marker_env["python_version"] == "3.12"
     assert other.marker_env["python_full_version"] == "3.12.0"
@@ -117,6 +115,28 @@ def test_with_overrides_like_pip_platform_flags(env: TargetEnvironment) -> None:
     assert win.marker_env["implementation_name"] == "pypy"
     with pytest.raises(InstallError, match="--python-version"):
         env.with_overrides(python_version="three")
+
+
+def test_platform_flag_implies_what_such_a_machine_supports() -> None:
+    # A glibc 2.28 machine also runs manylinux_2_17 / manylinux2014 wheels and, last, linux_* ones:
+    # the ladder packaging.tags.sys_tags() gives there (pip would match the one tag only).
+    x86 = expand_platforms(["manylinux_2_28_x86_64"])
+    assert x86[0] == "manylinux_2_28_x86_64"
+    assert x86.index("manylinux_2_17_x86_64") < x86.index("manylinux2014_x86_64")
+    assert x86[-2:] == ("manylinux1_x86_64", "linux_x86_64")
+    arm = expand_platforms(["manylinux2014_aarch64"])
+    assert arm[:2] == ("manylinux_2_17_aarch64", "manylinux2014_aarch64")
+    assert "manylinux_2_16_aarch64" not in arm
+    assert expand_platforms(["musllinux_1_2_x86_64"]) == (
+        "musllinux_1_2_x86_64",
+        "musllinux_1_1_x86_64",
+        "musllinux_1_0_x86_64",
+        "linux_x86_64",
+    )
+    assert expand_platforms(["win_amd64", "macosx_11_0_arm64"]) == (
+        "win_amd64",
+        "macosx_11_0_arm64",
+    )
 
 
 def test_manylinux_ladder_per_architecture(env: TargetEnvironment) -> None:

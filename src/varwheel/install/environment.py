@@ -139,7 +139,7 @@ class TargetEnvironment:
             facts["implementation"] = impl
         tags = tags_from_facts(
             facts,
-            platforms=tuple(platforms) or None,
+            platforms=expand_platforms(platforms) or None,
             abis=tuple(abis) or None,
         )
         markers = dict(self.marker_env)
@@ -164,6 +164,44 @@ class TargetEnvironment:
 _IMPL_FROM_SHORT = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython"}
 _SHORT_FROM_IMPL = {v: k for k, v in _IMPL_FROM_SHORT.items()}
 _PLATFORM_IMPL = {"cpython": "CPython", "pypy": "PyPy", "ironpython": "IronPython"}
+
+
+_MANYLINUX_RE = re.compile(r"^manylinux_(\d+)_(\d+)_(.+)$")
+_MUSLLINUX_RE = re.compile(r"^musllinux_(\d+)_(\d+)_(.+)$")
+_LEGACY_MANYLINUX = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+_LEGACY_TO_GLIBC = {name: glibc for glibc, name in _LEGACY_MANYLINUX.items()}
+
+
+def expand_platforms(platforms: Sequence[str]) -> tuple[str, ...]:
+    """The platform tags a machine with the given ``--platform`` tags really supports, best first.
+
+    A glibc 2.28 system runs ``manylinux_2_17`` wheels too, so ``manylinux_2_28_x86_64`` implies
+    every older ``manylinux_2_N``, the legacy aliases (PEP 600) and, last, ``linux_<arch>`` — the
+    order ``packaging.tags.sys_tags()`` gives on such a machine, and what uv's
+    ``--python-platform`` does; pip matches the tag exactly and makes users list each one.
+    ``musllinux_1_N`` likewise (PEP 656). Other tags are kept as given.
+    """
+    out: list[str] = []
+    for tag in platforms:
+        legacy = next((g for n, g in _LEGACY_TO_GLIBC.items() if tag.startswith(n + "_")), None)
+        if legacy is not None:
+            tag = f"manylinux_{legacy[0]}_{legacy[1]}_{tag.split('_', 1)[1]}"
+        if match := _MANYLINUX_RE.match(tag):
+            major, minor, arch = int(match[1]), int(match[2]), match[3]
+            # glibc ladders start at 2.5 on x86 and at 2.17 elsewhere (as packaging's tags do)
+            oldest = 0 if major > 2 else (5 if arch in {"x86_64", "i686"} else 17)
+            for m in range(minor, oldest - 1, -1):
+                out.append(f"manylinux_{major}_{m}_{arch}")
+                if (major, m) in _LEGACY_MANYLINUX:
+                    out.append(f"{_LEGACY_MANYLINUX[(major, m)]}_{arch}")
+            out.append(f"linux_{arch}")
+        elif match := _MUSLLINUX_RE.match(tag):
+            major, minor, arch = int(match[1]), int(match[2]), match[3]
+            out.extend(f"musllinux_{major}_{m}_{arch}" for m in range(minor, -1, -1))
+            out.append(f"linux_{arch}")
+        else:
+            out.append(tag)
+    return tuple(dict.fromkeys(out))
 
 
 def _parse_python_version(text: str) -> tuple[int, int]:
