@@ -415,3 +415,15 @@ def test_interrupted_download_resumes_with_a_range_request(site: Path, tmp_path:
     assert statuses == [200, 206, 206]  # the second piece was cut again, the third completed
     assert events[-1].done and events[-1].downloaded == file.size
     assert list((tmp_path / "b").iterdir()) == []
+
+
+def test_download_longer_than_the_listed_size_is_cut_off(site: Path, tmp_path: Path) -> None:
+    with serve_directory(site) as server, IndexClient([server.url + "simple/"]) as client:
+        files = [f for f in client.project_files("bigpkg") if f.is_wheel]
+        liar = replace(files[0], hashes={}, size=1000)  # an index that understates the size
+        with pytest.raises(IndexFetchError, match=r"larger than the 1000 bytes the index lists"):
+            client.download(liar, tmp_path / "dl")
+        assert list((tmp_path / "dl").iterdir()) == []
+        # the half-read connection is not reused: the next download on this client is intact
+        again = client.download(files[0], tmp_path / "ok")
+        assert again.stat().st_size == files[0].size

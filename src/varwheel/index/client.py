@@ -298,8 +298,15 @@ class IndexClient:
         picked = pick_hash(file.hashes)
         hasher = hashlib.new(picked[0]) if picked else None
         with os.fdopen(fd, "wb") as fh:
+            written = 0
 
             def sink(chunk: bytes) -> None:
+                nonlocal written
+                written += len(chunk)
+                if file.size is not None and written > file.size:  # PEP 700 ``size``
+                    raise IndexFetchError(
+                        f"{file.url}: download is larger than the {file.size} bytes the index lists"
+                    )
                 fh.write(chunk)
                 if hasher is not None:
                     hasher.update(chunk)

@@ -334,6 +334,9 @@ class HttpSession:
                     failure = None
                 except HTTPError as exc:
                     failure = _reason(exc)
+            except BaseException:
+                resp.close()  # the rest of the body was not read: never reuse this connection
+                raise
             finally:
                 resp.release_conn()
             if failure is None and (total is None or done == total):
