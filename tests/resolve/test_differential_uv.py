@@ -333,15 +333,17 @@ def _no_variants_json(top: int) -> Case:
 
 def _inferred_plugin_api(top: int) -> Case:
     cu12 = W("cu12", (CU12,))
-    null = W("null")
     providers = {"nvidia": {"requires": NVIDIA_REQUIRES}}
-    wl = Workload("dv-no-plugin-api", (cu12, null, W(None)), providers, ("nvidia",))
+    wl = Workload("dv-no-plugin-api", (cu12, W("null"), W(None)), providers, ("nvidia",))
     return Case(
         wl,
         cu12,
-        null,
-        "providers/registry.py maps the native nvidia provider by the distribution in "
-        "`requires`; uv 0.13.9 needs the explicit plugin-api and skips the namespace otherwise",
+        W("null"),
+        "providers/registry.py accepts the PEP 817 inferred plugin-api (the bare module "
+        "`nvidia_variant_provider`) for the native nvidia provider; uv 0.13.9 maps nvidia only "
+        "by the explicit `plugin:NvidiaVariantPlugin` (yet x86_64 by `requires` alone) and "
+        "skips the namespace. The published module itself exposes no plugin API, so a "
+        "plugin-running installer would fail to load it: an open question for the integrator",
         env=GPU,
     )
 
