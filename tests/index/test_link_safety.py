@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from helpers.http_server import serve_directory
 from helpers.wheels import build_wheel
+from varwheel.errors import InvalidInput
 from varwheel.index.client import IndexClient
 from varwheel.index.html import files_from_html
 from varwheel.index.json_api import files_from_json
@@ -79,3 +82,13 @@ def test_served_page_linking_a_local_wheel_is_ignored_end_to_end(tmp_path: Path)
         ):
             assert client.project_files("demo") == ()
             assert any("may not link file: URLs" in w for w in client.warnings)
+
+
+@pytest.mark.parametrize("name", ["%2e%2e", "../secret", "a/b", "", "-x", "x y"])
+def test_project_names_cannot_walk_the_index(tmp_path: Path, name: str) -> None:
+    (tmp_path / "simple").mkdir()
+    (tmp_path / "index.html").write_text('<a href="secret-1.0.tar.gz">outside simple/</a>')
+    with IndexClient([str(tmp_path / "simple")]) as client:
+        with pytest.raises(InvalidInput, match="not a valid project name"):
+            client.project_files(name)
+        client.prefetch([name, "other"])  # failures are left for project_files

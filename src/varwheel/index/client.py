@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 import threading
 import zipfile
@@ -47,6 +48,8 @@ DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 FIRST_INDEX = "first-index"
 UNSAFE_BEST_MATCH = "unsafe-best-match"
 INDEX_STRATEGIES = (FIRST_INDEX, UNSAFE_BEST_MATCH)
+
+_NAME_RE = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 MEMBER_LOCAL = "local"
 MEMBER_CACHE = "cache"
@@ -155,6 +158,8 @@ class IndexClient:
 
     def project_files(self, name: str) -> tuple[IndexFile, ...]:
         """Every distribution file of a project (PEP 503 name normalisation), memoised."""
+        if not _NAME_RE.fullmatch(name):  # the name becomes a URL path segment: no %2e%2e, no /
+            raise InvalidInput(f"{name!r}: not a valid project name (PEP 508)")
         project = canonicalize_name(name)
         with self._lock:
             if project in self._projects:
@@ -175,7 +180,7 @@ class IndexClient:
             return
 
         def one(name: str) -> None:
-            with contextlib.suppress(IndexFetchError, InvalidIndexPage):
+            with contextlib.suppress(IndexFetchError, InvalidInput):
                 self.project_files(name)
 
         with ThreadPoolExecutor(max_workers=min(self.max_workers, len(todo))) as pool:
