@@ -60,6 +60,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--force-reinstall", action="store_true", help="reinstall even if already installed"
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="compile installed modules to bytecode (.pyc), as pip does by default; off like uv",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     parser.add_argument(
         "-v",
@@ -98,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         todo = [p for p in resolution.packages if not p.candidate.installed]
         if args.dry_run or not todo:
             return 0
-        _install(ctx, todo, console)
+        _install(ctx, todo, console, compile_bytecode=args.compile)
     finally:
         ctx.session.close()
         ctx.index_warnings.flush()
@@ -106,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _install(ctx: SelectionContext, todo: list[ResolvedPackage], console: Console) -> None:
+def _install(
+    ctx: SelectionContext,
+    todo: list[ResolvedPackage],
+    console: Console,
+    *,
+    compile_bytecode: bool = False,
+) -> None:
     """Download (and build) every wheel first, then install all of them in one transaction;
     installed distributions of the same projects are replaced (upgrade, reinstall)."""
     from varwheel.install.transaction import install_wheels
@@ -127,6 +138,7 @@ def _install(ctx: SelectionContext, todo: list[ResolvedPackage], console: Consol
             paths,
             requested={p.name for p in todo if p.requested},
             direct_urls=direct_urls,
+            compile_bytecode=compile_bytecode,
         )
 
 

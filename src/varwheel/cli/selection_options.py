@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -276,6 +277,14 @@ def target_from_args(args: argparse.Namespace, *, require_env: bool) -> TargetEn
 
     if args.python or require_env:
         env = find_target_environment(args.python)
+        if require_env:
+            # a run killed mid-install left a journal: finish or undo it before reading what is
+            # installed, so resolution sees a consistent environment
+            from varwheel.install.transaction import recover_if_needed
+
+            note = recover_if_needed(env)
+            if note:
+                print(f"varwheel: note: {note}", file=sys.stderr)
     else:
         try:
             env = find_target_environment(None)
