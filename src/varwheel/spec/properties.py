@@ -54,7 +54,9 @@ class VariantFeature:
     def parse(cls, text: str) -> VariantFeature:
         parts = _SPLIT_RE.split(text.strip()) if isinstance(text, str) else []
         if len(parts) != 2:
-            raise InvalidProperty(f"invalid variant feature {text!r}: expected 'namespace :: feature'")
+            raise InvalidProperty(
+                f"invalid variant feature {text!r}: expected 'namespace :: feature'"
+            )
         return cls(validate_namespace(parts[0]), validate_feature(parts[1]))
 
 
