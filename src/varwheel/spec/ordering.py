@@ -312,7 +312,7 @@ def describe_decision(first: RankedVariant, second: RankedVariant | None) -> str
     if not second.key:
         if not first.key:
             return f"label '{first.label}' before '{second.label}' (both without properties)"
-        if second.label == NULL_LABEL:
+        if not second.properties:  # `null`, or a legacy null label such as torch 2.8's 00000000
             return f"variant '{first.label}' before the null variant (PEP 825: null sorts last)"
         return f"variant '{first.label}' has properties, '{second.label}' has none"
     for i, (a, b) in enumerate(zip(first.key, second.key, strict=False)):

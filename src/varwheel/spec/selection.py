@@ -31,7 +31,7 @@ from varwheel.spec.ordering import (
     describe_decision,
     order_variants,
 )
-from varwheel.spec.properties import NULL_LABEL, VariantProperty
+from varwheel.spec.properties import VariantProperty
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
@@ -222,7 +222,7 @@ def _decided_by(first: _Candidate, second: _Candidate | None) -> str:
         return "last candidate"
     if first.group != second.group and first.variant is not None:
         if second.variant is None:
-            what = "null variant" if first.variant.label == NULL_LABEL else "variant wheel"
+            what = "null variant" if not first.variant.properties else "variant wheel"
             return f"{what} before non-variant wheels (PEP 817 §6.4)"
         return describe_decision(first.variant, second.variant)
     if first.tag_rank != second.tag_rank:
