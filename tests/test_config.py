@@ -242,3 +242,11 @@ def test_deeply_nested_toml_is_a_one_line_error(tmp_path: Path) -> None:
         empty = tmp_path / "empty.toml"
         empty.write_text("")
         load_config(cwd=project, environ={"VARWHEEL_CONFIG": str(empty)})
+
+
+def test_warnings_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    options = provider_options_from_args(_args(), Config())
+    assert options.on_warning is not None
+    options.on_warning("enable-if 'x == \"\x1b[2J\"' is false")
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\\x1b[2J" in err

@@ -92,3 +92,11 @@ def test_project_names_cannot_walk_the_index(tmp_path: Path, name: str) -> None:
         with pytest.raises(InvalidInput, match="not a valid project name"):
             client.project_files(name)
         client.prefetch([name, "other"])  # failures are left for project_files
+
+
+def test_file_names_with_control_characters_are_skipped() -> None:
+    page = '<a href="demo-1.0%1B%5B2J.tar.gz">esc</a><a href="demo-1.1\u200b.tar.gz">zw</a>'
+    parsed = files_from_html(page, REMOTE, "idx")
+    assert parsed.files == ()
+    assert len(parsed.warnings) == 2
+    assert all(w.isprintable() for w in parsed.warnings)

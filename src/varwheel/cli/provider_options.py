@@ -91,7 +91,9 @@ def parse_external(items: list[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _warn(line: str) -> None:
-    print(f"varwheel: warning: {line}", file=sys.stderr)
+    # lines may quote downloaded metadata (markers, plugin errors): never let it drive the terminal
+    safe = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
+    print(f"varwheel: warning: {safe}", file=sys.stderr)
 
 
 def provider_options_from_args(args: argparse.Namespace, config: Config) -> ProviderOptions:

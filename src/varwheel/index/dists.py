@@ -17,9 +17,11 @@ VARIANTS_SUFFIX = "-variants.json"
 
 
 def is_safe_filename(filename: str) -> bool:
-    """A bare file name that cannot escape a directory or hide (no separators, ``..``, NUL)."""
+    """A bare file name that cannot escape a directory or hide (no separators, ``..``, NUL), and
+    prints as itself (no control characters: names end up in messages on a terminal)."""
     return bool(
         filename
+        and filename.isprintable()
         and filename not in (".", "..")
         and not filename.startswith(".")
         and "/" not in filename
