@@ -281,3 +281,11 @@ def test_an_unusable_cache_dir_is_a_provider_error(tmp_path: Path) -> None:
         ensure_plugin_env(
             [parse_pin("a==1")], python=sys.executable, source=PluginSource(), cache_root=blocker
         )
+
+
+def test_a_missing_target_interpreter_is_a_provider_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-python")
+    with pytest.raises(ProviderError, match=r"target interpreter .*no-python: cannot run it"):
+        ensure_plugin_env(
+            [parse_pin("a==1")], python=missing, source=PluginSource(), cache_root=tmp_path
+        )

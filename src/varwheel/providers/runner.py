@@ -103,13 +103,17 @@ def _python_version(python: str) -> str:
     if os.path.realpath(python) == os.path.realpath(sys.executable):
         return sys.version
     if python not in _VERSIONS:
-        out = subprocess.run(
-            [python, "-I", "-c", "import sys; print(sys.version)"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+        try:
+            out = subprocess.run(
+                [python, "-I", "-c", "import sys; print(sys.version)"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ProviderError(f"target interpreter {python}: cannot run it: {reason}") from None
         _VERSIONS[python] = out.stdout.strip()
     return _VERSIONS[python]
 
