@@ -240,6 +240,18 @@ def test_pins_are_exact_and_dependencies_must_be_pinned_too(
     # ==1.0.0 would have picked 1.0.0+evil (PEP 440 ignores local labels); dep is the pinned one
     assert _installed(env) == {"vw_pinned": "1.0.0", "vw_dep": "1.0"}
     assert "pinned" in next(env.glob("lib/python*/site-packages/vw_pinned.py")).read_text()
+    # the venv's base interpreter disappears (a Python upgrade): the env is built again
+    python = env / "bin" / "python"
+    python.unlink()
+    python.symlink_to(tmp_path / "removed-base-python")
+    again = ensure_plugin_env(
+        [pin],
+        python=sys.executable,
+        source=source,
+        cache_root=tmp_path,
+        allowed=[pin, parse_pin("vw-dep==1.0")],
+    )
+    assert again == env and python.exists()
 
 
 def test_stderr_is_bounded_and_keeps_the_last_line(tmp_path: Path) -> None:
@@ -289,3 +301,13 @@ def test_a_missing_target_interpreter_is_a_provider_error(tmp_path: Path) -> Non
         ensure_plugin_env(
             [parse_pin("a==1")], python=missing, source=PluginSource(), cache_root=tmp_path
         )
+
+
+def test_a_plugin_env_whose_python_is_gone_fails_its_queries(tmp_path: Path) -> None:
+    broken = tmp_path / "env"
+    (broken / "bin").mkdir(parents=True)
+    (broken / "bin" / "python").symlink_to(tmp_path / "removed-base-python")
+    answers = query_plugins(broken, [PluginQuery("a", "a"), PluginQuery("b", "b")], timeout=5)
+    for ns in ("a", "b"):
+        assert not answers[ns].ok
+        assert "cannot run" in answers[ns].error and "varwheel cache clear" in answers[ns].error

@@ -142,7 +142,9 @@ def ensure_plugin_env(
     envs = cache_root / PLUGIN_ENVS
     final = envs / env_key(pins, python, source, allowed)
     if (final / _COMPLETE).is_file():
-        return final
+        if venv_python(final).exists():
+            return final
+        shutil.rmtree(final, ignore_errors=True)  # its base interpreter is gone: build it again
     names = ", ".join(str(p) for p in pins)
     try:
         envs.mkdir(parents=True, exist_ok=True)
@@ -222,6 +224,8 @@ def _run_checked(cmd: list[str], what: str, timeout: float) -> None:
         result = run_isolated(cmd, timeout=timeout, cwd=None, env=None)
     except subprocess.TimeoutExpired as exc:
         raise ProviderError(f"{what}: timed out after {timeout:g} s") from exc
+    except OSError as exc:
+        raise ProviderError(f"{what} failed: cannot run {cmd[0]}: {exc.strerror or exc}") from None
     if result.returncode != 0:
         raise ProviderError(f"{what} failed: {last_line(result.stderr)}")
 
@@ -327,6 +331,11 @@ def query_plugins(
             done = run_isolated(cmd, timeout=timeout, cwd=work, env=env)
         except subprocess.TimeoutExpired:
             return _all_failed(queries, f"timed out after {timeout:g} s (killed)")
+        except OSError as exc:  # e.g. the venv's base interpreter was removed since
+            return _all_failed(
+                queries,
+                f"cannot run {python}: {exc.strerror or exc} (try 'varwheel cache clear')",
+            )
         if done.returncode != 0 or not response.is_file():
             return _all_failed(
                 queries,
