@@ -28,6 +28,11 @@ COMMANDS = {
 COMMAND_MODULES = tuple(COMMANDS.values())
 
 
+def printable(text: str) -> str:
+    """One terminal-safe line: control characters from file names or the network are escaped."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+
+
 def _requested_command(argv: Sequence[str]) -> str | None:
     for arg in argv:
         if not arg.startswith("-"):
@@ -76,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         message = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
-        print(f"varwheel: error: {message}", file=sys.stderr)
+        print(f"varwheel: error: {printable(message)}", file=sys.stderr)
         return exitcodes.for_error(err)
 
 

@@ -18,6 +18,7 @@ import re
 import tempfile
 import threading
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -395,5 +396,5 @@ def _read_local_member(path: Path, suffix: str, source: str) -> bytes:
         with zipfile.ZipFile(path) as zf:
             name = range_zip.select_member(zf.namelist(), suffix, source)
             return zf.read(name)
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise IndexFetchError(f"{source}: cannot read wheel ({exc})") from None

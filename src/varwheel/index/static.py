@@ -25,6 +25,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -80,7 +81,7 @@ def _wheel_metadata(path: Path) -> bytes:
                     f"{path.name}: expected one *.dist-info/METADATA, found {len(names)}"
                 )
             return zf.read(names[0])
-    except (OSError, zipfile.BadZipFile) as exc:
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
         raise InvalidInput(f"{path.name}: not a readable wheel ({exc})") from None
 
 
