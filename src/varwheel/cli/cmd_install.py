@@ -43,6 +43,15 @@ def register(subparsers: Any) -> None:
         help="install from a requirements file (repeatable)",
     )
     parser.add_argument(
+        "-c",
+        "--constraint",
+        dest="constraint_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="narrow versions with a constraints file (installs nothing by itself; repeatable)",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="resolve and report, install nothing"
     )
     parser.add_argument("--no-deps", action="store_true", help="do not install dependencies")
@@ -93,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
     try:
         resolution = ctx.session.resolve(reqs)
+        for line in missing_extras(resolution):
+            print(f"varwheel: warning: {line}", file=sys.stderr)
         console = Console(
             stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet
         )
@@ -109,6 +120,21 @@ def run(args: argparse.Namespace) -> int:
         ctx.index_warnings.flush()
     render_installed(console, todo)
     return 0
+
+
+def missing_extras(resolution: Resolution) -> list[str]:
+    """Requested extras a chosen distribution does not declare (``Provides-Extra``), in pip's
+    words; installing goes on without them, as pip and uv do."""
+    from packaging.utils import canonicalize_name
+
+    out = []
+    for pkg in resolution.packages:
+        if not pkg.requested_extras or pkg.metadata is None:
+            continue
+        provided = {canonicalize_name(e) for e in pkg.metadata.get("provides_extra", [])}
+        for extra in sorted(pkg.requested_extras - provided):
+            out.append(f"{pkg.name} {pkg.candidate.version} does not provide the extra '{extra}'")
+    return out
 
 
 def _install(

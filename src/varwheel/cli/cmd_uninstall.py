@@ -9,7 +9,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from varwheel.cli import exitcodes
-from varwheel.install.environment import find_target_environment
+from varwheel.install.environment import TargetEnvironment, find_target_environment
 from varwheel.install.installed import installed_distributions, read_record
 from varwheel.install.transaction import recover_if_needed, uninstall
 
@@ -63,4 +63,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"varwheel: warning: {name} is not installed in {env.prefix}", file=sys.stderr)
     for name, version in result.removed:
         print(f"Uninstalled {name} {version}")
+    if result.removed:
+        for line in broken_dependents(env, {name for name, _ in result.removed}):
+            print(f"varwheel: warning: {line}", file=sys.stderr)
     return exitcodes.OK
+
+
+def broken_dependents(env: TargetEnvironment, removed: set[str]) -> list[str]:
+    """What the distributions left behind still require of the removed ones. pip and uv remove
+    a needed dependency without a word; we remove it too, but say what it breaks."""
+    from packaging.markers import UndefinedEnvironmentName
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from varwheel.cli.selection_options import installed_from_env
+
+    gone = {canonicalize_name(n) for n in removed}
+    marker_env = {**env.marker_env, "extra": ""}
+    out: list[str] = []
+    for dist in installed_from_env(env).values():
+        for text in dist.requires_dist:
+            try:
+                req = Requirement(text)
+                applies = req.marker is None or req.marker.evaluate(marker_env)
+            except (InvalidRequirement, UndefinedEnvironmentName):
+                continue  # variant markers (PEP 825) or a broken line: no claim either way
+            if applies and canonicalize_name(req.name) in gone:
+                out.append(
+                    f"{dist.name} {dist.version} requires {req.name}{req.specifier}, "
+                    "which is no longer installed"
+                )
+    return out

@@ -132,6 +132,31 @@ class Finder:
             python_version=self.python_version,
         )
 
+    def excluded(self, name: str, specifier: SpecifierSet) -> list[str]:
+        """Why versions matching ``specifier`` were left out before any wheel was looked at:
+        ``Requires-Python`` of every file, or a yanked release (for error messages, as pip's
+        "Ignored the following versions that require a different python version")."""
+        notes: list[str] = []
+        python: list[str] = []
+        yanked: list[str] = []
+        releases = self.releases(name)
+        for version in sorted(specifier.filter(releases, prereleases=True)):
+            rel = releases[version]
+            files = (*(w for w, _ in rel.wheels), *rel.sdists)
+            if files and not any(python_ok(f, self.python_version) for f in files):
+                needs = sorted({f.requires_python or "" for f in files} - {""})
+                python.append(f"{version} (Requires-Python {' or '.join(needs)})")
+            elif rel.yanked:
+                yanked.append(str(version))
+        if python:
+            notes.append(
+                f"versions that require a different Python than {self.python_version}: "
+                + ", ".join(python)
+            )
+        if yanked:
+            notes.append("yanked versions (PEP 592; pin with == to use one): " + ", ".join(yanked))
+        return notes
+
     def choice(self, name: str, version: Version) -> VersionChoice:
         key = (canonicalize_name(name), version)
         if key not in self._choices:

@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
 from varwheel.spec.selection import Preferences
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A ``-c`` line: narrows the versions of ``name`` if something requires it, installs nothing."""
+
+    name: NormalizedName
+    specifier: SpecifierSet
+    source: str  # "FILE:LINE", for error messages
 
 
 @dataclass(frozen=True)
@@ -28,6 +38,14 @@ class ResolveOptions:
     force_reinstall: bool = False
     allow_sdists: bool = True
     build_isolation: bool = True
+    constraints: tuple[Constraint, ...] = ()
+
+    def constraint_for(self, name: NormalizedName) -> SpecifierSet:
+        spec = SpecifierSet()
+        for c in self.constraints:
+            if c.name == name:
+                spec &= c.specifier
+        return spec
 
     def prefs_for(self, name: NormalizedName) -> Preferences:
         label = self.variant_for.get(name)

@@ -89,7 +89,7 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
     ) -> Callable[[], Iterator[Candidate]]:
         name, extras = split_identifier(identifier)
         reqs = list(requirements[identifier])
-        spec = SpecifierSet()
+        spec = self.finder.options.constraint_for(name)
         for r in reqs:
             spec &= r.specifier
         bad = {(c.version, c.installed) for c in incompatibilities[identifier]}

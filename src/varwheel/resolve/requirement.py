@@ -11,4 +11,9 @@ def parse_requirement(text: str, *, source: str = "command line") -> Requirement
     try:
         return Requirement(text)
     except InvalidRequirement as err:
-        raise InvalidInput(f"{source}: invalid requirement {text!r}: {err}") from err
+        # packaging's message spans three lines (reason, the text, a caret): keep one line
+        lines = str(err).splitlines()
+        where = ""
+        if len(lines) >= 3 and "^" in lines[-1]:
+            where = f" (at column {lines[-1].index('^') - 3})"
+        raise InvalidInput(f"{source}: invalid requirement {text!r}: {lines[0]}{where}") from err

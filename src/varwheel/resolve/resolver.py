@@ -10,7 +10,6 @@ from typing import Any
 
 from packaging.metadata import RawMetadata
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -301,9 +300,14 @@ class Session:
                 }
             )
         )
-        spec = SpecifierSet()
+        spec = self.options.constraint_for(name)
         for c in reqs:
             spec &= c.requirement.specifier
+        wanted += "".join(
+            f", constraint {c.specifier} ({c.source})"
+            for c in self.options.constraints
+            if c.name == name
+        )
         pinned = any(s.operator in ("==", "===") for s in spec)
         matching = self.finder.versions(name, spec, pinned=pinned)
         skipped = {s.version: s for s in self.finder.skipped.get(name, [])}
@@ -320,6 +324,9 @@ class Session:
         available = sorted(self.finder.releases(name))
         if not available:
             return f"no distributions of {name} found on the index"
+        ignored = self.finder.excluded(name, spec)
+        if ignored:
+            return f"no usable version of {name} matches {wanted}; ignored " + "; ".join(ignored)
         shown = ", ".join(str(v) for v in available[-5:])
         return f"no version of {name} matches {wanted} (available: {shown})"
 

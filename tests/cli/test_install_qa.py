@@ -1,0 +1,168 @@
+"""``varwheel install`` against pip's and uv's habits: requirement syntax, requirements files,
+constraints, and the error text of common failures. Real wheels, a real 127.0.0.1 index and
+real venvs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers.envs import make_venv
+from helpers.http_server import LocalServer, serve_directory
+from helpers.wheels import build_wheel
+from varwheel.cli import exitcodes
+from varwheel.cli.main import main
+from varwheel.index.static import write_static_index
+from varwheel.install.environment import find_target_environment
+from varwheel.install.installed import installed_distributions
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "config.toml").write_text("")
+    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("qa-wheels")
+    build_wheel(d, "alpha", "1.0", requires_dist=["beta>=1"], files={"alpha/__init__.py": ""})
+    build_wheel(
+        d,
+        "alpha",
+        "2.0",
+        requires_dist=["beta>=2", "gamma; extra == 'g'"],
+        files={"alpha/__init__.py": ""},
+        metadata_headers=[("Provides-Extra", "g")],
+    )
+    for v in ("1.0", "2.0", "3.0b1"):
+        build_wheel(d, "beta", v, files={"beta/__init__.py": ""})
+    build_wheel(d, "gamma", "1.0", files={"gamma/__init__.py": ""})
+    build_wheel(d, "newpy", "1.0", requires_python=">=3.99", files={"newpy/__init__.py": ""})
+    return d
+
+
+@pytest.fixture(scope="module")
+def server(wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    root = write_static_index(sorted(wheels.iterdir()), tmp_path_factory.mktemp("qa-index"))
+    with serve_directory(root) as srv:
+        yield srv
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def index(server: LocalServer) -> list[str]:
+    return ["--index-url", server.url + "simple/"]
+
+
+def test_requires_python_exclusion_is_named(capsys, server) -> None:
+    # pip: "Ignored the following versions that require a different python version: 1.0
+    # Requires-Python >=3.99"; uv: "the current Python version (3.11.7) does not satisfy ..."
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "newpy")
+    assert code == exitcodes.FAILURE
+    line = err.strip()
+    assert "\n" not in line
+    assert "newpy" in line and "Requires-Python >=3.99" in line and "1.0" in line
+
+
+def test_invalid_requirement_is_one_line(capsys, server) -> None:
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "beta;")
+    assert code == exitcodes.INVALID_INPUT
+    assert err.count("\n") == 1 and "\\n" not in err
+    assert "beta;" in err
+
+
+def test_direct_reference_to_a_wheel_file_url(capsys, tmp_path, server, wheels) -> None:
+    env = make_venv(tmp_path / "env")
+    url = (wheels / "alpha-1.0-py3-none-any.whl").as_uri()
+    code, _, err = run(capsys, "install", "--python", str(env), *index(server), f"alpha @ {url}")
+    assert code == 0, err
+    dists = installed_distributions(find_target_environment(str(env)))
+    assert str(dists["alpha"].version) == "1.0" and "beta" in dists
+
+
+def test_direct_reference_keeps_extras(capsys, server, wheels) -> None:
+    url = (wheels / "alpha-2.0-py3-none-any.whl").as_uri()
+    code, out, err = run(capsys, "install", "--dry-run", *index(server), f"alpha[g] @ {url}")
+    assert code == 0, err
+    assert "gamma 1.0" in out
+
+
+def test_direct_reference_name_must_match_the_wheel(capsys, server, wheels) -> None:
+    url = (wheels / "beta-1.0-py3-none-any.whl").as_uri()
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), f"alpha @ {url}")
+    assert code == exitcodes.INVALID_INPUT
+    assert "alpha" in err and "beta-1.0-py3-none-any.whl" in err
+
+
+def test_direct_reference_to_a_non_wheel_is_refused(capsys, server, tmp_path) -> None:
+    # silently resolving `alpha` from the index instead would install something else
+    url = (tmp_path / "alpha-1.0.tar.gz").as_uri()
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), f"alpha @ {url}")
+    assert code == exitcodes.INVALID_INPUT
+    assert "alpha" in err and "alpha-1.0.tar.gz" in err
+
+
+def test_requirements_file_options_and_continuations(capsys, tmp_path, server) -> None:
+    # pip accepts index options, --pre and -c in requirements files
+    (tmp_path / "cons.txt").write_text("beta<2  # keep the old one\n")
+    (tmp_path / "req.txt").write_text(
+        f"# pinned set\n--index-url {server.url}simple/\n-c cons.txt\nalpha \\\n  >=1.0\n"
+    )
+    code, out, err = run(capsys, "install", "--dry-run", "-r", str(tmp_path / "req.txt"))
+    assert code == 0, err
+    assert "alpha 1.0" in out and "beta 1.0" in out
+
+
+def test_requirements_file_pre_option(capsys, tmp_path, server) -> None:
+    (tmp_path / "req.txt").write_text("--pre\nbeta\n")
+    code, out, err = run(capsys, "install", "--dry-run", *index(server), "-r", "req.txt")
+    assert code == 0, err
+    assert "beta 3.0b1" in out
+
+
+def test_requirements_file_error_names_the_physical_line(capsys, tmp_path, server) -> None:
+    (tmp_path / "req.txt").write_text("alpha>=1 \\\n  ,<2\n-e ./x\n")
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "-r", "req.txt")
+    assert code == exitcodes.INVALID_INPUT
+    assert "req.txt:3:" in err and "-e" in err
+
+
+def test_constraints_flag(capsys, tmp_path, server) -> None:
+    (tmp_path / "c.txt").write_text("beta<2\ngamma==1.0\n")
+    code, out, err = run(capsys, "install", "--dry-run", *index(server), "-c", "c.txt", "alpha")
+    assert code == 0, err
+    # a constraint alone installs nothing; it only narrows beta (alpha 2.0 needs beta>=2)
+    assert "alpha 1.0" in out and "beta 1.0" in out and "gamma" not in out
+
+
+def test_conflict_with_a_constraint_is_explained(capsys, tmp_path, server) -> None:
+    (tmp_path / "c.txt").write_text("beta<1\n")
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "-c", "c.txt", "beta")
+    assert code == exitcodes.FAILURE
+    assert "beta" in err and "<1" in err and "c.txt" in err
+
+
+def test_unknown_extra_warns_like_pip(capsys, server) -> None:
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "alpha[nosuch]")
+    assert code == 0, err
+    assert "alpha 2.0 does not provide the extra 'nosuch'" in err
+
+
+def test_uninstalling_a_dependency_warns_about_dependents(capsys, tmp_path, server) -> None:
+    env = make_venv(tmp_path / "env")
+    code, _, err = run(capsys, "install", "--python", str(env), *index(server), "alpha")
+    assert code == 0, err
+    code, _, err = run(capsys, "uninstall", "--python", str(env), "-y", "beta")
+    assert code == 0  # as pip and uv: removed anyway
+    assert "alpha 2.0 requires beta>=2" in err
+    assert "beta" not in installed_distributions(find_target_environment(str(env)))
