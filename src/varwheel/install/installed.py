@@ -49,8 +49,13 @@ def _read_text(path: Path) -> str | None:
 def _name_version(dist_info: Path) -> tuple[str, str] | None:
     """Name and Version headers from METADATA (only the header block is read)."""
     name = version = None
+    if dist_info.name.endswith(".egg-info"):
+        # setuptools: PKG-INFO inside a directory, or the .egg-info file is PKG-INFO itself
+        meta = dist_info if dist_info.is_file() else dist_info / "PKG-INFO"
+    else:
+        meta = dist_info / "METADATA"
     try:
-        with open(dist_info / "METADATA", encoding="utf-8", errors="replace") as f:
+        with open(meta, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():
                     break
@@ -66,7 +71,11 @@ def _name_version(dist_info: Path) -> tuple[str, str] | None:
         pass
     if name and version:
         return name, version
-    # Fall back on the directory name, ``{name}-{version}.dist-info``.
+    # Fall back on the directory name: ``{name}-{version}.dist-info`` or
+    # ``{name}-{version}[-pyX.Y[-platform]].egg-info`` (names and versions escaped, no ``-``)
+    if dist_info.name.endswith(".egg-info"):
+        parts = dist_info.name[: -len(".egg-info")].split("-")
+        return (parts[0], parts[1]) if len(parts) >= 2 and parts[0] and parts[1] else None
     stem = dist_info.name[: -len(".dist-info")]
     left, sep, right = stem.rpartition("-")
     return (left, right) if sep else None
@@ -117,7 +126,11 @@ def installed_distributions(env: TargetEnvironment) -> dict[NormalizedName, Inst
     found: dict[NormalizedName, InstalledDistribution] = {}
     for site in site_dirs:
         try:
-            entries = sorted(e.name for e in os.scandir(site) if e.name.endswith(".dist-info"))
+            # a .dist-info wins over a stale .egg-info of the same project
+            entries = sorted(
+                (e.name for e in os.scandir(site) if e.name.endswith((".dist-info", ".egg-info"))),
+                key=lambda n: (n.endswith(".egg-info"), n),
+            )
         except FileNotFoundError:
             continue
         for entry in entries:
@@ -129,6 +142,11 @@ def installed_distributions(env: TargetEnvironment) -> dict[NormalizedName, Inst
 
 def read_record(dist: InstalledDistribution) -> list[str]:
     """Paths listed in a distribution's RECORD, relative to its site directory."""
+    if dist.dist_info.name.endswith(".egg-info"):
+        raise InstallError(
+            f"{dist.display_name} {dist.version}: installed by setuptools ({dist.dist_info.name}, "
+            "egg-info without a RECORD), so its files are unknown; remove it by hand"
+        )
     record = dist.dist_info / "RECORD"
     text = _read_text(record)
     if text is None:
