@@ -4,12 +4,19 @@ real venvs."""
 
 from __future__ import annotations
 
+import functools
+import http.server
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from helpers.envs import make_venv
+from helpers.envs import make_venv, snapshot_tree
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel
 from varwheel.cli import exitcodes
@@ -166,3 +173,72 @@ def test_uninstalling_a_dependency_warns_about_dependents(capsys, tmp_path, serv
     assert code == 0  # as pip and uv: removed anyway
     assert "alpha 2.0 requires beta>=2" in err
     assert "beta" not in installed_distributions(find_target_environment(str(env)))
+
+
+class _StallingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves a static index; a wheel download sends its headers and a few bytes, then stalls."""
+
+    stalled = threading.Event()
+    release = threading.Event()
+
+    def do_GET(self) -> None:
+        if not self.path.endswith(".whl"):
+            super().do_GET()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", "1000000")
+        self.end_headers()
+        self.wfile.write(b"PK\x03\x04")
+        self.wfile.flush()
+        type(self).stalled.set()
+        type(self).release.wait(20)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.slow
+def test_sigint_during_download_exits_130_and_changes_nothing(tmp_path, wheels) -> None:
+    root = write_static_index(sorted(wheels.iterdir()), tmp_path / "index")
+    env = make_venv(tmp_path / "env")
+    before = snapshot_tree(env)
+    handler = functools.partial(_StallingHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/simple/"
+    try:
+        argv = ["install", "--python", str(env), "--index-url", url, "gamma"]
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "varwheel", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert _StallingHandler.stalled.wait(20), proc.communicate(timeout=5)
+        proc.send_signal(signal.SIGINT)
+        start = time.monotonic()
+        _, err = proc.communicate(timeout=20)
+        # at once, not after the 30 s read timeout of the stalled download
+        assert time.monotonic() - start < 5
+    finally:
+        _StallingHandler.release.set()
+        httpd.shutdown()
+        httpd.server_close()
+    assert proc.returncode == exitcodes.INTERRUPTED, err
+    assert err.strip().splitlines() == ["varwheel: error: interrupted"]
+    assert "Traceback" not in err
+    assert snapshot_tree(env) == before
+
+
+def test_a_failed_download_installs_nothing(capsys, tmp_path, server) -> None:
+    env = make_venv(tmp_path / "env")
+    before = snapshot_tree(env)
+    server.fail("/files/beta-2.0-py3-none-any.whl", 404, times=10)
+    try:
+        code, _, err = run(capsys, "install", "--python", str(env), *index(server), "alpha")
+    finally:
+        server.options.failures.clear()
+    assert code == exitcodes.NETWORK_FAILURE, err
+    assert "beta-2.0-py3-none-any.whl" in err and "Traceback" not in err
+    assert snapshot_tree(env) == before

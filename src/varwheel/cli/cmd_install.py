@@ -20,6 +20,8 @@ from varwheel.errors import InvalidInput
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from varwheel.index.client import IndexClient, Progress
+    from varwheel.index.models import IndexFile
     from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
 
@@ -197,6 +199,48 @@ def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> N
             raise InvalidInput(f"--report {dest}: cannot write: {err.strerror}") from err
 
 
+def download_all(
+    client: IndexClient, files: list[IndexFile], dest: Path, progress: Progress | None
+) -> list[Path]:
+    """``client.download`` of every file, in parallel daemon threads.
+
+    Not ``download_many``'s thread pool: Ctrl-C must end the command at once (exit 130, nothing
+    installed), and an interpreter exits only after its pool threads do, which a stalled read
+    delays by the whole read timeout. The first failure is raised; the temporary ``dest`` is
+    discarded by the caller either way."""
+    import queue
+    import threading
+
+    results: list[Path | None] = [None] * len(files)
+    errors: queue.SimpleQueue[BaseException] = queue.SimpleQueue()
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for i in range(len(files)):
+        todo.put(i)
+    finished = threading.Semaphore(0)
+
+    def work() -> None:
+        while True:
+            try:
+                i = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[i] = client.download(files[i], dest, progress)
+            except BaseException as err:  # handed to the main thread
+                errors.put(err)
+            finally:
+                finished.release()
+
+    for _ in range(max(1, min(client.max_workers, len(files)))):
+        threading.Thread(target=work, name="varwheel-download", daemon=True).start()
+    for _ in files:
+        while not finished.acquire(timeout=0.2):  # a timed wait lets SIGINT through
+            pass
+        if not errors.empty():
+            raise errors.get()
+    return [p for p in results if p is not None]
+
+
 def _fetch_wheels(
     ctx: SelectionContext, todo: list[ResolvedPackage], dest: Path, console: Console
 ) -> list[Path]:
@@ -205,7 +249,7 @@ def _fetch_wheels(
     wheel_pkgs = [p for p in todo if not p.candidate.is_sdist]
     files = [p.candidate.file for p in wheel_pkgs if p.candidate.file is not None]
     with download_progress(console, len(files)) as progress:
-        downloaded = ctx.client.download_many(files, dest, progress=progress)
+        downloaded = download_all(ctx.client, files, dest, progress)  # type: ignore[arg-type]
     by_name = {p.filename: path for p, path in zip(files, downloaded, strict=True)}
     out: list[Path] = []
     for pkg in todo:
