@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from packaging.markers import default_environment
 
+from varwheel.fsutil import atomic_write
 from varwheel.providers.cache import (
     ANSWERS,
     AnswerCache,
     InterpreterId,
     answer_key,
-    atomic_write,
     cache_info,
     cache_root,
     clear_cache,

@@ -16,7 +16,7 @@ from rich.table import Table
 from varwheel.cli.provider_options import add_provider_arguments, provider_options_from_args
 from varwheel.config import load_config
 from varwheel.errors import InvalidInput
-from varwheel.providers.cache import atomic_write
+from varwheel.fsutil import atomic_write
 from varwheel.providers.detect import NamespaceResult, ProviderSession
 from varwheel.providers.profile import dump_profile
 from varwheel.spec.properties import NAMESPACE_RE
