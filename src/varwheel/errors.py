@@ -98,3 +98,8 @@ class InvalidIndexPage(InvalidInput):
 class DownloadMismatch(InstallError):
     """A downloaded wheel disagrees with the metadata used to choose it (its own
     ``variant.json`` or ``METADATA``); the message names the wheel and the difference."""
+
+
+class NoTargetEnvironment(InstallError, InvalidInput):
+    """No usable target environment was named or found (``--python``, ``$VIRTUAL_ENV``,
+    ``./.venv``); a usage error (exit code 2, as uv), still an ``InstallError``."""

@@ -253,3 +253,18 @@ def test_a_failed_download_installs_nothing(capsys, tmp_path, server) -> None:
     assert code == exitcodes.NETWORK_FAILURE, err
     assert "beta-2.0-py3-none-any.whl" in err and "Traceback" not in err
     assert snapshot_tree(env) == before
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["install", "gamma"],
+        ["install", "--python", "/nonexistent/bin/python", "gamma"],
+        ["uninstall", "-y", "gamma"],
+        ["list"],
+    ],
+)
+def test_no_usable_target_is_a_usage_error(capsys, server, argv) -> None:
+    code, _, err = run(capsys, *argv, *(index(server) if argv[0] == "install" else []))
+    assert code == exitcodes.INVALID_INPUT
+    assert err.count("\n") == 1 and ("--python" in err or "target environment" in err)

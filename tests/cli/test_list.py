@@ -72,7 +72,7 @@ def test_list_without_target_fails_clearly(
 ) -> None:
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
     monkeypatch.chdir(tmp_path)
-    assert main(["list"]) == 1
+    assert main(["list"]) == 2  # a usage error, as uv
     assert (
         "no target environment: create one with `python -m venv .venv` or pass --python"
         in capsys.readouterr().err

@@ -28,7 +28,7 @@ from typing import Any
 from packaging import tags as ptags
 from packaging.tags import Tag
 
-from varwheel.errors import InstallError
+from varwheel.errors import InstallError, NoTargetEnvironment
 from varwheel.install.installed import InstalledDistribution, installed_distributions
 
 __all__ = [
@@ -207,7 +207,7 @@ def expand_platforms(platforms: Sequence[str]) -> tuple[str, ...]:
 def _parse_python_version(text: str) -> tuple[int, int]:
     match = re.fullmatch(r"(\d)\.?(\d+)(?:\.\d+)?", text.strip())
     if not match:
-        raise InstallError(f"--python-version {text!r}: expected a version like 3.12 or 312")
+        raise NoTargetEnvironment(f"--python-version {text!r}: expected a version like 3.12 or 312")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -395,7 +395,9 @@ def probe_interpreter(python: Path) -> dict[str, Any]:
     try:
         key = _cache_key(python)
     except OSError as exc:
-        raise InstallError(f"{python}: not a usable Python interpreter ({exc.strerror})") from exc
+        raise NoTargetEnvironment(
+            f"{python}: not a usable Python interpreter ({exc.strerror})"
+        ) from exc
     if key in _MEMO:
         return _MEMO[key]
     digest = hashlib.sha256(json.dumps([_CACHE_VERSION, *key]).encode()).hexdigest()[:32]
@@ -516,14 +518,16 @@ def _resolve_python_arg(python: str, cwd: Path) -> Path:
     if path.is_dir():
         found = _interpreter_in(path)
         if found is None:
-            raise InstallError(f"--python {python}: no bin/python in this directory (not a venv?)")
+            raise NoTargetEnvironment(
+                f"--python {python}: no bin/python in this directory (not a venv?)"
+            )
         return found
     if path.exists():
         return path
     which = shutil.which(python)
     if which:
         return Path(which)
-    raise InstallError(f"--python {python}: no such interpreter or environment directory")
+    raise NoTargetEnvironment(f"--python {python}: no such interpreter or environment directory")
 
 
 def find_target_environment(
@@ -542,12 +546,14 @@ def find_target_environment(
         venv = Path(env["VIRTUAL_ENV"])
         found = _interpreter_in(venv)
         if found is None:
-            raise InstallError(f"$VIRTUAL_ENV={venv}: no bin/python there (stale activation?)")
+            raise NoTargetEnvironment(
+                f"$VIRTUAL_ENV={venv}: no bin/python there (stale activation?)"
+            )
         exe = found
     else:
         found = _interpreter_in(base / ".venv") if (base / ".venv").is_dir() else None
         if found is None:
-            raise InstallError(
+            raise NoTargetEnvironment(
                 "no target environment: create one with `python -m venv .venv` or pass --python"
             )
         exe = found
