@@ -268,3 +268,39 @@ def test_no_usable_target_is_a_usage_error(capsys, server, argv) -> None:
     code, _, err = run(capsys, *argv, *(index(server) if argv[0] == "install" else []))
     assert code == exitcodes.INVALID_INPUT
     assert err.count("\n") == 1 and ("--python" in err or "target environment" in err)
+
+
+@pytest.fixture(scope="module")
+def yanked_server(wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    """The index with beta 2.0 yanked (PEP 592), in both its HTML and JSON pages."""
+    import json
+
+    root = write_static_index(sorted(wheels.iterdir()), tmp_path_factory.mktemp("qa-yanked"))
+    page = root / "simple" / "beta" / "index.html"
+    page.write_text(
+        page.read_text().replace(
+            '">beta-2.0-py3-none-any.whl', '" data-yanked="broken build">beta-2.0-py3-none-any.whl'
+        )
+    )
+    doc_path = root / "simple" / "beta" / "index.json"
+    doc = json.loads(doc_path.read_text())
+    for f in doc["files"]:
+        if f["filename"] == "beta-2.0-py3-none-any.whl":
+            f["yanked"] = "broken build"
+    doc_path.write_text(json.dumps(doc))
+    with serve_directory(root) as srv:
+        yield srv
+
+
+def test_yanked_versions_like_pip(capsys, yanked_server) -> None:
+    args = ["install", "--dry-run", *index(yanked_server)]
+    code, out, err = run(capsys, *args, "beta")
+    assert code == 0, err
+    assert "beta 1.0" in out  # 3.0b1 is a pre-release, 2.0 yanked
+    code, out, err = run(capsys, *args, "beta==2.0")
+    assert code == 0, err
+    assert "beta 2.0" in out
+    assert "beta 2.0 is yanked" in err and "broken build" in err
+    code, _, err = run(capsys, *args, "beta>=2,<3")
+    assert code == exitcodes.FAILURE
+    assert "yanked" in err and "2.0" in err

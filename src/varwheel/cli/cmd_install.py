@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
     try:
         resolution = ctx.session.resolve(reqs)
-        for line in missing_extras(resolution):
+        for line in missing_extras(resolution) + yanked_choices(resolution):
             print(f"varwheel: warning: {line}", file=sys.stderr)
         console = Console(
             stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet
@@ -136,6 +136,22 @@ def missing_extras(resolution: Resolution) -> list[str]:
         provided = {canonicalize_name(e) for e in pkg.metadata.get("provides_extra", [])}
         for extra in sorted(pkg.requested_extras - provided):
             out.append(f"{pkg.name} {pkg.candidate.version} does not provide the extra '{extra}'")
+    return out
+
+
+def yanked_choices(resolution: Resolution) -> list[str]:
+    """PEP 592: a yanked file is only chosen when pinned, and the user is told so (as pip)."""
+    out = []
+    for pkg in resolution.packages:
+        file = pkg.candidate.file
+        if file is not None and file.yanked and not pkg.candidate.installed:
+            # the reason comes from the index: no terminal control characters
+            text = "".join(c if c.isprintable() else "?" for c in file.yanked_reason or "")
+            reason = f" (reason: {text})" if text else ""
+            out.append(
+                f"{pkg.name} {pkg.candidate.version} is yanked{reason}; "
+                "installing it because it was pinned"
+            )
     return out
 
 
