@@ -295,7 +295,11 @@ class Session:
             sorted(
                 {
                     f"{c.requirement}"
-                    + (f" (from {c.parent.name} {c.parent.version})" if c.parent else "")
+                    + (
+                        f" (from {c.parent.name} {c.parent.version})"
+                        if c.parent
+                        else " (requested)"
+                    )
                     for c in reqs
                 }
             )
@@ -328,6 +332,11 @@ class Session:
         if ignored:
             return f"no usable version of {name} matches {wanted}; ignored " + "; ".join(ignored)
         shown = ", ".join(str(v) for v in available[-5:])
+        if len(reqs) > 1 and all(
+            self.finder.versions(name, c.requirement.specifier, pinned=pinned) for c in reqs
+        ):
+            # each requirement alone is satisfiable: together they are not (pip: "conflict")
+            return f"conflicting requirements on {name}: {wanted}; no version satisfies all of them (available: {shown})"
         return f"no version of {name} matches {wanted} (available: {shown})"
 
 
