@@ -50,6 +50,8 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for v in ("1.0", "2.0", "3.0b1"):
         build_wheel(d, "beta", v, files={"beta/__init__.py": ""})
     build_wheel(d, "gamma", "1.0", files={"gamma/__init__.py": ""})
+    for tags in ("cp311-cp311-win_amd64", "cp312-cp312-macosx_11_0_arm64"):
+        build_wheel(d, "onlyother", "1.0", tags=tags, files={"onlyother/__init__.py": ""})
     build_wheel(d, "conf", "1.0", requires_dist=["beta<2"], files={"conf/__init__.py": ""})
     build_wheel(d, "newpy", "1.0", requires_python=">=3.99", files={"newpy/__init__.py": ""})
     return d
@@ -315,3 +317,10 @@ def test_conflict_names_both_sides(capsys, server) -> None:
     assert code == exitcodes.FAILURE
     assert "conflicting requirements on beta" in err
     assert "beta<2 (from conf 1.0)" in err and "beta>=2 (requested)" in err
+
+
+def test_wheels_only_for_other_machines_are_named_by_tag(capsys, server) -> None:
+    # uv: "Wheels are available for `onlywin` (v1.0) on the following platform: `win_amd64`"
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "onlyother")
+    assert code == exitcodes.FAILURE
+    assert "cp311-cp311-win_amd64" in err and "cp312-cp312-macosx_11_0_arm64" in err

@@ -235,9 +235,12 @@ def summarize_rejections(
         return "no files"
     by_message: dict[str, list[str]] = {}
     tag_only = not_requested = 0
+    other_tags: dict[str, None] = {}
     for rej in selection.rejected:
         if rej.reason.code == "tag-mismatch":
             tag_only += 1
+            wf = rej.wheel
+            other_tags[f"{wf.python_tag}-{wf.abi_tag}-{wf.platform_tag}"] = None
             continue
         if rej.reason.code == "not-requested":
             not_requested += 1
@@ -252,5 +255,11 @@ def summarize_rejections(
     if not_requested:
         parts.append(f"{not_requested} wheel(s) of other variants than the one requested")
     if tag_only:
-        parts.append(f"{tag_only} wheel(s) with tags this target does not support")
+        # as uv's hint: say which tags exist, so the user sees what machine they are for
+        shown = sorted(other_tags)
+        more = f" and {len(shown) - 5} more" if len(shown) > 5 else ""
+        parts.append(
+            f"{tag_only} wheel(s) with tags this target does not support "
+            f"({', '.join(shown[:5])}{more})"
+        )
     return "; ".join(parts)
