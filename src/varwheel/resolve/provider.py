@@ -131,6 +131,9 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
             return None
         if not spec.contains(dist.version, prereleases=True):
             return None
+        pinned_label = opts.variant_for.get(name)
+        if pinned_label is not None and dist.label != pinned_label:
+            return None  # --variant NAME=LABEL is a requirement the installed one does not meet
         return Candidate(name, dist.version, None, None, label=dist.label, installed=True)
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
