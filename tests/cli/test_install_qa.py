@@ -324,3 +324,17 @@ def test_wheels_only_for_other_machines_are_named_by_tag(capsys, server) -> None
     code, _, err = run(capsys, "install", "--dry-run", *index(server), "onlyother")
     assert code == exitcodes.FAILURE
     assert "cp311-cp311-win_amd64" in err and "cp312-cp312-macosx_11_0_arm64" in err
+
+
+@pytest.mark.parametrize(
+    ("req", "words"),
+    [
+        ("nosuch", "no distributions of nosuch found on the index"),
+        ("newpy", "Requires-Python >=3.99"),
+        ("beta>=5", "available: 1.0, 2.0, 3.0b1"),
+    ],
+)
+def test_explain_says_why_nothing_matches(capsys, server, req, words) -> None:
+    code, out, err = run(capsys, "explain", *index(server), req)
+    assert code == exitcodes.FAILURE
+    assert words in out + err

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
 from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder
@@ -82,7 +82,7 @@ def explain_requirement(
             (),
             {},
             {},
-            notes=(f"no version of {name} matches {req.specifier or 'any'} on the index",),
+            notes=(_why_none(finder, name, req),),
         )
     if shown.candidate is not None:
         skipped = [s for s in skipped if s.version != str(shown.release.version)]
@@ -90,6 +90,19 @@ def explain_requirement(
     if dependencies_of is not None and shown.candidate is not None:
         deps = tuple(str(d) for d in dependencies_of(shown.candidate))
     return _from_choice(str(req), shown, tuple(skipped), deps)
+
+
+def _why_none(finder: Finder, name: NormalizedName, req: Requirement) -> str:
+    """The resolver's words for an empty answer: not listed, left out (Requires-Python,
+    yanked), or no version matches (with the newest that exist)."""
+    available = sorted(finder.releases(name))
+    if not available:
+        return f"no distributions of {name} found on the index"
+    ignored = finder.excluded(name, req.specifier)
+    if ignored:
+        return f"no usable version of {name} matches {req}; ignored " + "; ".join(ignored)
+    shown = ", ".join(str(v) for v in available[-5:])
+    return f"no version of {name} matches {req.specifier or 'any'} (available: {shown})"
 
 
 def _from_choice(
