@@ -338,3 +338,10 @@ def test_explain_says_why_nothing_matches(capsys, server, req, words) -> None:
     code, out, err = run(capsys, "explain", *index(server), req)
     assert code == exitcodes.FAILURE
     assert words in out + err
+
+
+@pytest.mark.parametrize("text", ["Beta_", "beta.", "be ta"])
+def test_invalid_project_names_are_refused(capsys, server, text) -> None:
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), text)
+    assert code == exitcodes.INVALID_INPUT
+    assert err.startswith("varwheel: error: command line: invalid requirement") and text in err

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from packaging.requirements import InvalidRequirement, Requirement
 
 from varwheel.errors import InvalidInput
 
+# PEP 508 names: packaging's parser is laxer (it accepts a trailing "_", "-" or ".")
+_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+
 
 def parse_requirement(text: str, *, source: str = "command line") -> Requirement:
     try:
-        return Requirement(text)
+        req = Requirement(text)
     except InvalidRequirement as err:
         # packaging's message spans three lines (reason, the text, a caret): keep one line
         lines = str(err).splitlines()
@@ -17,3 +22,9 @@ def parse_requirement(text: str, *, source: str = "command line") -> Requirement
         if len(lines) >= 3 and "^" in lines[-1]:
             where = f" (at column {lines[-1].index('^') - 3})"
         raise InvalidInput(f"{source}: invalid requirement {text!r}: {lines[0]}{where}") from err
+    if not _NAME.match(req.name):
+        raise InvalidInput(
+            f"{source}: invalid requirement {text!r}: {req.name!r} is not a valid project name "
+            "(PEP 508: letters, digits and . _ - inside)"
+        )
+    return req
