@@ -345,3 +345,16 @@ def test_invalid_project_names_are_refused(capsys, server, text) -> None:
     code, _, err = run(capsys, "install", "--dry-run", *index(server), text)
     assert code == exitcodes.INVALID_INPUT
     assert err.startswith("varwheel: error: command line: invalid requirement") and text in err
+
+
+def test_no_deps_install_warns_about_unmet_requirements(capsys, tmp_path, server) -> None:
+    # pip: "conf 1.0 requires beta<2, but you have beta 2.0 which is incompatible."
+    env = make_venv(tmp_path / "env")
+    common = ["install", "--python", str(env), *index(server)]
+    assert run(capsys, *common, "beta==2.0")[0] == 0
+    code, _, err = run(capsys, *common, "--no-deps", "conf", "alpha==1.0")
+    assert code == 0, err
+    assert "conf 1.0 requires beta<2, but you have beta 2.0 which is incompatible" in err
+    assert "alpha 1.0 requires" not in err  # beta 2.0 meets beta>=1
+    code, _, err = run(capsys, *common, "--no-deps", "--force-reinstall", "alpha==2.0")
+    assert "alpha 2.0 requires" not in err  # the gamma extra was not asked for

@@ -121,6 +121,14 @@ def run(args: argparse.Namespace) -> int:
         ctx.session.close()
         ctx.index_warnings.flush()
     render_installed(console, todo)
+    from varwheel.cli.selection_options import installed_from_env
+    from varwheel.install.check import dependency_problems
+
+    touched = {p.name for p in todo}
+    for line in dependency_problems(
+        installed_from_env(ctx.target), ctx.target.marker_env, touched=touched
+    ):
+        print(f"varwheel: warning: {line}", file=sys.stderr)
     return 0
 
 

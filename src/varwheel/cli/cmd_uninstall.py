@@ -72,24 +72,7 @@ def run(args: argparse.Namespace) -> int:
 def broken_dependents(env: TargetEnvironment, removed: set[str]) -> list[str]:
     """What the distributions left behind still require of the removed ones. pip and uv remove
     a needed dependency without a word; we remove it too, but say what it breaks."""
-    from packaging.markers import UndefinedEnvironmentName
-    from packaging.requirements import InvalidRequirement, Requirement
-
     from varwheel.cli.selection_options import installed_from_env
+    from varwheel.install.check import dependency_problems
 
-    gone = {canonicalize_name(n) for n in removed}
-    marker_env = {**env.marker_env, "extra": ""}
-    out: list[str] = []
-    for dist in installed_from_env(env).values():
-        for text in dist.requires_dist:
-            try:
-                req = Requirement(text)
-                applies = req.marker is None or req.marker.evaluate(marker_env)
-            except (InvalidRequirement, UndefinedEnvironmentName):
-                continue  # variant markers (PEP 825) or a broken line: no claim either way
-            if applies and canonicalize_name(req.name) in gone:
-                out.append(
-                    f"{dist.name} {dist.version} requires {req.name}{req.specifier}, "
-                    "which is no longer installed"
-                )
-    return out
+    return dependency_problems(installed_from_env(env), env.marker_env, touched=removed)
