@@ -358,3 +358,42 @@ def test_no_deps_install_warns_about_unmet_requirements(capsys, tmp_path, server
     assert "alpha 1.0 requires" not in err  # beta 2.0 meets beta>=1
     code, _, err = run(capsys, *common, "--no-deps", "--force-reinstall", "alpha==2.0")
     assert "alpha 2.0 requires" not in err  # the gamma extra was not asked for
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_hash_checking_mode_like_pip(capsys, tmp_path, server, wheels) -> None:
+    # pip-compile --generate-hashes output: continuation lines with --hash per requirement
+    env = make_venv(tmp_path / "env")
+    alpha = _sha256(wheels / "alpha-1.0-py3-none-any.whl")
+    beta = _sha256(wheels / "beta-2.0-py3-none-any.whl")
+    req = tmp_path / "req.txt"
+    common = ["install", "--python", str(env), *index(server), "-r", str(req)]
+    req.write_text(f"alpha==1.0 \\\n    --hash=sha256:{alpha}\n")
+    before = snapshot_tree(env)
+    code, _, err = run(capsys, *common)
+    assert code == exitcodes.FAILURE
+    assert "no --hash given for beta==2.0" in err and snapshot_tree(env) == before
+    req.write_text(f"alpha==1.0 --hash=sha256:{alpha}\nbeta==2.0 --hash sha256:{'0' * 64}\n")
+    code, _, err = run(capsys, *common)
+    assert code == exitcodes.FAILURE
+    assert f"beta-2.0-py3-none-any.whl: hash sha256:{beta} is not one" in err
+    assert snapshot_tree(env) == before
+    req.write_text(
+        f"alpha==1.0 \\\n  --hash=sha256:{'1' * 64} \\\n  --hash=sha256:{alpha}\n"
+        f"beta==2.0 --hash=sha256:{beta}  # via alpha\n"
+    )
+    code, _, err = run(capsys, *common)
+    assert code == 0, err
+    assert {"alpha", "beta"} <= set(installed_distributions(find_target_environment(str(env))))
+
+
+def test_malformed_hash_option(capsys, tmp_path, server) -> None:
+    (tmp_path / "req.txt").write_text("alpha==1.0 --hash=md5:abc\n")
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "-r", "req.txt")
+    assert code == exitcodes.INVALID_INPUT
+    assert "req.txt:1: --hash 'md5:abc'" in err

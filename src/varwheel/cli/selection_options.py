@@ -203,6 +203,8 @@ class RequirementsFile:
     find_links: tuple[str, ...] = ()
     no_index: bool = False
     pre: bool = False
+    # pip's per-line ``--hash=algo:hex``: (canonical name, "algo:hex") pairs
+    hashes: tuple[tuple[NormalizedName, str], ...] = ()
 
     def __add__(self, other: RequirementsFile) -> RequirementsFile:
         return RequirementsFile(
@@ -213,7 +215,30 @@ class RequirementsFile:
             self.find_links + other.find_links,
             self.no_index or other.no_index,
             self.pre or other.pre,
+            self.hashes + other.hashes,
         )
+
+
+HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
+
+
+def _split_hashes(line: str, where: str) -> tuple[str, tuple[str, ...]]:
+    """``req --hash=sha256:abc --hash sha256:def`` -> ("req", ("sha256:abc", "sha256:def"))."""
+    head, *rest = line.split(" --hash")
+    found = []
+    for part in rest:
+        value = part.strip().lstrip("=").strip()
+        algo, _, digest = value.partition(":")
+        if (
+            algo not in HASH_ALGORITHMS
+            or not digest
+            or not all(c in "0123456789abcdefABCDEF" for c in digest)
+        ):
+            raise InvalidInput(
+                f"{where}: --hash {value!r}: expected sha256:HEX (or sha384, sha512)"
+            )
+        found.append(f"{algo}:{digest.lower()}")
+    return head.strip(), tuple(found)
 
 
 # option -> (takes a value, RequirementsFile field); both spellings of each, as pip's
@@ -287,7 +312,11 @@ def parse_requirements_file(
     for lineno, line in _logical_lines(text):
         where = f"{path}:{lineno}"
         if not line.startswith("-"):
+            line, hashes = _split_hashes(line, where)
             req = parse_requirement(line, source=where)
+            if hashes and not constraint:
+                name = canonicalize_name(req.name)
+                result += RequirementsFile(hashes=tuple((name, h) for h in hashes))
             if constraint:
                 if req.url:
                     raise InvalidInput(f"{where}: a constraint cannot be a direct reference")
@@ -433,6 +462,7 @@ def requirements_from_args(args: argparse.Namespace) -> list[Requirement]:
     args.no_index = args.no_index or files.no_index
     args.pre = args.pre or files.pre
     args.constraints = files.constraints
+    args.required_hashes = files.hashes
     return reqs
 
 
