@@ -397,3 +397,13 @@ def test_malformed_hash_option(capsys, tmp_path, server) -> None:
     code, _, err = run(capsys, "install", "--dry-run", *index(server), "-r", "req.txt")
     assert code == exitcodes.INVALID_INPUT
     assert "req.txt:1: --hash 'md5:abc'" in err
+
+
+def test_requirements_file_wheel_paths_and_direct_references(capsys, tmp_path, server, wheels):
+    gamma = wheels / "gamma-1.0-py3-none-any.whl"
+    alpha = (wheels / "alpha-1.0-py3-none-any.whl").as_uri()
+    (tmp_path / "req.txt").write_text(f"{gamma}\nalpha @ {alpha}\n")
+    code, out, err = run(capsys, "install", "--dry-run", *index(server), "-r", "req.txt")
+    assert code == 0, err
+    # alpha 1.0 from the URL, not the index's newest 2.0
+    assert "alpha 1.0" in out and "gamma 1.0" in out

@@ -205,6 +205,8 @@ class RequirementsFile:
     pre: bool = False
     # pip's per-line ``--hash=algo:hex``: (canonical name, "algo:hex") pairs
     hashes: tuple[tuple[NormalizedName, str], ...] = ()
+    # lines naming a wheel by path or ``name @ URL``: the file is the project's only candidate
+    direct: tuple[str, ...] = ()
 
     def __add__(self, other: RequirementsFile) -> RequirementsFile:
         return RequirementsFile(
@@ -216,6 +218,7 @@ class RequirementsFile:
             self.no_index or other.no_index,
             self.pre or other.pre,
             self.hashes + other.hashes,
+            self.direct + other.direct,
         )
 
 
@@ -313,7 +316,13 @@ def parse_requirements_file(
         where = f"{path}:{lineno}"
         if not line.startswith("-"):
             line, hashes = _split_hashes(line, where)
-            req = parse_requirement(line, source=where)
+            try:
+                found = None if constraint else direct_wheel(line)
+            except InvalidInput as err:
+                raise InvalidInput(f"{where}: {err}") from err
+            req = found[0] if found else parse_requirement(line, source=where)
+            if found:
+                result += RequirementsFile(direct=(line,))
             if hashes and not constraint:
                 name = canonicalize_name(req.name)
                 result += RequirementsFile(hashes=tuple((name, h) for h in hashes))
@@ -463,6 +472,7 @@ def requirements_from_args(args: argparse.Namespace) -> list[Requirement]:
     args.pre = args.pre or files.pre
     args.constraints = files.constraints
     args.required_hashes = files.hashes
+    args.direct_lines = files.direct
     return reqs
 
 
@@ -687,7 +697,7 @@ def build_context(
         return support_function(provider_options, target.marker_env, versions, adding=adding)
 
     direct = {}
-    for text in getattr(args, "requirements", ()):
+    for text in (*getattr(args, "requirements", ()), *getattr(args, "direct_lines", ())):
         found = direct_wheel(text)
         if found is not None:
             direct[canonicalize_name(found[0].name)] = found[1]
