@@ -407,3 +407,11 @@ def test_requirements_file_wheel_paths_and_direct_references(capsys, tmp_path, s
     assert code == 0, err
     # alpha 1.0 from the URL, not the index's newest 2.0
     assert "alpha 1.0" in out and "gamma 1.0" in out
+
+
+def test_requirement_with_false_marker_is_reported_as_ignored(capsys, server) -> None:
+    req = "beta; python_version < '3'"
+    code, out, err = run(capsys, "install", "--dry-run", *index(server), req, "gamma")
+    assert code == 0, err
+    assert "Ignoring beta: markers 'python_version < \"3\"' don't match" in out
+    assert "beta" not in out.split("Ignoring beta")[1]

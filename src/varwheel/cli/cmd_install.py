@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +20,7 @@ from varwheel.cli.selection_options import (
 from varwheel.errors import InstallError, InvalidInput
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
     from rich.console import Console
 
     from varwheel.index.client import IndexClient, Progress
@@ -113,6 +114,10 @@ def run(args: argparse.Namespace) -> int:
         )
         if args.report:
             _write_report(args.report, ctx, resolution)
+        for req in ignored_by_markers(reqs, ctx.target.marker_env):
+            console.print(
+                f"Ignoring {req.name}: markers '{req.marker}' don't match the target environment"
+            )
         verbose = getattr(args, "verbose", False)
         render_plan(console, resolution, dry_run=args.dry_run, verbose=verbose)
         todo = [p for p in resolution.packages if not p.candidate.installed]
@@ -133,6 +138,14 @@ def run(args: argparse.Namespace) -> int:
     ):
         print(f"varwheel: warning: {line}", file=sys.stderr)
     return 0
+
+
+def ignored_by_markers(
+    reqs: Iterable[Requirement], marker_env: Mapping[str, str]
+) -> list[Requirement]:
+    """Requested requirements whose markers are false for the target (pip says so too)."""
+    env = dict(marker_env)
+    return [r for r in reqs if r.marker is not None and not r.marker.evaluate(env)]
 
 
 def missing_extras(resolution: Resolution) -> list[str]:
