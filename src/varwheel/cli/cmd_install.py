@@ -199,7 +199,8 @@ def _install(
         for p in todo
         if p.is_direct and p.candidate.file is not None
     }
-    with tempfile.TemporaryDirectory(prefix="varwheel-install-") as tmp:
+    # ignore_cleanup_errors: after Ctrl-C a download thread may still be writing there
+    with tempfile.TemporaryDirectory(prefix="varwheel-install-", ignore_cleanup_errors=True) as tmp:
         if hashes:
             check_hashes_given(todo, hashes)
         paths = _fetch_wheels(ctx, todo, Path(tmp), console)
@@ -294,38 +295,45 @@ def download_all(
 
     Not ``download_many``'s thread pool: Ctrl-C must end the command at once (exit 130, nothing
     installed), and an interpreter exits only after its pool threads do, which a stalled read
-    delays by the whole read timeout. The first failure is raised; the temporary ``dest`` is
-    discarded by the caller either way."""
-    import queue
+    delays by the whole read timeout. On a failure no new download starts, the ones under way
+    are waited for (they write into ``dest``, which the caller removes), then the first error
+    is raised."""
     import threading
 
     results: list[Path | None] = [None] * len(files)
-    errors: queue.SimpleQueue[BaseException] = queue.SimpleQueue()
-    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for i in range(len(files)):
-        todo.put(i)
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+    state = {"next": 0, "taken": 0}
     finished = threading.Semaphore(0)
 
     def work() -> None:
         while True:
-            try:
-                i = todo.get_nowait()
-            except queue.Empty:
-                return
+            with lock:
+                i = state["next"]
+                if errors or i >= len(files):
+                    return
+                state["next"] = i + 1
+                state["taken"] += 1
             try:
                 results[i] = client.download(files[i], dest, progress)
             except BaseException as err:  # handed to the main thread
-                errors.put(err)
+                with lock:
+                    errors.append(err)
             finally:
                 finished.release()
 
     for _ in range(max(1, min(client.max_workers, len(files)))):
         threading.Thread(target=work, name="varwheel-download", daemon=True).start()
-    for _ in files:
+    done = 0
+    while True:
+        with lock:
+            if done == (state["taken"] if errors else len(files)):
+                break
         while not finished.acquire(timeout=0.2):  # a timed wait lets SIGINT through
             pass
-        if not errors.empty():
-            raise errors.get()
+        done += 1
+    if errors:
+        raise errors[0]
     return [p for p in results if p is not None]
 
 
