@@ -415,3 +415,16 @@ def test_requirement_with_false_marker_is_reported_as_ignored(capsys, server) ->
     assert code == 0, err
     assert "Ignoring beta: markers 'python_version < \"3\"' don't match" in out
     assert "beta" not in out.split("Ignoring beta")[1]
+
+
+def test_uninstall_takes_requirement_specifiers_and_files(capsys, tmp_path, server) -> None:
+    env = make_venv(tmp_path / "env")
+    assert run(capsys, "install", "--python", str(env), *index(server), "alpha", "gamma")[0] == 0
+    (tmp_path / "req.txt").write_text("alpha>=1  # the app\n")
+    code, _, err = run(
+        capsys, "uninstall", "-y", "--python", str(env), "gamma==1.0", "beta[x]", "-r", "req.txt"
+    )
+    assert code == 0, err
+    assert not installed_distributions(find_target_environment(str(env)))
+    code, _, err = run(capsys, "uninstall", "-y", "--python", str(env), "bad!!")
+    assert code == exitcodes.INVALID_INPUT and "bad!!" in err

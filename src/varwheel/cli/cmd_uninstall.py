@@ -9,6 +9,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from varwheel.cli import exitcodes
+from varwheel.errors import InvalidInput
 from varwheel.install.environment import TargetEnvironment, find_target_environment
 from varwheel.install.installed import installed_distributions, read_record
 from varwheel.install.transaction import recover_if_needed, uninstall
@@ -21,7 +22,18 @@ def register(subparsers: Any) -> None:
         description="Remove distributions from the target environment (--python, else "
         "$VIRTUAL_ENV, else ./.venv) using their RECORD files; all or nothing.",
     )
-    parser.add_argument("names", nargs="+", metavar="NAME", help="distribution names")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help="distribution names (a version part is ignored)"
+    )
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirement_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="uninstall the projects a requirements file names (repeatable)",
+    )
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument(
         "--python", metavar="PATH", help="target interpreter or virtual environment directory"
@@ -38,7 +50,23 @@ def _confirm(prompt: str) -> bool:
     return answer.strip().lower() in ("", "y", "yes")
 
 
+def names_from_args(args: argparse.Namespace) -> list[str]:
+    """Project names: as pip, ``NAME==1.0`` or ``NAME[extra]`` name the project ``NAME``."""
+    from pathlib import Path
+
+    from varwheel.cli.selection_options import read_requirements_file
+    from varwheel.resolve.requirement import parse_requirement
+
+    reqs = [parse_requirement(text) for text in args.names]
+    for file in args.requirement_files:
+        reqs += read_requirements_file(Path(file))
+    if not reqs:
+        raise InvalidInput("no distributions named (name some, or use -r FILE)")
+    return [r.name for r in reqs]
+
+
 def run(args: argparse.Namespace) -> int:
+    args.names = names_from_args(args)
     env = find_target_environment(args.python)
     note = recover_if_needed(env)
     if note:
