@@ -428,3 +428,13 @@ def test_uninstall_takes_requirement_specifiers_and_files(capsys, tmp_path, serv
     assert not installed_distributions(find_target_environment(str(env)))
     code, _, err = run(capsys, "uninstall", "-y", "--python", str(env), "bad!!")
     assert code == exitcodes.INVALID_INPUT and "bad!!" in err
+
+
+def test_plan_names_the_version_it_replaces(capsys, tmp_path, server) -> None:
+    # pip: "Found existing installation: alpha 1.0 ... Successfully uninstalled alpha-1.0"
+    env = make_venv(tmp_path / "env")
+    common = ["install", "--python", str(env), *index(server)]
+    assert run(capsys, *common, "alpha==1.0")[0] == 0
+    code, out, err = run(capsys, *common, "-U", "alpha")
+    assert code == 0, err
+    assert "alpha 2.0 (non-variant: alpha-2.0-py3-none-any.whl), replacing 1.0" in out

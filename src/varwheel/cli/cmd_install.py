@@ -119,7 +119,13 @@ def run(args: argparse.Namespace) -> int:
                 f"Ignoring {req.name}: markers '{req.marker}' don't match the target environment"
             )
         verbose = getattr(args, "verbose", False)
-        render_plan(console, resolution, dry_run=args.dry_run, verbose=verbose)
+        render_plan(
+            console,
+            resolution,
+            dry_run=args.dry_run,
+            verbose=verbose,
+            installed=ctx.session.installed,
+        )
         todo = [p for p in resolution.packages if not p.candidate.installed]
         if args.dry_run or not todo:
             return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from varwheel.resolve.explain import PackageExplanation
+    from varwheel.resolve.provider import InstalledDist
     from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
 _STATUS_STYLE = {"chosen": "bold green", "compatible": "green", "rejected": "red"}
@@ -107,15 +108,27 @@ def describe_package(pkg: ResolvedPackage) -> str:
 
 
 def render_plan(
-    console: Console, resolution: Resolution, *, dry_run: bool, verbose: bool = False
+    console: Console,
+    resolution: Resolution,
+    *,
+    dry_run: bool,
+    verbose: bool = False,
+    installed: Mapping[str, InstalledDist] | None = None,
 ) -> None:
+    """The plan; ``installed`` (the target's distributions) names what each install replaces,
+    as pip's "Found existing installation"."""
     todo = [p for p in resolution.packages if not p.candidate.installed]
     kept = [p for p in resolution.packages if p.candidate.installed]
     verb = "Would install" if dry_run else "Installing"
     if todo:
         console.print(f"{verb} {len(todo)} package(s):")
         for pkg in todo:
-            console.print(f"  {escape(describe_package(pkg))}")
+            old = (installed or {}).get(pkg.name)
+            replaces = ""
+            if old is not None:
+                label = f" [{old.label}]" if old.label else ""
+                replaces = f", replacing {old.version}{label}"
+            console.print(f"  {escape(describe_package(pkg) + replaces)}")
             if verbose and pkg.choice is not None:
                 route = pkg.choice.route or "no variant metadata needed"
                 why = pkg.candidate.decided_by or "only candidate"
