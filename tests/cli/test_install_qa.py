@@ -438,3 +438,17 @@ def test_plan_names_the_version_it_replaces(capsys, tmp_path, server) -> None:
     code, out, err = run(capsys, *common, "-U", "alpha")
     assert code == 0, err
     assert "alpha 2.0 (non-variant: alpha-2.0-py3-none-any.whl), replacing 1.0" in out
+
+
+def test_direct_url_over_http_records_the_installed_hash(capsys, tmp_path, server, wheels):
+    import json
+
+    env = make_venv(tmp_path / "env")
+    url = server.url + "files/gamma-1.0-py3-none-any.whl"
+    code, _, err = run(capsys, "install", "--python", str(env), *index(server), f"gamma @ {url}")
+    assert code == 0, err
+    dist = installed_distributions(find_target_environment(str(env)))["gamma"]
+    direct = json.loads((dist.dist_info / "direct_url.json").read_text())
+    assert direct["url"] == url
+    digest = _sha256(wheels / "gamma-1.0-py3-none-any.whl")
+    assert direct["archive_info"]["hashes"] == {"sha256": digest}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -213,6 +214,12 @@ def _install(
         if hashes:
             check_hashes(todo, paths, hashes)
         _verify(todo, paths)
+        for pkg, path in zip(todo, paths, strict=True):
+            info = direct_urls.get(pkg.name)
+            if info is not None and not info["archive_info"]["hashes"]:
+                # PEP 610: record the hash of what was installed (a URL given without one)
+                digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                info["archive_info"] = {"hashes": {"sha256": digest}, "hash": f"sha256={digest}"}
         install_wheels(
             ctx.target,
             paths,
@@ -245,8 +252,6 @@ def check_hashes(
 ) -> None:
     """Each downloaded wheel (or, for a wheel built here, its sdist as the index describes
     it) matches one of its ``--hash`` values."""
-    import hashlib
-
     for pkg, path in zip(todo, paths, strict=True):
         allowed = hashes[pkg.name]
         file = pkg.candidate.file
