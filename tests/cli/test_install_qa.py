@@ -52,6 +52,7 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_wheel(d, "gamma", "1.0", files={"gamma/__init__.py": ""})
     for tags in ("cp311-cp311-win_amd64", "cp312-cp312-macosx_11_0_arm64"):
         build_wheel(d, "onlyother", "1.0", tags=tags, files={"onlyother/__init__.py": ""})
+    build_wheel(d, "needs-x", "1.0", requires_dist=["gamma[x]"], files={"needs_x/__init__.py": ""})
     build_wheel(d, "conf", "1.0", requires_dist=["beta<2"], files={"conf/__init__.py": ""})
     build_wheel(d, "newpy", "1.0", requires_python=">=3.99", files={"newpy/__init__.py": ""})
     return d
@@ -452,3 +453,9 @@ def test_direct_url_over_http_records_the_installed_hash(capsys, tmp_path, serve
     assert direct["url"] == url
     digest = _sha256(wheels / "gamma-1.0-py3-none-any.whl")
     assert direct["archive_info"]["hashes"] == {"sha256": digest}
+
+
+def test_unknown_extra_of_a_dependency_warns_like_uv(capsys, server) -> None:
+    code, _, err = run(capsys, "install", "--dry-run", *index(server), "needs-x")
+    assert code == 0, err
+    assert "gamma 1.0 does not provide the extra 'x'" in err

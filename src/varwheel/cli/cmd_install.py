@@ -162,10 +162,11 @@ def missing_extras(resolution: Resolution) -> list[str]:
 
     out = []
     for pkg in resolution.packages:
-        if not pkg.requested_extras or pkg.metadata is None:
+        wanted = pkg.extras | pkg.requested_extras
+        if not wanted or pkg.metadata is None:
             continue
         provided = {canonicalize_name(e) for e in pkg.metadata.get("provides_extra", [])}
-        for extra in sorted(pkg.requested_extras - provided):
+        for extra in sorted(wanted - provided):
             out.append(f"{pkg.name} {pkg.candidate.version} does not provide the extra '{extra}'")
     return out
 

@@ -46,6 +46,7 @@ class ResolvedPackage:
     metadata: RawMetadata | None = None  # core metadata when it was read
     built_wheel: Path | None = None  # wheel built from the candidate's sdist
     is_direct: bool = False  # named by path on the command line (PEP 610 direct URL)
+    extras: frozenset[str] = frozenset()  # every extra asked for, by the user or a dependency
 
     @property
     def name(self) -> NormalizedName:
@@ -253,6 +254,10 @@ class Session:
             extras_by_name.setdefault(canonicalize_name(r.name), set()).update(
                 canonicalize_name(e) for e in r.extras
             )
+        all_extras: dict[NormalizedName, set[str]] = {}
+        for ident in result.mapping:
+            name, extras = split_identifier(ident)
+            all_extras.setdefault(name, set()).update(extras)
         packages: list[ResolvedPackage] = []
         for ident, cand in sorted(result.mapping.items()):
             name, extras = split_identifier(ident)
@@ -270,6 +275,7 @@ class Session:
                     meta,
                     built,
                     name in self.finder.direct,
+                    frozenset(all_extras.get(name, ())),
                 )
             )
         return Resolution(tuple(packages), self.marker_env)
