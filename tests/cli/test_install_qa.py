@@ -330,7 +330,7 @@ def test_wheels_only_for_other_machines_are_named_by_tag(capsys, server) -> None
 @pytest.mark.parametrize(
     ("req", "words"),
     [
-        ("nosuch", "no distributions of nosuch found on the index"),
+        ("nosuch", "no distributions of nosuch found in http://127.0.0.1"),
         ("newpy", "Requires-Python >=3.99"),
         ("beta>=5", "available: 1.0, 2.0, 3.0b1"),
     ],
@@ -459,3 +459,11 @@ def test_unknown_extra_of_a_dependency_warns_like_uv(capsys, server) -> None:
     code, _, err = run(capsys, "install", "--dry-run", *index(server), "needs-x")
     assert code == 0, err
     assert "gamma 1.0 does not provide the extra 'x'" in err
+
+
+def test_not_found_says_where_it_looked(capsys, tmp_path) -> None:
+    code, _, err = run(capsys, "install", "--dry-run", "--no-index", "gamma")
+    assert code == exitcodes.FAILURE
+    assert "no distributions of gamma found anywhere (--no-index and no --find-links)" in err
+    code, _, err = run(capsys, "install", "--dry-run", "--no-index", "-f", str(tmp_path), "gamma")
+    assert f"no distributions of gamma found in {tmp_path.as_uri()}" in err

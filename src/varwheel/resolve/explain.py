@@ -97,7 +97,7 @@ def _why_none(finder: Finder, name: NormalizedName, req: Requirement) -> str:
     yanked), or no version matches (with the newest that exist)."""
     available = sorted(finder.releases(name))
     if not available:
-        return f"no distributions of {name} found on the index"
+        return f"no distributions of {name} found {finder.searched()}"
     ignored = finder.excluded(name, req.specifier)
     if ignored:
         return f"no usable version of {name} matches {req}; ignored " + "; ".join(ignored)

@@ -132,6 +132,17 @@ class Finder:
             python_version=self.python_version,
         )
 
+    def searched(self) -> str:
+        """Where projects were looked for, for "not found" messages."""
+        indexes = getattr(self.client, "index_urls", ())
+        links = getattr(self.client, "find_links", ())
+        places = [*indexes, *links]
+        if not places:
+            return "anywhere (--no-index and no --find-links)"
+        if len(places) == 1:
+            return f"in {places[0]}"
+        return f"in {len(indexes)} index(es) and {len(links)} find-links location(s)"
+
     def excluded(self, name: str, specifier: SpecifierSet) -> list[str]:
         """Why versions matching ``specifier`` were left out before any wheel was looked at:
         ``Requires-Python`` of every file, or a yanked release (for error messages, as pip's

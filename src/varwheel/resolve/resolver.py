@@ -333,7 +333,7 @@ class Session:
             return f"conflicting requirements on {name}: {wanted}"
         available = sorted(self.finder.releases(name))
         if not available:
-            return f"no distributions of {name} found on the index"
+            return f"no distributions of {name} found {self.finder.searched()}"
         ignored = self.finder.excluded(name, spec)
         if ignored:
             return f"no usable version of {name} matches {wanted}; ignored " + "; ".join(ignored)
