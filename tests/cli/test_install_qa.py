@@ -467,3 +467,13 @@ def test_not_found_says_where_it_looked(capsys, tmp_path) -> None:
     assert "no distributions of gamma found anywhere (--no-index and no --find-links)" in err
     code, _, err = run(capsys, "install", "--dry-run", "--no-index", "-f", str(tmp_path), "gamma")
     assert f"no distributions of gamma found in {tmp_path.as_uri()}" in err
+
+
+def test_quiet_install_and_uninstall_print_nothing(capsys, tmp_path, server) -> None:
+    env = make_venv(tmp_path / "env")
+    assert run(capsys, "install", "-q", "--python", str(env), *index(server), "gamma") == (
+        0,
+        "",
+        "",
+    )
+    assert run(capsys, "uninstall", "-q", "-y", "--python", str(env), "gamma") == (0, "", "")

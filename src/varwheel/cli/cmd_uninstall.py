@@ -35,6 +35,7 @@ def register(subparsers: Any) -> None:
         help="uninstall the projects a requirements file names (repeatable)",
     )
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     parser.add_argument(
         "--python", metavar="PATH", help="target interpreter or virtual environment directory"
     )
@@ -90,7 +91,8 @@ def run(args: argparse.Namespace) -> int:
     for name in result.missing:
         print(f"varwheel: warning: {name} is not installed in {env.prefix}", file=sys.stderr)
     for name, version in result.removed:
-        print(f"Uninstalled {name} {version}")
+        if not args.quiet:
+            print(f"Uninstalled {name} {version}")
     if result.removed:
         for line in broken_dependents(env, {name for name, _ in result.removed}):
             print(f"varwheel: warning: {line}", file=sys.stderr)
