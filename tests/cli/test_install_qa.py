@@ -477,3 +477,12 @@ def test_quiet_install_and_uninstall_print_nothing(capsys, tmp_path, server) -> 
         "",
     )
     assert run(capsys, "uninstall", "-q", "-y", "--python", str(env), "gamma") == (0, "", "")
+
+
+def test_requirements_file_expands_environment_variables(capsys, tmp_path, server, monkeypatch):
+    monkeypatch.setenv("QA_INDEX", server.url + "simple/")
+    monkeypatch.setenv("BETA_PIN", "1.0")
+    (tmp_path / "req.txt").write_text("--index-url ${QA_INDEX}\nbeta==${BETA_PIN}\n")
+    code, out, err = run(capsys, "install", "--dry-run", "-r", "req.txt")
+    assert code == 0, err
+    assert "beta 1.0" in out

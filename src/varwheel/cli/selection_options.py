@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -286,6 +287,16 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
+_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+
+
+def _expand_env(line: str) -> str:
+    """pip's ``${VAR}`` in requirements files (POSIX names in capitals; unset ones stay)."""
+    import os
+
+    return _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
+
+
 def _split_option(line: str) -> tuple[str, str]:
     if line.startswith("--") and "=" in line.split(None, 1)[0]:
         key, _, value = line.partition("=")
@@ -312,8 +323,9 @@ def parse_requirements_file(
     except UnicodeDecodeError as err:
         raise InvalidInput(f"{path}: not a UTF-8 text file") from err
     result = RequirementsFile()
-    for lineno, line in _logical_lines(text):
+    for lineno, raw_line in _logical_lines(text):
         where = f"{path}:{lineno}"
+        line = _expand_env(raw_line)
         if not line.startswith("-"):
             line, hashes = _split_hashes(line, where)
             try:
