@@ -275,11 +275,10 @@ def test_find_links_directory_and_page(
             assert len(client.project_files("bigpkg")) == 5
             assert client.project_files("bigpkg-other") == ()
         assert server.stats.count("/simple/bigpkg/") == 1  # read once per client
-    with (
-        IndexClient(no_index=True, find_links=[tmp_path / "nope"]) as client,
-        pytest.raises(IndexFetchError, match="does not exist"),
-    ):
-        client.project_files("bigpkg")
+    with IndexClient(no_index=True, find_links=[tmp_path / "nope"]) as client:
+        # a missing location is ignored with a warning, as pip does
+        assert client.project_files("bigpkg") == ()
+        assert any("nope is ignored" in w for w in client.warnings)
 
 
 def test_redirected_page_resolves_links_against_final_url(site: Path) -> None:

@@ -20,7 +20,7 @@ import threading
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -44,6 +44,7 @@ from varwheel.index.http import (
 from varwheel.index.json_api import ACCEPT, HTML_V1, JSON_V1, files_from_json
 from varwheel.index.links import ParsedFiles, filename_of
 from varwheel.index.models import IndexFile, ProgressEvent
+from varwheel.threads import DaemonExecutor
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 FIRST_INDEX = "first-index"
@@ -184,7 +185,7 @@ class IndexClient:
             with contextlib.suppress(IndexFetchError, InvalidInput):
                 self.project_files(name)
 
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(todo))) as pool:
+        with DaemonExecutor(min(self.max_workers, len(todo)), "varwheel-pages") as pool:
             list(pool.map(one, todo))
 
     def _index_files(self, project: str) -> list[IndexFile]:
@@ -231,7 +232,13 @@ class IndexClient:
             if path.is_dir():
                 return files_in_directory(path, location)
             if not path.is_file():
-                raise IndexFetchError(f"{location}: find-links location does not exist")
+                # pip's habit: a missing --find-links location is ignored with a warning
+                return ParsedFiles(
+                    (),
+                    (
+                        f"find-links location {path} is ignored: it is neither a file nor a directory",
+                    ),
+                )
         resp = self.session.get(location, accept="text/html")
         if resp.status == 404:
             raise IndexFetchError(f"{location}: find-links page not found (HTTP 404)")
@@ -339,7 +346,7 @@ class IndexClient:
         files = list(files)
         if not files:
             return ()
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(files))) as pool:
+        with DaemonExecutor(min(self.max_workers, len(files)), "varwheel-download") as pool:
             futures = [pool.submit(self.download, f, dest_dir, progress) for f in files]
             _, pending = wait(futures, return_when=FIRST_EXCEPTION)
             failed = next((f for f in futures if f.done() and f.exception()), None)

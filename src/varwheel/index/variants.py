@@ -14,7 +14,6 @@ installer records.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -39,6 +38,7 @@ from varwheel.spec.filenames import (
 from varwheel.spec.merge import merge_metadata
 from varwheel.spec.metadata import load_variant_json, load_variants_json
 from varwheel.spec.model import VariantMetadata
+from varwheel.threads import DaemonExecutor
 
 VARIANT_JSON_MEMBER = ".dist-info/variant.json"
 
@@ -109,7 +109,7 @@ def variant_metadata_for(
     if not labelled:
         return VariantSource(None, ROUTE_NONE)
     workers = min(client.max_workers, len(labelled))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    with DaemonExecutor(workers, "varwheel-variant-json") as pool:
         results = list(pool.map(lambda item: _read_one(client, *item), labelled.items()))
     merged = merge_metadata(md for md, _ in results)
     routes = {route for _, route in results}

@@ -11,9 +11,8 @@ then fetches again itself and reports the error.
 from __future__ import annotations
 
 import contextlib
-import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 
 from packaging.requirements import Requirement
@@ -25,40 +24,7 @@ from varwheel.index.client import IndexClient
 from varwheel.index.models import IndexFile, VariantSource
 from varwheel.resolve.candidates import choose, group_releases, has_tag_compatible_variant
 from varwheel.resolve.options import ResolveOptions
-
-
-class _DaemonPool:
-    """A minimal thread pool of daemon threads. ``ThreadPoolExecutor`` threads are joined when
-    the interpreter exits, so Ctrl-C during a stalled page fetch would leave ``varwheel``
-    hanging for the whole read timeout; daemon threads are simply dropped."""
-
-    def __init__(self, workers: int, name: str) -> None:
-        self._tasks: queue.SimpleQueue[Callable[[], object] | None] = queue.SimpleQueue()
-        self._workers = workers
-        self._name = name
-        self._started = 0
-        self._lock = threading.Lock()
-
-    def submit(self, fn: Callable[..., object], *args: object) -> None:
-        self._tasks.put(lambda: fn(*args))
-        with self._lock:
-            if self._started < self._workers:
-                self._started += 1
-                threading.Thread(target=self._run, name=self._name, daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            task = self._tasks.get()
-            if task is None:
-                return
-            with contextlib.suppress(Exception):  # tasks report through their futures
-                task()
-
-    def shutdown(self) -> None:
-        """Queued tasks still run; each worker then ends."""
-        with self._lock:
-            for _ in range(self._started):
-                self._tasks.put(None)
+from varwheel.threads import DaemonExecutor
 
 
 class Prefetcher:
@@ -75,7 +41,7 @@ class Prefetcher:
         self.tags = tuple(tags)
         self.python_version = python_version
         self.options = options
-        self._pool = _DaemonPool(workers, "varwheel-prefetch")
+        self._pool = DaemonExecutor(workers, "varwheel-prefetch")
         self._lock = threading.Lock()
         self._pages: dict[NormalizedName, Future[tuple[IndexFile, ...]]] = {}
         self._metadata: dict[str, Future[bytes]] = {}
@@ -219,4 +185,4 @@ class Prefetcher:
         # queued fetches still run (a page future must never be left unresolved: the finder
         # may wait on it), but nothing new is started
         self._closed = True
-        self._pool.shutdown()
+        self._pool.shutdown(wait=False)  # queued fetches still run; nobody waits for them
