@@ -12,9 +12,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -203,7 +205,8 @@ def main() -> int:
     return 0
 
 
-CACHE = tempfile.mkdtemp(prefix="varwheel-demo-cache-")
+CACHE = tempfile.mkdtemp(prefix="varwheel-demo-cache-")  # the demo leaves the user's cache alone
+atexit.register(shutil.rmtree, CACHE, True)
 
 if __name__ == "__main__":
     raise SystemExit(main())
