@@ -3,7 +3,6 @@ variables, and live detection from a KFD topology and ROCm version file laid out
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -127,15 +126,13 @@ def test_helpers() -> None:
     assert parse_rocm_version_file("garbage") is None
 
 
-def test_no_hardware_is_silent_and_fast(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
-    start = time.perf_counter()
+def test_no_hardware_is_silent(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     assert (
         AMDProvider(environ={}, sysfs=tmp_path, rocm_roots=(tmp_path,)).get_supported_configs()
         == ()
     )
     if not Path("/sys/class/kfd").exists() and not Path("/opt/rocm").exists():
         assert AMDProvider(environ={}).get_supported_configs() == ()
-    assert time.perf_counter() - start < 0.5
     assert capfd.readouterr() == ("", "")
 
 

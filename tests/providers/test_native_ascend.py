@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import platform
 import stat
-import time
 from pathlib import Path
 
 import pytest
@@ -122,10 +121,8 @@ def test_live_detection_runs_npu_smi_and_reads_the_toolkit(
     )
 
 
-def test_no_hardware_is_silent_and_fast(capfd: pytest.CaptureFixture[str]) -> None:
-    start = time.perf_counter()
+def test_no_hardware_is_silent(capfd: pytest.CaptureFixture[str]) -> None:
     assert AscendProvider(environ={}, detect=_none).get_supported_configs() == ()
     if not any(Path("/dev").glob("davinci*")):
         assert AscendProvider(environ={}).get_supported_configs() == ()
-    assert time.perf_counter() - start < 0.5
     assert capfd.readouterr() == ("", "")

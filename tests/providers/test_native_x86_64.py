@@ -4,7 +4,6 @@ cap, and the live answer on this machine checked against /proc/cpuinfo."""
 from __future__ import annotations
 
 import platform
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -115,10 +114,8 @@ def test_live_level_matches_proc_cpuinfo_flags(capfd: pytest.CaptureFixture[str]
             level = candidate
         else:
             break
-    start = time.perf_counter()
     provider = X8664Provider()
     supported = provider.get_supported_configs()
-    assert time.perf_counter() - start < 1.0
     assert supported[0] == FeatureConfig("level", tuple(f"v{n}" for n in range(level, 0, -1)))
     reported = {c.name for c in supported[1:]}
     assert reported <= flags | {"sse3"}  # /proc/cpuinfo calls SSE3 "pni"
