@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from rich.console import Console
 
-    from varwheel.index.client import IndexClient, Progress
-    from varwheel.index.models import IndexFile
     from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
 
@@ -300,55 +298,6 @@ def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> N
             raise InvalidInput(f"--report {dest}: cannot write: {err.strerror}") from err
 
 
-def download_all(
-    client: IndexClient, files: list[IndexFile], dest: Path, progress: Progress | None
-) -> list[Path]:
-    """``client.download`` of every file, in parallel daemon threads.
-
-    Not ``download_many``'s thread pool: Ctrl-C must end the command at once (exit 130, nothing
-    installed), and an interpreter exits only after its pool threads do, which a stalled read
-    delays by the whole read timeout. On a failure no new download starts, the ones under way
-    are waited for (they write into ``dest``, which the caller removes), then the first error
-    is raised."""
-    import threading
-
-    results: list[Path | None] = [None] * len(files)
-    errors: list[BaseException] = []
-    lock = threading.Lock()
-    state = {"next": 0, "taken": 0}
-    finished = threading.Semaphore(0)
-
-    def work() -> None:
-        while True:
-            with lock:
-                i = state["next"]
-                if errors or i >= len(files):
-                    return
-                state["next"] = i + 1
-                state["taken"] += 1
-            try:
-                results[i] = client.download(files[i], dest, progress)
-            except BaseException as err:  # handed to the main thread
-                with lock:
-                    errors.append(err)
-            finally:
-                finished.release()
-
-    for _ in range(max(1, min(client.max_workers, len(files)))):
-        threading.Thread(target=work, name="varwheel-download", daemon=True).start()
-    done = 0
-    while True:
-        with lock:
-            if done == (state["taken"] if errors else len(files)):
-                break
-        while not finished.acquire(timeout=0.2):  # a timed wait lets SIGINT through
-            pass
-        done += 1
-    if errors:
-        raise errors[0]
-    return [p for p in results if p is not None]
-
-
 def _fetch_wheels(
     ctx: SelectionContext, todo: list[ResolvedPackage], dest: Path, console: Console
 ) -> list[Path]:
@@ -357,7 +306,7 @@ def _fetch_wheels(
     wheel_pkgs = [p for p in todo if not p.candidate.is_sdist]
     files = [p.candidate.file for p in wheel_pkgs if p.candidate.file is not None]
     with download_progress(console, len(files)) as progress:
-        downloaded = download_all(ctx.client, files, dest, progress)  # type: ignore[arg-type]
+        downloaded = ctx.client.download_many(files, dest, progress)  # type: ignore[arg-type]
     by_name = {p.filename: path for p, path in zip(files, downloaded, strict=True)}
     out: list[Path] = []
     for pkg in todo:
