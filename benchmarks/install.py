@@ -361,6 +361,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"   work dir {work}; fresh venv per run (copy of {template}, made outside the timing)")
     results: list[dict[str, object]] = []
+    measure = functools.partial(
+        run_pair, samples=args.samples, warmup=args.warmup, work=work, template=template
+    )
     try:
         parts = {p.strip() for p in args.only.split(",")}
         if parts & {"a-files", "a-http"}:
@@ -376,32 +379,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             args_fl = {t.name: fl for t in wanted}
             for cold in (False, True) if "a-files" in parts else ():
                 results.append(
-                    run_pair(
+                    measure(
                         "(a) 30 wheels, local find-links",
                         "a",
                         wanted,
                         args_fl,
                         cold=cold,
-                        samples=args.samples,
-                        warmup=args.warmup,
-                        work=work,
-                        template=template,
                     )
                 )
             with serve(index_root) if "a-http" in parts else contextlib.nullcontext("") as url:
                 args_http = {t.name: ["--index-url", url, *names] for t in wanted}
                 for cold in (False, True) if url else ():
                     results.append(
-                        run_pair(
+                        measure(
                             f"(a) 30 wheels, HTTP index {url}",
                             "a",
                             wanted,
                             args_http,
                             cold=cold,
-                            samples=args.samples,
-                            warmup=args.warmup,
-                            work=work,
-                            template=template,
                         )
                     )
         if "b" in parts:
@@ -416,16 +411,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             args_b["uv"] = ["--preview-features", "wheel-variants", *base]
             for cold in (False, True):
                 results.append(
-                    run_pair(
+                    measure(
                         "(b) variant package (6 wheels + variants.json), find-links",
                         "b",
                         wanted,
                         args_b,
                         cold=cold,
-                        samples=args.samples,
-                        warmup=args.warmup,
-                        work=work,
-                        template=template,
                     )
                 )
     finally:
