@@ -42,19 +42,6 @@ def file_kind(filename: str) -> str | None:
     return None
 
 
-def wheel_label(filename: str) -> str | None:
-    """The variant label of a wheel filename (PEP 817 §"Wheel filename"), or None.
-
-    Six parts: a build tag iff the third part starts with a digit, otherwise a label.
-    """
-    parts = filename[: -len(".whl")].split("-")
-    if len(parts) == 7:
-        return parts[6]
-    if len(parts) == 6 and not parts[2][:1].isdigit():
-        return parts[5]
-    return None
-
-
 def project_and_version(filename: str) -> tuple[str, str] | None:
     """Canonical project name and version text of a distribution filename, if it has them."""
     kind = file_kind(filename)
