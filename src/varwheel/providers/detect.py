@@ -32,8 +32,6 @@ from typing import Any
 
 from packaging.markers import InvalidMarker as PackagingInvalidMarker
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 from varwheel.errors import InvalidMetadata, ProviderError, VarwheelError
 from varwheel.providers import cache as cache_mod
@@ -223,7 +221,9 @@ class ProviderSession:
         requirements = trust.applicable_requirements(info.requires, target_env, namespace=ns)
         decision = trust.decide(requirements, self._pins) if requirements else None
         if decision is not None and decision.trusted:
-            return _PluginPlan(ns, decision.pins, _plugin_api(info, requirements[0]))
+            api = info.object_reference(target_env)
+            assert api is not None  # ``requirements`` holds an applicable entry
+            return _PluginPlan(ns, decision.pins, api)
         command = self.options.external.get(ns)
         if command:
             return self._run_external(ns, command)
@@ -493,13 +493,6 @@ def _namespaces(md: VariantMetadata) -> list[str]:
     for props in md.variants.values():
         order += [p.namespace for p in props if p.namespace not in order]
     return list(dict.fromkeys(order))
-
-
-def _plugin_api(info: ProviderInfo, first: Requirement) -> str:
-    """``plugin-api``, or inferred from the first applicable requirement (PEP 817 §"providers")."""
-    if info.plugin_api:
-        return info.plugin_api
-    return canonicalize_name(first.name).replace("-", "_")
 
 
 def _enable_if(md: VariantMetadata, ns: str, marker: str, env: Mapping[str, str]) -> bool:

@@ -48,13 +48,6 @@ def _applicable_here(requirements: list[Requirement]) -> list[Requirement]:
     return [r for r in requirements if r.marker is None or r.marker.evaluate()]
 
 
-def inferred_plugin_api(requirements: list[Requirement]) -> str:
-    """PEP 817 §"providers": without ``plugin-api``, the first requirement (after marker
-    filtering) names the module: normalized name, ``-`` -> ``_``."""
-    first = (_applicable_here(requirements) or requirements)[0]
-    return canonicalize_name(first.name).replace("-", "_")
-
-
 def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
     """Why no native provider stands in for this entry (None when one does)."""
     cls = _BY_NAMESPACE.get(namespace)
@@ -84,12 +77,10 @@ def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
             return f"plugin {req.name} is pinned to a URL ({req.url}); version unknown"
         if not req.specifier.contains(emulated, prereleases=True):
             return f"'{req}' excludes {req.name} {cls.version}, the version varwheel re-implements"
-    if info.plugin_api is not None:
-        api = normalize_plugin_api(info.plugin_api)
-    elif applicable:
-        api = inferred_plugin_api(applicable)
-    else:
+    api = info.object_reference()  # markers evaluated here: a native provider runs here
+    if api is None:
         return f"provider '{namespace}' names no plugin"
+    api = normalize_plugin_api(api)
     if api not in cls.plugin_apis:
         return f"plugin-api '{api}' is not the API varwheel re-implements for '{namespace}'"
     return None
