@@ -91,10 +91,6 @@ class VariantProperty:
         return cls(validate_namespace(namespace), validate_feature(feature), validate_value(value))
 
 
-def parse_property(text: str) -> VariantProperty:
-    return VariantProperty.parse(text)
-
-
 def canonical_properties(props: Iterable[VariantProperty]) -> tuple[VariantProperty, ...]:
     """Sorted, de-duplicated tuple: the canonical form of a property set."""
     return tuple(sorted(set(props)))
