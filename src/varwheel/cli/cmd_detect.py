@@ -19,17 +19,8 @@ from varwheel.errors import InvalidInput
 from varwheel.fsutil import atomic_write
 from varwheel.providers.detect import NamespaceResult, ProviderSession
 from varwheel.providers.profile import dump_profile
+from varwheel.providers.summary import describe  # re-exported: cli/selection_options uses it
 from varwheel.spec.properties import NAMESPACE_RE
-
-# What "nothing supported" means for the hardware namespaces, in the user's words.
-NOTHING_FOUND = {
-    "nvidia": "no NVIDIA GPU found",
-    "amd": "no AMD GPU found",
-    "intel": "no Intel GPU found",
-    "ascend": "no Huawei Ascend NPU found",
-    "x86_64": "not an x86-64 CPU",
-    "aarch64": "not an AArch64 CPU",
-}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,44 +43,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_provider_arguments(parser)
     parser.set_defaults(func=run)
-
-
-# Cheap facts that explain an empty answer (presentation only; detection is the provider's job).
-DRIVER_FACTS = {
-    "nvidia": (Path("/proc/driver/nvidia/version"), "no NVIDIA kernel driver loaded"),
-    "amd": (Path("/dev/kfd"), "no ROCm kernel driver (/dev/kfd absent)"),
-    "intel": (Path("/dev/dri"), "no GPU device nodes (/dev/dri absent)"),
-    "ascend": (Path("/dev/davinci_manager"), "no Ascend driver (/dev/davinci_manager absent)"),
-}
-
-
-def _why_nothing(namespace: str) -> str:
-    fact = DRIVER_FACTS.get(namespace)
-    if fact is not None and not fact[0].exists():
-        why = fact[1]
-    else:
-        why = "the provider reported no supported properties"
-    from varwheel.providers.registry import native_provider_by_namespace
-
-    provider = native_provider_by_namespace(namespace)
-    forced = [v for v in getattr(provider, "override_env_vars", ()) if "_FORCE_" in v]
-    if forced:  # e.g. NV_VARIANT_PROVIDER_FORCE_*
-        why += f"; {forced[0][: forced[0].index('_FORCE_') + 7]}* variables can describe one"
-    return why
-
-
-def describe(result: NamespaceResult) -> str:
-    """One line: the supported features, or why there are none."""
-    if result.properties is None:
-        return f"unavailable: {result.reason}"
-    if not result.properties:
-        found = NOTHING_FOUND.get(result.namespace, "nothing supported on this machine")
-        return f"{found} ({_why_nothing(result.namespace)})"
-    parts = [f"{f}: {', '.join(v)}" for f, v in result.properties.items() if v != ("on",)]
-    flags = [f for f, v in result.properties.items() if v == ("on",)]
-    if flags:  # ISA extensions: one "on" feature each, listed together
-        parts.append(f"{len(flags)} flags on: {' '.join(flags)}")
-    return "; ".join(parts)
 
 
 def as_json(results: tuple[NamespaceResult, ...]) -> dict[str, Any]:

@@ -1,0 +1,54 @@
+"""One line per provider answer, in the user's words: shared by ``varwheel detect`` and the
+notes install/explain print about the target's namespaces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from varwheel.providers.detect import NamespaceResult
+from varwheel.providers.registry import native_provider_by_namespace
+
+# What "nothing supported" means for the hardware namespaces, in the user's words.
+NOTHING_FOUND = {
+    "nvidia": "no NVIDIA GPU found",
+    "amd": "no AMD GPU found",
+    "intel": "no Intel GPU found",
+    "ascend": "no Huawei Ascend NPU found",
+    "x86_64": "not an x86-64 CPU",
+    "aarch64": "not an AArch64 CPU",
+}
+
+# Cheap facts that explain an empty answer (presentation only; detection is the provider's job).
+DRIVER_FACTS = {
+    "nvidia": (Path("/proc/driver/nvidia/version"), "no NVIDIA kernel driver loaded"),
+    "amd": (Path("/dev/kfd"), "no ROCm kernel driver (/dev/kfd absent)"),
+    "intel": (Path("/dev/dri"), "no GPU device nodes (/dev/dri absent)"),
+    "ascend": (Path("/dev/davinci_manager"), "no Ascend driver (/dev/davinci_manager absent)"),
+}
+
+
+def _why_nothing(namespace: str) -> str:
+    fact = DRIVER_FACTS.get(namespace)
+    if fact is not None and not fact[0].exists():
+        why = fact[1]
+    else:
+        why = "the provider reported no supported properties"
+    provider = native_provider_by_namespace(namespace)
+    forced = [v for v in getattr(provider, "override_env_vars", ()) if "_FORCE_" in v]
+    if forced:  # e.g. NV_VARIANT_PROVIDER_FORCE_*
+        why += f"; {forced[0][: forced[0].index('_FORCE_') + 7]}* variables can describe one"
+    return why
+
+
+def describe(result: NamespaceResult) -> str:
+    """One line: the supported features, or why there are none."""
+    if result.properties is None:
+        return f"unavailable: {result.reason}"
+    if not result.properties:
+        found = NOTHING_FOUND.get(result.namespace, "nothing supported on this machine")
+        return f"{found} ({_why_nothing(result.namespace)})"
+    parts = [f"{f}: {', '.join(v)}" for f, v in result.properties.items() if v != ("on",)]
+    flags = [f for f, v in result.properties.items() if v == ("on",)]
+    if flags:  # ISA extensions: one "on" feature each, listed together
+        parts.append(f"{len(flags)} flags on: {' '.join(flags)}")
+    return "; ".join(parts)
