@@ -42,6 +42,20 @@ def forced_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture
+def plugin_batches(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The namespaces of each batch sent to a plugin worker (the real query still runs)."""
+    batches: list[list[str]] = []
+    real = runner.query_plugins
+
+    def spy(env_dir: Path, queries: Any, *, timeout: float) -> Any:
+        batches.append([q.namespace for q in queries])
+        return real(env_dir, queries, timeout=timeout)
+
+    monkeypatch.setattr(runner, "query_plugins", spy)
+    return batches
+
+
 def md(**providers: ProviderInfo) -> VariantMetadata:
     return VariantMetadata(namespace_priorities=tuple(providers), providers=providers)
 
@@ -140,16 +154,12 @@ def test_untrusted_plugin_is_unavailable_with_a_hint(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_trusted_toy_plugin_queried_once_per_session(
-    tmp_path: Path, plugin_paths: PluginPaths, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    plugin_paths: PluginPaths,
+    plugin_batches: list[list[str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[list[str]] = []
-    real = runner.query_plugins
-
-    def spy(env_dir: Path, queries: Any, *, timeout: float) -> Any:
-        calls.append([q.namespace for q in queries])
-        return real(env_dir, queries, timeout=timeout)
-
-    monkeypatch.setattr(runner, "query_plugins", spy)
+    calls = plugin_batches
     monkeypatch.setenv("TOY_LEVEL", "4")
     meta = VariantMetadata(
         namespace_priorities=("toy", "blas"),
@@ -188,16 +198,9 @@ FAILURES = {
 
 @pytest.mark.slow
 def test_each_plugin_failure_is_one_warning(
-    tmp_path: Path, plugin_paths: PluginPaths, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, plugin_paths: PluginPaths, plugin_batches: list[list[str]]
 ) -> None:
-    queries: list[list[str]] = []
-    real = runner.query_plugins
-
-    def spy(env_dir: Path, batch: Any, *, timeout: float) -> Any:
-        queries.append([q.namespace for q in batch])
-        return real(env_dir, batch, timeout=timeout)
-
-    monkeypatch.setattr(runner, "query_plugins", spy)
+    queries = plugin_batches
     warnings: list[str] = []
     s = session(
         tmp_path,
