@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import isolate_cli
 from helpers.http_server import LocalServer, serve_directory
 from resolve.variant_project import write_profile, write_site
 from varwheel.cli import exitcodes
@@ -26,16 +27,7 @@ FORCE_PREFIXES = ("NV_VARIANT_PROVIDER_", "AMD_VARIANT_PROVIDER_", "INTEL_VARIAN
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
-    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "config.toml").write_text("")
-    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    for key in os.environ:
-        if key.startswith(FORCE_PREFIXES):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch, drop_env_prefixes=FORCE_PREFIXES)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers.cli import isolate_cli
 from helpers.envs import make_venv
 from helpers.http_server import LocalServer, free_port, serve_directory
 from resolve.variant_project import write_profile, write_site
@@ -28,11 +29,7 @@ from varwheel.install.installed import installed_distributions
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "config.toml").write_text("")
-    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

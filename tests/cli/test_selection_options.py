@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import isolate_cli
 from helpers.envs import make_venv, venv_python
 from varwheel.cli.main import build_parser
 from varwheel.cli.selection_options import build_context, explain_empty_answers
@@ -16,11 +17,7 @@ from varwheel.spec.selection import SupportedProperties
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "config.toml").write_text("")
-    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch)
 
 
 def test_plugins_target_the_target_interpreter(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import isolate_cli
 from helpers.envs import make_venv
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel, variant_json
@@ -22,11 +23,7 @@ PROVIDERS = {"nvidia": {"requires": ["nvidia-variant-provider>=0.0.1"]}}
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "config.toml").write_text("")
-    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from helpers.cli import isolate_cli
 from helpers.envs import make_venv
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel, variant_json
@@ -89,11 +90,7 @@ def test_non_variant_name_with_variant_json(tmp_path: Path) -> None:
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "cache"))
-    (tmp_path / "config.toml").write_text("")
-    monkeypatch.setenv("VARWHEEL_CONFIG", str(tmp_path / "config.toml"))
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-    monkeypatch.chdir(tmp_path)
+    isolate_cli(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
