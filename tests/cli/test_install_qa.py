@@ -4,12 +4,9 @@ real venvs."""
 
 from __future__ import annotations
 
-import functools
-import http.server
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ import pytest
 from helpers.cli import isolate_cli
 from helpers.envs import make_venv, snapshot_tree
 from helpers.http_server import LocalServer, serve_directory
+from helpers.stall_server import stalling_server
 from helpers.wheels import build_wheel
 from varwheel.cli import exitcodes
 from varwheel.cli.main import main
@@ -176,31 +174,6 @@ def test_uninstalling_a_dependency_warns_about_dependents(capsys, tmp_path, serv
     assert "beta" not in installed_distributions(find_target_environment(str(env)))
 
 
-class _StallingHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves a static index; a request whose path ends with ``stall_on`` gets its headers
-    and a few bytes, then nothing until ``release``."""
-
-    stall_on = ".whl"
-    stalled = threading.Event()
-    release = threading.Event()
-
-    def do_GET(self) -> None:
-        if not self.path.endswith(type(self).stall_on):
-            super().do_GET()
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", "1000000")
-        self.end_headers()
-        self.wfile.write(b"PK\x03\x04")
-        self.wfile.flush()
-        type(self).stalled.set()
-        type(self).release.wait(40)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "stall_on",
@@ -211,32 +184,21 @@ def test_sigint_exits_130_at_once_and_changes_nothing(tmp_path, wheels, stall_on
     root = write_static_index(sorted(wheels.iterdir()), tmp_path / "index")
     env = make_venv(tmp_path / "env")
     before = snapshot_tree(env)
-    handler_cls = type("Handler", (_StallingHandler,), {"stall_on": stall_on})
-    handler_cls.stalled = threading.Event()
-    handler_cls.release = threading.Event()
-    handler = functools.partial(handler_cls, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/simple/"
-    try:
-        argv = ["install", "--python", str(env), "--index-url", url, "alpha"]
+    with stalling_server(root, stall_on=stall_on) as stall:
+        argv = ["install", "--python", str(env), "--index-url", stall.url, "alpha"]
         proc = subprocess.Popen(
             [sys.executable, "-m", "varwheel", *argv],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert handler_cls.stalled.wait(20), proc.communicate(timeout=5)
+        assert stall.stalled.wait(20), proc.communicate(timeout=5)
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         start = time.monotonic()
         _, err = proc.communicate(timeout=40)
         # at once, not after the 30 s read timeout of the stalled request
         elapsed = time.monotonic() - start
-    finally:
-        handler_cls.release.set()
-        httpd.shutdown()
-        httpd.server_close()
     assert proc.returncode == exitcodes.INTERRUPTED, err
     assert err.strip().splitlines() == ["varwheel: error: interrupted"]
     assert elapsed < 5

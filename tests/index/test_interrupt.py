@@ -3,43 +3,21 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from helpers.stall_server import stalling_server
 from helpers.wheels import build_wheel, variant_json
 from varwheel.cli import exitcodes
 from varwheel.index.static import write_static_index
 from varwheel.threads import DaemonExecutor
 
 pytestmark = pytest.mark.slow
-
-
-class _StallOnWheels(http.server.SimpleHTTPRequestHandler):
-    stalled = threading.Event()
-    release = threading.Event()
-
-    def do_GET(self) -> None:
-        if not self.path.endswith(".whl"):
-            super().do_GET()
-            return
-        self.send_response(200)
-        self.send_header("Content-Length", "1000000")
-        self.end_headers()
-        self.wfile.write(b"PK")
-        self.wfile.flush()
-        type(self).stalled.set()
-        type(self).release.wait(40)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
 
 def test_sigint_during_per_wheel_variant_reads_exits_at_once(tmp_path: Path) -> None:
@@ -49,27 +27,19 @@ def test_sigint_during_per_wheel_variant_reads_exits_at_once(tmp_path: Path) -> 
         doc = variant_json(f"x86_64_{level}", [f"x86_64 :: level :: {level}"], providers=providers)
         build_wheel(dist, "gamma", "1.0", variant=doc)
     root = write_static_index(sorted(dist.iterdir()), tmp_path / "index")  # no variants.json
-    handler = functools.partial(_StallOnWheels, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{httpd.server_address[1]}/simple/"
-    try:
+    with stalling_server(root, stall_on=".whl") as stall:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "varwheel", "explain", "--index-url", url, "gamma"],
+            [sys.executable, "-m", "varwheel", "explain", "--index-url", stall.url, "gamma"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        assert _StallOnWheels.stalled.wait(20), proc.communicate(timeout=5)
+        assert stall.stalled.wait(20), proc.communicate(timeout=5)
         time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         start = time.monotonic()
         _, err = proc.communicate(timeout=40)
         elapsed = time.monotonic() - start
-    finally:
-        _StallOnWheels.release.set()
-        httpd.shutdown()
-        httpd.server_close()
     assert proc.returncode == exitcodes.INTERRUPTED, err
     assert elapsed < 5
 
