@@ -58,6 +58,15 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def dry_run_report(capsys: pytest.CaptureFixture[str], profile: Path, *argv: str) -> dict:
+    """``install --dry-run --report - --profile PROFILE ARGV...``: it succeeds; its report."""
+    code, out, err = run(
+        capsys, "install", "--dry-run", "--report", "-", "--profile", str(profile), *argv
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
 def index_args(server: LocalServer) -> list[str]:
     return ["--index-url", server.url + "simple/"]
 
@@ -310,20 +319,8 @@ def test_pypiserver_without_variants_json(capsys, tmp_path, site, profiles) -> N
         pkg = json.loads(out)["packages"][0]
         assert pkg["chosen"]["label"] == "cu12"
         assert pkg["metadata_route"].startswith("per-wheel variant.json")
-        code, out, err = run(
-            capsys,
-            "install",
-            "--dry-run",
-            "--report",
-            "-",
-            "--profile",
-            str(profiles["gpu"]),
-            "--index-url",
-            url,
-            "vdemo",
-        )
-        assert code == 0, err
-        items = {i["metadata"]["name"]: i["variant"] for i in json.loads(out)["install"]}
+        report = dry_run_report(capsys, profiles["gpu"], "--index-url", url, "vdemo")
+        items = {i["metadata"]["name"]: i["variant"] for i in report["install"]}
         assert items == {
             "vdemo": {
                 "label": "cu12",
@@ -386,20 +383,8 @@ def test_progress_bars_only_on_a_terminal() -> None:
 def test_local_variant_wheel_by_path(capsys, site, profiles) -> None:
     # PEP 817 §"Installing a local wheel": tags, then its own variant.json against the target
     wheel = site / "files" / "vdemo-1.0-py3-none-any-cu12.whl"
-    code, out, err = run(
-        capsys,
-        "install",
-        "--dry-run",
-        "--no-index",
-        "--no-deps",
-        "--report",
-        "-",
-        "--profile",
-        str(profiles["gpu"]),
-        str(wheel),
-    )
-    assert code == 0, err
-    (item,) = json.loads(out)["install"]
+    report = dry_run_report(capsys, profiles["gpu"], "--no-index", "--no-deps", str(wheel))
+    (item,) = report["install"]
     assert item["is_direct"] is True
     assert item["download_info"]["url"] == wheel.resolve().as_uri()
     assert item["variant"]["label"] == "cu12"
@@ -529,22 +514,12 @@ def test_extra_index_url(capsys, tmp_path, site, profiles) -> None:
     first = write_static_index(main_files, tmp_path / "first")
     second = write_static_index(dep_files, tmp_path / "second")
     with serve_directory(first) as a, serve_directory(second) as b:
-        code, out, err = run(
+        report = dry_run_report(
             capsys,
-            "install",
-            "--dry-run",
-            "--report",
-            "-",
-            "--profile",
-            str(profiles["gpu"]),
-            "--index-url",
-            a.url + "simple/",
-            "--extra-index-url",
-            b.url + "simple/",
-            "vdemo",
+            profiles["gpu"],
+            *("--index-url", a.url + "simple/", "--extra-index-url", b.url + "simple/", "vdemo"),
         )
-    assert code == 0, err
-    urls = {i["metadata"]["name"]: i["download_info"]["url"] for i in json.loads(out)["install"]}
+    urls = {i["metadata"]["name"]: i["download_info"]["url"] for i in report["install"]}
     assert urls["vdemo"].startswith(a.url) and urls["vdemo-cuda-rt"].startswith(b.url)
 
 
