@@ -198,23 +198,16 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
         if not isinstance(raw, str) or not raw:
             raise _fail(source, key, "must be a URL string")
         return raw
-    if key == "prefer":
-        props = _str_list(key, raw, source)
-        for text in props:
-            try:
-                VariantProperty.parse(text)
-            except InvalidProperty as exc:
-                raise _fail(source, key, str(exc)) from exc
-        return props
-    if key == "forbid":
+    if key in ("prefer", "forbid"):
         from varwheel.spec.ordering import ForbidPattern
 
-        patterns = _str_list(key, raw, source)
-        for text in patterns:
+        parse = VariantProperty.parse if key == "prefer" else ForbidPattern.parse
+        texts = _str_list(key, raw, source)
+        for text in texts:
             try:
-                ForbidPattern.parse(text)
+                parse(text)
             except InvalidProperty as exc:
                 raise _fail(source, key, str(exc)) from exc
-        return patterns
+        return texts
     # extra-index-url, find-links
     return _str_list(key, raw, source)
