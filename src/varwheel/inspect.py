@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import os
-import re
 import stat
 import sys
 import zipfile
@@ -15,11 +14,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from varwheel.errors import InvalidFilename, InvalidMetadata
-from varwheel.spec.filenames import parse_variants_json_filename, parse_wheel_filename
+from varwheel.spec.filenames import (
+    is_variant_json_member,
+    parse_variants_json_filename,
+    parse_wheel_filename,
+)
 from varwheel.spec.metadata import (
     load_pyproject,
     load_variant_json,
     load_variants_json,
+    load_wheel_variant_json,
     to_v0_2_0,
 )
 from varwheel.spec.model import VariantMetadata
@@ -32,8 +36,6 @@ else:  # pragma: no cover
 
 FileKind = Literal["wheel", "variant.json", "variants.json", "pyproject"]
 
-# PEP 817 §"variant.json": the file sits in the wheel's top-level ``*.dist-info/`` directory.
-_VARIANT_JSON_MEMBER = re.compile(r"^[^/]+\.dist-info/variant\.json$")
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 
 
@@ -134,7 +136,7 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
     _check_regular_file(path, source)
     try:
         with zipfile.ZipFile(path) as zf:
-            members = [n for n in zf.namelist() if _VARIANT_JSON_MEMBER.match(n)]
+            members = [n for n in zf.namelist() if is_variant_json_member(n)]
             if len(members) > 1:
                 shown = ", ".join(printable(m) for m in sorted(members))
                 raise InvalidMetadata(
@@ -161,21 +163,7 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
         return _inspection(path, "wheel", None)
     member = info.filename
     member_source = f"{source}!{printable(member)}"
-    md = load_variant_json(data, source=member_source)
-    (wheel_variant,) = md.variants
-    # PEP 825 §"Variants": the single key is the label in the wheel's file name.
-    if label is None:
-        raise InvalidMetadata(
-            f"describes variant {wheel_variant!r} but the file name has no variant label",
-            path="variants",
-            source=member_source,
-        )
-    if wheel_variant != label:
-        raise InvalidMetadata(
-            f"names variant {wheel_variant!r} but the file name has label {label!r}",
-            path="variants",
-            source=member_source,
-        )
+    md = load_wheel_variant_json(data, label, source=member_source)
     return _inspection(path, "wheel", md, wheel_label=label, member=member)
 
 

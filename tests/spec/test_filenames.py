@@ -20,6 +20,7 @@ from variantlib.constants import VALIDATION_WHEEL_NAME_REGEX
 from varwheel.errors import InvalidFilename, InvalidLabel, VarwheelError
 from varwheel.spec.filenames import (
     MAX_TAGS,
+    is_variant_json_member,
     is_variants_json_filename,
     parse_variants_json_filename,
     parse_wheel_filename,
@@ -495,3 +496,19 @@ def test_property_variants_json_round_trip(name: str, version: str) -> None:
     assert parsed == Version(version)
     assert variants_json_filename(project, parsed) == filename
     assert re.fullmatch(r"[a-z0-9_]+", filename.split("-", 1)[0])
+
+
+@pytest.mark.parametrize(
+    ("member", "expected"),
+    [
+        ("demo-1.0.dist-info/variant.json", True),
+        ("demo-1.0.dist-info/variant.jsonx", False),
+        (".dist-info/variant.json", False),
+        ("variant.json", False),
+        ("demo/demo-1.0.dist-info/variant.json", False),
+        ("demo-1.0.dist-info/sub/variant.json", False),
+        ("demo-1.0.data/variant.json", False),
+    ],
+)
+def test_variant_json_member(member: str, expected: bool) -> None:
+    assert is_variant_json_member(member) is expected

@@ -17,6 +17,7 @@ from varwheel.spec.metadata import (
     load_pyproject,
     load_variant_json,
     load_variants_json,
+    load_wheel_variant_json,
     parse_json,
     to_v0_2_0,
     to_v0_2_0_dict,
@@ -113,6 +114,19 @@ def test_variantlib_schema_url_accepted_with_note() -> None:
     md = load_variants_json(json.dumps(v020_doc(**{"$schema": VARIANTLIB_V020})))
     assert md.generation is SchemaGeneration.PROVIDERS
     assert any("non-canonical" in w for w in md.warnings)
+
+
+def test_wheel_variant_json_must_name_the_filename_label() -> None:
+    doc = v020_doc(variants={"v3_openblas": v020_doc()["variants"]["v3_openblas"]})
+    md = load_wheel_variant_json(doc, "v3_openblas", source="w.whl")
+    assert list(md.variants) == ["v3_openblas"] and md.source == "w.whl"
+    with pytest.raises(
+        InvalidMetadata, match="names variant 'v3_openblas' but the file name has label 'x'"
+    ) as err:
+        load_wheel_variant_json(doc, "x", source="w.whl")
+    assert err.value.path == "variants" and err.value.source == "w.whl"
+    with pytest.raises(InvalidMetadata, match="the file name has no variant label"):
+        load_wheel_variant_json(doc, None)
 
 
 def test_v020_builtin_and_optional_provider() -> None:

@@ -263,3 +263,15 @@ def is_variants_json_filename(text: str) -> bool:
     except InvalidFilename:
         return False
     return True
+
+
+def is_variant_json_member(name: str) -> bool:
+    """True for the archive path of a wheel's ``variant.json``: PEP 817 §"variant.json" puts it
+    in the wheel's top-level ``*.dist-info/`` directory (``pkg-1.0.dist-info/variant.json``)."""
+    head, sep, tail = name.partition("/")
+    return (
+        bool(sep)
+        and tail == "variant.json"
+        and head.endswith(".dist-info")
+        and head != ".dist-info"
+    )

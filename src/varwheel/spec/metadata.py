@@ -348,6 +348,28 @@ def load_variant_json(data: JsonInput, *, source: str | None = None) -> VariantM
     return load_document(data, kind="variant.json", source=source)
 
 
+def load_wheel_variant_json(
+    data: JsonInput, label: str | None, *, source: str | None = None
+) -> VariantMetadata:
+    """A wheel's ``variant.json`` checked against ``label``, the label in the wheel's file name
+    (None for a name without one). PEP 825 §"Variants": its single key is that label."""
+    md = load_variant_json(data, source=source)
+    (declared,) = md.variants
+    if label is None:
+        raise InvalidMetadata(
+            f"describes variant {declared!r} but the file name has no variant label",
+            path="variants",
+            source=source,
+        )
+    if declared != label:
+        raise InvalidMetadata(
+            f"names variant {declared!r} but the file name has label {label!r}",
+            path="variants",
+            source=source,
+        )
+    return md
+
+
 def load_variants_json(data: JsonInput, *, source: str | None = None) -> VariantMetadata:
     """An index-level ``{name}-{version}-variants.json``: any number of variants."""
     return load_document(data, kind="variants.json", source=source)
