@@ -10,6 +10,7 @@ does not see). Writes are atomic (temp file + rename), so concurrent runs never 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -70,14 +71,6 @@ def answer_key(
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
-class _suppress_oserror:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
-        return isinstance(exc, OSError)
-
-
 @dataclass(frozen=True)
 class CacheInfo:
     location: Path
@@ -116,7 +109,7 @@ class AnswerCache:
         """Store ``value`` (JSON-serialisable); failures to write are ignored (cache only)."""
         doc = {"format": _FORMAT, "created": time.time(), "value": value}
         mark_cache_dir(self.root)
-        with _suppress_oserror():
+        with contextlib.suppress(OSError):
             atomic_write(self._path(key), json.dumps(doc, sort_keys=True).encode())
 
 
@@ -130,7 +123,7 @@ def cache_info(root: Path) -> CacheInfo:
     if root.is_dir():
         for dirpath, _dirs, files in os.walk(root):
             for name in files:
-                with _suppress_oserror():
+                with contextlib.suppress(OSError):
                     size += os.lstat(os.path.join(dirpath, name)).st_size
     return CacheInfo(root, n_answers, n_envs, size)
 
@@ -146,7 +139,7 @@ def mark_cache_dir(root: Path) -> None:
     """Write the standard CACHEDIR.TAG so backup tools skip the cache and ``clear`` may empty it."""
     tag = root / _TAG
     if not tag.exists():
-        with _suppress_oserror():
+        with contextlib.suppress(OSError):
             atomic_write(tag, _TAG_TEXT.encode())
 
 
@@ -164,15 +157,12 @@ def clear_cache(root: Path) -> CacheInfo:
     entries = (
         [p for p in root.iterdir() if p.name != _TAG]
         if ours
-        else [
-            root / ANSWERS,
-            root / PLUGIN_ENVS,
-        ]
+        else [root / ANSWERS, root / PLUGIN_ENVS]
     )
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)
         else:
-            with _suppress_oserror():
+            with contextlib.suppress(OSError):
                 entry.unlink()
     return before
