@@ -119,8 +119,8 @@ def merge_metadata(docs: Iterable[VariantMetadata]) -> VariantMetadata:
         raise InvalidMetadata("no variant metadata to merge")
     generations = {md.generation for md in items}
     if len(generations) > 1:
-        a = next(md for md in items if md.generation is items[0].generation)
-        b = next(md for md in items if md.generation is not items[0].generation)
+        a = items[0]
+        b = next(md for md in items if md.generation is not a.generation)
         raise _conflict("$schema", a, b, f"{a.schema or 'pyproject'} vs {b.schema or 'pyproject'}")
     generation = items[0].generation
     namespaces = _merge_namespaces(items)
