@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from varwheel.cli.selection_options import (
-    HASH_ALGORITHMS,
     SelectionContext,
     add_selection_arguments,
     build_context,
     cross_target_requested,
     requirements_from_args,
 )
-from varwheel.errors import InstallError, InvalidInput
+from varwheel.errors import InvalidInput
+from varwheel.install.hashes import check_hashes, check_hashes_given, required_hashes
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -226,47 +226,6 @@ def _install(
             direct_urls=direct_urls,
             compile_bytecode=compile_bytecode,
         )
-
-
-def required_hashes(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for name, value in pairs:
-        out.setdefault(name, set()).add(value)
-    return out
-
-
-def check_hashes_given(todo: list[ResolvedPackage], hashes: dict[str, set[str]]) -> None:
-    """pip's hash-checking mode: once a requirements file names a ``--hash``, every
-    distribution to install needs one (dependencies too), so nothing unchecked slips in."""
-    missing = [f"{p.name}=={p.candidate.version}" for p in todo if p.name not in hashes]
-    if missing:
-        raise InstallError(
-            f"hash-checking mode (a requirements file uses --hash): no --hash given for "
-            f"{', '.join(missing)}; add them (or --no-deps); nothing was installed"
-        )
-
-
-def check_hashes(
-    todo: list[ResolvedPackage], paths: list[Path], hashes: dict[str, set[str]]
-) -> None:
-    """Each downloaded wheel (or, for a wheel built here, its sdist as the index describes
-    it) matches one of its ``--hash`` values."""
-    for pkg, path in zip(todo, paths, strict=True):
-        allowed = hashes[pkg.name]
-        file = pkg.candidate.file
-        if pkg.candidate.is_sdist and file is not None:
-            got = {f"{a}:{d}" for a, d in file.hashes.items()}
-            what = file.filename
-        else:
-            data = path.read_bytes()
-            got = {f"{a}:{hashlib.new(a, data).hexdigest()}" for a in HASH_ALGORITHMS}
-            what = path.name
-        if not got & allowed:
-            mine = sorted(h for h in got if h.startswith("sha256:")) or sorted(got)
-            raise InstallError(
-                f"{what}: hash {', '.join(mine) or 'unknown'} is not one of the --hash values "
-                f"for {pkg.name}; nothing was installed"
-            )
 
 
 def _verify(todo: list[ResolvedPackage], paths: list[Path]) -> None:

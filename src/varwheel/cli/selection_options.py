@@ -22,6 +22,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import InstallError, InvalidInput
+from varwheel.install.hashes import HASH_ALGORITHMS
 from varwheel.resolve.requirement import parse_requirement
 from varwheel.spec.properties import VariantProperty, validate_label
 
@@ -221,9 +222,6 @@ class RequirementsFile:
             self.hashes + other.hashes,
             self.direct + other.direct,
         )
-
-
-HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
 
 
 def _split_hashes(line: str, where: str) -> tuple[str, tuple[str, ...]]:

@@ -1,0 +1,58 @@
+"""pip's hash-checking mode: ``--hash`` values from requirements files, checked before
+anything is installed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from varwheel.errors import InstallError
+
+if TYPE_CHECKING:
+    from varwheel.resolve.resolver import ResolvedPackage
+
+HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
+
+
+def required_hashes(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """``(name, "algo:hex")`` pairs -> the allowed values per name."""
+    out: dict[str, set[str]] = {}
+    for name, value in pairs:
+        out.setdefault(name, set()).add(value)
+    return out
+
+
+def check_hashes_given(todo: list[ResolvedPackage], hashes: dict[str, set[str]]) -> None:
+    """Once a requirements file names a ``--hash``, every distribution to install needs one
+    (dependencies too), so nothing unchecked slips in."""
+    missing = [f"{p.name}=={p.candidate.version}" for p in todo if p.name not in hashes]
+    if missing:
+        raise InstallError(
+            f"hash-checking mode (a requirements file uses --hash): no --hash given for "
+            f"{', '.join(missing)}; add them (or --no-deps); nothing was installed"
+        )
+
+
+def check_hashes(
+    todo: list[ResolvedPackage], paths: list[Path], hashes: dict[str, set[str]]
+) -> None:
+    """Each downloaded wheel (or, for a wheel built here, its sdist as the index describes
+    it) matches one of its ``--hash`` values."""
+    for pkg, path in zip(todo, paths, strict=True):
+        allowed = hashes[pkg.name]
+        file = pkg.candidate.file
+        if pkg.candidate.is_sdist and file is not None:
+            got = {f"{a}:{d}" for a, d in file.hashes.items()}
+            what = file.filename
+        else:
+            data = path.read_bytes()
+            got = {f"{a}:{hashlib.new(a, data).hexdigest()}" for a in HASH_ALGORITHMS}
+            what = path.name
+        if not got & allowed:
+            mine = sorted(h for h in got if h.startswith("sha256:")) or sorted(got)
+            raise InstallError(
+                f"{what}: hash {', '.join(mine) or 'unknown'} is not one of the --hash values "
+                f"for {pkg.name}; nothing was installed"
+            )
