@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from varwheel.errors import InvalidProperty
-from varwheel.spec.compat import SupportedProperties, effective_support, is_compatible
+from varwheel.spec.compat import SupportedProperties, is_compatible
 from varwheel.spec.model import ProviderInfo, VariantMetadata
 from varwheel.spec.ordering import (
     ForbidPattern,
@@ -23,8 +23,6 @@ from varwheel.spec.ordering import (
     order_variants,
 )
 from varwheel.spec.properties import VariantProperty, canonical_properties
-
-LINUX_ENV = {"platform_system": "Linux", "platform_machine": "x86_64", "sys_platform": "linux"}
 
 
 def props(*texts: str) -> tuple[VariantProperty, ...]:
@@ -56,37 +54,13 @@ def labels(
     return order_variants(md, sp, prefs or Preferences()).labels
 
 
-# --- PEP 817 §"Variant ordering" worked vector (digest §6.4) --------------------------------------
+# --- PEP 817 §"Variant ordering" worked vector (digest §6.4; fixture in conftest.py) ---------------
 
 
-def worked_vector() -> tuple[VariantMetadata, SupportedProperties]:
-    md = metadata(
-        ["x86_64", "blas_lapack"],
-        {
-            "a": ["x86_64 :: level :: v3", "blas_lapack :: provider :: openblas"],
-            "b": ["x86_64 :: level :: v4", "blas_lapack :: provider :: mkl"],
-            "c": ["blas_lapack :: provider :: mkl"],
-            "null": [],
-        },
-        providers={
-            "x86_64": ProviderInfo("x86_64", requires=("provider-variant-x86-64",)),
-            "blas_lapack": ProviderInfo(
-                "blas_lapack",
-                static_properties={"provider": ("accelerate", "openblas", "mkl")},
-                install_time=False,
-            ),
-        },
-        feature_priorities={"x86_64": ("level",)},
-        property_priorities={"x86_64": {"level": ("v3", "v2", "v1")}},
-    )
-    detected = SupportedProperties(
-        {"x86_64": {"level": ("v4", "v3", "v2", "v1"), "avx512_bf16": ("on",)}}
-    )
-    return md, effective_support(md, detected, marker_env=LINUX_ENV)
-
-
-def test_pep817_worked_vector_orders_a_b_c_null() -> None:
-    md, sp = worked_vector()
+def test_pep817_worked_vector_orders_a_b_c_null(
+    worked_vector: tuple[VariantMetadata, SupportedProperties],
+) -> None:
+    md, sp = worked_vector
     ranking = order_variants(md, sp)
     assert ranking.labels == ("a", "b", "c", "null")
     keys = {rv.label: rv.key for rv in ranking.ranked}

@@ -193,32 +193,6 @@ def test_namespace_outside_providers_comes_from_detected() -> None:
 # --- wheel selection ------------------------------------------------------------------------------
 
 
-def worked_vector_md() -> tuple[VariantMetadata, SupportedProperties]:
-    md = VariantMetadata(
-        namespace_priorities=("x86_64", "blas_lapack"),
-        providers={
-            "x86_64": ProviderInfo("x86_64", requires=("provider-variant-x86-64",)),
-            "blas_lapack": ProviderInfo(
-                "blas_lapack",
-                static_properties={"provider": ("accelerate", "openblas", "mkl")},
-                install_time=False,
-            ),
-        },
-        variants={
-            "a": props("x86_64 :: level :: v3", "blas_lapack :: provider :: openblas"),
-            "b": props("x86_64 :: level :: v4", "blas_lapack :: provider :: mkl"),
-            "c": props("blas_lapack :: provider :: mkl"),
-            "null": (),
-        },
-        feature_priorities={"x86_64": ("level",)},
-        property_priorities={"x86_64": {"level": ("v3", "v2", "v1")}},
-    )
-    detected = SupportedProperties(
-        {"x86_64": {"level": ("v4", "v3", "v2", "v1"), "avx512_bf16": ("on",)}}
-    )
-    return md, effective_support(md, detected, marker_env=LINUX_ENV)
-
-
 VECTOR_WHEELS = (
     "pkg-1.0-py3-none-any.whl",
     "pkg-1.0-py3-none-any-null.whl",
@@ -228,8 +202,10 @@ VECTOR_WHEELS = (
 )
 
 
-def test_checklist_51_to_53_worked_vector_with_non_variant_wheel() -> None:
-    md, sp = worked_vector_md()
+def test_checklist_51_to_53_worked_vector_with_non_variant_wheel(
+    worked_vector: tuple[VariantMetadata, SupportedProperties],
+) -> None:
+    md, sp = worked_vector
     sel = select_wheels(wheels(*VECTOR_WHEELS), md, sp, TAGS)
     assert [rw.label for rw in sel.ranked] == ["a", "b", "c", "null", None]
     assert sel.best is not None and sel.best.properties == md.variants["a"]
@@ -335,22 +311,28 @@ def test_null_wheel_accepted_when_null_missing_from_metadata() -> None:
     assert chosen(sel) == ["p-1-py3-none-any-null.whl", "p-1-py3-none-any.whl"]
 
 
-def test_checklist_8_variants_disabled_uses_non_variant_wheel() -> None:
-    md, sp = worked_vector_md()
+def test_checklist_8_variants_disabled_uses_non_variant_wheel(
+    worked_vector: tuple[VariantMetadata, SupportedProperties],
+) -> None:
+    md, sp = worked_vector
     sel = select_wheels(wheels(*VECTOR_WHEELS), md, sp, TAGS, Preferences(variants_enabled=False))
     assert chosen(sel) == ["pkg-1.0-py3-none-any.whl"]
     assert {r.reason.code for r in sel.rejected} == {"variants-disabled"}
 
 
-def test_requested_variant_excludes_others_and_non_variant() -> None:
-    md, sp = worked_vector_md()
+def test_requested_variant_excludes_others_and_non_variant(
+    worked_vector: tuple[VariantMetadata, SupportedProperties],
+) -> None:
+    md, sp = worked_vector
     sel = select_wheels(wheels(*VECTOR_WHEELS), md, sp, TAGS, Preferences(variant="c"))
     assert [rw.label for rw in sel.ranked] == ["c"]
     assert {r.reason.code for r in sel.rejected} == {"not-requested"}
 
 
-def test_requested_incompatible_variant_leaves_caller_the_reason() -> None:
-    md, sp = worked_vector_md()
+def test_requested_incompatible_variant_leaves_caller_the_reason(
+    worked_vector: tuple[VariantMetadata, SupportedProperties],
+) -> None:
+    md, sp = worked_vector
     sp_no_v4 = SupportedProperties(
         {**sp.properties, "x86_64": {"level": ("v3", "v2", "v1")}}, sp.unavailable
     )
