@@ -159,20 +159,39 @@ def test_json_parser_never_crashes(data: object) -> None:
         assert isinstance(data, list) and len(result) == len(data)
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(_config, max_size=5, unique_by=lambda c: c.name), st.lists(_config, max_size=5))
+# few names and values, so that supported and declared features overlap often
+_overlapping = st.builds(
+    FeatureConfig,
+    name=st.sampled_from(("a", "b", "c", "d")),
+    values=st.lists(st.sampled_from(("w", "x", "y", "z")), unique=True, max_size=4).map(tuple),
+    multi_value=st.booleans(),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(_overlapping, max_size=4, unique_by=lambda c: c.name),
+    st.lists(_overlapping, max_size=5),
+)
 def test_restrict_to_always_yields_a_valid_subset(
     all_configs: list[FeatureConfig], supported: list[FeatureConfig]
 ) -> None:
-    declared = [c for c in all_configs if c.values]
-    if not declared:
-        return
-    kept = restrict_to(supported, declared)
+    declared = {c.name: set(c.values) for c in all_configs}
+    kept = restrict_to(supported, all_configs)
+    # each supported feature the declaration knows, in order, keeps exactly its declared values
+    # (in the provider's order, with its multi_value); features left with no value are dropped
+    expected = [
+        FeatureConfig(c.name, tuple(v for v in c.values if v in declared[c.name]), c.multi_value)
+        for c in supported
+        if c.name in declared
+    ]
+    assert list(kept) == [c for c in expected if c.values]
     names = [c.name for c in kept]
-    multi = {c.name: c.multi_value for c in declared}
-    aligned = tuple(FeatureConfig(c.name, c.values, multi[c.name]) for c in kept)
-    if len(set(names)) == len(names):
-        validate_supported("ns", declared, aligned)
+    declared_configs = [c for c in all_configs if c.values]
+    if declared_configs and len(set(names)) == len(names):  # then it passes the PEP 817 check
+        multi = {c.name: c.multi_value for c in all_configs}
+        aligned = tuple(FeatureConfig(c.name, c.values, multi[c.name]) for c in kept)
+        validate_supported("ns", declared_configs, aligned)
 
 
 def test_every_native_provider_satisfies_the_protocol() -> None:
