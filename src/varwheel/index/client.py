@@ -172,22 +172,6 @@ class IndexClient:
             self._projects[project] = unique
         return unique
 
-    def prefetch(self, names: Iterable[str]) -> None:
-        """Read several project pages in parallel (e.g. every requirement named up front).
-
-        Failures are left for the later ``project_files`` call to raise.
-        """
-        todo = list(dict.fromkeys(canonicalize_name(n) for n in names))
-        if len(todo) < 2:
-            return
-
-        def one(name: str) -> None:
-            with contextlib.suppress(IndexFetchError, InvalidInput):
-                self.project_files(name)
-
-        with DaemonExecutor(min(self.max_workers, len(todo)), "varwheel-pages") as pool:
-            list(pool.map(one, todo))
-
     def _index_files(self, project: str) -> list[IndexFile]:
         found: list[IndexFile] = []
         failures: list[IndexFetchError | InvalidIndexPage] = []
