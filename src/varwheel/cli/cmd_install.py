@@ -6,7 +6,6 @@ import argparse
 import hashlib
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,9 +18,10 @@ from varwheel.cli.selection_options import (
 )
 from varwheel.errors import InvalidInput
 from varwheel.install.hashes import check_hashes, check_hashes_given, required_hashes
+from varwheel.resolve.requirement import ignored_by_markers
+from varwheel.resolve.verify import verify_downloads
 
 if TYPE_CHECKING:
-    from packaging.requirements import Requirement
     from rich.console import Console
 
     from varwheel.resolve.resolver import Resolution, ResolvedPackage
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
     try:
         resolution = ctx.session.resolve(reqs)
-        for line in missing_extras(resolution) + yanked_choices(resolution):
+        for line in resolution.warnings():
             print(f"varwheel: warning: {line}", file=sys.stderr)
         console = Console(
             stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet
@@ -145,46 +145,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def ignored_by_markers(
-    reqs: Iterable[Requirement], marker_env: Mapping[str, str]
-) -> list[Requirement]:
-    """Requested requirements whose markers are false for the target (pip says so too)."""
-    env = dict(marker_env)
-    return [r for r in reqs if r.marker is not None and not r.marker.evaluate(env)]
-
-
-def missing_extras(resolution: Resolution) -> list[str]:
-    """Requested extras a chosen distribution does not declare (``Provides-Extra``), in pip's
-    words; installing goes on without them, as pip and uv do."""
-    from packaging.utils import canonicalize_name
-
-    out = []
-    for pkg in resolution.packages:
-        wanted = pkg.extras | pkg.requested_extras
-        if not wanted or pkg.metadata is None:
-            continue
-        provided = {canonicalize_name(e) for e in pkg.metadata.get("provides_extra", [])}
-        for extra in sorted(wanted - provided):
-            out.append(f"{pkg.name} {pkg.candidate.version} does not provide the extra '{extra}'")
-    return out
-
-
-def yanked_choices(resolution: Resolution) -> list[str]:
-    """PEP 592: a yanked file is only chosen when pinned, and the user is told so (as pip)."""
-    out = []
-    for pkg in resolution.packages:
-        file = pkg.candidate.file
-        if file is not None and file.yanked and not pkg.candidate.installed:
-            # the reason comes from the index: no terminal control characters
-            text = "".join(c if c.isprintable() else "?" for c in file.yanked_reason or "")
-            reason = f" (reason: {text})" if text else ""
-            out.append(
-                f"{pkg.name} {pkg.candidate.version} is yanked{reason}; "
-                "installing it because it was pinned"
-            )
-    return out
-
-
 def _install(
     ctx: SelectionContext,
     todo: list[ResolvedPackage],
@@ -212,7 +172,8 @@ def _install(
         paths = _fetch_wheels(ctx, todo, Path(tmp), console)
         if hashes:
             check_hashes(todo, paths, hashes)
-        _verify(todo, paths)
+        for line in verify_downloads(todo, paths):
+            print(f"varwheel: warning: {line}", file=sys.stderr)
         for pkg, path in zip(todo, paths, strict=True):
             info = direct_urls.get(pkg.name)
             if info is not None and not info["archive_info"]["hashes"]:
@@ -226,19 +187,6 @@ def _install(
             direct_urls=direct_urls,
             compile_bytecode=compile_bytecode,
         )
-
-
-def _verify(todo: list[ResolvedPackage], paths: list[Path]) -> None:
-    """Every downloaded wheel declares what chose it (variant.json, METADATA); nothing is
-    installed otherwise (resolve/verify.py)."""
-    from varwheel.resolve.verify import verify_download
-
-    for pkg, path in zip(todo, paths, strict=True):
-        if pkg.candidate.is_sdist:
-            continue  # built here from the sdist: non-variant by construction (PEP 817 §8.3)
-        md = pkg.choice.metadata if pkg.choice is not None else None
-        for line in verify_download(path, pkg.candidate, md, pkg.metadata):
-            print(f"varwheel: warning: {line}", file=sys.stderr)
 
 
 def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> None:

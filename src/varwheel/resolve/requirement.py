@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -28,3 +29,11 @@ def parse_requirement(text: str, *, source: str = "command line") -> Requirement
             "(PEP 508: letters, digits and . _ - inside)"
         )
     return req
+
+
+def ignored_by_markers(
+    reqs: Iterable[Requirement], marker_env: Mapping[str, str]
+) -> list[Requirement]:
+    """Requested requirements whose markers are false for the target (pip says so too)."""
+    env = dict(marker_env)
+    return [r for r in reqs if r.marker is not None and not r.marker.evaluate(env)]

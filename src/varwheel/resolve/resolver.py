@@ -61,6 +61,41 @@ class Resolution:
     def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
         return {p.name: p for p in self.packages}
 
+    def warnings(self) -> list[str]:
+        """What the user is told about this resolution before anything is installed: requested
+        extras a chosen distribution does not declare, and yanked files chosen because pinned."""
+        return missing_extras(self) + yanked_choices(self)
+
+
+def missing_extras(resolution: Resolution) -> list[str]:
+    """Requested extras a chosen distribution does not declare (``Provides-Extra``), in pip's
+    words; installing goes on without them, as pip and uv do."""
+    out = []
+    for pkg in resolution.packages:
+        wanted = pkg.extras | pkg.requested_extras
+        if not wanted or pkg.metadata is None:
+            continue
+        provided = {canonicalize_name(e) for e in pkg.metadata.get("provides_extra", [])}
+        for extra in sorted(wanted - provided):
+            out.append(f"{pkg.name} {pkg.candidate.version} does not provide the extra '{extra}'")
+    return out
+
+
+def yanked_choices(resolution: Resolution) -> list[str]:
+    """PEP 592: a yanked file is only chosen when pinned, and the user is told so (as pip)."""
+    out = []
+    for pkg in resolution.packages:
+        file = pkg.candidate.file
+        if file is not None and file.yanked and not pkg.candidate.installed:
+            # the reason comes from the index: no terminal control characters
+            text = "".join(c if c.isprintable() else "?" for c in file.yanked_reason or "")
+            reason = f" (reason: {text})" if text else ""
+            out.append(
+                f"{pkg.name} {pkg.candidate.version} is yanked{reason}; "
+                "installing it because it was pinned"
+            )
+    return out
+
 
 class Session:
     """One resolution's state: finder, metadata cache, built sdists."""

@@ -16,7 +16,9 @@ declaring only the null variant is compatible everywhere: installed with a warni
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.metadata import RawMetadata
 from packaging.utils import canonicalize_name
@@ -26,6 +28,9 @@ from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.metadata import parse_core_metadata
 from varwheel.spec.metadata import load_variant_json
 from varwheel.spec.model import VariantMetadata
+
+if TYPE_CHECKING:
+    from varwheel.resolve.resolver import ResolvedPackage
 
 
 def _dist_info_member(names: list[str], suffix: str) -> str | None:
@@ -126,3 +131,15 @@ def verify_download(
     warning = check_variant(path, candidate, selection_md, variant_json)
     check_metadata(path, used_metadata, metadata)
     return (warning,) if warning else ()
+
+
+def verify_downloads(todo: Sequence[ResolvedPackage], paths: Sequence[Path]) -> list[str]:
+    """Every downloaded wheel declares what chose it (variant.json, METADATA); raises
+    DownloadMismatch otherwise, before anything is installed. Returns warning lines."""
+    out: list[str] = []
+    for pkg, path in zip(todo, paths, strict=True):
+        if pkg.candidate.is_sdist:
+            continue  # built here from the sdist: non-variant by construction (PEP 817 §8.3)
+        md = pkg.choice.metadata if pkg.choice is not None else None
+        out.extend(verify_download(path, pkg.candidate, md, pkg.metadata))
+    return out
