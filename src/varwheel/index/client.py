@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import threading
 import zipfile
@@ -273,7 +274,7 @@ class IndexClient:
         try:
             if cached is not None:
                 os.close(fd)
-                _copy(cached, tmp)
+                shutil.copyfile(cached, tmp)
                 size = tmp.stat().st_size
             else:
                 size = self._stream_to(file, fd, progress)
@@ -374,12 +375,6 @@ class IndexClient:
                 with contextlib.suppress(OSError):
                     self.wheel_cache.put_bytes(entry, read.whole)
         return MemberResult(read.data, MEMBER_WHOLE)
-
-
-def _copy(src: Path, dst: Path) -> None:
-    with open(src, "rb") as fin, open(dst, "wb") as fout:
-        while chunk := fin.read(1024 * 1024):
-            fout.write(chunk)
 
 
 def _read_local_member(path: Path, suffix: str, source: str) -> bytes:
