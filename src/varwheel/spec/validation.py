@@ -15,7 +15,7 @@ from typing import Literal
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 
-from varwheel.errors import InvalidLabel, InvalidMetadata, InvalidProperty
+from varwheel.errors import InvalidLabel, InvalidMetadata
 from varwheel.spec.model import ProviderInfo, ProviderKind, SchemaGeneration, VariantMetadata
 from varwheel.spec.properties import (
     FEATURE_RE,
@@ -394,8 +394,3 @@ def lint(md: VariantMetadata) -> tuple[str, ...]:
                     f"{path}: several values for a static feature (build tools treat static features as single-value)"
                 )
     return tuple(found)
-
-
-def as_metadata_error(err: InvalidProperty | InvalidLabel, path: str) -> InvalidMetadata:
-    """Re-raise a property/label syntax error as ``InvalidMetadata`` located at ``path``."""
-    return InvalidMetadata(str(err), path=path)
