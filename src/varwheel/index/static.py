@@ -42,9 +42,8 @@ from varwheel.spec.filenames import (
     variants_json_filename,
 )
 from varwheel.spec.merge import merge_metadata
-from varwheel.spec.metadata import dump_json, load_variant_json, load_variants_json
+from varwheel.spec.metadata import dump_json, load_variants_json, load_wheel_variant_json
 from varwheel.spec.model import VariantMetadata
-from varwheel.spec.properties import check_label_matches
 
 API_VERSION = "1.1"
 
@@ -201,13 +200,7 @@ def _wheel_variant_json(path: Path, label: str) -> VariantMetadata:
         ]
         if len(names) != 1:
             raise InvalidMetadata("variant wheel has no *.dist-info/variant.json", source=path.name)
-        md = load_variant_json(zf.read(names[0]), source=path.name)
-    if set(md.variants) != {label}:
-        raise InvalidMetadata(
-            f"variant.json does not describe the filename label {label!r}", source=path.name
-        )
-    check_label_matches(label, md.variants[label])
-    return md
+        return load_wheel_variant_json(zf.read(names[0]), label, source=path.name)
 
 
 def _generate_variants_json(by_project: dict[str, list[_Entry]], staging: Path) -> list[_Entry]:

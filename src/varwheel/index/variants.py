@@ -36,7 +36,7 @@ from varwheel.spec.filenames import (
     parse_wheel_filename,
 )
 from varwheel.spec.merge import merge_metadata
-from varwheel.spec.metadata import load_variant_json, load_variants_json
+from varwheel.spec.metadata import load_variants_json, load_wheel_variant_json
 from varwheel.spec.model import VariantMetadata
 from varwheel.threads import DaemonExecutor
 
@@ -82,15 +82,7 @@ def _read_one(client: IndexClient, label: str, file: IndexFile) -> tuple[Variant
         raise InvalidMetadata(
             "variant wheel has no *.dist-info/variant.json", source=file.filename
         ) from None
-    md = load_variant_json(got.data, source=file.filename)
-    if set(md.variants) != {label}:
-        found = ", ".join(sorted(md.variants)) or "none"
-        raise InvalidMetadata(
-            f"variant.json describes variant(s) {found}, but the filename label is {label!r}",
-            path="variants",
-            source=file.filename,
-        )
-    return md, got.route
+    return load_wheel_variant_json(got.data, label, source=file.filename), got.route
 
 
 def variant_metadata_for(
