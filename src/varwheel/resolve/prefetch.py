@@ -14,6 +14,7 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import TypeVar
 
 from packaging.requirements import Requirement
 from packaging.tags import Tag
@@ -25,6 +26,8 @@ from varwheel.index.models import IndexFile, VariantSource
 from varwheel.resolve.candidates import choose, group_releases, has_tag_compatible_variant
 from varwheel.resolve.options import ResolveOptions
 from varwheel.threads import DaemonExecutor
+
+T = TypeVar("T")
 
 
 class Prefetcher:
@@ -152,37 +155,33 @@ class Prefetcher:
         """The prefetched page, waiting for it if under way; None if not prefetched or failed."""
         with self._lock:
             fut = self._pages.get(name)
-        if fut is None:
-            return None
-        try:
-            return fut.result()
-        except Exception:
-            return None
+        return _result_or_none(fut)
 
     def metadata(self, url: str) -> bytes | None:
         with self._lock:
             fut = self._metadata.pop(url, None)
-        if fut is None:
-            return None
-        try:
-            return fut.result()
-        except Exception:
-            return None
+        return _result_or_none(fut)
 
     def variant_source(self, name: NormalizedName, version: Version) -> VariantSource | None:
         """Prefetched variant metadata of one version; None if not prefetched or failed (the
         caller then reads it itself and reports the error)."""
         with self._lock:
             fut = self._variants.pop((name, version), None)
-        if fut is None:
-            return None
-        try:
-            return fut.result()
-        except Exception:
-            return None
+        return _result_or_none(fut)
 
     def close(self) -> None:
         # queued fetches still run (a page future must never be left unresolved: the finder
         # may wait on it), but nothing new is started
         self._closed = True
         self._pool.shutdown(wait=False)  # queued fetches still run; nobody waits for them
+
+
+def _result_or_none(fut: Future[T] | None) -> T | None:
+    """A prefetch's result, waiting for it if under way; None if there is none or it failed
+    (the caller then fetches by itself and reports the error)."""
+    if fut is None:
+        return None
+    try:
+        return fut.result()
+    except Exception:
+        return None
