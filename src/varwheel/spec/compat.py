@@ -15,7 +15,7 @@ from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentN
 
 from varwheel.errors import InvalidMetadata
 from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
-from varwheel.spec.properties import VariantProperty
+from varwheel.spec.properties import VariantProperty, group_by_feature
 
 
 def _freeze(
@@ -84,16 +84,6 @@ class Reason:
 
     def __str__(self) -> str:
         return self.message
-
-
-def group_by_feature(
-    props: Iterable[VariantProperty],
-) -> dict[tuple[str, str], tuple[str, ...]]:
-    """``(namespace, feature) -> values`` in first-seen order (a wheel's values of one feature)."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for prop in props:
-        groups.setdefault((prop.namespace, prop.feature), []).append(prop.value)
-    return {key: tuple(values) for key, values in groups.items()}
 
 
 def _listing(values: tuple[str, ...], limit: int = 8) -> str:

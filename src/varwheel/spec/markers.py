@@ -22,6 +22,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from varwheel.errors import InvalidMarker, InvalidProperty
 from varwheel.spec.properties import (
+    NULL_LABEL,
     VariantFeature,
     VariantProperty,
     validate_label,
@@ -79,7 +80,7 @@ class VariantEnvironment:
 
     @classmethod
     def null(cls) -> VariantEnvironment:
-        return cls("null")
+        return cls(NULL_LABEL)
 
     @classmethod
     def for_wheel(

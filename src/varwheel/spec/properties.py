@@ -96,6 +96,16 @@ def canonical_properties(props: Iterable[VariantProperty]) -> tuple[VariantPrope
     return tuple(sorted(set(props)))
 
 
+def group_by_feature(
+    props: Iterable[VariantProperty],
+) -> dict[tuple[str, str], tuple[str, ...]]:
+    """``(namespace, feature) -> values`` in first-seen order (a wheel's values of one feature)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for prop in props:
+        groups.setdefault((prop.namespace, prop.feature), []).append(prop.value)
+    return {key: tuple(values) for key, values in groups.items()}
+
+
 def default_label(props: Iterable[VariantProperty]) -> str:
     """The default label: first 8 hex digits of sha256 over sorted ``"ns :: f :: v\\n"`` lines.
 

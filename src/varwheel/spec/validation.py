@@ -20,10 +20,10 @@ from varwheel.spec.model import ProviderInfo, ProviderKind, SchemaGeneration, Va
 from varwheel.spec.properties import (
     FEATURE_RE,
     NAMESPACE_RE,
-    NULL_LABEL,
     VALUE_RE,
     VariantProperty,
     check_label_matches,
+    group_by_feature,
     validate_label,
 )
 
@@ -358,16 +358,14 @@ def _validate(md: VariantMetadata, kind: DocumentKind) -> None:
 def lint(md: VariantMetadata) -> tuple[str, ...]:
     """Non-fatal findings: things that are allowed but almost certainly not what the author meant."""
     found: list[str] = []
+    legacy_null = md.legacy_null_labels
     for label, props in sorted(md.variants.items()):
-        if not props and label != NULL_LABEL:
+        if label in legacy_null:
             found.append(
                 f"variants.{label}: no properties under a label other than 'null' (a pre-PEP 825 "
                 "null variant); treated as the null variant, written as 'null' in schema v0.2.0"
             )
-        by_feature: dict[tuple[str, str], list[str]] = {}
-        for prop in props:
-            by_feature.setdefault((prop.namespace, prop.feature), []).append(prop.value)
-        for (ns, feature), values in sorted(by_feature.items()):
+        for (ns, feature), values in sorted(group_by_feature(props).items()):
             info = md.providers.get(ns)
             if (
                 info is None
