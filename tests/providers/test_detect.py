@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from varwheel.providers import runner
 from varwheel.providers.detect import (
     ProviderOptions,
     ProviderSession,
-    detect_all,
     detect_support,
     session_for,
 )
@@ -309,20 +307,17 @@ def test_module_api_shares_one_session(tmp_path: Path, forced_gpu: None) -> None
     )
 
 
-def _flat(sp: Mapping[str, Mapping[str, tuple[str, ...]]]) -> set[str]:
-    return {f"{ns}::{f}" for ns, feats in sp.items() for f in feats}
-
-
-def test_detect_all_lists_every_native_namespace(tmp_path: Path, forced_gpu: None) -> None:
-    support = detect_all(ProviderOptions(cache_dir=tmp_path))
-    known = set(support.properties) | set(support.unavailable)
-    assert {"x86_64", "aarch64", "nvidia", "amd", "intel"} <= known
-    assert "nvidia::sm_arch" in _flat(support.properties)
+def test_detect_native_lists_every_native_namespace(tmp_path: Path, forced_gpu: None) -> None:
+    results = {r.namespace: r for r in session(tmp_path).detect_native()}
+    assert {"x86_64", "aarch64", "nvidia", "amd", "intel", "ascend"} <= set(results)
+    nvidia = results["nvidia"].properties
+    assert nvidia is not None and "sm_arch" in nvidia
     profile = tmp_path / "p.toml"
     profile.write_text("[properties.x86_64]\nlevel = ['v2', 'v1']\n")
-    assert detect_all(ProviderOptions(profile=profile)).properties == {
-        "x86_64": {"level": ("v2", "v1")}
-    }
+    from_profile = session(tmp_path, profile=profile).detect_native()
+    assert [(r.namespace, r.properties) for r in from_profile] == [
+        ("x86_64", {"level": ("v2", "v1")})
+    ]
 
 
 @pytest.mark.slow

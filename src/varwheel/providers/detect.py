@@ -475,15 +475,6 @@ def detect_support(
     )
 
 
-def detect_all(options: ProviderOptions) -> SupportedProperties:
-    """What this machine supports per native provider (or the profile), for ``varwheel detect``."""
-    results = session_for(options).detect_native()
-    return SupportedProperties(
-        {r.namespace: dict(r.properties) for r in results if r.properties is not None},
-        {r.namespace: r.reason for r in results if r.properties is None},
-    )
-
-
 # -- helpers -------------------------------------------------------------------------------------
 
 
@@ -539,7 +530,6 @@ __all__ = [
     "NamespaceResult",
     "ProviderOptions",
     "ProviderSession",
-    "detect_all",
     "detect_support",
     "session_for",
 ]
