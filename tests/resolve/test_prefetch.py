@@ -9,13 +9,9 @@ import pytest
 from packaging.requirements import Requirement
 
 from helpers.http_server import serve_directory
-from resolve.variant_project import write_profile, write_site
-from varwheel.cli.selection_options import support_function
+from resolve.variant_project import profile_session, write_profile, write_site
 from varwheel.index.client import IndexClient
 from varwheel.install.environment import current_environment
-from varwheel.providers.detect import ProviderOptions
-from varwheel.resolve.options import ResolveOptions
-from varwheel.resolve.resolver import Session
 
 
 @pytest.mark.parametrize("no_deps", [False, True])
@@ -25,13 +21,7 @@ def test_each_file_fetched_once(tmp_path: Path, no_deps: bool) -> None:
     target = current_environment()
     with serve_directory(site) as srv:
         client = IndexClient([srv.url + "simple/"])
-        session = Session(
-            client,
-            tags=target.tags,
-            marker_env=target.marker_env,
-            support_for=support_function(ProviderOptions(profile=profile), target.marker_env),
-            options=ResolveOptions(no_deps=no_deps),
-        )
+        session = profile_session(client, target, profile, no_deps=no_deps)
         res = session.resolve([Requirement("vdemo[fast]")])
         counts = Counter(r.path for r in srv.stats.snapshot())
     names = {p.name for p in res.packages}

@@ -8,14 +8,11 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from resolve.variant_project import build_project, write_profile
-from varwheel.cli.selection_options import support_function
+from resolve.variant_project import build_project, profile_session, write_profile
 from varwheel.errors import ResolutionError
 from varwheel.index.client import IndexClient
 from varwheel.install.environment import current_environment
-from varwheel.providers.detect import ProviderOptions
 from varwheel.resolve.explain import explain_requirement
-from varwheel.resolve.options import ResolveOptions
 from varwheel.resolve.resolver import Resolution, Session
 from varwheel.spec.properties import VariantProperty
 from varwheel.spec.selection import Preferences
@@ -44,14 +41,8 @@ def cpu_profile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def session(wheel_dir: Path, target, profile: Path, **opts) -> Session:
-    client = IndexClient(find_links=[wheel_dir], no_index=True)
-    popts = ProviderOptions(profile=profile)
-    return Session(
-        client,
-        tags=target.tags,
-        marker_env=target.marker_env,
-        support_for=support_function(popts, target.marker_env),
-        options=ResolveOptions(**opts),
+    return profile_session(
+        IndexClient(find_links=[wheel_dir], no_index=True), target, profile, **opts
     )
 
 
@@ -170,25 +161,14 @@ def test_sdist_fallback_builds_a_non_variant_wheel(
         (links / whl.name).write_bytes(whl.read_bytes())
     build_sdist(links, "sdpkg", "1.0", dependencies=["vdemo-cpu-rt"])
     client = IndexClient(find_links=[links], no_index=True)
-    s = Session(
-        client,
-        tags=target.tags,
-        marker_env=target.marker_env,
-        support_for=support_function(ProviderOptions(profile=gpu_profile), target.marker_env),
-        options=ResolveOptions(build_isolation=False),
-        build_dir=tmp_path / "build",
+    s = profile_session(
+        client, target, gpu_profile, build_dir=tmp_path / "build", build_isolation=False
     )
     res = s.resolve(reqs("sdpkg"))
     assert picked(res) == {"sdpkg": None, "vdemo-cpu-rt": None}
     pkg = res.by_name()[canonicalize_name("sdpkg")]
     assert pkg.candidate.is_sdist
     assert pkg.built_wheel is not None and pkg.built_wheel.name.startswith("sdpkg-1.0-")
-    no_build = Session(
-        client,
-        tags=target.tags,
-        marker_env=target.marker_env,
-        support_for=support_function(ProviderOptions(profile=gpu_profile), target.marker_env),
-        options=ResolveOptions(allow_sdists=False),
-    )
+    no_build = profile_session(client, target, gpu_profile, allow_sdists=False)
     with pytest.raises(ResolutionError, match="building from source is disabled"):
         no_build.resolve(reqs("sdpkg"))

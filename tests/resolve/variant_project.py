@@ -15,8 +15,15 @@ dependencies, and ``vonly 1.0`` a variant-only project (cu12 wheel, no null, no 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from helpers.wheels import build_wheel, variant_json
+from varwheel.cli.selection_options import support_function
+from varwheel.index.client import IndexClient
+from varwheel.install.environment import TargetEnvironment
+from varwheel.providers.detect import ProviderOptions
+from varwheel.resolve.options import ResolveOptions
+from varwheel.resolve.resolver import Session
 
 NVIDIA_PROVIDER = {"nvidia": {"requires": ["nvidia-variant-provider>=0.0.1"]}}
 CU12 = ["nvidia :: cuda_version_lower_bound :: 12.0"]
@@ -117,3 +124,23 @@ def build_sdist(dest: Path, name: str, version: str, *, dependencies: list[str])
             info.mtime = 1_600_000_000
             tf.addfile(info, io.BytesIO(data))
     return path
+
+
+def profile_session(
+    client: IndexClient,
+    target: TargetEnvironment,
+    profile: Path,
+    *,
+    build_dir: Path | None = None,
+    **opts: Any,
+) -> Session:
+    """A resolve Session for ``target`` whose variant support comes from a provider profile;
+    ``opts`` are ResolveOptions fields."""
+    return Session(
+        client,
+        tags=target.tags,
+        marker_env=target.marker_env,
+        support_for=support_function(ProviderOptions(profile=profile), target.marker_env),
+        options=ResolveOptions(**opts),
+        build_dir=build_dir,
+    )
