@@ -18,8 +18,6 @@ import re
 import shutil
 import tempfile
 import threading
-import zipfile
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
@@ -355,13 +353,13 @@ class IndexClient:
     def read_wheel_member_routed(self, file: IndexFile, member_suffix: str) -> MemberResult:
         if is_file_url(file.url):
             return MemberResult(
-                _read_local_member(file_url_path(file.url), member_suffix, file.filename),
+                range_zip.read_zip_member(file_url_path(file.url), member_suffix, file.filename),
                 MEMBER_LOCAL,
             )
         cached = self._cached_wheel(file)
         if cached is not None:
             return MemberResult(
-                _read_local_member(cached, member_suffix, file.filename), MEMBER_CACHE
+                range_zip.read_zip_member(cached, member_suffix, file.filename), MEMBER_CACHE
             )
         read = range_zip.read_member(
             lambda rng: self.session.get_range(file.url, rng), member_suffix, file.filename
@@ -375,12 +373,3 @@ class IndexClient:
                 with contextlib.suppress(OSError):
                     self.wheel_cache.put_bytes(entry, read.whole)
         return MemberResult(read.data, MEMBER_WHOLE)
-
-
-def _read_local_member(path: Path, suffix: str, source: str) -> bytes:
-    try:
-        with zipfile.ZipFile(path) as zf:
-            name = range_zip.select_member(zf.namelist(), suffix, source)
-            return zf.read(name)
-    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise IndexFetchError(f"{source}: cannot read wheel ({exc})") from None

@@ -14,6 +14,8 @@ import zipfile
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from varwheel.errors import IndexFetchError, WheelMemberNotFound
 from varwheel.index.http import Response
@@ -162,17 +164,18 @@ def decompress(data: bytes, entry: ZipEntry, source: str, max_size: int = MAX_ME
     return out
 
 
-def read_member_from_bytes(whole: bytes, suffix: str, source: str) -> bytes:
-    """The member of an in-memory zip (the fallback route)."""
+def read_zip_member(file: Path | BinaryIO, suffix: str, source: str) -> bytes:
+    """The member ending in ``suffix`` of a local wheel or an in-memory one (the fallback route
+    when a server ignores ``Range``); an unreadable zip is an :class:`IndexFetchError`."""
     try:
-        with zipfile.ZipFile(io.BytesIO(whole)) as zf:
+        with zipfile.ZipFile(file) as zf:
             name = select_member(zf.namelist(), suffix, source)
             info = zf.getinfo(name)
             if info.file_size > MAX_MEMBER_SIZE:
                 raise IndexFetchError(f"{source}: {name!r} is too large ({info.file_size} bytes)")
             return zf.read(name)
-    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise IndexFetchError(f"{source}: not a valid wheel ({exc})") from None
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise IndexFetchError(f"{source}: cannot read wheel ({exc})") from None
 
 
 def _content_range(resp: Response, source: str) -> tuple[int, int]:
@@ -206,7 +209,8 @@ def read_member(
     requests = 1
     resp = fetch(f"bytes=-{tail_size}")
     if resp.status == 200:
-        return MemberRead(read_member_from_bytes(resp.body, suffix, source), resp.body, requests)
+        whole = resp.body
+        return MemberRead(read_zip_member(io.BytesIO(whole), suffix, source), whole, requests)
     tail_start, total = _content_range(resp, source)
     tail = resp.body
 
