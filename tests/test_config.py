@@ -55,7 +55,7 @@ def test_user_config_all_keys(tmp_path: Path) -> None:
     assert config.strict_providers is False
     assert config.profile == user.parent / "profiles" / "box.toml"  # relative to the file
     assert config.index_url == "http://127.0.0.1:8080/simple"
-    assert config.extra_index_urls == ("http://127.0.0.1:8081/simple",)
+    assert config.extra_index_url == ("http://127.0.0.1:8081/simple",)
     assert config.find_links == ("/srv/wheels",)
     assert config.prefer == ("x86_64 :: level :: v3",)
     assert config.forbid == ("nvidia",)

@@ -58,10 +58,6 @@ class Config:
     sources: tuple[Path, ...] = ()  # files that were read, lowest precedence first
     warnings: tuple[str, ...] = ()
 
-    @property
-    def extra_index_urls(self) -> tuple[str, ...]:
-        return self.extra_index_url
-
 
 _KEY_TO_FIELD = {f.name.replace("_", "-"): f.name for f in fields(Config)}
 _KNOWN = frozenset(_KEY_TO_FIELD) - {"sources", "warnings"}
