@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from varwheel.cli.selection_options import (
     SelectionContext,
+    add_requirement_file_argument,
     add_selection_arguments,
     build_context,
     cross_target_requested,
@@ -37,15 +38,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("requirements", nargs="*", metavar="REQ")
-    parser.add_argument(
-        "-r",
-        "--requirement",
-        dest="requirement_files",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="install from a requirements file (repeatable)",
-    )
+    add_requirement_file_argument(parser, help="install from a requirements file (repeatable)")
     parser.add_argument(
         "-c",
         "--constraint",

@@ -9,6 +9,7 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from varwheel.cli import exitcodes
+from varwheel.cli.selection_options import add_requirement_file_argument
 from varwheel.errors import InvalidInput
 from varwheel.install.environment import TargetEnvironment, find_target_environment
 from varwheel.install.installed import installed_distributions, read_record
@@ -25,14 +26,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help="distribution names (a version part is ignored)"
     )
-    parser.add_argument(
-        "-r",
-        "--requirement",
-        dest="requirement_files",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="uninstall the projects a requirements file names (repeatable)",
+    add_requirement_file_argument(
+        parser, help="uninstall the projects a requirements file names (repeatable)"
     )
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")

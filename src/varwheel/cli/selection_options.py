@@ -44,6 +44,19 @@ if TYPE_CHECKING:
 CROSS_TARGET_FLAGS = ("python_version", "platform", "implementation", "abi")
 
 
+def add_requirement_file_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """pip's ``-r/--requirement FILE`` (repeatable) into ``args.requirement_files``."""
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirement_files",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=help,
+    )
+
+
 def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("package index")
     group.add_argument("-i", "--index-url", help="base URL of the simple index (PEP 503/691)")
