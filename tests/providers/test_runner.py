@@ -230,12 +230,9 @@ def test_pins_are_exact_and_dependencies_must_be_pinned_too(
     with pytest.raises(ProviderError, match=r"needs vw-dep 9\.0, which is not trusted; trust it"):
         ensure_plugin_env([pin], python=sys.executable, source=source, cache_root=tmp_path)
     assert not list((tmp_path / "plugin-envs").iterdir())
+    allowed = [pin, parse_pin("vw-dep==1.0")]
     env = ensure_plugin_env(
-        [pin],
-        python=sys.executable,
-        source=source,
-        cache_root=tmp_path,
-        allowed=[pin, parse_pin("vw-dep==1.0")],
+        [pin], python=sys.executable, source=source, cache_root=tmp_path, allowed=allowed
     )
     # ==1.0.0 would have picked 1.0.0+evil (PEP 440 ignores local labels); dep is the pinned one
     assert _installed(env) == {"vw_pinned": "1.0.0", "vw_dep": "1.0"}
@@ -245,11 +242,7 @@ def test_pins_are_exact_and_dependencies_must_be_pinned_too(
     python.unlink()
     python.symlink_to(tmp_path / "removed-base-python")
     again = ensure_plugin_env(
-        [pin],
-        python=sys.executable,
-        source=source,
-        cache_root=tmp_path,
-        allowed=[pin, parse_pin("vw-dep==1.0")],
+        [pin], python=sys.executable, source=source, cache_root=tmp_path, allowed=allowed
     )
     assert again == env and python.exists()
 
