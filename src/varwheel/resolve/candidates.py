@@ -148,12 +148,6 @@ def group_releases(name: str, files: Iterable[IndexFile]) -> dict[Version, Relea
     }
 
 
-def tag_compatible(wheels: Sequence[tuple[IndexFile, WheelFilename]], tags: Sequence[Tag]) -> bool:
-    """Whether any wheel is installable by tags (cheap pre-check before fetching variant data)."""
-    supported = set(tags)
-    return any(wf.tags & supported for _, wf in wheels)
-
-
 def has_tag_compatible_variant(
     wheels: Sequence[tuple[IndexFile, WheelFilename]], tags: Sequence[Tag]
 ) -> bool:
