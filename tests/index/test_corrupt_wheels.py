@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.wheels import build_wheel
+from helpers.wheels import build_wheel, variant_json
 from varwheel.errors import IndexFetchError, InvalidInput
 from varwheel.index.client import IndexClient
 from varwheel.index.static import write_static_index
@@ -49,3 +49,12 @@ def test_find_links_member_read_reports_a_damaged_wheel(damaged: Path) -> None:
     (file,) = client.project_files("zeta")
     with pytest.raises(IndexFetchError, match="cannot read wheel"):
         client.read_wheel_member(file, ".dist-info/METADATA")
+
+
+def test_generated_variants_json_reports_a_damaged_variant_json(tmp_path: Path) -> None:
+    doc = variant_json("mkl", ["blas :: library :: mkl"], providers={"blas": {"requires": ["b"]}})
+    wheel = build_wheel(tmp_path / "w", "eta", "1.0", variant=doc, label="mkl")
+    _damage_member(wheel, ".dist-info/variant.json")
+    with pytest.raises(InvalidInput, match=r"eta-1\.0-py3-none-any-mkl\.whl"):
+        write_static_index([wheel], tmp_path / "index", generate_variants_json=True)
+    assert not (tmp_path / "index").exists()

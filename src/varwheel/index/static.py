@@ -24,8 +24,6 @@ import json as _json
 import os
 import shutil
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
@@ -34,8 +32,10 @@ from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
 
-from varwheel.errors import InvalidFilename, InvalidInput, InvalidMetadata
+from varwheel.errors import IndexFetchError, InvalidFilename, InvalidInput
 from varwheel.index.dists import SDIST, VARIANTS_JSON, WHEEL, file_kind, project_and_version
+from varwheel.index.hashes import file_digest
+from varwheel.index.range_zip import read_zip_member
 from varwheel.spec.filenames import (
     parse_variants_json_filename,
     parse_wheel_filename,
@@ -61,27 +61,12 @@ class _Entry:
     requires_python: str | None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _wheel_metadata(path: Path) -> bytes:
+def _wheel_member(path: Path, suffix: str) -> bytes:
+    """A member of a wheel to publish; a missing member or an unreadable wheel is bad input."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            names = [
-                n for n in zf.namelist() if n.endswith(".dist-info/METADATA") and n.count("/") == 1
-            ]
-            if len(names) != 1:
-                raise InvalidInput(
-                    f"{path.name}: expected one *.dist-info/METADATA, found {len(names)}"
-                )
-            return zf.read(names[0])
-    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise InvalidInput(f"{path.name}: not a readable wheel ({exc})") from None
+        return read_zip_member(path, suffix, path.name)
+    except IndexFetchError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def _entry(path: Path) -> _Entry:
@@ -91,7 +76,7 @@ def _entry(path: Path) -> _Entry:
     if kind == WHEEL:
         wf = parse_wheel_filename(path.name)
         project, version, label = wf.project, str(wf.version), wf.label
-        metadata = _wheel_metadata(path)
+        metadata = _wheel_member(path, ".dist-info/METADATA")
         requires_python = BytesHeaderParser().parsebytes(metadata).get("Requires-Python")
     elif kind == VARIANTS_JSON:
         project, described = parse_variants_json_filename(path.name)
@@ -108,7 +93,7 @@ def _entry(path: Path) -> _Entry:
         version,
         label,
         variants_of,
-        _sha256(path),
+        file_digest(path, "sha256"),
         path.stat().st_size,
         metadata,
         requires_python.strip() if requires_python else None,
@@ -194,13 +179,8 @@ def _write_tree(
 
 
 def _wheel_variant_json(path: Path, label: str) -> VariantMetadata:
-    with zipfile.ZipFile(path) as zf:
-        names = [
-            n for n in zf.namelist() if n.endswith(".dist-info/variant.json") and n.count("/") == 1
-        ]
-        if len(names) != 1:
-            raise InvalidMetadata("variant wheel has no *.dist-info/variant.json", source=path.name)
-        return load_wheel_variant_json(zf.read(names[0]), label, source=path.name)
+    data = _wheel_member(path, ".dist-info/variant.json")
+    return load_wheel_variant_json(data, label, source=path.name)
 
 
 def _generate_variants_json(by_project: dict[str, list[_Entry]], staging: Path) -> list[_Entry]:
