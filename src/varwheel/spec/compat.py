@@ -100,7 +100,7 @@ def first_failure(
     value, or ``None`` when compatible: AND over features, OR over values (PEP 817 §"Variant
     properties"). No properties = the null variant, always compatible."""
     for (ns, feature), values in sorted(group_by_feature(props).items()):
-        available = supported.properties.get(ns, {}).get(feature, ())
+        available = supported.values(ns, feature)
         if not any(v in available for v in values):
             return ns, feature, values
     return None
