@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from varwheel.errors import InvalidFilename, InvalidMetadata
 from varwheel.spec.filenames import (
+    VARIANTS_JSON_SUFFIX,
     is_variant_json_member,
     parse_variants_json_filename,
     parse_wheel_filename,
@@ -62,7 +63,7 @@ def detect_kind(path: Path, head: bytes, source: str | None = None) -> FileKind:
         return "wheel"
     if name.endswith(".toml"):
         return "pyproject"
-    if name.endswith("-variants.json"):
+    if name.endswith(VARIANTS_JSON_SUFFIX):
         return "variants.json"
     if name.startswith("variant.json"):
         return "variant.json"
@@ -184,7 +185,7 @@ def inspect_path(path: Path | str) -> Inspection:
     if kind == "variant.json":
         return _inspection(path, kind, load_variant_json(data, source=source))
     extra: dict[str, Any] = {}
-    if path.name.endswith("-variants.json"):
+    if path.name.endswith(VARIANTS_JSON_SUFFIX):
         try:
             project, version = parse_variants_json_filename(path.name)
         except InvalidFilename as err:
