@@ -327,6 +327,22 @@ def test_unknown_index_strategy_is_a_user_error() -> None:
         IndexClient(index_strategy="best")
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[::1", "not a valid URL"),
+        ("http://user:secret@[::1/simple/", "not a valid URL"),
+        ("ftp://example.com/simple/", "http://, https:// or file:"),
+        ("ht!tp://example.com/simple/", "http://, https:// or file:"),
+    ],
+)
+def test_malformed_index_urls_are_user_errors(url: str, message: str) -> None:
+    for kwargs in ({"index_urls": [url]}, {"extra_index_urls": [url]}, {"find_links": [url]}):
+        with pytest.raises(InvalidInput, match=message) as err:
+            IndexClient(**kwargs)  # type: ignore[arg-type]
+        assert "secret" not in str(err.value)
+
+
 def test_unresponsive_server_times_out() -> None:
     with socket.socket() as listener:  # accepts connections (kernel backlog) but never answers
         listener.bind(("127.0.0.1", 0))

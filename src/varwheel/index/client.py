@@ -78,12 +78,25 @@ def parse_page(resp: Response, source: str) -> ParsedFiles:
     raise InvalidIndexPage(f"{resp.url}: unsupported content type {media!r} for a project page")
 
 
-def _as_location(text: str | os.PathLike[str]) -> str:
-    """An index or find-links location as a URL: local paths become ``file://`` URLs."""
+def _as_location(text: str | os.PathLike[str]) -> tuple[str, tuple[str, str] | None]:
+    """An index or find-links location as a URL without credentials, and the credentials.
+
+    Local paths become ``file://`` URLs; anything but ``http(s)://`` and ``file:`` is an error.
+    """
     text = os.fspath(text)
-    if "://" in text or text.startswith("file:"):
-        return text
-    return Path(text).resolve().as_uri()
+    if "://" not in text and not text.startswith("file:"):
+        return Path(text).resolve().as_uri(), None
+    shown = re.sub(r"//[^/]*@", "//***@", text)  # never echo a password
+    try:
+        url, creds = split_credentials(text)
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError as exc:
+        raise InvalidInput(f"{shown}: not a valid URL ({exc})") from None
+    if scheme not in ("http", "https", "file"):
+        raise InvalidInput(
+            f"{shown}: an index or find-links URL must be http://, https:// or file:"
+        )
+    return url, creds
 
 
 class IndexClient:
@@ -110,7 +123,7 @@ class IndexClient:
         credentials: dict[str, tuple[str, str]] = {}
 
         def location(text: str | os.PathLike[str]) -> str:
-            url, creds = split_credentials(_as_location(text))
+            url, creds = _as_location(text)
             if creds:
                 credentials[urlsplit(url).netloc.lower()] = creds
             return url
