@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import tempfile
 from pathlib import Path
@@ -148,16 +147,8 @@ def _install(
 ) -> None:
     """Download (and build) every wheel first, then install all of them in one transaction;
     installed distributions of the same projects are replaced (upgrade, reinstall)."""
-    from varwheel.install.transaction import install_wheels
+    from varwheel.install.transaction import direct_url_documents, install_wheels
 
-    direct_urls = {
-        p.name: {
-            "url": p.candidate.file.url,
-            "archive_info": {"hashes": dict(p.candidate.file.hashes)},
-        }
-        for p in todo
-        if p.is_direct and p.candidate.file is not None
-    }
     # ignore_cleanup_errors: after Ctrl-C a download thread may still be writing there
     with tempfile.TemporaryDirectory(prefix="varwheel-install-", ignore_cleanup_errors=True) as tmp:
         if hashes:
@@ -167,17 +158,11 @@ def _install(
             check_hashes(todo, paths, hashes)
         for line in verify_downloads(todo, paths):
             print(f"varwheel: warning: {line}", file=sys.stderr)
-        for pkg, path in zip(todo, paths, strict=True):
-            info = direct_urls.get(pkg.name)
-            if info is not None and not info["archive_info"]["hashes"]:
-                # PEP 610: record the hash of what was installed (a URL given without one)
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-                info["archive_info"] = {"hashes": {"sha256": digest}, "hash": f"sha256={digest}"}
         install_wheels(
             ctx.target,
             paths,
             requested={p.name for p in todo if p.requested},
-            direct_urls=direct_urls,
+            direct_urls=direct_url_documents(todo, paths),
             compile_bytecode=compile_bytecode,
         )
 

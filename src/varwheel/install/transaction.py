@@ -37,11 +37,12 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from varwheel.errors import InstallError
+from varwheel.index.hashes import file_digest
 from varwheel.install.environment import TargetEnvironment
 from varwheel.install.installed import (
     InstalledDistribution,
@@ -49,6 +50,9 @@ from varwheel.install.installed import (
     read_record,
 )
 from varwheel.install.wheelcheck import CheckedWheel, check_wheel
+
+if TYPE_CHECKING:
+    from varwheel.resolve.resolver import ResolvedPackage
 
 __all__ = [
     "InstallResult",
@@ -478,6 +482,24 @@ def _stage(
         raise InstallError(
             f"{checked.path.name}: could not be unpacked ({exc}); nothing was installed"
         ) from exc
+
+
+def direct_url_documents(
+    todo: Sequence[ResolvedPackage], paths: Sequence[Path]
+) -> dict[str, dict[str, Any]]:
+    """PEP 610 ``direct_url.json`` documents of the packages named by path or URL, keyed by
+    project; a URL given without a hash gets the sha256 of the wheel that is installed."""
+    out: dict[str, dict[str, Any]] = {}
+    for pkg, path in zip(todo, paths, strict=True):
+        file = pkg.candidate.file
+        if not pkg.is_direct or file is None:
+            continue
+        archive_info: dict[str, Any] = {"hashes": dict(file.hashes)}
+        if not file.hashes:
+            digest = file_digest(path, "sha256")
+            archive_info = {"hashes": {"sha256": digest}, "hash": f"sha256={digest}"}
+        out[pkg.name] = {"url": file.url, "archive_info": archive_info}
+    return out
 
 
 def install_wheels(
