@@ -127,37 +127,29 @@ def test_report_to_file_and_no_variants(capsys, tmp_path, server, profiles) -> N
 
 
 def test_variant_flag_forbid_prefer(capsys, server, profiles) -> None:
-    base = [
-        "install",
-        "--dry-run",
-        "--no-deps",
-        "--profile",
-        str(profiles["gpu"]),
-        *index_args(server),
-    ]
-    _, out, _ = run(capsys, *base, "--variant", "vdemo=null", "vdemo")
-    assert "variant null" in out
-    _, out, _ = run(capsys, *base, "-v", "vdemo")
+    def plan(profile: str, *argv: str) -> tuple[int, str, str]:
+        return run(
+            capsys,
+            *("install", "--dry-run", "--no-deps", "--profile", str(profiles[profile])),
+            *index_args(server),
+            *argv,
+        )
+
+    def chosen(*argv: str) -> str:
+        code, out, err = plan("gpu", *argv, "vdemo")
+        assert code == 0, err
+        return out
+
+    assert "variant null" in chosen("--variant", "vdemo=null")
+    out = chosen("-v")
     assert "variant cu12" in out and "chosen because: " in out
-    _, out, _ = run(capsys, *base, "--forbid", "nvidia :: cuda_version_lower_bound", "vdemo")
-    assert "variant null" in out
-    _, out, _ = run(
-        capsys, *base, "--prefer", "nvidia :: cuda_version_lower_bound :: 12.0", "vdemo"
-    )
-    assert "variant cu12" in out
+    assert "variant null" in chosen("--forbid", "nvidia :: cuda_version_lower_bound")
+    assert "variant cu12" in chosen("--prefer", "nvidia :: cuda_version_lower_bound :: 12.0")
     # an unsupported variant is refused unless forced
-    cpu = [
-        "install",
-        "--dry-run",
-        "--no-deps",
-        "--profile",
-        str(profiles["cpu"]),
-        *index_args(server),
-    ]
-    code, _, err = run(capsys, *cpu, "--variant", "vdemo=cu12", "vdemo==1.0")
+    code, _, err = plan("cpu", "--variant", "vdemo=cu12", "vdemo==1.0")
     assert code == exitcodes.FAILURE
     assert "cu12" in err and err.count("\n") == 1
-    code, out, _ = run(capsys, *cpu, "--variant", "vdemo=cu12", "--force-variant", "vdemo==1.0")
+    code, out, _ = plan("cpu", "--variant", "vdemo=cu12", "--force-variant", "vdemo==1.0")
     assert code == 0 and "variant cu12" in out
 
 
