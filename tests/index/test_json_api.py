@@ -109,3 +109,9 @@ def test_invalid_url_is_skipped_with_a_warning() -> None:
     entry = {"filename": "demo-1.0.tar.gz", "url": "//[x/demo-1.0.tar.gz", "hashes": {}}
     parsed = files_from_json(_doc([entry]), PAGE, "IDX")
     assert parsed.files == () and "not a valid URL" in parsed.warnings[0]
+
+
+def test_deeply_nested_page_is_an_index_error() -> None:
+    for doc in (b"[" * 100_000, b'{"files": ' * 100_000):
+        with pytest.raises(InvalidIndexPage, match="nested too deeply"):
+            files_from_json(doc, "https://example.org/simple/x/", "idx")

@@ -73,6 +73,8 @@ def files_from_json(data: bytes | str, page_url: str, source: str) -> ParsedFile
         doc = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidIndexPage(f"{page_url}: project page is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidIndexPage(f"{page_url}: project page is nested too deeply") from None
     if not isinstance(doc, Mapping):
         raise InvalidIndexPage(f"{page_url}: project page is not a JSON object")
     meta = doc.get("meta")
