@@ -256,11 +256,15 @@ class IndexClient:
             return self.fetch(file.metadata_url, file.metadata_hashes)
         return self.read_wheel_member(file, ".dist-info/METADATA")
 
-    def _cached_wheel(self, file: IndexFile) -> Path | None:
-        """The verified cached copy of ``file``, if the wheel cache has one."""
+    def _cache_entry(self, file: IndexFile) -> Path | None:
+        """Where the wheel cache keeps ``file`` (None: no cache, a local file or no hash)."""
         if self.wheel_cache is None or is_file_url(file.url):
             return None
-        path = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
+        return self.wheel_cache.path_for(file.url, file.hashes, file.filename)
+
+    def _cached_wheel(self, file: IndexFile) -> Path | None:
+        """The verified cached copy of ``file``, if the wheel cache has one."""
+        path = self._cache_entry(file)
         if path is None or not path.is_file():
             return None
         picked = pick_hash(file.hashes)
@@ -294,11 +298,10 @@ class IndexClient:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        if cached is None and self.wheel_cache is not None and not is_file_url(file.url):
-            entry = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
-            if entry is not None:
-                with contextlib.suppress(OSError):
-                    self.wheel_cache.put(entry, dest)
+        entry = self._cache_entry(file) if cached is None else None
+        if entry is not None and self.wheel_cache is not None:
+            with contextlib.suppress(OSError):
+                self.wheel_cache.put(entry, dest)
         if progress:
             progress(ProgressEvent(file, size, size, done=True))
         return dest
@@ -380,9 +383,8 @@ class IndexClient:
         if read.whole is None:
             return MemberResult(read.data, MEMBER_RANGE)
         check_bytes(read.whole, file.hashes, file.filename)
-        if self.wheel_cache is not None:
-            entry = self.wheel_cache.path_for(file.url, file.hashes, file.filename)
-            if entry is not None:
-                with contextlib.suppress(OSError):
-                    self.wheel_cache.put_bytes(entry, read.whole)
+        entry = self._cache_entry(file)
+        if entry is not None and self.wheel_cache is not None:
+            with contextlib.suppress(OSError):
+                self.wheel_cache.put_bytes(entry, read.whole)
         return MemberResult(read.data, MEMBER_WHOLE)
