@@ -126,8 +126,8 @@ def run(args: argparse.Namespace) -> int:
         ctx.session.close()
         ctx.index_warnings.flush()
     render_installed(console, todo)
-    from varwheel.cli.selection_options import installed_from_env
     from varwheel.install.check import dependency_problems
+    from varwheel.install.installed import installed_from_env
 
     touched = {p.name for p in todo}
     for line in dependency_problems(

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
 def broken_dependents(env: TargetEnvironment, removed: set[str]) -> list[str]:
     """What the distributions left behind still require of the removed ones. pip and uv remove
     a needed dependency without a word; we remove it too, but say what it breaks."""
-    from varwheel.cli.selection_options import installed_from_env
     from varwheel.install.check import dependency_problems
+    from varwheel.install.installed import installed_from_env
 
     return dependency_problems(installed_from_env(env), env.marker_env, touched=removed)

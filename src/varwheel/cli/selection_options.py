@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from varwheel.errors import InstallError, InvalidInput
 from varwheel.install.hashes import HASH_ALGORITHMS
+from varwheel.install.installed import installed_from_env, installed_versions
 from varwheel.resolve.requirement import parse_requirement
 from varwheel.spec.properties import VariantProperty, validate_label
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from varwheel.install.environment import TargetEnvironment
     from varwheel.providers.detect import NamespaceResult, ProviderOptions
     from varwheel.resolve.options import Constraint, ResolveOptions
-    from varwheel.resolve.provider import InstalledDist
     from varwheel.resolve.resolver import Session
     from varwheel.spec.filenames import WheelFilename
     from varwheel.spec.model import VariantMetadata
@@ -587,44 +587,6 @@ def cache_dir() -> Path | None:
     from varwheel.providers.cache import cache_root
 
     return cache_root() / "index"
-
-
-def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:
-    from varwheel.install.installed import installed_distributions
-    from varwheel.resolve.provider import InstalledDist
-
-    out: dict[NormalizedName, InstalledDist] = {}
-    for name, dist in installed_distributions(env).items():
-        try:
-            version = Version(dist.version)
-        except InvalidVersion:
-            continue
-        vjson = dist.dist_info / "variant.json"
-        out[name] = InstalledDist(
-            name,
-            version,
-            _installed_requires(dist.dist_info),
-            dist.variant_label,
-            vjson.read_bytes() if dist.variant_label and vjson.is_file() else None,
-        )
-    return out
-
-
-def _installed_requires(dist_info: Path) -> tuple[str, ...]:
-    from packaging.metadata import parse_email
-
-    try:
-        raw, _ = parse_email((dist_info / "METADATA").read_bytes())
-    except OSError:
-        return ()
-    return tuple(raw.get("requires_dist", ()))
-
-
-def installed_versions(env: TargetEnvironment) -> dict[str, str]:
-    """Name -> version of every distribution installed in the target (``abi_dependency``)."""
-    from varwheel.install.installed import installed_distributions
-
-    return {name: dist.version for name, dist in installed_distributions(env).items()}
 
 
 def support_function(

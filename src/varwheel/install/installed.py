@@ -16,13 +16,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import InstallError
 
 if TYPE_CHECKING:  # environment.py imports this module
     from varwheel.install.environment import TargetEnvironment
+    from varwheel.resolve.provider import InstalledDist
 
-__all__ = ["InstalledDistribution", "installed_distributions", "read_record"]
+__all__ = [
+    "InstalledDistribution",
+    "installed_distributions",
+    "installed_from_env",
+    "installed_versions",
+    "read_record",
+]
 
 
 @dataclass(frozen=True)
@@ -155,3 +163,40 @@ def read_record(dist: InstalledDistribution) -> list[str]:
             "so its files are unknown; remove it by hand"
         )
     return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
+
+
+def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:
+    """What the resolver (and pip's check) needs of each installed distribution: version,
+    Requires-Dist and variant; distributions with an invalid version are left out."""
+    from varwheel.resolve.provider import InstalledDist
+
+    out: dict[NormalizedName, InstalledDist] = {}
+    for name, dist in installed_distributions(env).items():
+        try:
+            version = Version(dist.version)
+        except InvalidVersion:
+            continue
+        vjson = dist.dist_info / "variant.json"
+        out[name] = InstalledDist(
+            name,
+            version,
+            _installed_requires(dist.dist_info),
+            dist.variant_label,
+            vjson.read_bytes() if dist.variant_label and vjson.is_file() else None,
+        )
+    return out
+
+
+def _installed_requires(dist_info: Path) -> tuple[str, ...]:
+    from packaging.metadata import parse_email
+
+    try:
+        raw, _ = parse_email((dist_info / "METADATA").read_bytes())
+    except OSError:
+        return ()
+    return tuple(raw.get("requires_dist", ()))
+
+
+def installed_versions(env: TargetEnvironment) -> dict[str, str]:
+    """Name -> version of every distribution installed in the target (``abi_dependency``)."""
+    return {name: dist.version for name, dist in installed_distributions(env).items()}
