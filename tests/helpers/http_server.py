@@ -283,10 +283,6 @@ class LocalServer:
     root: Path
     _server: _Server = field(repr=False)
 
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
     def fail(self, path: str, status: int, times: int = 1) -> None:
         """The next ``times`` requests for URL path ``path`` get ``status``."""
         with self._server.lock:
