@@ -9,7 +9,7 @@ import pytest
 
 from helpers.http_server import serve_directory
 from helpers.wheels import build_wheel
-from varwheel.errors import InvalidInput
+from varwheel.errors import IndexFetchError, InvalidInput
 from varwheel.index.client import IndexClient
 from varwheel.index.html import files_from_html
 from varwheel.index.json_api import files_from_json
@@ -101,3 +101,17 @@ def test_file_names_with_control_characters_are_skipped() -> None:
     assert parsed.files == ()
     assert len(parsed.warnings) == 2
     assert all(w.isprintable() for w in parsed.warnings)
+
+
+def test_unlistable_find_links_directory_is_one_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "iterdir", refuse)
+    with (
+        IndexClient(no_index=True, find_links=[tmp_path]) as client,
+        pytest.raises(IndexFetchError, match=r"cannot list .*: Permission denied"),
+    ):
+        client.project_files("demo")

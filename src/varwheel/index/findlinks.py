@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from varwheel.errors import IndexFetchError
 from varwheel.index.links import ParsedFiles, check_filename, make_file
 from varwheel.index.models import IndexFile
 
@@ -15,7 +16,11 @@ def files_in_directory(directory: Path, source: str) -> ParsedFiles:
     """
     files: list[IndexFile] = []
     warnings: list[str] = []
-    for entry in sorted(directory.iterdir()):
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError as exc:
+        raise IndexFetchError(f"{source}: cannot list {directory}: {exc.strerror or exc}") from None
+    for entry in entries:
         if not entry.is_file():
             continue
         url = entry.resolve().as_uri()
