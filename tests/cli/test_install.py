@@ -21,10 +21,11 @@ from helpers.http_server import LocalServer, free_port, serve_directory
 from resolve.variant_project import write_profile, write_site
 from varwheel.cli import exitcodes
 from varwheel.cli.main import main
-from varwheel.cli.selection_options import parse_variant_pins, read_requirements_file
+from varwheel.cli.selection_options import parse_variant_pins
 from varwheel.errors import InvalidInput
 from varwheel.install.environment import find_target_environment
 from varwheel.install.installed import installed_distributions
+from varwheel.resolve.requirements_file import read_requirements_file
 
 
 @pytest.fixture(autouse=True)

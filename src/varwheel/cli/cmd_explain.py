@@ -7,11 +7,8 @@ import json
 import sys
 from typing import Any
 
-from varwheel.cli.selection_options import (
-    add_selection_arguments,
-    build_context,
-    requirement_or_wheel,
-)
+from varwheel.cli.selection_options import add_selection_arguments, build_context
+from varwheel.resolve.requirements_file import requirement_or_wheel
 
 
 def register(subparsers: Any) -> None:

@@ -50,8 +50,8 @@ def names_from_args(args: argparse.Namespace) -> list[str]:
     """Project names: as pip, ``NAME==1.0`` or ``NAME[extra]`` name the project ``NAME``."""
     from pathlib import Path
 
-    from varwheel.cli.selection_options import read_requirements_file
     from varwheel.resolve.requirement import parse_requirement
+    from varwheel.resolve.requirements_file import read_requirements_file
 
     reqs = [parse_requirement(text) for text in args.names]
     for file in args.requirement_files:
