@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from helpers.cli import isolate_cli
@@ -338,6 +338,8 @@ def test_variant_pin_parser_accepts_or_refuses_cleanly(text: str) -> None:
 
 
 @given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200))
+@example("-r0")  # an include that does not exist: reported at the line that names it
+@example("-r .")  # a directory
 def test_requirements_file_parser_never_crashes(text: str) -> None:
     import tempfile
 

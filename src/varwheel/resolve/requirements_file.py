@@ -135,20 +135,26 @@ def _split_option(line: str) -> tuple[str, str]:
 
 
 def parse_requirements_file(
-    path: Path, *, constraint: bool = False, _seen: frozenset[Path] = frozenset()
+    path: Path,
+    *,
+    constraint: bool = False,
+    _seen: frozenset[Path] = frozenset(),
+    _included_at: str | None = None,
 ) -> RequirementsFile:
     """A pip-style requirements (or, with ``constraint``, constraints) file: one requirement per
     line, ``#`` comments, ``\\`` continuations, ``-r``/``-c`` includes and pip's index options
-    (``-i``, ``--extra-index-url``, ``-f``, ``--no-index``, ``--pre``)."""
+    (``-i``, ``--extra-index-url``, ``-f``, ``--no-index``, ``--pre``). An include that cannot
+    be read is reported at the ``FILE:LINE`` that names it."""
     path = path.resolve()
+    at = f"{_included_at}: " if _included_at else ""
     if path in _seen:
-        raise InvalidInput(f"{path}: requirements file includes itself")
+        raise InvalidInput(f"{at}{path}: requirements file includes itself")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise InvalidInput(f"{path}: cannot read requirements file: {err.strerror}") from err
+        raise InvalidInput(f"{at}{path}: cannot read requirements file: {err.strerror}") from err
     except UnicodeDecodeError as err:
-        raise InvalidInput(f"{path}: not a UTF-8 text file") from err
+        raise InvalidInput(f"{at}{path}: not a UTF-8 text file") from err
     result = RequirementsFile()
     for lineno, raw_line in _logical_lines(text):
         where = f"{path}:{lineno}"
@@ -186,6 +192,7 @@ def parse_requirements_file(
                 include,
                 constraint=constraint or field_name == "constraint",
                 _seen=_seen | {path},
+                _included_at=where,
             )
         elif field_name == "index_url":
             result += RequirementsFile(index_url=value)
