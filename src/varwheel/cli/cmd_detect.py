@@ -19,7 +19,7 @@ from varwheel.errors import InvalidInput
 from varwheel.fsutil import atomic_write
 from varwheel.providers.detect import NamespaceResult, ProviderSession
 from varwheel.providers.profile import dump_profile
-from varwheel.providers.summary import describe  # re-exported: cli/selection_options uses it
+from varwheel.providers.summary import describe
 from varwheel.spec.properties import NAMESPACE_RE
 
 

@@ -353,7 +353,7 @@ def explain_empty_answers(
     """A provider that ran and found nothing (no GPU, another CPU family) leaves its namespace
     empty; say why in ``unavailable`` so rejections read "the nvidia provider found no NVIDIA
     GPU" rather than "no supported values"."""
-    from varwheel.cli.cmd_detect import describe
+    from varwheel.providers.summary import describe
     from varwheel.spec.selection import SupportedProperties
 
     empty = {ns for ns, features in detected.properties.items() if not features}

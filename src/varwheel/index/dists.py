@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from packaging.utils import canonicalize_name
 
+from varwheel.spec.filenames import VARIANTS_JSON_SUFFIX
+
 WHEEL = "wheel"
 SDIST = "sdist"
 VARIANTS_JSON = "variants.json"
 
 _SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tgz")
-VARIANTS_SUFFIX = "-variants.json"
 
 
 def is_safe_filename(filename: str) -> bool:
@@ -35,7 +36,7 @@ def file_kind(filename: str) -> str | None:
     """``wheel``, ``sdist``, ``variants.json`` or None for anything else an index page links."""
     if filename.endswith(".whl"):
         return WHEEL
-    if filename.endswith(VARIANTS_SUFFIX):
+    if filename.endswith(VARIANTS_JSON_SUFFIX):
         return VARIANTS_JSON
     if filename.endswith(_SDIST_SUFFIXES):
         return SDIST
@@ -51,7 +52,7 @@ def project_and_version(filename: str) -> tuple[str, str] | None:
             return None
         return canonicalize_name(parts[0]), parts[1]
     if kind == VARIANTS_JSON:
-        parts = filename[: -len(VARIANTS_SUFFIX)].split("-")
+        parts = filename[: -len(VARIANTS_JSON_SUFFIX)].split("-")
         if len(parts) != 2 or not all(parts):
             return None
         return canonicalize_name(parts[0]), parts[1]
