@@ -9,8 +9,9 @@ import pytest
 from helpers.cli import isolate_cli
 from helpers.envs import make_venv, venv_python
 from varwheel.cli.main import build_parser
-from varwheel.cli.selection_options import build_context, explain_empty_answers
+from varwheel.cli.selection_options import build_context
 from varwheel.providers.detect import NamespaceResult
+from varwheel.providers.support import explain_empty_answers
 from varwheel.resolve.requirement import parse_requirement
 from varwheel.spec.selection import SupportedProperties
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from helpers.wheels import build_wheel, variant_json
-from varwheel.cli.selection_options import support_function
 from varwheel.index.client import IndexClient
 from varwheel.install.environment import TargetEnvironment
 from varwheel.providers.detect import ProviderOptions
+from varwheel.providers.support import support_function
 from varwheel.resolve.options import ResolveOptions
 from varwheel.resolve.resolver import Session
 
