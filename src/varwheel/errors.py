@@ -103,3 +103,8 @@ class DownloadMismatch(InstallError):
 class NoTargetEnvironment(InstallError, InvalidInput):
     """No usable target environment was named or found (``--python``, ``$VIRTUAL_ENV``,
     ``./.venv``); a usage error (exit code 2, as uv), still an ``InstallError``."""
+
+
+class ExternallyManaged(NoTargetEnvironment):
+    """The target interpreter is externally managed (PEP 668) and ``--break-system-packages``
+    was not given; the message quotes the distributor's ``EXTERNALLY-MANAGED`` text."""
