@@ -1,11 +1,17 @@
 """Validation of a wheel archive before anything is written: ``check_wheel(path) -> CheckedWheel``.
 
 Checks (each failure is an ``InstallError`` naming the wheel and the member):
-zip integrity (CRC of every member), no absolute / ``..`` / backslash member paths, exactly one
+the archive-level bounds and member-name rules of :mod:`varwheel.wheelzip` (zip bombs, lying
+sizes, encrypted or non-deflate members, absolute / drive / ``..`` / backslash / non-canonical /
+control-character / duplicate names, a name both a file and a directory), exactly one
 ``*.dist-info`` whose name and METADATA Name/Version match the filename (PEP 427, PEP 491),
 Wheel-Version 1.x, every member listed in RECORD with a matching sha256 hash and size (members
-listed but missing also fail), ``.data`` only into known schemes, and for a labelled file a
-``variant.json`` declaring exactly that label (PEP 825 "variant.json ... MUST" for variant wheels).
+listed but missing also fail; a name listed twice with different hashes fails), ``.data`` only
+into known schemes, and for a labelled file a ``variant.json`` declaring exactly that label
+(PEP 825 "variant.json ... MUST" for variant wheels).
+
+Every member is streamed (CRC, declared size and RECORD hash checked chunk by chunk), never held
+whole in memory; only the dist-info files read whole are, capped at ``MAX_METADATA_SIZE``.
 """
 
 from __future__ import annotations
@@ -15,9 +21,8 @@ import csv
 import hashlib
 import io
 import json
-import re
 import zipfile
-import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +31,15 @@ from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import InstallError
 from varwheel.spec.filenames import WheelFilename, parse_wheel_filename
+from varwheel.wheelzip import (
+    ArchiveError,
+    check_entries,
+    member_name_problem,
+    open_zip,
+    read_member,
+    show,
+    stream_member,
+)
 
 __all__ = ["CheckedWheel", "check_wheel"]
 
@@ -66,15 +80,9 @@ def _headers(text: str) -> dict[str, str]:
 
 
 def _check_member_name(path: Path, member: str) -> None:
-    parts = member.split("/")
-    if (
-        member.startswith("/")
-        or "\\" in member
-        or re.match(r"^[A-Za-z]:", member)
-        or ".." in parts
-        or "\x00" in member
-    ):
-        raise _fail(path, f"unsafe path {member!r} in archive (absolute or escaping the target)")
+    problem = member_name_problem(member)
+    if problem is not None:
+        raise _fail(path, f"unsafe path {show(member)} in archive ({problem})")
 
 
 def _same_version(a: str, b: str) -> bool:
@@ -84,47 +92,58 @@ def _same_version(a: str, b: str) -> bool:
         return a == b
 
 
-def _digest(algorithm: str, data: bytes) -> str:
-    raw = hashlib.new(algorithm, data).digest()
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+def _digest(algorithm: str, chunks: Iterator[bytes]) -> tuple[str, int]:
+    hasher = hashlib.new(algorithm)
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        size += len(chunk)
+    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii"), size
 
 
 def check_wheel(path: Path | str) -> CheckedWheel:
-    """Validate the archive at ``path`` completely (reads and hashes every member)."""
+    """Validate the archive at ``path`` completely: every member is streamed, hashed and
+    size-checked against RECORD; memory stays bounded whatever the members unpack to."""
     path = Path(path)
     filename = parse_wheel_filename(path.name)
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _fail(path, f"not a readable zip archive ({exc})") from exc
-    with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        names = [i.filename for i in infos]
-        if len(set(names)) != len(names):
-            raise _fail(path, "archive has duplicate member names")
-        for name in names:
-            _check_member_name(path, name)
+        archive_size = path.stat().st_size
+        with open_zip(path) as archive:
+            return _check_archive(path, filename, archive, archive_size)
+    except OSError as exc:
+        raise _fail(path, f"not a readable zip archive ({exc.strerror or exc})") from None
+    except ArchiveError as exc:
+        if exc.member is not None and exc.reason.startswith("corrupt"):
+            raise _fail(path, f"corrupt member {show(exc.member)} {exc.reason[8:]}") from None
+        if exc.member is not None and member_name_problem(exc.member) is not None:
+            raise _fail(path, f"unsafe path {show(exc.member)} in archive ({exc.reason})") from None
+        raise _fail(path, str(exc)) from None
 
-        tops = {n.split("/", 1)[0] for n in names if "/" in n}
-        dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
-        if len(dist_infos) != 1:
-            raise _fail(path, f"expected one .dist-info directory, found {dist_infos or 'none'}")
-        dist_info = dist_infos[0]
-        di_name, _, di_version = dist_info[: -len(".dist-info")].rpartition("-")
-        if canonicalize_name(di_name) != filename.project or not _same_version(
-            di_version, str(filename.version)
-        ):
-            raise _fail(path, f"{dist_info} does not match the filename's name and version")
 
-        contents: dict[str, bytes] = {}
-        for info in infos:
-            try:
-                contents[info.filename] = archive.read(info)
-            except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as exc:
-                raise _fail(path, f"corrupt member {info.filename!r} ({exc})") from exc
+def _check_archive(
+    path: Path, filename: WheelFilename, archive: zipfile.ZipFile, archive_size: int
+) -> CheckedWheel:
+    all_infos = archive.infolist()
+    check_entries(all_infos, archive_size)
+    infos = {i.filename: i for i in all_infos if not i.is_dir()}
+
+    tops = {n.split("/", 1)[0] for n in infos if "/" in n}
+    dist_infos = sorted(t for t in tops if t.endswith(".dist-info"))
+    if len(dist_infos) != 1:
+        raise _fail(path, f"expected one .dist-info directory, found {dist_infos or 'none'}")
+    dist_info = dist_infos[0]
+    di_name, _, di_version = dist_info[: -len(".dist-info")].rpartition("-")
+    if canonicalize_name(di_name) != filename.project or not _same_version(
+        di_version, str(filename.version)
+    ):
+        raise _fail(path, f"{dist_info} does not match the filename's name and version")
+
+    def raw(member: str) -> bytes | None:
+        info = infos.get(f"{dist_info}/{member}")
+        return None if info is None else read_member(archive, info)
 
     def text(member: str) -> str:
-        data = contents.get(f"{dist_info}/{member}")
+        data = raw(member)
         if data is None:
             raise _fail(path, f"{dist_info}/{member} is missing")
         return data.decode("utf-8", errors="replace")
@@ -139,17 +158,19 @@ def check_wheel(path: Path | str) -> CheckedWheel:
     if not wheel.get("wheel-version", "").startswith("1."):
         raise _fail(path, f"unsupported Wheel-Version {wheel.get('wheel-version')!r}")
     root_is_purelib = wheel.get("root-is-purelib", "").lower() == "true"
+    # installer reads entry_points.txt whole: bounded like the other metadata files
+    raw("entry_points.txt")
 
-    _check_record(path, dist_info, text("RECORD"), contents)
+    _check_record(path, dist_info, text("RECORD"), archive, infos)
 
     data_prefix = f"{dist_info[: -len('.dist-info')]}.data/"
-    for member in contents:
+    for member in infos:
         if member.startswith(data_prefix):
             scheme = member[len(data_prefix) :].split("/", 1)[0]
             if scheme not in _SCHEMES:
-                raise _fail(path, f"{member!r} is not in a known .data scheme")
+                raise _fail(path, f"{show(member)} is not in a known .data scheme")
 
-    _check_variant(path, dist_info, filename.label, contents)
+    _check_variant(path, dist_info, filename.label, raw("variant.json"))
     return CheckedWheel(
         path=path,
         filename=filename,
@@ -159,48 +180,74 @@ def check_wheel(path: Path | str) -> CheckedWheel:
         dist_info=dist_info,
         root_is_purelib=root_is_purelib,
         label=filename.label,
-        members=len(contents),
+        members=len(infos),
     )
 
 
-def _check_record(path: Path, dist_info: str, record: str, contents: dict[str, bytes]) -> None:
+def _parse_record(path: Path, record: str) -> dict[str, tuple[str, str]]:
     listed: dict[str, tuple[str, str]] = {}
-    for row in csv.reader(io.StringIO(record)):
-        if not row:
-            continue
-        if len(row) != 3:
-            raise _fail(path, f"malformed RECORD row {row!r}")
-        member, hash_field, size = row
-        _check_member_name(path, member)
-        listed[member] = (hash_field, size)
+    try:
+        for row in csv.reader(io.StringIO(record)):
+            if not row:
+                continue
+            if len(row) != 3:
+                raise _fail(path, f"malformed RECORD row {_show_row(row)}")
+            member, hash_field, size = row
+            _check_member_name(path, member)
+            if listed.setdefault(member, (hash_field, size)) != (hash_field, size):
+                raise _fail(path, f"RECORD lists {show(member)} twice, differently")
+    except csv.Error as exc:
+        raise _fail(path, f"malformed RECORD ({exc})") from None
+    return listed
+
+
+def _show_row(row: list[str]) -> str:
+    return show(",".join(row))
+
+
+def _check_record(
+    path: Path,
+    dist_info: str,
+    record: str,
+    archive: zipfile.ZipFile,
+    infos: dict[str, zipfile.ZipInfo],
+) -> None:
+    listed = _parse_record(path, record)
     unrecorded = {f"{dist_info}/{n}" for n in _UNRECORDED}
-    for member, data in contents.items():
+    checks: list[tuple[zipfile.ZipInfo, str | None, str, str]] = []
+    for member, info in infos.items():
         entry = listed.get(member)
         if entry is None:
             if member in unrecorded:
+                checks.append((info, None, "", ""))
                 continue
-            raise _fail(path, f"{member!r} is not listed in RECORD")
+            raise _fail(path, f"{show(member)} is not listed in RECORD")
         hash_field, size = entry
         if not hash_field:
             if member in unrecorded:
+                checks.append((info, None, "", ""))
                 continue
-            raise _fail(path, f"RECORD has no hash for {member!r}")
+            raise _fail(path, f"RECORD has no hash for {show(member)}")
         algorithm, _, expected = hash_field.partition("=")
         if algorithm not in _HASHES:
-            raise _fail(path, f"RECORD uses unsupported hash {algorithm!r} for {member!r}")
-        if _digest(algorithm, data) != expected:
-            raise _fail(path, f"hash mismatch for {member!r} (RECORD says {hash_field})")
-        if size and size != str(len(data)):
-            raise _fail(path, f"size mismatch for {member!r} (RECORD says {size})")
-    missing = sorted(set(listed) - set(contents))
+            raise _fail(path, f"RECORD uses unsupported hash {show(algorithm)} for {show(member)}")
+        if size and size != str(info.file_size):
+            raise _fail(path, f"size mismatch for {show(member)} (RECORD says {show(size)})")
+        checks.append((info, algorithm, expected, hash_field))
+    missing = sorted(set(listed) - set(infos))
     if missing:
-        raise _fail(path, f"RECORD lists {missing[0]!r}, which is not in the archive")
+        raise _fail(path, f"RECORD lists {show(missing[0])}, which is not in the archive")
+    # Only now read the data: every member streamed once, CRC and declared size checked by
+    # ``stream_member``, the RECORD hash computed chunk by chunk.
+    for info, algorithm, expected, hash_field in checks:
+        digest, _ = _digest(algorithm or "sha256", stream_member(archive, info))
+        if algorithm is not None and digest != expected:
+            raise _fail(
+                path, f"hash mismatch for {show(info.filename)} (RECORD says {show(hash_field)})"
+            )
 
 
-def _check_variant(
-    path: Path, dist_info: str, label: str | None, contents: dict[str, bytes]
-) -> None:
-    data = contents.get(f"{dist_info}/variant.json")
+def _check_variant(path: Path, dist_info: str, label: str | None, data: bytes | None) -> None:
     if label is None:
         return
     if data is None:

@@ -1,0 +1,134 @@
+"""Raw zip writing for hostile-archive tests: every field under the test's control.
+
+``zipfile`` refuses to write encrypted flags, unknown compression methods or lying sizes; the
+attacks need exactly those, so this writes the PKWARE structures (APPNOTE 4.3) directly::
+
+    from helpers.zips import RawMember, raw_zip, deflate_bomb
+
+    data = raw_zip([RawMember("demo/x.py", b"X = 1\\n"), RawMember("a", b"", flags=0x1)])
+    member = deflate_bomb("demo/big.bin", 1 << 30)  # 1 GiB of zeros in about 1 MiB
+
+``valid_wheel_members(...)`` turns a dict of files into members with a correct RECORD, so that
+a wheel is refused only for the one hostile thing a test adds.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from helpers.wheels import record_digest
+
+__all__ = ["RawMember", "deflate_bomb", "raw_zip", "stored", "wheel_members"]
+
+_LOCAL = struct.Struct("<4s5H3L2H")
+_CENTRAL = struct.Struct("<4s6H3L5H2L")
+_EOCD = struct.Struct("<4s4H2LH")
+
+
+@dataclass(frozen=True)
+class RawMember:
+    """One member: ``payload`` is written as is (already compressed for ``method`` 8).
+
+    ``crc``/``size``/``compressed_size`` default to the truth for a stored or deflated payload;
+    set them to lie. ``name`` may be bytes (any byte, NUL included).
+    """
+
+    name: str | bytes
+    payload: bytes
+    method: int = 0
+    flags: int = 0x800  # names are UTF-8
+    crc: int | None = None
+    size: int | None = None
+    compressed_size: int | None = None
+    external_attr: int = 0o644 << 16
+
+
+def stored(name: str | bytes, data: bytes, **kw: int) -> RawMember:
+    return RawMember(name, data, method=0, crc=zlib.crc32(data), size=len(data), **kw)
+
+
+def deflated(name: str | bytes, data: bytes, **kw: int) -> RawMember:
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = c.compress(data) + c.flush()
+    return RawMember(name, payload, method=8, crc=zlib.crc32(data), size=len(data), **kw)
+
+
+def deflate_bomb(name: str | bytes, size: int, *, chunk: int = 1 << 20) -> RawMember:
+    """``size`` zero bytes (a multiple of ``chunk``) deflated at about 1000:1, built in
+    milliseconds: a full flush resets the compressor, so every chunk compresses to the same
+    block and the stream is that block repeated."""
+    assert size % chunk == 0
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(bytes(chunk)) + c.flush(zlib.Z_FULL_FLUSH)
+    tail = c.flush(zlib.Z_FINISH)
+    crc = 0
+    zeros = bytes(chunk)
+    for _ in range(size // chunk):
+        crc = zlib.crc32(zeros, crc)
+    return RawMember(name, block * (size // chunk) + tail, method=8, crc=crc, size=size)
+
+
+def _bytes(name: str | bytes) -> bytes:
+    return name if isinstance(name, bytes) else name.encode("utf-8")
+
+
+def raw_zip(members: Sequence[RawMember], *, comment: bytes = b"") -> bytes:
+    """A zip archive of ``members`` in order (no zip64: sizes must fit 32 bits)."""
+    out = bytearray()
+    central = bytearray()
+    for m in members:
+        name = _bytes(m.name)
+        crc = zlib.crc32(m.payload) if m.crc is None else m.crc
+        size = len(m.payload) if m.size is None else m.size
+        csize = len(m.payload) if m.compressed_size is None else m.compressed_size
+        offset = len(out)
+        out += _LOCAL.pack(
+            b"PK\x03\x04", 20, m.flags, m.method, 0, 0x21, crc, csize, size, len(name), 0
+        )
+        out += name + m.payload
+        central += _CENTRAL.pack(
+            b"PK\x01\x02", 20, 20, m.flags, m.method, 0, 0x21, crc, csize, size,
+            len(name), 0, 0, 0, 0, m.external_attr, offset,
+        )  # fmt: skip
+        central += name
+    cd_offset = len(out)
+    out += central
+    out += _EOCD.pack(
+        b"PK\x05\x06", 0, 0, len(members), len(members), len(central), cd_offset, len(comment)
+    )
+    return bytes(out + comment)
+
+
+def wheel_members(
+    name: str,
+    version: str,
+    files: Mapping[str, bytes],
+    *,
+    extra: Iterable[RawMember] = (),
+    record_extra: Iterable[str] = (),
+) -> list[RawMember]:
+    """Stored members of a valid wheel (METADATA, WHEEL, RECORD) plus ``extra`` raw members,
+    each listed in RECORD with the hash and size of its true content when it is stored (or
+    ``record_extra`` rows given verbatim)."""
+    di = f"{name}-{version}.dist-info"
+    meta = {
+        f"{di}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{di}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    members = [stored(n, d) for n, d in {**files, **meta}.items()]
+    extra = list(extra)
+    rows = [f"{m.name},{record_digest(m.payload)},{len(m.payload)}" for m in members]
+    for m in extra:
+        if m.method == 0 and isinstance(m.name, str):
+            rows.append(f"{m.name},{record_digest(m.payload)},{len(m.payload)}")
+    rows.extend(record_extra)
+    rows.append(f"{di}/RECORD,,")
+    record = ("\n".join(rows) + "\n").encode()
+    return [*members, *extra, stored(f"{di}/RECORD", record)]
+
+
+def with_changes(member: RawMember, **changes: object) -> RawMember:
+    return replace(member, **changes)  # type: ignore[arg-type]
