@@ -1,0 +1,20 @@
+"""Errors of the build layer (``varwheel.errors`` classes, so the CLI maps their exit codes)."""
+
+from __future__ import annotations
+
+from varwheel.errors import InvalidInput, VarwheelError
+
+__all__ = ["BuildFailed", "InvalidBuildRequest", "InvalidWheel"]
+
+
+class InvalidBuildRequest(InvalidInput):
+    """A variant request (properties, label, null) the project or its providers refuse (exit 2)."""
+
+
+class InvalidWheel(InvalidInput):
+    """A wheel given to, or produced by, a build step is broken or lies about its variant
+    (exit 2); nothing was written."""
+
+
+class BuildFailed(VarwheelError):
+    """The PEP 517 backend or a repair tool failed (exit 1); nothing was written."""
