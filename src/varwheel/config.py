@@ -89,7 +89,9 @@ def load_config(*, cwd: Path | None = None, environ: Mapping[str, str] | None = 
         if table is not None:
             if not isinstance(table, dict):
                 raise InvalidConfig(f"{project}: [tool.varwheel] must be a table")
-            config = merge(config, parse_config(table, source=project, user=False))
+            # [tool.varwheel.build] is the build matrix (varwheel.build.matrix), not a setting
+            settings = {k: v for k, v in table.items() if k != "build"}
+            config = merge(config, parse_config(settings, source=project, user=False))
     return config
 
 

@@ -67,6 +67,19 @@ class InvalidProfile(InvalidInput):
     """A target profile TOML file is malformed."""
 
 
+class InvalidBuildConfig(InvalidInput):
+    """``[tool.varwheel.build]`` (the declared build matrix) is invalid; ``path`` is the dotted
+    location (``tool.varwheel.build.variants[1].label``), ``source`` the pyproject.toml."""
+
+    def __init__(self, reason: str, *, path: str = "", source: str | None = None) -> None:
+        self.reason = reason
+        self.path = path
+        self.source = source
+        where = f"{path}: " if path else ""
+        prefix = f"{source}: " if source else ""
+        super().__init__(f"{prefix}{where}{reason}")
+
+
 class ProviderError(VarwheelError):
     """A variant provider could not be run or returned invalid output."""
 

@@ -1,0 +1,471 @@
+"""``varwheel check``: keep a project's variant set sane without a central authority.
+
+Two entry points: :func:`check_release` reads built wheels and ``*-variants.json`` files (one or
+more releases, e.g. a ``dist/`` directory before upload) and :func:`check_project` reads a
+``pyproject.toml`` (``[variant]`` and the declared matrix ``[tool.varwheel.build]``). Both return
+findings; nothing is printed. ``CODES`` is the documented table of codes and severities
+(docs/build-matrix.md#check): errors break the spec or make installers refuse or misread
+wheels; warnings are legal but surprising for users.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from varwheel.build.matrix import (
+    ABI_DEPENDENCY,
+    parse_matrix,
+    project_metadata,
+    property_problems,
+    provider_configs,
+)
+from varwheel.errors import InvalidInput
+from varwheel.spec.filenames import (
+    VARIANTS_JSON_SUFFIX,
+    WheelFilename,
+    is_variants_json_filename,
+    parse_wheel_filename,
+)
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import VariantProperty, group_by_feature
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = [
+    "CODES",
+    "Finding",
+    "Severity",
+    "check_project",
+    "check_release",
+    "has_errors",
+    "shadowing",
+]
+
+
+class Severity(enum.Enum):
+    ERROR = "error"  # `varwheel check` exits 1
+    WARNING = "warning"  # reported; exit 0 unless --strict
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem. ``subjects``: the files (release check) or labels/keys (project check)."""
+
+    severity: Severity
+    code: str
+    message: str
+    subjects: tuple[str, ...] = ()
+
+
+E, W = Severity.ERROR, Severity.WARNING
+CODES: Mapping[str, Severity] = {
+    "invalid-wheel": E,  # unreadable wheel, bad name, variant.json disagrees with the label
+    "invalid-variants-json": E,
+    "undeclared-namespace": E,  # a property's namespace has no providers entry (PEP 817 MUST)
+    "unknown-feature": E,  # the provider does not define the feature
+    "unknown-value": E,  # the provider does not define the value
+    "multi-value": E,  # several values for a single-valued feature
+    "label-conflict": E,  # one label, different properties, in one release (PEP 817 MUST)
+    "provider-mismatch": E,  # wheels of one release declare different providers / priorities
+    "label-not-in-index": E,  # *-variants.json lacks a wheel's label: installers ignore it
+    "unknown-provider": W,  # no provider varwheel knows owns the namespace: values unchecked
+    "shadowed-variant": W,  # no target ever selects it automatically (see shadowing())
+    "no-fallback": W,  # variant wheels of a tag set without a non-variant wheel
+    "no-variants-json": W,  # variant wheels without the release's *-variants.json
+    "label-changed": W,  # the same properties under another label in another release
+    "label-reused": W,  # the same label for other properties in another release
+}
+del E, W
+
+
+def _finding(code: str, message: str, subjects: Iterable[str] = ()) -> Finding:
+    return Finding(CODES[code], code, message, tuple(subjects))
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
+
+
+def _show(props: Iterable[VariantProperty]) -> str:
+    return "{" + ", ".join(map(str, props)) + "}"
+
+
+# --------------------------------------------------------------------------- shared rules
+
+
+def _features(props: Iterable[VariantProperty]) -> dict[tuple[str, str], frozenset[str]]:
+    return {key: frozenset(values) for key, values in group_by_feature(props).items()}
+
+
+def shadowing(variants: Mapping[str, tuple[VariantProperty, ...]]) -> dict[str, str]:
+    """``{shadowed label: label that shadows it}``.
+
+    Variant A is shadowed by B when B uses exactly A's features and lists, for each, every value
+    A lists, and B's label sorts before A's. Then B is compatible wherever A is (AND over
+    features, OR over values), B's best supported value of each feature is at least as good as
+    A's under any value order (PEP 825 §"Variant ordering" ranks by the best supported value per
+    feature), so B's key is never worse, and on equal keys PEP 825's last tie-break, the label,
+    picks B. No target selects A unless the user names it (``--variant``). A variant with fewer
+    features than another is not shadowed by it: on equal keys the longer key wins.
+    """
+    shaped = {label: _features(props) for label, props in variants.items() if props}
+    result: dict[str, str] = {}
+    for a, fa in sorted(shaped.items()):
+        for b, fb in sorted(shaped.items()):
+            if b >= a or fb.keys() != fa.keys():
+                continue
+            if all(fb[key] >= values for key, values in fa.items()):
+                result[a] = b
+                break
+    return result
+
+
+def _property_findings(
+    md: VariantMetadata, label: str, props: tuple[VariantProperty, ...], subjects: Sequence[str]
+) -> list[Finding]:
+    return [
+        _finding(p.code, f"variant '{label}': {p.message}", subjects)
+        for p in property_problems(md, props)
+    ]
+
+
+def _unknown_providers(
+    md: VariantMetadata, used: Iterable[str], subjects: Sequence[str]
+) -> list[Finding]:
+    out = []
+    for ns in sorted(set(used) | set(md.providers)):
+        info = md.providers.get(ns)
+        if ns == ABI_DEPENDENCY or info is None:
+            continue
+        if provider_configs(ns, info) is None:
+            plugin = ", ".join((*info.requires, *info.build_requires)) or info.plugin_api or "?"
+            out.append(_finding(
+                "unknown-provider",
+                f"namespace '{ns}' is owned by no provider varwheel knows ({plugin}): its "
+                "features and values are not checked, and installers must trust the plugin",
+                subjects,
+            ))  # fmt: skip
+    return out
+
+
+def _shadow_findings(
+    variants: Mapping[str, tuple[VariantProperty, ...]], subjects_of: Mapping[str, Sequence[str]]
+) -> list[Finding]:
+    return [
+        _finding(
+            "shadowed-variant",
+            f"variant '{a}' {_show(variants[a])} is never selected: '{b}' {_show(variants[b])} "
+            "is compatible wherever it is, never ranks lower, and wins the label tie-break",
+            subjects_of.get(a, (a,)),
+        )
+        for a, b in sorted(shadowing(variants).items())
+    ]
+
+
+# --------------------------------------------------------------------------- releases
+
+
+@dataclass(frozen=True)
+class _Wheel:
+    path: str
+    filename: WheelFilename
+    metadata: VariantMetadata | None
+
+
+@dataclass
+class _Release:
+    project: str
+    version: str
+    wheels: list[_Wheel]
+    index_files: list[tuple[str, VariantMetadata]]
+
+
+def _collect(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and (p.name.endswith(".whl") or is_variants_json_filename(p.name))
+            )
+            if not found:
+                raise InvalidInput(f"{path}: no wheels or *{VARIANTS_JSON_SUFFIX} files")
+            files += found
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise InvalidInput(f"{path}: no such file or directory")
+    return files
+
+
+def _read_files(files: list[Path]) -> tuple[dict[tuple[str, str], _Release], list[Finding]]:
+    from varwheel.inspect import inspect_path, inspect_wheel
+
+    releases: dict[tuple[str, str], _Release] = {}
+    findings: list[Finding] = []
+
+    def release(project: str, version: str) -> _Release:
+        return releases.setdefault((project, version), _Release(project, version, [], []))
+
+    for path in files:
+        if path.name.endswith(".whl"):
+            try:
+                wf = parse_wheel_filename(path.name)
+                ins = inspect_wheel(path)
+            except InvalidInput as exc:
+                findings.append(_finding("invalid-wheel", str(exc), (path.name,)))
+                continue
+            release(str(wf.project), str(wf.version)).wheels.append(
+                _Wheel(path.name, wf, ins.metadata)
+            )
+        elif is_variants_json_filename(path.name):
+            try:
+                ins = inspect_path(path)
+            except InvalidInput as exc:
+                findings.append(_finding("invalid-variants-json", str(exc), (path.name,)))
+                continue
+            assert ins.metadata is not None and ins.project and ins.version
+            release(ins.project, ins.version).index_files.append((path.name, ins.metadata))
+        else:
+            raise InvalidInput(f"{path}: not a wheel or a *{VARIANTS_JSON_SUFFIX} file")
+    return releases, findings
+
+
+def _labels(rel: _Release) -> dict[str, dict[tuple[VariantProperty, ...], list[str]]]:
+    """label -> property set -> the files that declare it (wheels and index files)."""
+    out: dict[str, dict[tuple[VariantProperty, ...], list[str]]] = defaultdict(dict)
+    for wheel in rel.wheels:
+        label = wheel.filename.label
+        if label is not None and wheel.metadata is not None:
+            props = wheel.metadata.variants.get(label, ())
+            out[label].setdefault(props, []).append(wheel.path)
+    for name, md in rel.index_files:
+        for label, props in md.variants.items():
+            out[label].setdefault(props, []).append(name)
+    return out
+
+
+def _provider_findings(rel: _Release) -> list[Finding]:
+    docs = [(w.path, w.metadata) for w in rel.wheels if w.metadata is not None]
+    docs += rel.index_files
+    findings: list[Finding] = []
+    namespaces = sorted({ns for _, md in docs for ns in md.providers})
+    for ns in namespaces:
+        shapes: dict[Any, list[str]] = defaultdict(list)
+        for name, md in docs:
+            shapes[md.providers.get(ns)].append(name)
+        if len(shapes) > 1:
+            parts = [
+                f"{'absent' if info is None else _provider_text(info)} in {', '.join(names)}"
+                for info, names in shapes.items()
+            ]
+            findings.append(_finding(
+                "provider-mismatch",
+                f"{rel.project} {rel.version}: providers.{ns} differs between files: "
+                + "; ".join(parts),
+                sorted(n for names in shapes.values() for n in names),
+            ))  # fmt: skip
+    orders: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for name, md in docs:
+        orders[md.namespace_priorities].append(name)
+    if len(orders) > 1:
+        parts = [f"{list(order)} in {', '.join(names)}" for order, names in orders.items()]
+        findings.append(_finding(
+            "provider-mismatch",
+            f"{rel.project} {rel.version}: default-priorities.namespace differs: "
+            + "; ".join(parts),
+            sorted(n for names in orders.values() for n in names),
+        ))  # fmt: skip
+    return findings
+
+
+def _provider_text(info: Any) -> str:
+    parts = []
+    for key in ("requires", "build_requires", "plugin_api", "builtin", "optional", "enable_if"):
+        value = getattr(info, key)
+        if value not in ((), None, False):
+            parts.append(
+                f"{key.replace('_', '-')}={list(value) if isinstance(value, tuple) else value}"
+            )
+    if info.static_properties is not None:
+        parts.append("static-properties")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _fallback_findings(rel: _Release) -> list[Finding]:
+    plain = [w.filename for w in rel.wheels if w.filename.label is None]
+    plain_tags = frozenset(t for wf in plain for t in wf.tags)
+    universal = any(t.platform == "any" and t.abi == "none" for t in plain_tags)
+    missing: dict[str, list[str]] = defaultdict(list)
+    for wheel in rel.wheels:
+        wf = wheel.filename
+        if wf.label is None or universal or wf.tags & plain_tags:
+            continue
+        missing[f"{wf.python_tag}-{wf.abi_tag}-{wf.platform_tag}"].append(wheel.path)
+    return [
+        _finding(
+            "no-fallback",
+            f"{rel.project} {rel.version}: no non-variant wheel for {tags}: pip and uv without "
+            "variant support skip the variant wheels and silently install an older version "
+            "(or fail when there is none)",
+            sorted(paths),
+        )
+        for tags, paths in sorted(missing.items())
+    ]
+
+
+def _release_findings(rel: _Release) -> list[Finding]:
+    findings: list[Finding] = []
+    labels = _labels(rel)
+    for label, sets in sorted(labels.items()):
+        if len(sets) > 1:
+            parts = [f"{_show(props)} in {', '.join(names)}" for props, names in sets.items()]
+            findings.append(_finding(
+                "label-conflict",
+                f"{rel.project} {rel.version}: label '{label}' names different properties: "
+                + "; ".join(parts),
+                sorted(n for names in sets.values() for n in names),
+            ))  # fmt: skip
+    findings += _provider_findings(rel)
+    # per variant: its properties against the providers of the first file declaring it
+    variants: dict[str, tuple[VariantProperty, ...]] = {}
+    subjects_of: dict[str, list[str]] = {}
+    checked: set[tuple[str, tuple[VariantProperty, ...]]] = set()
+    docs = [(w.path, w.metadata) for w in rel.wheels if w.metadata is not None]
+    docs += rel.index_files
+    used: set[str] = set()
+    for name, md in docs:
+        for label, props in md.variants.items():
+            variants.setdefault(label, props)
+            subjects_of.setdefault(label, []).append(name)
+            used.update(p.namespace for p in props)
+            if (label, props) not in checked:
+                checked.add((label, props))
+                findings += _property_findings(md, label, props, (name,))
+    if docs:
+        findings += _unknown_providers(docs[0][1], used, [name for name, _ in docs])
+    findings += _shadow_findings(variants, subjects_of)
+    findings += _fallback_findings(rel)
+    variant_wheels = [w for w in rel.wheels if w.filename.label is not None]
+    if rel.index_files:
+        indexed = {label for _, md in rel.index_files for label in md.variants}
+        for wheel in variant_wheels:
+            label = wheel.filename.label
+            assert label is not None
+            if label not in indexed:  # uv drops even a null wheel missing from it
+                findings.append(_finding(
+                    "label-not-in-index",
+                    f"label '{label}' is not in {rel.index_files[0][0]}: installers ignore "
+                    "this wheel",
+                    (wheel.path,),
+                ))  # fmt: skip
+    elif variant_wheels:
+        findings.append(_finding(
+            "no-variants-json",
+            f"{rel.project} {rel.version}: variant wheels without "
+            f"{rel.project}-{rel.version}{VARIANTS_JSON_SUFFIX}: installers that read only the "
+            "index file (uv) ignore them; generate it before uploading",
+            sorted(w.path for w in variant_wheels),
+        ))  # fmt: skip
+    return findings
+
+
+def _history_findings(releases: Sequence[_Release]) -> list[Finding]:
+    """Across the releases of one project: a label should keep its meaning."""
+    findings: list[Finding] = []
+    by_project: dict[str, list[_Release]] = defaultdict(list)
+    for rel in releases:
+        by_project[rel.project].append(rel)
+    for project, rels in sorted(by_project.items()):
+        if len(rels) < 2:
+            continue
+        label_of: dict[tuple[VariantProperty, ...], dict[str, list[str]]] = defaultdict(dict)
+        props_of: dict[str, dict[tuple[VariantProperty, ...], list[str]]] = defaultdict(dict)
+        for rel in rels:
+            for label, sets in _labels(rel).items():
+                if len(sets) != 1:
+                    continue  # already a label-conflict inside the release
+                (props,) = sets
+                if not props:
+                    continue
+                label_of[props].setdefault(label, []).append(rel.version)
+                props_of[label].setdefault(props, []).append(rel.version)
+        for props, labels in sorted(label_of.items()):
+            if len(labels) > 1:
+                parts = [f"'{lb}' in {', '.join(vs)}" for lb, vs in sorted(labels.items())]
+                findings.append(_finding(
+                    "label-changed",
+                    f"{project}: {_show(props)} is labelled " + ", ".join(parts)
+                    + ": users pinning a label (--variant) lose it on upgrade",
+                    sorted(labels),
+                ))  # fmt: skip
+        for label, sets in sorted(props_of.items()):
+            if len(sets) > 1:
+                parts = [f"{_show(p)} in {', '.join(vs)}" for p, vs in sets.items()]
+                findings.append(_finding(
+                    "label-reused",
+                    f"{project}: label '{label}' means " + "; ".join(parts),
+                    (label,),
+                ))  # fmt: skip
+    return findings
+
+
+def check_release(paths: Sequence[Path]) -> tuple[Finding, ...]:
+    """Findings for the wheels and ``*-variants.json`` files at ``paths`` (files, or
+    directories read non-recursively), grouped into releases by project and version.
+    Raises :class:`InvalidInput` when a path does not exist or holds nothing to check."""
+    releases, findings = _read_files(_collect(list(paths)))
+    ordered = [releases[key] for key in sorted(releases)]
+    for rel in ordered:
+        findings += _release_findings(rel)
+    findings += _history_findings(ordered)
+    return tuple(findings)
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def _read_pyproject(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InvalidInput(f"{path}: invalid TOML: nested too deeply") from None
+
+
+def check_project(pyproject_path: Path) -> tuple[Finding, ...]:
+    """Findings for a project's declared matrix. A malformed ``[variant]`` or
+    ``[tool.varwheel.build]`` table is bad input (raised, exit 2), not a finding."""
+    source = str(pyproject_path)
+    doc = _read_pyproject(pyproject_path)
+    matrix = parse_matrix(doc, source=source)
+    findings: list[Finding] = []
+    variants = {e.label: e.properties for e in matrix.variants if e.label is not None}
+    if variants:
+        md = project_metadata(doc, source=source)
+        for label, props in variants.items():
+            findings += _property_findings(md, label, props, (label,))
+        used = {p.namespace for props in variants.values() for p in props}
+        findings += _unknown_providers(md, used, (source,))
+        findings += _shadow_findings(variants, {})
+    if variants and not matrix.ships_plain:
+        findings.append(_finding(
+            "no-fallback",
+            f"{source}: non-variant = false: pip and uv without variant support skip the "
+            "variant wheels and silently install an older version (or fail when there is none)",
+            ("non-variant",),
+        ))  # fmt: skip
+    return tuple(findings)
