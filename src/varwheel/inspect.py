@@ -7,8 +7,6 @@ from __future__ import annotations
 import os
 import stat
 import sys
-import zipfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -29,6 +27,7 @@ from varwheel.spec.metadata import (
 )
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.validation import printable
+from varwheel.wheelzip import ArchiveError, open_zip, read_member
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -135,8 +134,8 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
     except InvalidFilename as err:
         raise InvalidFilename(f"{source}: {printable(str(err))}") from None
     _check_regular_file(path, source)
-    try:
-        with zipfile.ZipFile(path) as zf:
+    try:  # bounded reads (varwheel.wheelzip): no member is unpacked beyond its cap
+        with open_zip(path) as zf:
             members = [n for n in zf.namelist() if is_variant_json_member(n)]
             if len(members) > 1:
                 shown = ", ".join(printable(m) for m in sorted(members))
@@ -147,14 +146,12 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
             info = zf.getinfo(members[0]) if members else None
             if info is not None and info.file_size > _MAX_JSON_BYTES:
                 raise InvalidMetadata(f"{printable(info.filename)} is too large", source=source)
-            data = zf.read(info) if info is not None else None
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as err:
-        # zlib.error / EOFError: a damaged or truncated deflate stream inside the archive
-        reason = printable(str(err)) or type(err).__name__
-        raise InvalidMetadata(f"not a valid wheel (zip) archive: {reason}", source=source) from None
-    except OSError as err:
-        raise InvalidMetadata(f"cannot read: {err.strerror or err}", source=source) from None
-    except (RuntimeError, NotImplementedError, ValueError) as err:  # encrypted / odd compression
+            data = read_member(zf, info, _MAX_JSON_BYTES) if info is not None else None
+    except ArchiveError as err:
+        if err.member is None:
+            raise InvalidMetadata(
+                f"not a valid wheel (zip) archive: {err}", source=source
+            ) from None
         raise InvalidMetadata(f"cannot read the wheel archive: {err}", source=source) from None
     if data is None or info is None:
         if label is not None:

@@ -4,6 +4,12 @@ Three small reads instead of a whole download: the tail (end-of-central-director
 for small wheels, the central directory), the central directory if it was not in the tail, then
 the member's local header + data. A server that ignores ``Range`` answers 200 with the whole
 file; the caller gets those bytes back so it can hash-check and cache them.
+
+Hostile archives get the bounds of :mod:`varwheel.wheelzip`: the member read must pass
+``entry_problem`` (no encryption, stored or deflate only, a safe name, sizes that agree, the
+compression-ratio bound), is at most ``MAX_MEMBER_SIZE`` (16 MiB) both compressed and
+uncompressed, decompression stops one byte past the declared size, and the central directory
+fetched is at most ``MAX_CENTRAL_DIRECTORY`` bytes. Every failure is one ``IndexFetchError`` line.
 """
 
 from __future__ import annotations
@@ -19,6 +25,17 @@ from typing import BinaryIO
 
 from varwheel.errors import IndexFetchError, WheelMemberNotFound
 from varwheel.index.http import Response
+from varwheel.wheelzip import (
+    MAX_CENTRAL_DIRECTORY,
+    MAX_METADATA_SIZE,
+    ArchiveError,
+    entry_problem,
+    open_zip,
+    show,
+)
+from varwheel.wheelzip import (
+    read_member as read_archive_member,
+)
 
 TAIL_SIZE = 16 * 1024
 _EOCD = struct.Struct(
@@ -29,7 +46,7 @@ _EOCD64 = struct.Struct("<4sQ2H2L4Q")
 _CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
 _LOCAL = struct.Struct("<4s2B4HL2L2H")
 _MAX_EOCD_SEARCH = _EOCD.size + 0xFFFF  # the record plus the longest possible comment
-MAX_MEMBER_SIZE = 64 * 1024 * 1024
+MAX_MEMBER_SIZE = MAX_METADATA_SIZE
 
 
 @dataclass(frozen=True)
@@ -137,45 +154,55 @@ def parse_central_directory(cd: bytes, source: str) -> tuple[ZipEntry, ...]:
 def local_data_bounds(local: bytes, entry: ZipEntry, source: str) -> tuple[int, int]:
     """``(start, end)`` of the member's data relative to its local header."""
     if len(local) < _LOCAL.size or local[:4] != b"PK\x03\x04":
-        raise IndexFetchError(f"{source}: bad local header for {entry.name!r}")
+        raise IndexFetchError(f"{source}: bad local header for {show(entry.name)}")
     f = _LOCAL.unpack_from(local)
     start = _LOCAL.size + f[10] + f[11]
     return start, start + entry.compressed_size
 
 
 def decompress(data: bytes, entry: ZipEntry, source: str, max_size: int = MAX_MEMBER_SIZE) -> bytes:
-    if entry.flags & 0x1:
-        raise IndexFetchError(f"{source}: {entry.name!r} is encrypted")
-    if entry.size > max_size:
-        raise IndexFetchError(f"{source}: {entry.name!r} is too large ({entry.size} bytes)")
+    check_entry(entry, source, max_size)
     if entry.method == zipfile.ZIP_STORED:
         out = data
-    elif entry.method == zipfile.ZIP_DEFLATED:
+    else:  # deflate (entry_problem refused the rest); never more than one byte past the size
         try:
-            out = zlib.decompressobj(-15).decompress(data, max_size + 1)
+            out = zlib.decompressobj(-15).decompress(data, entry.size + 1)
         except zlib.error as exc:
-            raise IndexFetchError(f"{source}: {entry.name!r} is corrupt ({exc})") from None
-    else:
-        raise IndexFetchError(
-            f"{source}: {entry.name!r} uses unsupported compression method {entry.method}"
-        )
+            raise IndexFetchError(f"{source}: {show(entry.name)} is corrupt ({exc})") from None
     if len(out) != entry.size or zlib.crc32(out) != entry.crc:
-        raise IndexFetchError(f"{source}: {entry.name!r} fails its CRC/size check")
+        raise IndexFetchError(f"{source}: {show(entry.name)} fails its CRC/size check")
     return out
+
+
+def check_entry(entry: ZipEntry, source: str, max_size: int = MAX_MEMBER_SIZE) -> None:
+    """Refuse, before any data is fetched, a member that must not be read (one line)."""
+    if max(entry.size, entry.compressed_size) > max_size:
+        raise IndexFetchError(
+            f"{source}: {show(entry.name)} is too large ({entry.size} bytes, at most {max_size})"
+        )
+    problem = entry_problem(
+        entry.name,
+        flags=entry.flags,
+        method=entry.method,
+        size=entry.size,
+        compressed_size=entry.compressed_size,
+    )
+    if problem is not None:
+        raise IndexFetchError(f"{source}: member {show(entry.name)}: {problem}")
 
 
 def read_zip_member(file: Path | BinaryIO, suffix: str, source: str) -> bytes:
     """The member ending in ``suffix`` of a local wheel or an in-memory one (the fallback route
-    when a server ignores ``Range``); an unreadable zip is an :class:`IndexFetchError`."""
+    when a server ignores ``Range``); an unreadable or hostile zip is an
+    :class:`IndexFetchError`."""
     try:
-        with zipfile.ZipFile(file) as zf:
+        with open_zip(file) as zf:
             name = select_member(zf.namelist(), suffix, source)
-            info = zf.getinfo(name)
-            if info.file_size > MAX_MEMBER_SIZE:
-                raise IndexFetchError(f"{source}: {name!r} is too large ({info.file_size} bytes)")
-            return zf.read(name)
-    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise IndexFetchError(f"{source}: cannot read wheel ({exc})") from None
+            return read_archive_member(zf, zf.getinfo(name), MAX_MEMBER_SIZE)
+    except ArchiveError as exc:
+        if "too large" in exc.reason:
+            raise IndexFetchError(f"{source}: {show(exc.member or '')} is {exc.reason}") from None
+        raise IndexFetchError(f"{source}: cannot read wheel: {exc}") from None
 
 
 def _content_range(resp: Response, source: str) -> tuple[int, int]:
@@ -238,13 +265,16 @@ def read_member(
         cd_offset, cd_size = parse_zip64_eocd(span(record_at, record_at + 56), source)
     if cd_offset + cd_size > total:
         raise IndexFetchError(f"{source}: central directory lies outside the file")
+    if cd_size > MAX_CENTRAL_DIRECTORY:
+        raise IndexFetchError(
+            f"{source}: central directory of {cd_size} bytes (at most {MAX_CENTRAL_DIRECTORY})"
+        )
     entries = parse_central_directory(span(cd_offset, cd_offset + cd_size), source)
     name = select_member([e.name for e in entries], suffix, source)
     entry = next(e for e in entries if e.name == name)
-    if max(entry.size, entry.compressed_size) > MAX_MEMBER_SIZE:
-        raise IndexFetchError(f"{source}: {name!r} is too large ({entry.size} bytes)")
+    check_entry(entry, source)
     if entry.header_offset + entry.compressed_size > total:
-        raise IndexFetchError(f"{source}: {name!r} lies outside the file")
+        raise IndexFetchError(f"{source}: {show(name)} lies outside the file")
     # The local header repeats name and extra field; guess generously, then read what is missing.
     guess = _LOCAL.size + len(name.encode()) * 2 + 256 + entry.compressed_size
     local = span(entry.header_offset, min(total, entry.header_offset + guess))

@@ -15,7 +15,6 @@ declaring only the null variant is compatible everywhere: installed with a warni
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +27,7 @@ from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.metadata import parse_core_metadata
 from varwheel.spec.metadata import load_variant_json
 from varwheel.spec.model import VariantMetadata
+from varwheel.wheelzip import ArchiveError, open_zip, read_member
 
 if TYPE_CHECKING:
     from varwheel.resolve.resolver import ResolvedPackage
@@ -40,14 +40,17 @@ def _dist_info_member(names: list[str], suffix: str) -> str | None:
 
 def _read(path: Path) -> tuple[bytes | None, bytes | None]:
     """``(variant.json, METADATA)`` of a wheel; None for a missing member."""
-    try:
-        with zipfile.ZipFile(path) as zf:
+    try:  # bounded reads (varwheel.wheelzip): a hostile wheel is refused, never unpacked whole
+        with open_zip(path) as zf:
             names = zf.namelist()
             vj = _dist_info_member(names, "variant.json")
             meta = _dist_info_member(names, "METADATA")
-            return (zf.read(vj) if vj else None, zf.read(meta) if meta else None)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise DownloadMismatch(f"{path.name}: cannot read the downloaded wheel ({exc})") from None
+            return (
+                read_member(zf, zf.getinfo(vj)) if vj else None,
+                read_member(zf, zf.getinfo(meta)) if meta else None,
+            )
+    except ArchiveError as exc:
+        raise DownloadMismatch(f"{path.name}: cannot read the downloaded wheel: {exc}") from None
 
 
 def _props(md: VariantMetadata, label: str) -> list[str]:
