@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from cli.targets import use_target_venv, without_environment_line
 from helpers.cli import isolate_cli
+from helpers.envs import make_venv
 from helpers.http_server import LocalServer, serve_directory
 from resolve.variant_project import write_profile, write_site
 from varwheel.cli import exitcodes
@@ -26,9 +28,15 @@ TARGET += ["--platform", "manylinux2014_x86_64", "--platform", "linux_x86_64"]
 FORCE_PREFIXES = ("NV_VARIANT_PROVIDER_", "AMD_VARIANT_PROVIDER_", "INTEL_VARIANT_PROVIDER_")
 
 
+@pytest.fixture(scope="module")
+def target_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("target") / "venv")
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_venv: Path) -> None:
     isolate_cli(tmp_path, monkeypatch, drop_env_prefixes=FORCE_PREFIXES)
+    use_target_venv(monkeypatch, target_venv)  # the install --dry-run cases need a target
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +192,7 @@ def test_malformed_variants_json_and_page(capsys, tmp_path: Path) -> None:
         capsys.readouterr()
         assert code == 0  # variant data is never read when variants are off
         code = main(["install", "--dry-run", "--index-url", srv.url + "simple/", "vdemo"])
-        _, err = capsys.readouterr()
+        err = without_environment_line(capsys.readouterr().err)
         assert code == exitcodes.INVALID_INPUT, err
         assert err.startswith("varwheel: error: ") and err.count("\n") == 1
         assert "vdemo-1.0-variants.json" in err and "hash mismatch" not in err
@@ -194,7 +202,7 @@ def test_malformed_variants_json_and_page(capsys, tmp_path: Path) -> None:
     (broken / "simple" / "vdemo" / "index.json").write_text("{not json")
     with serve_directory(broken) as srv:
         code = main(["install", "--dry-run", "--index-url", srv.url + "simple/", "vdemo"])
-        _, err = capsys.readouterr()
+        err = without_environment_line(capsys.readouterr().err)
         assert code == exitcodes.INVALID_INPUT
         assert err.count("\n") == 1 and "vdemo" in err
 

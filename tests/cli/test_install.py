@@ -15,6 +15,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from cli.targets import use_target_venv, without_environment_line
 from helpers.cli import isolate_cli
 from helpers.envs import make_venv
 from helpers.http_server import LocalServer, free_port, serve_directory
@@ -28,9 +29,15 @@ from varwheel.install.installed import installed_distributions
 from varwheel.resolve.requirements_file import read_requirements_file
 
 
+@pytest.fixture(scope="module")
+def target_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("target") / "venv")
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_venv: Path) -> None:
     isolate_cli(tmp_path, monkeypatch)
+    use_target_venv(monkeypatch, target_venv)  # dry runs act on a target as real runs do
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +63,7 @@ def profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+    return code, out, without_environment_line(err)
 
 
 def dry_run_report(capsys: pytest.CaptureFixture[str], profile: Path, *argv: str) -> dict:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.targets import use_target_venv, without_environment_line
 from helpers.cli import isolate_cli
 from helpers.envs import make_venv, snapshot_tree
 from helpers.http_server import LocalServer, serve_directory
@@ -25,9 +26,15 @@ from varwheel.install.environment import find_target_environment
 from varwheel.install.installed import installed_distributions
 
 
+@pytest.fixture(scope="module")
+def target_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_venv(tmp_path_factory.mktemp("target") / "venv")
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target_venv: Path) -> None:
     isolate_cli(tmp_path, monkeypatch)
+    use_target_venv(monkeypatch, target_venv)  # dry runs act on a target as real runs do
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,7 @@ def server(wheels: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[L
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
-    return code, out, err
+    return code, out, without_environment_line(err)
 
 
 def index(server: LocalServer) -> list[str]:
@@ -200,7 +207,7 @@ def test_sigint_exits_130_at_once_and_changes_nothing(tmp_path, wheels, stall_on
         # at once, not after the 30 s read timeout of the stalled request
         elapsed = time.monotonic() - start
     assert proc.returncode == exitcodes.INTERRUPTED, err
-    assert err.strip().splitlines() == ["varwheel: error: interrupted"]
+    assert without_environment_line(err).strip().splitlines() == ["varwheel: error: interrupted"]
     assert elapsed < 5
     assert snapshot_tree(env) == before
 
@@ -229,7 +236,8 @@ def test_a_failed_download_installs_nothing(capsys, tmp_path, server) -> None:
         ["list"],
     ],
 )
-def test_no_usable_target_is_a_usage_error(capsys, server, argv) -> None:
+def test_no_usable_target_is_a_usage_error(capsys, monkeypatch, server, argv) -> None:
+    monkeypatch.delenv("VIRTUAL_ENV")
     code, _, err = run(capsys, *argv, *(index(server) if argv[0] == "install" else []))
     assert code == exitcodes.INVALID_INPUT
     assert err.count("\n") == 1 and ("--python" in err or "target environment" in err)

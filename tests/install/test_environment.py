@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,13 +9,19 @@ from pathlib import Path
 import pytest
 from packaging import markers, tags
 
-from varwheel.errors import InstallError
+from helpers.envs import make_venv
+from helpers.system_python import make_system_python
+from varwheel.errors import ExternallyManaged, InstallError, NoTargetEnvironment
 from varwheel.install import environment as envmod
 from varwheel.install.environment import (
     TargetEnvironment,
+    VersionRequest,
     expand_platforms,
+    externally_managed,
     find_target_environment,
+    parse_version_request,
     probe_interpreter,
+    refuse_externally_managed,
     tags_from_facts,
 )
 
@@ -179,3 +186,141 @@ def test_other_interpreters_are_probed_by_running_them(tmp_path: Path) -> None:
     env = find_target_environment(str(fake_venv), tmp_path, environ={})
     assert env.python == script
     assert list(env.tags) == list(tags.sys_tags())
+
+
+# --- PEP 668 -------------------------------------------------------------------------------
+
+DEBIAN_STYLE = """[externally-managed]
+Error=To install Python packages system-wide, try apt install
+ python3-xyz, where xyz is the package you are trying to
+ install.
+Error-de_DE=Bitte apt install python3-xyz verwenden.
+"""
+
+
+def test_externally_managed_interpreter_is_refused_unless_allowed(tmp_path: Path) -> None:
+    """PEP 668: the marker file in the target's own sysconfig ``stdlib`` directory (a real
+    interpreter copied under tmp reports it there), its Error text in one line."""
+    python = make_system_python(tmp_path / "sys", externally_managed=DEBIAN_STYLE)
+    env = find_target_environment(str(python), tmp_path, environ={})
+    assert not env.is_virtualenv and env.prefix == tmp_path / "sys"
+    text = "To install Python packages system-wide, try apt install python3-xyz, where xyz is "
+    assert externally_managed(env, environ={}) == text + "the package you are trying to install."
+    with pytest.raises(ExternallyManaged) as info:
+        refuse_externally_managed(env, allow=False, environ={})
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{python} is externally managed (PEP 668): ")
+    assert text in message and "--break-system-packages" in message
+    assert isinstance(info.value, NoTargetEnvironment)  # exit 2, like an unusable target
+    # the user's locale picks Error-<lang> first, as pip does
+    german = externally_managed(env, environ={"LANG": "de_DE.UTF-8"})
+    assert german == "Bitte apt install python3-xyz verwenden."
+    # allowed by the flag or by either environment variable
+    refuse_externally_managed(env, allow=True, environ={})
+    for name in ("VARWHEEL_BREAK_SYSTEM_PACKAGES", "PIP_BREAK_SYSTEM_PACKAGES"):
+        refuse_externally_managed(env, allow=False, environ={name: "1"})
+    with pytest.raises(ExternallyManaged):
+        refuse_externally_managed(env, allow=False, environ={"PIP_BREAK_SYSTEM_PACKAGES": "0"})
+
+
+def test_a_venv_of_an_externally_managed_python_is_not_externally_managed(tmp_path: Path) -> None:
+    python = make_system_python(tmp_path / "sys", externally_managed=DEBIAN_STYLE)
+    subprocess.run([str(python), "-m", "venv", "--without-pip", str(tmp_path / "v")], check=True)
+    env = find_target_environment(str(tmp_path / "v"), tmp_path, environ={})
+    assert env.is_virtualenv
+    # the venv's interpreter reports the base's stdlib, which holds the marker file
+    assert (Path(env.facts["paths"]["stdlib"]) / "EXTERNALLY-MANAGED").is_file()
+    assert externally_managed(env, environ={}) is None
+    refuse_externally_managed(env, allow=False, environ={})
+
+
+def test_marker_without_error_text_and_unmarked_system_python(tmp_path: Path) -> None:
+    bare = make_system_python(tmp_path / "a", externally_managed="[externally-managed]\n")
+    env = find_target_environment(str(bare), tmp_path, environ={})
+    assert externally_managed(env, environ={}) == (
+        f"the Python environment under {tmp_path / 'a'} is managed externally, and may not be "
+        "manipulated by the user"
+    )
+    plain = make_system_python(tmp_path / "b")
+    env_b = find_target_environment(str(plain), tmp_path, environ={})
+    assert externally_managed(env_b, environ={}) is None
+
+
+# --- --python VERSION ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "implementation", "version"),
+    [
+        ("3", None, (3,)),
+        ("3.12", None, (3, 12)),
+        ("3.12.3", None, (3, 12, 3)),
+        ("312", None, (3, 12)),
+        ("python3.12", None, (3, 12)),
+        ("python3", None, (3,)),
+        ("cpython@3.12", "cpython", (3, 12)),
+        ("cpython3.12", "cpython", (3, 12)),
+        ("cp312", "cpython", (3, 12)),
+        ("pypy@3.10", "pypy", (3, 10)),
+        ("pp310", "pypy", (3, 10)),
+    ],
+)
+def test_version_requests(text: str, implementation: str | None, version: tuple[int, ...]) -> None:
+    assert parse_version_request(text) == VersionRequest(text, implementation, version)
+
+
+@pytest.mark.parametrize("text", ["venv", ".venv", "python", "10", "python312", "py3.12", "3.x"])
+def test_paths_and_names_are_not_version_requests(text: str) -> None:
+    assert parse_version_request(text) is None
+
+
+def _script(path: Path, body: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_python_version_finds_an_interpreter_on_path_as_uv(tmp_path: Path) -> None:
+    """``--python 3.X``: PATH directories in order, ``python3.X``, ``python3``, ``python`` in
+    each; a broken one (a pyenv shim of an absent version) or one of another version is
+    skipped; a system interpreter found so is allowed (the user asked for it) but keeps PEP 668."""
+    major, minor = sys.version_info[:2]
+    system = make_system_python(tmp_path / "sys", externally_managed=DEBIAN_STYLE)
+    broken = _script(tmp_path / "shims" / f"python{major}.{minor}", "exit 127")
+    wrong = _script(tmp_path / "other" / f"python{major}.{minor + 1}", f'exec {system} "$@"')
+    path = os.pathsep.join([str(broken.parent), str(wrong.parent), str(system.parent)])
+    for text in (f"{major}.{minor}", f"python{major}.{minor}", f"cpython@{major}.{minor}", "3"):
+        env = find_target_environment(text, tmp_path, environ={"PATH": path})
+        assert env.prefix == tmp_path / "sys", text
+        assert env.python.parent == system.parent
+        assert env.source == "--python"
+        with pytest.raises(ExternallyManaged):
+            refuse_externally_managed(env, allow=False, environ={})
+    with pytest.raises(NoTargetEnvironment) as info:
+        find_target_environment(f"{major}.{minor + 1}", tmp_path, environ={"PATH": path})
+    message = str(info.value)
+    assert message.startswith(f"--python {major}.{minor + 1}: no interpreter of this version")
+    assert f"{wrong} is cpython {major}.{minor}." in message
+    with pytest.raises(NoTargetEnvironment, match="no interpreter of this version"):
+        find_target_environment("pypy@3.10", tmp_path, environ={"PATH": path})
+
+
+def test_an_activated_venv_comes_first_on_path(tmp_path: Path) -> None:
+    venv = make_venv(tmp_path / "venv")
+    system = make_system_python(tmp_path / "sys")
+    path = os.pathsep.join([str(venv / "bin"), str(system.parent)])
+    env = find_target_environment("3", tmp_path, environ={"PATH": path})
+    assert env.prefix == venv and env.is_virtualenv
+
+
+def test_unusable_python_argument_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(NoTargetEnvironment, match=r"\(5000 characters\): File name too long"):
+        find_target_environment("a" * 5000, tmp_path, environ={})
+
+
+def test_project_venv_is_skipped_when_not_wanted(tmp_path: Path) -> None:
+    make_venv(tmp_path / ".venv")
+    assert find_target_environment(None, tmp_path, environ={}).source == "./.venv"
+    with pytest.raises(NoTargetEnvironment, match="no target environment"):
+        find_target_environment(None, tmp_path, environ={}, project_venv=False)

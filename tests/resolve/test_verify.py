@@ -149,7 +149,8 @@ def test_altered_core_metadata_file_is_refused(
 ) -> None:
     """PEP 658/714: the ``.metadata`` file is fetched through the hash-checked path."""
     index = ["--index-url", server.url + "simple/", "--profile", str(gpu)]
-    code = main(["install", "--dry-run", *index, "badmeta"])
+    venv = make_venv(tmp_path / "venv")  # a dry run needs a target, as the real run
+    code = main(["install", "--dry-run", "--python", str(venv), *index, "badmeta"])
     err = capsys.readouterr().err
     assert code == exitcodes.NETWORK_FAILURE, err
     assert "badmeta-1.0-py3-none-any.whl.metadata" in err and "sha256" in err

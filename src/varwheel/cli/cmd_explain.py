@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from varwheel.cli.selection_options import add_selection_arguments, build_context
+from varwheel.cli.selection_options import (
+    add_selection_arguments,
+    build_context,
+    cross_target_requested,
+)
 from varwheel.resolve.requirements_file import requirement_or_wheel
+
+if TYPE_CHECKING:
+    from varwheel.install.environment import TargetEnvironment
 
 
 def register(subparsers: Any) -> None:
@@ -37,11 +45,27 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _say_target(target: TargetEnvironment, *, cross: bool) -> None:
+    """One stderr line naming whose markers and tags are used. Without --python or
+    $VIRTUAL_ENV that is the running interpreter: a ``./.venv`` is not run by this read-only
+    command (a cloned project may commit one), and the line says how to use it."""
+    from varwheel.cli.render import describe_environment
+
+    line = f"Explaining for {describe_environment(target)}"
+    if cross:
+        line += ", with the --python-version/--platform/--implementation/--abi overrides"
+    if target.source == "running interpreter" and Path(".venv").is_dir():
+        line += "; ./.venv is not run by explain: pass --python .venv to explain for it"
+    print(line, file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
+    from varwheel.cli.render import environment_json
     from varwheel.resolve.explain import explain_requirement, to_json
 
     reqs = [requirement_or_wheel(text) for text in args.requirements]
     ctx = build_context(args, reqs, require_env=False, keep_installed=False)
+    _say_target(ctx.target, cross=cross_target_requested(args))
     try:
         ctx.session.prefetch_pages(reqs)
         deps = ctx.session.dependencies_of if args.deps else None
@@ -53,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         doc = {
             "packages": [to_json(r) for r in results],
             "environment": dict(ctx.target.marker_env),
+            "target_environment": environment_json(ctx.target),
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:

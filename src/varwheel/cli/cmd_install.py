@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from varwheel.cli.selection_options import (
     SelectionContext,
+    add_break_system_packages_argument,
     add_requirement_file_argument,
     add_selection_arguments,
     build_context,
@@ -79,6 +80,7 @@ def register(subparsers: Any) -> None:
         help="say why each wheel was chosen; show tracebacks",
     )
     add_selection_arguments(parser)
+    add_break_system_packages_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -95,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     reqs = requirements_from_args(args)
     # another machine's packages are not the ones installed here
     keep_installed = not cross_target_requested(args)
-    ctx = build_context(args, reqs, require_env=not args.dry_run, keep_installed=keep_installed)
+    # a dry run acts on the same target as the real run: same errors, same installed packages
+    ctx = build_context(args, reqs, require_env=True, keep_installed=keep_installed)
     try:
         resolution = ctx.session.resolve(reqs)
         for line in resolution.warnings():
@@ -168,11 +171,15 @@ def _install(
 
 
 def _write_report(dest: str, ctx: SelectionContext, resolution: Resolution) -> None:
+    from varwheel.cli.render import environment_json
     from varwheel.install.report import build_report, dump_report
 
-    report = build_report(
-        resolution, marker_env=ctx.target.marker_env, metadata_of=ctx.session.metadata
-    )
+    report = {
+        **build_report(
+            resolution, marker_env=ctx.target.marker_env, metadata_of=ctx.session.metadata
+        ),
+        "target_environment": environment_json(ctx.target),
+    }
     text = dump_report(report)
     if dest == "-":
         sys.stdout.write(text)

@@ -21,7 +21,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON array")
     parser.add_argument(
-        "--python", metavar="PATH", help="target interpreter or virtual environment directory"
+        "--python",
+        metavar="PATH|VERSION",
+        help="target interpreter, virtual environment directory, or version (3.12) on PATH",
     )
     parser.set_defaults(func=run)
 
@@ -54,7 +56,10 @@ def format_table(dists: list[InstalledDistribution]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from varwheel.cli.render import describe_environment
+
     env = find_target_environment(args.python)
+    print(f"Using environment {describe_environment(env)}", file=sys.stderr)
     note = recover_if_needed(env)
     if note:
         print(f"varwheel: note: {note}", file=sys.stderr)

@@ -9,11 +9,15 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from varwheel.cli import exitcodes
-from varwheel.cli.selection_options import add_requirement_file_argument
+from varwheel.cli.selection_options import (
+    add_break_system_packages_argument,
+    add_requirement_file_argument,
+    writable_target,
+)
 from varwheel.errors import InvalidInput
-from varwheel.install.environment import TargetEnvironment, find_target_environment
+from varwheel.install.environment import TargetEnvironment
 from varwheel.install.installed import installed_distributions, read_record
-from varwheel.install.transaction import recover_if_needed, uninstall
+from varwheel.install.transaction import uninstall
 
 
 def register(subparsers: Any) -> None:
@@ -32,8 +36,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     parser.add_argument(
-        "--python", metavar="PATH", help="target interpreter or virtual environment directory"
+        "--python",
+        metavar="PATH|VERSION",
+        help="target interpreter, virtual environment directory, or version (3.12) on PATH",
     )
+    add_break_system_packages_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -63,10 +70,9 @@ def names_from_args(args: argparse.Namespace) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     args.names = names_from_args(args)
-    env = find_target_environment(args.python)
-    note = recover_if_needed(env)
-    if note:
-        print(f"varwheel: note: {note}", file=sys.stderr)
+    env = writable_target(
+        args.python, break_system_packages=args.break_system_packages, quiet=args.quiet
+    )
     if not args.yes:
         current = installed_distributions(env)
         found = [

@@ -1,17 +1,16 @@
-"""``varwheel`` entry point: builds the argument parser from the command modules and maps errors."""
+"""``varwheel`` entry point: builds the argument parser from the command modules and maps errors.
+
+Ctrl-C must end any run with exit 130 and one line, including during start-up: this module
+imports only ``sys`` and ``signal`` at the top; everything else (argparse, the command modules,
+the layers they use) is imported inside ``main()``, under its handlers.
+"""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
-import importlib
-import os
+import signal
 import sys
 from collections.abc import Sequence
-
-from varwheel import __version__
-from varwheel.cli import exitcodes
-from varwheel.errors import VarwheelError
 
 # command name -> module. Each module exposes ``register(subparsers) -> None``; the parser it adds
 # sets ``func(args) -> int``. Only the module of the command being run is imported (start-up time).
@@ -27,6 +26,8 @@ COMMANDS = {
 }
 COMMAND_MODULES = tuple(COMMANDS.values())
 
+INTERRUPTED = 130  # = exitcodes.INTERRUPTED; here so that reporting it needs no import
+
 
 def printable(text: str) -> str:
     """One terminal-safe line: control characters from file names or the network are escaped."""
@@ -40,8 +41,13 @@ def _requested_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+def build_parser(command: str | None = None):  # type: ignore[no-untyped-def]  # argparse lazily
     """The parser with every command, or with ``command`` alone when it is given."""
+    import argparse
+    import importlib
+
+    from varwheel import __version__
+
     parser = argparse.ArgumentParser(
         prog="varwheel",
         description="Build, publish and install wheel variants (PEP 817 / PEP 825).",
@@ -63,10 +69,27 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def _error(message: str) -> None:
+    print(f"varwheel: error: {printable(message)}", file=sys.stderr)
+
+
+def _interrupted() -> int:
+    # a second Ctrl-C while we report the first must not print a traceback either
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError):
+        _error("interrupted")
+    signal.signal(signal.SIGINT, previous)
+    return INTERRUPTED
+
+
+def _run(argv: list[str], state: dict[str, bool]) -> int:
+    import os
+
+    from varwheel.cli import exitcodes
+
     parser = build_parser(_requested_command(argv))
     args = parser.parse_args(argv)
+    state["verbose"] = bool(getattr(args, "verbose", False))
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return exitcodes.INVALID_INPUT
@@ -77,16 +100,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout must stay open until exit
         return exitcodes.OK
-    except (VarwheelError, KeyboardInterrupt) as err:
-        if args.verbose:
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # until the arguments are parsed, -v is taken from the raw words
+    state = {"verbose": "-v" in argv or "--verbose" in argv}
+    try:
+        return _run(argv, state)
+    except KeyboardInterrupt:
+        if state["verbose"]:
+            import traceback
+
+            traceback.print_exc()
+        return _interrupted()
+    except Exception as err:
+        from varwheel.cli import exitcodes
+        from varwheel.errors import VarwheelError
+
+        if isinstance(err, VarwheelError):
+            mapped: tuple[int, str] | None = (exitcodes.for_error(err), str(err))
+        else:  # the last resort for what a parser or reader let through (OSError, ...)
+            mapped = exitcodes.last_resort(err)
+        if mapped is None or state["verbose"]:
             raise
-        message = "interrupted" if isinstance(err, KeyboardInterrupt) else str(err)
-        print(f"varwheel: error: {printable(message)}", file=sys.stderr)
-        return exitcodes.for_error(err)
+        _error(mapped[1])
+        return mapped[0]
 
 
 def run() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # between main's handlers
+        code = _interrupted()
+    if code == INTERRUPTED:  # the user wants out: no second report while Python shuts down
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.markup import escape
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from varwheel.install.environment import TargetEnvironment
     from varwheel.resolve.explain import PackageExplanation
     from varwheel.resolve.provider import InstalledDist
     from varwheel.resolve.resolver import Resolution, ResolvedPackage
@@ -95,6 +96,31 @@ def render_explanation(
         console.print(f"  dependencies of the chosen wheel: {escape(deps)}")
     for note in expl.notes:
         console.print(f"  note: {escape(note)}")
+
+
+def describe_environment(env: TargetEnvironment) -> str:
+    """``/p/.venv (Python 3.12.3, found at ./.venv)``; a system interpreter names its binary."""
+    how = {
+        "--python": "--python",
+        "$VIRTUAL_ENV": "from $VIRTUAL_ENV",
+        "./.venv": "found at ./.venv",
+        "running interpreter": "the running interpreter",
+    }.get(env.source, env.source)
+    extra = f", {how}" if how else ""
+    if env.is_virtualenv:
+        return f"{env.prefix} (Python {env.python_full_version}{extra})"
+    return f"{env.prefix} (system Python {env.python_full_version} at {env.python}{extra})"
+
+
+def environment_json(env: TargetEnvironment) -> dict[str, object]:
+    """The ``target_environment`` object of ``install --report`` and ``explain --json``."""
+    return {
+        "prefix": str(env.prefix),
+        "python": str(env.python),
+        "python_full_version": env.python_full_version,
+        "virtualenv": env.is_virtualenv,
+        "source": env.source,
+    }
 
 
 def describe_package(pkg: ResolvedPackage) -> str:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
-from varwheel.errors import InstallError, InvalidInput
+from varwheel.errors import InvalidInput
 from varwheel.install.installed import installed_from_env, installed_versions
 from varwheel.resolve.requirements_file import (
     RequirementsFile,
@@ -96,7 +96,11 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("target environment")
-    group.add_argument("--python", metavar="PATH", help="interpreter of the target environment")
+    group.add_argument(
+        "--python",
+        metavar="PATH|VERSION",
+        help="target interpreter, virtual environment directory, or version (3.12) on PATH",
+    )
     group.add_argument("--python-version", metavar="X.Y", help="target Python version")
     group.add_argument(
         "--platform",
@@ -249,26 +253,57 @@ def load_config() -> Config:
     return _load()
 
 
+def add_break_system_packages_argument(parser: argparse.ArgumentParser) -> None:
+    """``--break-system-packages`` (pip's and uv's flag; also ``VARWHEEL_BREAK_SYSTEM_PACKAGES``
+    or ``PIP_BREAK_SYSTEM_PACKAGES`` set to 1)."""
+    parser.add_argument(
+        "--break-system-packages",
+        action="store_true",
+        help="allow changing an externally-managed (PEP 668) system interpreter's packages",
+    )
+
+
+def writable_target(
+    python: str | None, *, break_system_packages: bool, quiet: bool = False
+) -> TargetEnvironment:
+    """The environment ``install``/``uninstall`` change: found as ``find_target_environment``
+    (``./.venv`` included, as uv), refused when externally managed (PEP 668), named on stderr
+    (one line, unless ``quiet``), and any interrupted transaction settled before anything is read."""
+    from varwheel.cli.render import describe_environment
+    from varwheel.install.environment import find_target_environment, refuse_externally_managed
+    from varwheel.install.transaction import recover_if_needed
+
+    env = find_target_environment(python)
+    refuse_externally_managed(env, allow=break_system_packages)
+    if not quiet:
+        print(f"Using environment {describe_environment(env)}", file=sys.stderr)
+    note = recover_if_needed(env)
+    if note:
+        print(f"varwheel: note: {note}", file=sys.stderr)
+    return env
+
+
 def target_from_args(args: argparse.Namespace, *, require_env: bool) -> TargetEnvironment:
-    """``--python``/``$VIRTUAL_ENV``/``./.venv``; without one (and not ``require_env``), the
-    running interpreter. Cross-target flags then replace tags and marker values."""
+    """``install`` (``require_env``, dry runs too: a dry run predicts the real run, so it acts on
+    the same environment and fails the same way): ``writable_target``. ``explain``: the
+    environment the user named (``--python``, ``$VIRTUAL_ENV``), else the running interpreter;
+    never a ``./.venv`` found in the working directory, whose interpreter would be run just to
+    read its facts (a cloned project may commit one). Cross-target flags then replace tags and
+    marker values."""
+    import os
+
     from varwheel.install.environment import current_environment, find_target_environment
 
-    if args.python or require_env:
-        env = find_target_environment(args.python)
-        if require_env:
-            # a run killed mid-install left a journal: finish or undo it before reading what is
-            # installed, so resolution sees a consistent environment
-            from varwheel.install.transaction import recover_if_needed
-
-            note = recover_if_needed(env)
-            if note:
-                print(f"varwheel: note: {note}", file=sys.stderr)
+    if require_env:
+        env = writable_target(
+            args.python,
+            break_system_packages=bool(getattr(args, "break_system_packages", False)),
+            quiet=bool(getattr(args, "quiet", False)),
+        )
+    elif args.python or os.environ.get("VIRTUAL_ENV"):
+        env = find_target_environment(args.python, project_venv=False)
     else:
-        try:
-            env = find_target_environment(None)
-        except InstallError:
-            env = current_environment()
+        env = current_environment()
     if cross_target_requested(args):
         env = env.with_overrides(
             python_version=args.python_version,

@@ -11,6 +11,7 @@ per interpreter path + mtimes, in memory and on disk.
 
 from __future__ import annotations
 
+import configparser
 import dataclasses
 import hashlib
 import json
@@ -28,15 +29,19 @@ from typing import Any
 from packaging import tags as ptags
 from packaging.tags import Tag
 
-from varwheel.errors import InstallError, NoTargetEnvironment
+from varwheel.errors import ExternallyManaged, InstallError, NoTargetEnvironment
 from varwheel.install.installed import InstalledDistribution, installed_distributions
 
 __all__ = [
     "InstalledDistribution",
     "TargetEnvironment",
+    "externally_managed",
+    "find_interpreter",
     "find_target_environment",
     "installed_distributions",
+    "parse_version_request",
     "probe_interpreter",
+    "refuse_externally_managed",
     "tags_from_facts",
 ]
 
@@ -110,6 +115,12 @@ class TargetEnvironment:
     implementation: str = "cpython"
     is_virtualenv: bool = True
     facts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # how it was found: "--python", "$VIRTUAL_ENV", "./.venv" or "running interpreter"
+    source: str = field(default="", compare=False)
+
+    @property
+    def python_full_version(self) -> str:
+        return str(self.marker_env.get("python_full_version") or self.python_version)
 
     @property
     def site_dirs(self) -> tuple[Path, ...]:
@@ -511,7 +522,111 @@ def _interpreter_in(directory: Path) -> Path | None:
     return None
 
 
-def _resolve_python_arg(python: str, cwd: Path) -> Path:
+# --- `--python 3.12`: interpreters by version, as uv finds them -------------------------------
+
+
+@dataclass(frozen=True)
+class VersionRequest:
+    """``--python 3.12`` / ``python3.12`` / ``cpython@3.12`` / ``cp312`` / ``pypy3.10``: an
+    implementation (None: any) and a version prefix (``(3,)``, ``(3, 12)``, ``(3, 12, 3)``)."""
+
+    text: str
+    implementation: str | None
+    version: tuple[int, ...]
+
+    def names(self) -> tuple[str, ...]:
+        """Executable names to look for on PATH, most specific first (as uv)."""
+        stems = ["pypy"] if self.implementation == "pypy" else ["python"]
+        out = []
+        for stem in stems:
+            if len(self.version) >= 2:
+                out.append(f"{stem}{self.version[0]}.{self.version[1]}")
+            if self.version:
+                out.append(f"{stem}{self.version[0]}")
+            out.append(stem)
+        return tuple(out)
+
+    def matches(self, facts: Mapping[str, Any]) -> bool:
+        if self.implementation and facts.get("implementation") != self.implementation:
+            return False
+        found = tuple(int(p) for p in facts["version_info"][: len(self.version)])
+        return found == self.version
+
+
+_VERSION_REQUEST_RE = re.compile(
+    r"(?:(?P<impl>cpython|cp|pypy|pp|python)(?P<at>@)?)?"
+    r"(?P<version>\d+(?:\.\d+){0,2})",
+    re.IGNORECASE,
+)
+_IMPL_NAMES = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy", "python": None}
+
+
+def parse_version_request(text: str) -> VersionRequest | None:
+    """The version request ``text`` spells, or None when it is a path or an executable name.
+
+    ``3``, ``3.12``, ``3.12.3``, ``312`` (as uv), ``python3.12``, ``cpython@3.12``,
+    ``cpython3.12``, ``cp312``, ``pypy@3.10``, ``pp310``.
+    """
+    match = _VERSION_REQUEST_RE.fullmatch(text.strip())
+    if not match:
+        return None
+    impl_text = (match["impl"] or "").lower()
+    digits = match["version"]
+    if "." in digits:
+        version = tuple(int(p) for p in digits.split("."))
+    elif len(digits) == 1:
+        version = (int(digits),)
+    elif len(digits) <= 3 and digits[0] in "23" and (impl_text != "python" or match["at"]):
+        version = (int(digits[0]), int(digits[1:]))  # 312 -> 3.12 (not for "python312")
+    else:
+        return None
+    if impl_text == "python" and match["at"]:
+        return None
+    return VersionRequest(text, _IMPL_NAMES[impl_text] if impl_text else None, version)
+
+
+def find_interpreter(request: VersionRequest, environ: Mapping[str, str]) -> Path:
+    """The first interpreter on ``PATH`` that satisfies ``request``: per PATH directory (in
+    order, so an activated venv's ``bin`` wins) the names of ``request.names()``, each run once
+    to check its version (a broken pyenv shim or a wrong version is skipped)."""
+    seen: set[Path] = set()
+    skipped: list[str] = []
+    for directory in (environ.get("PATH") or os.defpath).split(os.pathsep):
+        if not directory:
+            continue
+        for name in request.names():
+            candidate = Path(directory) / name
+            if candidate in seen or not (candidate.is_file() and os.access(candidate, os.X_OK)):
+                continue
+            seen.add(candidate)
+            try:
+                facts = probe_interpreter(candidate.absolute())
+            except InstallError:
+                skipped.append(f"{candidate} does not run")
+                continue
+            if request.matches(facts):
+                return candidate.absolute()
+            found = ".".join(str(p) for p in facts["version_info"][:3])
+            skipped.append(f"{candidate} is {facts.get('implementation')} {found}")
+    detail = f" ({'; '.join(skipped[:3])})" if skipped else ""
+    raise NoTargetEnvironment(
+        f"--python {request.text}: no interpreter of this version on PATH{detail}"
+    )
+
+
+def _resolve_python_arg(python: str, cwd: Path, environ: Mapping[str, str]) -> Path:
+    request = parse_version_request(python) if os.sep not in python else None
+    if request is not None:
+        return find_interpreter(request, environ)
+    try:
+        return _interpreter_at(python, cwd, environ)
+    except (OSError, ValueError) as exc:  # over-long name, NUL byte, unreadable directory
+        reason = getattr(exc, "strerror", None) or str(exc)
+        shown = python if len(python) <= 100 else f"{python[:60]}… ({len(python)} characters)"
+        raise NoTargetEnvironment(f"--python {shown}: {reason}") from exc
+
+
+def _interpreter_at(python: str, cwd: Path, environ: Mapping[str, str]) -> Path:
     path = Path(python).expanduser()
     if not path.is_absolute():
         path = cwd / path
@@ -524,7 +639,7 @@ def _resolve_python_arg(python: str, cwd: Path) -> Path:
         return found
     if path.exists():
         return path
-    which = shutil.which(python)
+    which = shutil.which(python, path=environ.get("PATH"))
     if which:
         return Path(which)
     raise NoTargetEnvironment(f"--python {python}: no such interpreter or environment directory")
@@ -535,13 +650,16 @@ def find_target_environment(
     cwd: Path | str | None = None,
     *,
     environ: Mapping[str, str] | None = None,
+    project_venv: bool = True,
 ) -> TargetEnvironment:
-    """The environment to install into: ``--python`` (interpreter or venv dir), else
-    ``$VIRTUAL_ENV``, else ``./.venv``. Never falls back to the system interpreter."""
+    """The environment to act on: ``--python`` (interpreter, venv dir, name on PATH or a version
+    request), else ``$VIRTUAL_ENV``, else ``./.venv`` (only with ``project_venv``: running a
+    project's own interpreter is for commands that act on it). Never the system interpreter
+    implicitly: NoTargetEnvironment when nothing was named or found."""
     base = Path(cwd) if cwd is not None else Path.cwd()
     env = os.environ if environ is None else environ
     if python:
-        exe = _resolve_python_arg(python, base)
+        exe, source = _resolve_python_arg(python, base, env), "--python"
     elif env.get("VIRTUAL_ENV"):
         venv = Path(env["VIRTUAL_ENV"])
         found = _interpreter_in(venv)
@@ -549,18 +667,99 @@ def find_target_environment(
             raise NoTargetEnvironment(
                 f"$VIRTUAL_ENV={venv}: no bin/python there (stale activation?)"
             )
-        exe = found
+        exe, source = found, "$VIRTUAL_ENV"
     else:
-        found = _interpreter_in(base / ".venv") if (base / ".venv").is_dir() else None
+        found = _interpreter_in(base / ".venv") if project_venv else None
         if found is None:
             raise NoTargetEnvironment(
                 "no target environment: create one with `python -m venv .venv` or pass --python"
             )
-        exe = found
+        exe, source = found, "./.venv"
     exe = exe if exe.is_absolute() else exe.absolute()
-    return environment_from_facts(exe, probe_interpreter(exe))
+    return dataclasses.replace(environment_from_facts(exe, probe_interpreter(exe)), source=source)
 
 
 def current_environment() -> TargetEnvironment:
     """The environment of the running interpreter (used by tests and tools run in-env)."""
-    return environment_from_facts(Path(sys.executable), probe_interpreter(Path(sys.executable)))
+    python = Path(sys.executable)
+    return dataclasses.replace(
+        environment_from_facts(python, probe_interpreter(python)), source="running interpreter"
+    )
+
+
+# --- PEP 668 --------------------------------------------------------------------------------
+
+_MARKER_FILE = "EXTERNALLY-MANAGED"
+_TRUE = frozenset({"1", "true", "yes", "on", "y", "t"})
+BREAK_SYSTEM_PACKAGES_VARIABLES = ("VARWHEEL_BREAK_SYSTEM_PACKAGES", "PIP_BREAK_SYSTEM_PACKAGES")
+
+
+def break_system_packages_from_environ(environ: Mapping[str, str] | None = None) -> bool:
+    """``VARWHEEL_BREAK_SYSTEM_PACKAGES`` (or pip's ``PIP_BREAK_SYSTEM_PACKAGES``) is set true."""
+    env = os.environ if environ is None else environ
+    return any(
+        env.get(name, "").strip().lower() in _TRUE for name in BREAK_SYSTEM_PACKAGES_VARIABLES
+    )
+
+
+def externally_managed(
+    env: TargetEnvironment, environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The PEP 668 error text when ``env`` is externally managed, else None.
+
+    PEP 668: an ``EXTERNALLY-MANAGED`` file in the target interpreter's ``sysconfig`` ``stdlib``
+    directory marks it, and a virtual environment is never externally managed. The text is the
+    ``[externally-managed]`` ``Error`` key (``Error-<lang>`` first for the user's locale), or a
+    generic sentence when the file has none or cannot be parsed (as pip).
+    """
+    if env.is_virtualenv:
+        return None
+    stdlib = (env.facts.get("paths") or {}).get("stdlib")
+    if not stdlib:
+        return None
+    marker = Path(stdlib) / _MARKER_FILE
+    if not marker.is_file():
+        return None
+    generic = (
+        f"the Python environment under {env.prefix} is managed externally, and may not be "
+        "manipulated by the user"
+    )
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read(marker, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeError):
+        return generic
+    if not parser.has_section("externally-managed"):
+        return generic
+    section = parser["externally-managed"]
+    for key in (*_locale_keys(os.environ if environ is None else environ), "Error"):
+        text = section.get(key)
+        if text and text.strip():
+            return " ".join(text.split())
+    return generic
+
+
+def _locale_keys(environ: Mapping[str, str]) -> list[str]:
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = environ.get(name, "").split(".", 1)[0]
+        if value and value not in ("C", "POSIX"):
+            lang = value.split("_", 1)[0]
+            return [f"Error-{value}", f"Error-{lang}"] if lang != value else [f"Error-{value}"]
+    return []
+
+
+def refuse_externally_managed(
+    env: TargetEnvironment, *, allow: bool, environ: Mapping[str, str] | None = None
+) -> None:
+    """ExternallyManaged (one line, with the file's own text and a hint) unless ``allow``
+    (``--break-system-packages`` or its environment variables)."""
+    if allow or break_system_packages_from_environ(environ):
+        return
+    text = externally_managed(env, environ)
+    if text is None:
+        return
+    raise ExternallyManaged(
+        f"{env.python} is externally managed (PEP 668): {text.rstrip('.')}. "
+        "hint: create a virtual environment (`python -m venv .venv`) and install there, "
+        "or pass --break-system-packages to install anyway"
+    )
