@@ -148,9 +148,11 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
                 raise InvalidMetadata(f"{printable(info.filename)} is too large", source=source)
             data = read_member(zf, info, _MAX_JSON_BYTES) if info is not None else None
     except ArchiveError as err:
-        if err.member is None:
+        prefix = "not a readable zip archive "
+        if err.reason.startswith(prefix):
+            detail = err.reason.removeprefix(prefix)
             raise InvalidMetadata(
-                f"not a valid wheel (zip) archive: {err}", source=source
+                f"not a valid wheel (zip) archive {detail}", source=source
             ) from None
         raise InvalidMetadata(f"cannot read the wheel archive: {err}", source=source) from None
     if data is None or info is None:
