@@ -1,0 +1,327 @@
+"""``varwheel build``: a PEP 517 frontend on pypa/build that builds plain and variant wheels.
+
+Without a variant request it builds the plain wheel every frontend builds (PEP 817: hooks build
+non-variant wheels by default). With one, the request is validated first (``build.request``), then:
+
+- **post-tagging** (default, works with every backend): the backend builds a plain wheel with the
+  variant's provider-informed settings (``build.settings``: ``CFLAGS``/``CXXFLAGS`` ... in the
+  hook's environment, the backend's own config settings), then ``build.make_variant`` adds
+  ``variant.json`` and the label;
+- **native** (only when asked: ``native=True`` or ``[tool.varwheel.build] native = true``): the
+  request goes to the backend as the ``variant``/``variant-label``/``null-variant`` config
+  settings that scikit-build-core (experimental) and the meson-python fork read.
+
+Either way the wheel is re-read with our own validator (RECORD, label <-> ``variant.json``,
+the requested properties, declared namespaces) before it is kept. Everything happens in a temporary
+directory; ``out_dir`` receives the finished wheel (copied in under a temporary name, then renamed)
+or nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
+from varwheel.build.make_variant import make_variant, read_wheel_variant
+from varwheel.build.request import VariantRequest, resolve_request
+from varwheel.build.settings import BuildSettings, ConfigValue, apply_env, settings_for
+from varwheel.errors import InvalidInput, InvalidMetadata
+from varwheel.spec.metadata import load_pyproject
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import VariantProperty
+
+__all__ = [
+    "DEFAULT_BACKEND",
+    "Project",
+    "build_wheel",
+    "check_built_wheel",
+    "load_project",
+    "plan_settings",
+]
+
+# PEP 517 §"Source trees": no build-backend key means setuptools' legacy backend.
+DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
+LOG_TAIL = 30  # lines of the backend's output kept in a BuildFailed for the CLI's -v
+
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Project:
+    """The parts of a source tree's ``pyproject.toml`` a build needs."""
+
+    path: Path  # the source directory
+    document: Mapping[str, Any]  # the parsed pyproject.toml ({} without one)
+    backend: str
+    native: bool  # [tool.varwheel.build] native = true
+
+    @property
+    def pyproject(self) -> Path:
+        return self.path / "pyproject.toml"
+
+    def variant_metadata(self) -> VariantMetadata:
+        try:
+            return load_pyproject(self.document, source=str(self.pyproject))
+        except InvalidMetadata as err:
+            if "no [variant] table" in err.reason:
+                raise InvalidBuildRequest(
+                    f"{self.pyproject}: no [variant] table: a variant build needs the providers "
+                    "declared there (docs/build.md)"
+                ) from None
+            raise
+
+
+def load_project(src: Path | str) -> Project:
+    """Read ``src/pyproject.toml``; ``InvalidInput`` naming the file when it is malformed."""
+    path = Path(src)
+    if not path.is_dir():
+        raise InvalidInput(f"{path}: not a source directory")
+    pyproject = path / "pyproject.toml"
+    document: Mapping[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidInput(f"{pyproject}: invalid TOML: {exc}") from None
+    elif not (path / "setup.py").is_file():
+        raise InvalidInput(f"{path}: neither pyproject.toml nor setup.py: not a Python project")
+    system = document.get("build-system", {})
+    backend = system.get("build-backend") if isinstance(system, Mapping) else None
+    tool = document.get("tool", {})
+    table = tool.get("varwheel", {}) if isinstance(tool, Mapping) else {}
+    build_table = table.get("build", {}) if isinstance(table, Mapping) else {}
+    native = build_table.get("native", False) if isinstance(build_table, Mapping) else False
+    if not isinstance(native, bool):
+        raise InvalidInput(f"{pyproject}: tool.varwheel.build.native must be true or false")
+    if backend is not None and not isinstance(backend, str):
+        raise InvalidInput(f"{pyproject}: build-system.build-backend must be a string")
+    return Project(path, document, backend or DEFAULT_BACKEND, native)
+
+
+def plan_settings(
+    project: Project,
+    request: VariantRequest | None,
+    *,
+    config_settings: Mapping[str, ConfigValue] | None = None,
+    env: Mapping[str, str] | None = None,
+    native: bool = False,
+) -> BuildSettings:
+    """What the backend gets for ``request``: provider settings, then the caller's overrides,
+    then (native) the variant config settings."""
+    overrides = BuildSettings(env=dict(env or {}), config_settings=dict(config_settings or {}))
+    props = request.properties if request is not None else ()
+    settings = settings_for(props, backend=project.backend.partition(":")[0], overrides=overrides)
+    if native and request is not None:
+        extra: dict[str, ConfigValue] = {}
+        if request.is_null:
+            extra["null-variant"] = "true"  # a bare -Cnull-variant is ignored (build-publish.md)
+        else:
+            extra["variant"] = tuple(str(p) for p in request.properties)
+        extra["variant-label"] = request.label
+        settings = settings.overridden_by(BuildSettings(config_settings=extra))
+    return settings
+
+
+def _runner(settings: BuildSettings, log: list[str]):
+    def run(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
+        env = apply_env(settings, {**os.environ, **(extra_environ or {})})
+        proc = subprocess.run(
+            list(cmd),
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+        log.extend(proc.stdout.decode("utf-8", "replace").splitlines())
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, cmd)
+
+    return run
+
+
+def _config_settings(settings: BuildSettings) -> dict[str, str | list[str]]:
+    return {k: (v if isinstance(v, str) else list(v)) for k, v in settings.config_settings.items()}
+
+
+def _failure(project: Project, what: str, log: Sequence[str]) -> BuildFailed:
+    # The backend's own last words are usually the reason (a compiler error, a missing module).
+    reason = next((line.strip() for line in reversed(log) if line.strip()), "no output")
+    err = BuildFailed(f"{project.path}: {what}: {reason}")
+    err.log = tuple(log[-LOG_TAIL:])  # type: ignore[attr-defined]
+    return err
+
+
+def _run_backend(
+    project: Project, tree: Path, out: Path, settings: BuildSettings, *, isolation: bool
+) -> Path:
+    """Run the backend on ``tree`` (a copy of ``project.path``; messages name the original)."""
+    import build.env
+
+    import build
+
+    log: list[str] = []
+    runner = _runner(settings, log)
+    config = _config_settings(settings)
+    try:
+        if not isolation:
+            builder = build.ProjectBuilder(tree, python_executable=sys.executable, runner=runner)
+            missing = builder.check_dependencies("wheel", config)
+            if missing:
+                names = ", ".join(sorted(next(iter(chain)) for chain in missing))
+                raise BuildFailed(
+                    f"{project.path}: build requirements missing without isolation: {names}"
+                )
+            return Path(builder.build("wheel", out, config))
+        with build.env.DefaultIsolatedEnv() as env:
+            builder = build.ProjectBuilder.from_isolated_env(env, tree, runner=runner)
+            env.install(builder.build_system_requires)
+            env.install(builder.get_requires_for_build("wheel", config))
+            return Path(builder.build("wheel", out, config))
+    except build.BuildBackendException as err:
+        raise _failure(project, f"the build backend {project.backend} failed", log) from err
+    except (build.BuildException, subprocess.CalledProcessError) as err:
+        log.append(str(err).strip())
+        raise _failure(project, "setting up the build failed", log) from err
+
+
+def check_built_wheel(path: Path, request: VariantRequest | None, *, backend: str) -> None:
+    """Refuse a wheel whose variant differs from the request (or a plain build with variant
+    metadata): checks RECORD, label <-> ``variant.json``, properties and declared namespaces."""
+    found = read_wheel_variant(path)
+    if request is None:
+        if found.label is not None or found.variant_json is not None:
+            raise InvalidWheel(
+                f"{path.name}: {backend} built a variant wheel although no variant was requested"
+            )
+        return
+    if found.label is None:
+        raise InvalidWheel(
+            f"{path.name}: {backend} built a plain wheel for variant {request.label!r}: "
+            "it does not build variants itself; drop the native build (post-tagging works "
+            "with any backend)"
+        )
+    if found.label != request.label:
+        raise InvalidWheel(
+            f"{path.name}: labelled {found.label!r}, but variant {request.label!r} was requested"
+        )
+    assert found.metadata is not None
+    if tuple(found.properties) != request.properties:
+        got = ", ".join(map(str, found.properties)) or "none"
+        raise InvalidWheel(
+            f"{path.name}: variant.json gives {request.label!r} the properties [{got}], "
+            f"not the requested ones"
+        )
+    undeclared = sorted({p.namespace for p in found.properties} - set(found.metadata.providers))
+    if undeclared:
+        raise InvalidWheel(
+            f"{path.name}: namespace '{undeclared[0]}' has no provider in variant.json"
+        )
+
+
+# Left out of the private copy of the source tree: earlier build outputs (setuptools reuses
+# object files under build/ whatever the flags, so a -march=x86-64-v3 build would ship v1
+# objects), virtual environments and tool caches. VCS metadata is kept (setuptools-scm).
+_SKIPPED_TOP = frozenset({"build", "dist", ".tox", ".nox", ".venv", "venv", ".eggs"})
+_SKIPPED_ANY = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
+
+
+def _ignore(root: Path):
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        here = Path(directory)
+        skipped = {n for n in names if n in _SKIPPED_ANY or n.endswith(".egg-info")}
+        if here == root:
+            skipped |= {n for n in names if n in _SKIPPED_TOP}
+        skipped |= {n for n in names if (here / n / "pyvenv.cfg").is_file()}
+        return skipped
+
+    return ignore
+
+
+def copy_source(src: Path, dest: Path) -> Path:
+    """A private copy of the source tree, so that every build starts clean and the user's tree is
+    never written to (backends build in-tree)."""
+    shutil.copytree(src, dest, symlinks=True, ignore=_ignore(src))
+    return dest
+
+
+def _publish(path: Path, out_dir: Path) -> Path:
+    """Copy ``path`` into ``out_dir`` under a temporary name, then rename it into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / path.name
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out_dir)
+    os.close(fd)
+    try:
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def build_wheel(
+    src: Path | str,
+    out_dir: Path | str,
+    *,
+    properties: Iterable[VariantProperty] = (),
+    label: str | None = None,
+    null_variant: bool = False,
+    isolation: bool = True,
+    config_settings: Mapping[str, ConfigValue] | None = None,
+    env: Mapping[str, str] | None = None,
+    native: bool | None = None,
+    trusted: tuple[str, ...] = (),
+) -> Path:
+    """Build ``src`` into ``out_dir``; return the wheel's path.
+
+    No ``properties`` and not ``null_variant``: a plain wheel (``label`` is then an error).
+    ``config_settings``/``env``: the caller's (project's, user's) settings, which win over the
+    provider-informed ones key by key. ``native``: None = the project's
+    ``[tool.varwheel.build] native``. ``trusted``: ``--trust-provider`` pins for plugin providers.
+    Raises ``InvalidBuildRequest``/``InvalidLabel`` (bad request), ``BuildFailed`` (backend),
+    ``InvalidWheel`` (the backend's wheel is wrong); ``out_dir`` is untouched on failure.
+    """
+    project = load_project(src)
+    props = tuple(properties)
+    request: VariantRequest | None = None
+    if props or null_variant:
+        request = resolve_request(
+            project.variant_metadata(), props, label=label, null=null_variant, trusted=trusted
+        )
+    elif label is not None:
+        raise InvalidBuildRequest(f"--label {label!r} without properties: nothing to label")
+    use_native = project.native if native is None else native
+    settings = plan_settings(
+        project, request, config_settings=config_settings, env=env, native=use_native
+    )
+    with tempfile.TemporaryDirectory(prefix="varwheel-build-") as tmp:
+        scratch = Path(tmp)
+        tree = copy_source(project.path, scratch / "src")
+        built = _run_backend(project, tree, scratch / "backend", settings, isolation=isolation)
+        if request is not None and not use_native:
+            check_built_wheel(built, None, backend=project.backend)
+            built = make_variant(
+                built,
+                request.properties,
+                label=request.label,
+                null=request.is_null,
+                out_dir=scratch / "tagged",
+                metadata=request.metadata,
+            )
+        check_built_wheel(built, request, backend=project.backend)
+        return _publish(built, Path(out_dir))
