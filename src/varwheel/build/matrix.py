@@ -54,6 +54,7 @@ __all__ = [
     "Problem",
     "load_matrix",
     "parse_matrix",
+    "project_metadata",
     "property_problems",
     "provider_configs",
 ]
