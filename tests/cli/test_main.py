@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from varwheel.cli import exitcodes
 from varwheel.cli import main as cli_main
 
 
@@ -54,3 +61,161 @@ def test_broken_pipe_is_quiet(tmp_path: Path) -> None:
     proc.stdout.close()  # the reader goes away before varwheel writes
     _, err = proc.communicate()
     assert b"Traceback" not in err
+
+
+# --- Ctrl-C at any moment ----------------------------------------------------------------------
+
+
+def _stalled_argparse(tmp_path: Path) -> tuple[list[str], dict[str, str], Callable[[], bool]]:
+    """A slow start-up import: a module on PYTHONPATH shadows the stdlib ``argparse`` and
+    stalls (a cold disk, a slow network file system) after saying so."""
+    shadow = tmp_path / "slow-imports"
+    shadow.mkdir()
+    ready = tmp_path / "importing"
+    (shadow / "argparse.py").write_text(
+        f"import time\nopen({str(ready)!r}, 'w').close()\ntime.sleep(60)\n"
+    )
+    return ["label", "-p", "a :: b :: c"], {"PYTHONPATH": str(shadow)}, ready.exists
+
+
+def _stalled_requirements_file(
+    tmp_path: Path,
+) -> tuple[list[str], dict[str, str], Callable[[], bool]]:
+    """``-r FILE`` where FILE is a pipe nobody writes to yet (``-r <(slow command)``)."""
+    fifo = tmp_path / "requirements.txt"
+    os.mkfifo(fifo)
+    writers: list[int] = []
+
+    def reading() -> bool:
+        try:  # succeeds once varwheel has the pipe open for reading; it then waits for data
+            writers.append(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            return False
+        return True
+
+    return ["install", "--dry-run", "-r", str(fifo)], {}, reading
+
+
+def _stalled_interpreter_probe(
+    tmp_path: Path,
+) -> tuple[list[str], dict[str, str], Callable[[], bool]]:
+    """``--python`` names an interpreter that takes its time to answer the facts query."""
+    ready = tmp_path / "probing"
+    slow = tmp_path / "slow-python"
+    slow.write_text(f"#!/bin/sh\ntouch {ready}\nsleep 60\n")
+    slow.chmod(0o755)
+    return ["list", "--python", str(slow)], {}, ready.exists
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "stall",
+    [_stalled_argparse, _stalled_requirements_file, _stalled_interpreter_probe],
+    ids=["start-up-import", "reading-requirements", "probing-interpreter"],
+)
+def test_ctrl_c_anywhere_exits_130_with_one_line(
+    tmp_path: Path, stall: Callable[[Path], tuple[list[str], dict[str, str], Callable[[], bool]]]
+) -> None:
+    argv, extra, ready = stall(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env.update(extra, VARWHEEL_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "varwheel", *argv],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the command never reached the stall"
+        time.sleep(0.02)
+    time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == exitcodes.INTERRUPTED, err
+    assert err == "varwheel: error: interrupted\n"
+    assert out == ""
+
+
+# --- the last resort: what no layer turned into a VarwheelError ----------------------------------
+
+
+def _raised(action: Callable[[], object]) -> BaseException:
+    try:
+        action()
+    except BaseException as err:
+        return err
+    raise AssertionError("nothing was raised")
+
+
+def _recurse(depth: int = 0) -> int:
+    return _recurse(depth + 1) + 1
+
+
+def test_last_resort_maps_real_exceptions_to_one_line(tmp_path: Path) -> None:
+    long_name = str(tmp_path / ("a" * 5000))
+    code, line = exitcodes.last_resort(_raised(lambda: Path(long_name).read_bytes()))  # type: ignore[misc]
+    assert code == exitcodes.INVALID_INPUT
+    assert line.endswith(f"({len(long_name)} characters): File name too long") and len(line) < 200
+    missing = exitcodes.last_resort(_raised((tmp_path / "missing").read_bytes))
+    assert missing == (
+        exitcodes.INVALID_INPUT,
+        f"{tmp_path / 'missing'}: No such file or directory",
+    )
+    assert exitcodes.last_resort(_raised(lambda: int("1" * 5000))) == (
+        exitcodes.INVALID_INPUT,
+        "the input has an integer with more than 4300 digits (Python's limit)",
+    )
+    assert exitcodes.last_resort(_raised(lambda: os.stat("a\0b"))) == (
+        exitcodes.INVALID_INPUT,
+        "a path or argument contains a NUL byte",
+    )
+    assert exitcodes.last_resort(_raised(_recurse))[0] == exitcodes.INVALID_INPUT
+    unicode_code, unicode_line = exitcodes.last_resort(_raised(lambda: "x\udcff".encode()))  # type: ignore[misc]
+    assert unicode_code == exitcodes.INVALID_INPUT and "surrogates not allowed" in unicode_line
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        refused = _raised(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
+    assert exitcodes.last_resort(refused)[0] == exitcodes.NETWORK_FAILURE  # type: ignore[index]
+    # anything else is a bug and keeps its traceback
+    assert exitcodes.last_resort(_raised(lambda: 1 / 0)) is None
+    assert exitcodes.last_resort(ValueError("some other value")) is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["explain", "--no-index", "-f", "a" * 5000, "anything"],
+        ["explain", "--no-index", "x==" + "1" * 5000],
+        ["list", "--python", "b" * 5000],
+    ],
+    ids=["over-long-path", "4300-digit-limit", "over-long-python"],
+)
+def test_cli_inputs_that_used_to_crash_are_one_line(tmp_path: Path, argv: list[str]) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+    env["VARWHEEL_CACHE_DIR"] = str(tmp_path / "cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "varwheel", *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == exitcodes.INVALID_INPUT, done.stderr
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("Explaining for")]
+    assert len(errors) == 1 and errors[0].startswith("varwheel: error: "), done.stderr
+    assert len(errors[0]) < 300
+    verbose = subprocess.run(
+        [sys.executable, "-m", "varwheel", "-v", *argv],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" in verbose.stderr  # -v shows what happened

@@ -760,6 +760,6 @@ def refuse_externally_managed(
         return
     raise ExternallyManaged(
         f"{env.python} is externally managed (PEP 668): {text.rstrip('.')}. "
-        "hint: create a virtual environment (`python -m venv .venv`) and install there, "
+        "Hint: create a virtual environment (`python -m venv .venv`) and install there, "
         "or pass --break-system-packages to install anyway"
     )
