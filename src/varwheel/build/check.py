@@ -11,7 +11,6 @@ wheels; warnings are legal but surprising for users.
 from __future__ import annotations
 
 import enum
-import sys
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from varwheel.build.matrix import (
     project_metadata,
     property_problems,
     provider_configs,
+    pyproject_path,
+    read_pyproject,
 )
 from varwheel.errors import InvalidInput
 from varwheel.spec.filenames import (
@@ -34,11 +35,6 @@ from varwheel.spec.filenames import (
 )
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty, group_by_feature
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "CODES",
@@ -435,22 +431,13 @@ def check_release(paths: Sequence[Path]) -> tuple[Finding, ...]:
 # --------------------------------------------------------------------------- projects
 
 
-def _read_pyproject(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: invalid TOML: {exc}") from None
-    except RecursionError:
-        raise InvalidInput(f"{path}: invalid TOML: nested too deeply") from None
-
-
-def check_project(pyproject_path: Path) -> tuple[Finding, ...]:
-    """Findings for a project's declared matrix. A malformed ``[variant]`` or
-    ``[tool.varwheel.build]`` table is bad input (raised, exit 2), not a finding."""
-    source = str(pyproject_path)
-    doc = _read_pyproject(pyproject_path)
+def check_project(path: Path | str) -> tuple[Finding, ...]:
+    """Findings for a project's declared matrix (``path``: pyproject.toml or its directory).
+    A malformed ``[variant]`` or ``[tool.varwheel.build]`` table is bad input (raised, exit 2),
+    not a finding."""
+    file = pyproject_path(path)
+    source = str(file)
+    doc = read_pyproject(file)
     matrix = parse_matrix(doc, source=source)
     findings: list[Finding] = []
     variants = {e.label: e.properties for e in matrix.variants if e.label is not None}

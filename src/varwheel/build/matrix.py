@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import enum
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -45,6 +47,11 @@ from varwheel.spec.properties import (
     validate_label,
 )
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 __all__ = [
     "MAX_LABEL_LENGTH",
     "TABLE",
@@ -57,6 +64,8 @@ __all__ = [
     "project_metadata",
     "property_problems",
     "provider_configs",
+    "pyproject_path",
+    "read_pyproject",
 ]
 
 TABLE = "tool.varwheel.build"
@@ -394,6 +403,28 @@ def property_problems(
                 path,
             ))  # fmt: skip
     return problems
+
+
+def pyproject_path(path: Path | str) -> Path:
+    """``PROJECT`` on the command line: a directory holding pyproject.toml, or the file."""
+    path = Path(path)
+    return path / "pyproject.toml" if path.is_dir() else path
+
+
+def read_pyproject(path: Path | str) -> dict[str, Any]:
+    """Parse a project's pyproject.toml (``path``: the file or its directory); one-line
+    :class:`InvalidInput` naming the file when it cannot be read or is not TOML."""
+    path = pyproject_path(path)
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
+        raise InvalidInput(f"{path}: invalid TOML: nested too deeply") from None
 
 
 def project_metadata(pyproject: Mapping[str, Any], *, source: str) -> VariantMetadata:

@@ -23,6 +23,8 @@ COMMANDS = {
     "explain": "varwheel.cli.cmd_explain",
     "list": "varwheel.cli.cmd_list",
     "uninstall": "varwheel.cli.cmd_uninstall",
+    "matrix": "varwheel.cli.cmd_matrix",
+    "check": "varwheel.cli.cmd_check",
 }
 COMMAND_MODULES = tuple(COMMANDS.values())
 

@@ -1,0 +1,98 @@
+"""``varwheel check [PATH ...]``: lint a release (wheels + ``*-variants.json``) or a project's
+declared variant set (docs/build-matrix.md#check). Exit 1 on errors (on warnings too with
+``--strict``), 2 on unreadable input."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from varwheel.build.check import Finding, Severity, check_project, check_release
+from varwheel.cli import exitcodes
+from varwheel.errors import InvalidInput
+from varwheel.spec.filenames import is_variants_json_filename
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "check",
+        help="lint a release directory or a project's declared variants",
+        description="Check built wheels and *-variants.json files (a directory such as dist/, "
+        "or files) or a project's pyproject.toml ([variant] and [tool.varwheel.build]) for "
+        "problems installers would trip over. Exit 1 when an error is found.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="a directory of wheels, wheel / *-variants.json files, or a pyproject.toml or "
+        "project directory (default: .)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    parser.set_defaults(func=run)
+
+
+def _is_release_file(path: Path) -> bool:
+    return path.name.endswith(".whl") or is_variants_json_filename(path.name)
+
+
+def _has_release_files(directory: Path) -> bool:
+    try:
+        return any(p.is_file() and _is_release_file(p) for p in directory.iterdir())
+    except OSError as exc:
+        raise InvalidInput(f"{directory}: cannot list: {exc.strerror or exc}") from None
+
+
+def findings_for(paths: list[Path]) -> tuple[Finding, ...]:
+    """A project check for a pyproject.toml (or a directory holding one and no wheels), a
+    release check for everything else."""
+    projects: list[Path] = []
+    release: list[Path] = []
+    for path in paths:
+        if path.is_dir() and not _has_release_files(path) and (path / "pyproject.toml").is_file():
+            projects.append(path / "pyproject.toml")
+        elif path.suffix == ".toml":
+            projects.append(path)
+        else:
+            release.append(path)
+    findings: list[Finding] = []
+    for project in projects:
+        findings += check_project(project)
+    if release:
+        findings += check_release(release)
+    return tuple(findings)
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths] or [Path(".")]
+    from varwheel.cli.main import printable
+
+    findings = findings_for(paths)
+    errors = sum(f.severity is Severity.ERROR for f in findings)
+    warnings = len(findings) - errors
+    if args.json:
+        doc = {
+            "findings": [
+                {
+                    "severity": f.severity.value,
+                    "code": f.code,
+                    "message": f.message,
+                    "subjects": list(f.subjects),
+                }
+                for f in findings
+            ],
+            "errors": errors,
+            "warnings": warnings,
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        for f in findings:
+            print(printable(f"{f.severity.value}[{f.code}]: {f.message}"))
+        print(f"{errors} error(s), {warnings} warning(s)")
+    if errors or (args.strict and warnings):
+        return exitcodes.FAILURE
+    return exitcodes.OK
