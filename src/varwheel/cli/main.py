@@ -25,6 +25,7 @@ COMMANDS = {
     "uninstall": "varwheel.cli.cmd_uninstall",
     "matrix": "varwheel.cli.cmd_matrix",
     "check": "varwheel.cli.cmd_check",
+    "index": "varwheel.cli.cmd_index",
 }
 COMMAND_MODULES = tuple(COMMANDS.values())
 
