@@ -27,7 +27,8 @@ COMMANDS = {
     "check": "varwheel.cli.cmd_check",
     "index": "varwheel.cli.cmd_index",
 }
-COMMAND_MODULES = tuple(COMMANDS.values())
+# one module may register several commands (make-variant, unmake-variant): import it once
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
 INTERRUPTED = 130  # = exitcodes.INTERRUPTED; here so that reporting it needs no import
 
