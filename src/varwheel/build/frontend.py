@@ -325,3 +325,78 @@ def build_wheel(
             )
         check_built_wheel(built, request, backend=project.backend)
         return _publish(built, Path(out_dir))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """One wheel of ``build_all``: where it went (None on failure), how long it took, or why it
+    failed."""
+
+    entry: Any  # varwheel.build.matrix.MatrixEntry
+    path: Path | None
+    seconds: float
+    error: Exception | None = None
+
+
+def build_all(
+    src: Path | str,
+    out_dir: Path | str,
+    matrix: Any,  # varwheel.build.matrix.BuildMatrix
+    *,
+    isolation: bool = True,
+    jobs: int | None = None,
+    config_settings: Mapping[str, ConfigValue] | None = None,
+    native: bool | None = None,
+    trusted: tuple[str, ...] = (),
+    on_done: Any = None,  # Callable[[BuildResult], None], called from worker threads
+) -> tuple[BuildResult, ...]:
+    """Build every entry of ``matrix`` in parallel (``jobs`` workers, default the CPU count),
+    all or nothing: the wheels reach ``out_dir`` only when every build succeeded. Results are
+    in matrix order; ``config_settings`` (the command line's ``-C``) win over the matrix's."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from varwheel.build.matrix import BuildKind
+
+    entries = tuple(matrix.entries)
+    workers = max(1, min(len(entries), jobs or os.cpu_count() or 1))
+
+    def one(entry: Any, staging: Path) -> BuildResult:
+        start = time.perf_counter()
+        try:
+            path = build_wheel(
+                src,
+                staging / entry.name,
+                properties=entry.properties,
+                label=entry.label if entry.kind is BuildKind.VARIANT else None,
+                null_variant=entry.kind is BuildKind.NULL,
+                isolation=isolation,
+                config_settings={**entry.config_settings, **(config_settings or {})},
+                env=entry.env,
+                native=native,
+                trusted=trusted,
+            )
+            result = BuildResult(entry, path, time.perf_counter() - start)
+        except Exception as err:  # reported per entry; the whole set then fails
+            result = BuildResult(entry, None, time.perf_counter() - start, err)
+        if on_done is not None:
+            on_done(result)
+        return result
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".varwheel-all-", dir=out) as tmp:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(lambda e: one(e, Path(tmp)), entries))
+        if any(r.error is not None for r in results):
+            return tuple(results)
+        names = [r.path.name for r in results if r.path is not None]
+        if len(set(names)) != len(names):
+            raise InvalidWheel(f"two entries of {matrix.source} build the same wheel file name")
+        published = []
+        for r in results:
+            assert r.path is not None
+            target = out / r.path.name
+            os.replace(r.path, target)  # same file system: staged inside out_dir
+            published.append(BuildResult(r.entry, target, r.seconds))
+        return tuple(published)

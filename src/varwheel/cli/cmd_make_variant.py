@@ -1,0 +1,115 @@
+"""``varwheel make-variant`` / ``unmake-variant``: tag a built wheel as a variant, or untag it."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from varwheel.cli import exitcodes
+from varwheel.cli.cmd_build import add_variant_arguments, parse_properties
+from varwheel.errors import InvalidInput
+
+
+def register(subparsers: Any) -> None:
+    # One module, two commands: register each once even when main imports this module twice.
+    if "make-variant" not in subparsers.choices:
+        _register_make(subparsers)
+    if "unmake-variant" not in subparsers.choices:
+        _register_unmake(subparsers)
+
+
+def _register_make(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "make-variant",
+        help="turn a plain wheel into a variant wheel (adds variant.json and the label)",
+        description="Write WHEEL as a variant wheel into DIR: *.dist-info/variant.json from the "
+        "project's [variant] table, RECORD rewritten, the label appended to the name. The "
+        "properties are checked against [variant] and the providers. Reproducible: two runs give "
+        "byte-identical wheels (SOURCE_DATE_EPOCH sets every timestamp).",
+    )
+    parser.add_argument("wheel", type=Path, metavar="WHEEL")
+    add_variant_arguments(parser)
+    parser.add_argument("-o", "--outdir", type=Path, required=True, metavar="DIR")
+    parser.add_argument(
+        "--pyproject",
+        type=Path,
+        default=Path("pyproject.toml"),
+        help="the project's pyproject.toml with the [variant] table (default ./pyproject.toml)",
+    )
+    parser.add_argument(
+        "--skip-provider-validation",
+        action="store_true",
+        help="do not check the properties against the providers (namespaces still must be declared)",
+    )
+    parser.add_argument(
+        "--trust-provider",
+        dest="trusted",
+        action="append",
+        default=[],
+        metavar="NAME==VERSION",
+        help="run this exact plugin version to validate properties of a non-native provider",
+    )
+    parser.set_defaults(func=run_make)
+
+
+def _register_unmake(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "unmake-variant",
+        help="turn a variant wheel back into a plain wheel",
+        description="Write WHEEL without its variant label and variant.json into DIR (RECORD "
+        "rewritten; reproducible).",
+    )
+    parser.add_argument("wheel", type=Path, metavar="WHEEL")
+    parser.add_argument("-o", "--outdir", type=Path, required=True, metavar="DIR")
+    parser.set_defaults(func=run_unmake)
+
+
+def _project_metadata(path: Path) -> Any:
+    from varwheel.build.frontend import tomllib
+    from varwheel.spec.metadata import load_pyproject
+
+    if not path.is_file():
+        raise InvalidInput(
+            f"{path}: no such file; pass the project's pyproject.toml with --pyproject"
+        )
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise InvalidInput(f"{path}: cannot read TOML: {exc}") from None
+    return load_pyproject(document, source=str(path))
+
+
+def run_make(args: argparse.Namespace) -> int:
+    from varwheel.build.make_variant import make_variant
+    from varwheel.build.request import resolve_request
+
+    props = parse_properties(args.properties)
+    request = resolve_request(
+        _project_metadata(args.pyproject),
+        props,
+        label=args.label,
+        null=args.null_variant,
+        trusted=tuple(args.trusted),
+        validate=not args.skip_provider_validation,
+    )
+    path = make_variant(
+        args.wheel,
+        request.properties,
+        label=request.label,
+        null=request.is_null,
+        out_dir=args.outdir,
+        metadata=request.metadata,
+    )
+    print(path)
+    return exitcodes.OK
+
+
+def run_unmake(args: argparse.Namespace) -> int:
+    from varwheel.build.make_variant import unmake_variant
+
+    print(unmake_variant(args.wheel, args.outdir))
+    return exitcodes.OK
+
+
+__all__ = ["register", "run_make", "run_unmake"]
