@@ -40,6 +40,7 @@ __all__ = [
     "CODES",
     "Finding",
     "Severity",
+    "always_supported",
     "check_project",
     "check_release",
     "has_errors",
@@ -102,24 +103,55 @@ def _features(props: Iterable[VariantProperty]) -> dict[tuple[str, str], frozens
     return {key: frozenset(values) for key, values in group_by_feature(props).items()}
 
 
-def shadowing(variants: Mapping[str, tuple[VariantProperty, ...]]) -> dict[str, str]:
-    """``{shadowed label: label that shadows it}``.
+def always_supported(md: VariantMetadata | None) -> dict[tuple[str, str], frozenset[str]]:
+    """Features every target supports: static providers' ``static-properties`` (PEP 817 / the
+    Providers draft: AoT values come from the metadata, never from the machine), unless the
+    provider is optional or has an ``enable-if`` marker."""
+    out: dict[tuple[str, str], frozenset[str]] = {}
+    if md is None:
+        return out
+    for ns, info in md.providers.items():
+        if info.static_properties is None or info.optional or info.enable_if is not None:
+            continue
+        for feature, values in info.static_properties.items():
+            out[(ns, feature)] = frozenset(values)
+    return out
 
-    Variant A is shadowed by B when B uses exactly A's features and lists, for each, every value
-    A lists, and B's label sorts before A's. Then B is compatible wherever A is (AND over
-    features, OR over values), B's best supported value of each feature is at least as good as
-    A's under any value order (PEP 825 §"Variant ordering" ranks by the best supported value per
-    feature), so B's key is never worse, and on equal keys PEP 825's last tie-break, the label,
-    picks B. No target selects A unless the user names it (``--variant``). A variant with fewer
-    features than another is not shadowed by it: on equal keys the longer key wins.
+
+def shadowing(
+    variants: Mapping[str, tuple[VariantProperty, ...]], md: VariantMetadata | None = None
+) -> dict[str, str]:
+    """``{shadowed label: a label that shadows it}``: variants no target selects automatically.
+
+    Variant A is shadowed by B when, for every feature A uses, B uses it too and lists every
+    value A lists, and either
+
+    1. B uses no other feature and B's label sorts before A's: B is compatible wherever A is
+       (AND over features, OR over values), B's best supported value of each feature is at
+       least as good as A's under any value order (PEP 825 §"Variant ordering" ranks by the
+       best supported value per feature), so B's key is never worse, and on equal keys the
+       last tie-break, the label, picks B; or
+    2. B's other features are all always supported (a non-optional static provider without
+       ``enable-if``, with one of its values listed): B is still compatible wherever A is, and
+       its key is A's key with extra elements, which always ranks first (a smaller element
+       comes first, or A's key ends first and the longer key wins).
+
+    Only ``--variant A`` (or ``--forbid`` on B) selects A then. A variant with fewer features
+    than another is never shadowed by it: on equal keys the longer key wins.
     """
+    static = always_supported(md)
     shaped = {label: _features(props) for label, props in variants.items() if props}
     result: dict[str, str] = {}
     for a, fa in sorted(shaped.items()):
         for b, fb in sorted(shaped.items()):
-            if b >= a or fb.keys() != fa.keys():
+            if b == a or not fa.keys() <= fb.keys():
                 continue
-            if all(fb[key] >= values for key, values in fa.items()):
+            if not all(fb[key] >= values for key, values in fa.items()):
+                continue
+            extra = fb.keys() - fa.keys()
+            if (not extra and b < a) or (
+                extra and all(key in static and fb[key] & static[key] for key in extra)
+            ):
                 result[a] = b
                 break
     return result
@@ -154,17 +186,24 @@ def _unknown_providers(
 
 
 def _shadow_findings(
-    variants: Mapping[str, tuple[VariantProperty, ...]], subjects_of: Mapping[str, Sequence[str]]
+    variants: Mapping[str, tuple[VariantProperty, ...]],
+    md: VariantMetadata | None,
+    subjects_of: Mapping[str, Sequence[str]],
 ) -> list[Finding]:
-    return [
-        _finding(
+    out = []
+    for a, b in sorted(shadowing(variants, md).items()):
+        why = (
+            "wins the label tie-break"
+            if {p.feature_key for p in variants[b]} == {p.feature_key for p in variants[a]}
+            else "always ranks first (its extra properties are static, always supported)"
+        )
+        out.append(_finding(
             "shadowed-variant",
             f"variant '{a}' {_show(variants[a])} is never selected: '{b}' {_show(variants[b])} "
-            "is compatible wherever it is, never ranks lower, and wins the label tie-break",
+            f"is compatible wherever it is and {why}",
             subjects_of.get(a, (a,)),
-        )
-        for a, b in sorted(shadowing(variants).items())
-    ]
+        ))  # fmt: skip
+    return out
 
 
 # --------------------------------------------------------------------------- releases
@@ -350,7 +389,7 @@ def _release_findings(rel: _Release) -> list[Finding]:
                 findings += _property_findings(md, label, props, (name,))
     if docs:
         findings += _unknown_providers(docs[0][1], used, [name for name, _ in docs])
-    findings += _shadow_findings(variants, subjects_of)
+    findings += _shadow_findings(variants, docs[0][1] if docs else None, subjects_of)
     findings += _fallback_findings(rel)
     variant_wheels = [w for w in rel.wheels if w.filename.label is not None]
     if rel.index_files:
@@ -447,7 +486,7 @@ def check_project(path: Path | str) -> tuple[Finding, ...]:
             findings += _property_findings(md, label, props, (label,))
         used = {p.namespace for props in variants.values() for p in props}
         findings += _unknown_providers(md, used, (source,))
-        findings += _shadow_findings(variants, {})
+        findings += _shadow_findings(variants, md, {})
     if variants and not matrix.ships_plain:
         findings.append(_finding(
             "no-fallback",
