@@ -121,3 +121,10 @@ class NoTargetEnvironment(InstallError, InvalidInput):
 class ExternallyManaged(NoTargetEnvironment):
     """The target interpreter is externally managed (PEP 668) and ``--break-system-packages``
     was not given; the message quotes the distributor's ``EXTERNALLY-MANAGED`` text."""
+
+
+class StuckTransaction(InstallError):
+    """An interrupted install/uninstall of an environment can be neither rolled back nor
+    completed (or its journal is not varwheel's own): nothing more is done to the environment
+    until it is settled. The message is one line naming the environment, the obstacle and the
+    command that settles it; every later command refuses with that same line."""
