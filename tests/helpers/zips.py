@@ -14,14 +14,27 @@ a wheel is refused only for the one hostile thing a test adds.
 
 from __future__ import annotations
 
+import base64
+import csv
+import hashlib
+import io
 import struct
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from helpers.wheels import record_digest
 
-__all__ = ["RawMember", "deflate_bomb", "raw_zip", "stored", "wheel_members"]
+__all__ = [
+    "RawMember",
+    "deflate_bomb",
+    "deflated",
+    "raw_zip",
+    "repeated_deflate",
+    "repeated_digest",
+    "stored",
+    "wheel_members",
+]
 
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
@@ -46,29 +59,45 @@ class RawMember:
     external_attr: int = 0o644 << 16
 
 
-def stored(name: str | bytes, data: bytes, **kw: int) -> RawMember:
-    return RawMember(name, data, method=0, crc=zlib.crc32(data), size=len(data), **kw)
+def stored(name: str | bytes, data: bytes, **lies: int) -> RawMember:
+    """A stored member; ``lies`` override header fields (``size=3``, ``flags=0x801``, ...)."""
+    fields: dict[str, int] = {"crc": zlib.crc32(data), "size": len(data), **lies}
+    return RawMember(name, data, method=0, **fields)  # type: ignore[arg-type]
 
 
-def deflated(name: str | bytes, data: bytes, **kw: int) -> RawMember:
+def deflated(name: str | bytes, data: bytes, **lies: int) -> RawMember:
+    """A deflated member; ``lies`` override header fields."""
     c = zlib.compressobj(9, zlib.DEFLATED, -15)
     payload = c.compress(data) + c.flush()
-    return RawMember(name, payload, method=8, crc=zlib.crc32(data), size=len(data), **kw)
+    fields: dict[str, int] = {"crc": zlib.crc32(data), "size": len(data), **lies}
+    return RawMember(name, payload, method=8, **fields)  # type: ignore[arg-type]
+
+
+def repeated_deflate(name: str | bytes, chunk: bytes, count: int) -> RawMember:
+    """``chunk`` repeated ``count`` times, deflated in milliseconds: a full flush resets the
+    compressor, so every chunk compresses to the same block and the stream is that block
+    repeated (plus the final empty block)."""
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    block = c.compress(chunk) + c.flush(zlib.Z_FULL_FLUSH)
+    tail = c.flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(count):
+        crc = zlib.crc32(chunk, crc)
+    return RawMember(name, block * count + tail, method=8, crc=crc, size=len(chunk) * count)
 
 
 def deflate_bomb(name: str | bytes, size: int, *, chunk: int = 1 << 20) -> RawMember:
-    """``size`` zero bytes (a multiple of ``chunk``) deflated at about 1000:1, built in
-    milliseconds: a full flush resets the compressor, so every chunk compresses to the same
-    block and the stream is that block repeated."""
+    """``size`` zero bytes (a multiple of ``chunk``) deflated at about 1000:1."""
     assert size % chunk == 0
-    c = zlib.compressobj(9, zlib.DEFLATED, -15)
-    block = c.compress(bytes(chunk)) + c.flush(zlib.Z_FULL_FLUSH)
-    tail = c.flush(zlib.Z_FINISH)
-    crc = 0
-    zeros = bytes(chunk)
-    for _ in range(size // chunk):
-        crc = zlib.crc32(zeros, crc)
-    return RawMember(name, block * (size // chunk) + tail, method=8, crc=crc, size=size)
+    return repeated_deflate(name, bytes(chunk), size // chunk)
+
+
+def repeated_digest(chunk: bytes, count: int) -> str:
+    """RECORD hash of ``chunk * count`` without building it."""
+    hasher = hashlib.sha256()
+    for _ in range(count):
+        hasher.update(chunk)
+    return "sha256=" + base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
 
 
 def _bytes(name: str | bytes) -> bytes:
@@ -120,15 +149,13 @@ def wheel_members(
     }
     members = [stored(n, d) for n, d in {**files, **meta}.items()]
     extra = list(extra)
-    rows = [f"{m.name},{record_digest(m.payload)},{len(m.payload)}" for m in members]
+    rows = [[m.name, record_digest(m.payload), str(len(m.payload))] for m in members]
     for m in extra:
         if m.method == 0 and isinstance(m.name, str):
-            rows.append(f"{m.name},{record_digest(m.payload)},{len(m.payload)}")
-    rows.extend(record_extra)
-    rows.append(f"{di}/RECORD,,")
-    record = ("\n".join(rows) + "\n").encode()
+            rows.append([m.name, record_digest(m.payload), str(len(m.payload))])
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerows(rows)
+    writer.writerow([f"{di}/RECORD", "", ""])
+    record = (buf.getvalue() + "".join(f"{row}\n" for row in record_extra)).encode()
     return [*members, *extra, stored(f"{di}/RECORD", record)]
-
-
-def with_changes(member: RawMember, **changes: object) -> RawMember:
-    return replace(member, **changes)  # type: ignore[arg-type]
