@@ -126,10 +126,12 @@ def plan_settings(
     if native and request is not None:
         extra: dict[str, ConfigValue] = {}
         if request.is_null:
-            extra["null-variant"] = "true"  # a bare -Cnull-variant is ignored (build-publish.md)
+            # a bare -Cnull-variant is silently ignored, and scikit-build-core refuses a
+            # variant-label next to it (build-publish.md)
+            extra["null-variant"] = "true"
         else:
             extra["variant"] = tuple(str(p) for p in request.properties)
-        extra["variant-label"] = request.label
+            extra["variant-label"] = request.label
         settings = settings.overridden_by(BuildSettings(config_settings=extra))
     return settings
 
@@ -167,7 +169,13 @@ def _failure(project: Project, what: str, log: Sequence[str]) -> BuildFailed:
 
 
 def _run_backend(
-    project: Project, tree: Path, out: Path, settings: BuildSettings, *, isolation: bool
+    project: Project,
+    tree: Path,
+    out: Path,
+    settings: BuildSettings,
+    *,
+    isolation: bool,
+    check_dependencies: bool = True,
 ) -> Path:
     """Run the backend on ``tree`` (a copy of ``project.path``; messages name the original)."""
     import build.env
@@ -180,7 +188,7 @@ def _run_backend(
     try:
         if not isolation:
             builder = build.ProjectBuilder(tree, python_executable=sys.executable, runner=runner)
-            missing = builder.check_dependencies("wheel", config)
+            missing = builder.check_dependencies("wheel", config) if check_dependencies else ()
             if missing:
                 names = ", ".join(sorted(next(iter(chain)) for chain in missing))
                 raise BuildFailed(
@@ -255,7 +263,7 @@ def _ignore(root: Path):
 def copy_source(src: Path, dest: Path) -> Path:
     """A private copy of the source tree, so that every build starts clean and the user's tree is
     never written to (backends build in-tree)."""
-    shutil.copytree(src, dest, symlinks=True, ignore=_ignore(src))
+    shutil.copytree(src, dest, ignore=_ignore(src))  # links followed: files may be shared
     return dest
 
 
@@ -286,6 +294,7 @@ def build_wheel(
     env: Mapping[str, str] | None = None,
     native: bool | None = None,
     trusted: tuple[str, ...] = (),
+    check_dependencies: bool = True,
 ) -> Path:
     """Build ``src`` into ``out_dir``; return the wheel's path.
 
@@ -293,6 +302,8 @@ def build_wheel(
     ``config_settings``/``env``: the caller's (project's, user's) settings, which win over the
     provider-informed ones key by key. ``native``: None = the project's
     ``[tool.varwheel.build] native``. ``trusted``: ``--trust-provider`` pins for plugin providers.
+    ``check_dependencies=False`` (pypa/build's ``--skip-dependency-check``, only without
+    isolation): build even when this interpreter lacks a build requirement the backend names.
     Raises ``InvalidBuildRequest``/``InvalidLabel`` (bad request), ``BuildFailed`` (backend),
     ``InvalidWheel`` (the backend's wheel is wrong); ``out_dir`` is untouched on failure.
     """
@@ -312,7 +323,14 @@ def build_wheel(
     with tempfile.TemporaryDirectory(prefix="varwheel-build-") as tmp:
         scratch = Path(tmp)
         tree = copy_source(project.path, scratch / "src")
-        built = _run_backend(project, tree, scratch / "backend", settings, isolation=isolation)
+        built = _run_backend(
+            project,
+            tree,
+            scratch / "backend",
+            settings,
+            isolation=isolation,
+            check_dependencies=check_dependencies,
+        )
         if request is not None and not use_native:
             check_built_wheel(built, None, backend=project.backend)
             built = make_variant(
@@ -348,6 +366,7 @@ def build_all(
     config_settings: Mapping[str, ConfigValue] | None = None,
     native: bool | None = None,
     trusted: tuple[str, ...] = (),
+    check_dependencies: bool = True,
     on_done: Any = None,  # Callable[[BuildResult], None], called from worker threads
 ) -> tuple[BuildResult, ...]:
     """Build every entry of ``matrix`` in parallel (``jobs`` workers, default the CPU count),
@@ -375,6 +394,7 @@ def build_all(
                 env=entry.env,
                 native=native,
                 trusted=trusted,
+                check_dependencies=check_dependencies,
             )
             result = BuildResult(entry, path, time.perf_counter() - start)
         except Exception as err:  # reported per entry; the whole set then fails

@@ -36,6 +36,11 @@ def register(subparsers: Any) -> None:
         help="build with this interpreter's packages instead of a fresh environment",
     )
     parser.add_argument(
+        "--skip-dependency-check",
+        action="store_true",
+        help="with --no-isolation: do not check that the build requirements are installed",
+    )
+    parser.add_argument(
         "-C",
         "--config-setting",
         dest="config_settings",
@@ -145,6 +150,7 @@ def run(args: argparse.Namespace) -> int:
             config_settings=config,
             native=args.native,
             trusted=tuple(args.trusted),
+            check_dependencies=not args.skip_dependency_check,
         )
     except VarwheelError as err:
         _print_log(err, args)
@@ -235,13 +241,14 @@ def _run_all(args: argparse.Namespace, src: Path, out: Path, config: dict[str, A
             config_settings=config,
             native=args.native,
             trusted=tuple(args.trusted),
+            check_dependencies=not args.skip_dependency_check,
             on_done=progress.done,
         )
     failed = [r for r in results if r.error is not None]
-    for r in results:
-        if r.error is None:
+    if not failed:
+        for r in results:
             print(r.path)
-    if failed:
+    else:
         from varwheel.cli.main import printable
 
         for r in failed[:-1]:

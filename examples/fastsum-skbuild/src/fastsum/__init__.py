@@ -1,0 +1,1 @@
+../../../fastsum/src/fastsum/__init__.py

@@ -1,0 +1,1 @@
+../../../fastsum/src/fastsum/_fastsum.c
