@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import io
 import os
 import struct
@@ -13,7 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers.http_server import LocalServer, serve_directory
+from helpers.zips import RawMember, deflate_bomb, raw_zip, stored
 from varwheel.errors import IndexFetchError, WheelMemberNotFound
+from varwheel.index import range_zip
 from varwheel.index.client import MEMBER_RANGE, MEMBER_WHOLE, IndexClient
 from varwheel.index.models import IndexFile
 from varwheel.index.range_zip import find_eocd, parse_central_directory
@@ -154,3 +157,59 @@ def test_long_archive_comment_pushes_the_end_record_out_of_the_first_tail(tmp_pa
         reqs = server.stats.snapshot()
     assert got.data == VARIANT and got.route == MEMBER_RANGE
     assert len(reqs) == 2 and sum(r.bytes_sent for r in reqs) < 90_000
+
+
+# --- hostile members (issue 7): one line, bounded memory, over every route -------------------
+
+_VJ = "w-1.0.dist-info/variant.json"
+_BIG = 20 * 1024 * 1024  # honest, but over the 16 MiB cap for a member read whole
+_HOSTILE = {
+    "encrypted": (stored(_VJ, VARIANT, flags=0x801), "encrypted"),
+    "method-99": (
+        RawMember(_VJ, b"????", method=99, size=len(VARIANT), crc=0),
+        "unsupported compression method 99",
+    ),
+    "bzip2": (
+        RawMember(_VJ, bz2.compress(VARIANT), method=12, size=len(VARIANT), crc=0),
+        "unsupported compression method 12",
+    ),
+    "stored-size-lie": (stored(_VJ, VARIANT, size=3), "declares 3 bytes but holds"),
+    "too-large": (deflate_bomb(_VJ, _BIG), "too large"),
+    "bomb-declaring-100-bytes": (
+        RawMember(_VJ, deflate_bomb(_VJ, 1 << 30).payload, method=8, size=100, crc=0),
+        _VJ,
+    ),
+    "empty-name-member": (stored("", VARIANT), "no member ending in"),
+}
+
+
+@pytest.mark.parametrize("route", ["range", "whole", "local"])
+@pytest.mark.parametrize("case", sorted(_HOSTILE))
+def test_hostile_member_is_one_line_error(tmp_path: Path, case: str, route: str) -> None:
+    member, fragment = _HOSTILE[case]
+    name = "w-1.0-py3-none-any-x.whl"
+    (tmp_path / name).write_bytes(raw_zip([stored("w/__init__.py", b""), member]))
+    with pytest.raises(IndexFetchError) as info:
+        if route == "local":
+            with IndexClient([], retries=0) as client:
+                client.read_wheel_member(
+                    IndexFile(name, (tmp_path / name).as_uri()), ".dist-info/variant.json"
+                )
+        else:
+            with serve_directory(tmp_path, range_support=route == "range") as server:
+                _read(server, name)
+    message = str(info.value)
+    assert message.startswith(f"{name}: ") and message.isprintable(), message
+    assert fragment in message, message
+
+
+def test_central_directory_over_the_cap_is_not_fetched(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(range_zip, "MAX_CENTRAL_DIRECTORY", 16 * 1024)
+    with serve_directory(site) as server:
+        with pytest.raises(
+            IndexFetchError, match=r"many-1\.0-py3-none-any-x\.whl: central directory of \d+ bytes"
+        ):
+            _read(server, "many-1.0-py3-none-any-x.whl")
+        assert server.stats.count() == 1  # the tail only: the central directory was not fetched
