@@ -33,7 +33,7 @@ from varwheel.spec.filenames import (
     is_variants_json_filename,
     parse_wheel_filename,
 )
-from varwheel.spec.model import VariantMetadata
+from varwheel.spec.model import SchemaGeneration, VariantMetadata
 from varwheel.spec.properties import VariantProperty, group_by_feature
 
 __all__ = [
@@ -169,10 +169,24 @@ def _property_findings(
 def _unknown_providers(
     md: VariantMetadata, used: Iterable[str], subjects: Sequence[str]
 ) -> list[Finding]:
+    from varwheel.providers.registry import native_provider_by_namespace
+
     out = []
     for ns in sorted(set(used) | set(md.providers)):
         info = md.providers.get(ns)
-        if ns == ABI_DEPENDENCY or info is None:
+        if ns == ABI_DEPENDENCY:
+            continue
+        if info is None:  # PEP 825 v0.1: no provider entries; the namespace names the provider
+            if (
+                md.generation is SchemaGeneration.PEP825
+                and native_provider_by_namespace(ns) is None
+            ):
+                out.append(_finding(
+                    "unknown-provider",
+                    f"namespace '{ns}' is owned by no provider varwheel knows: its features and "
+                    "values are not checked",
+                    subjects,
+                ))  # fmt: skip
             continue
         if provider_configs(ns, info) is None:
             plugin = ", ".join((*info.requires, *info.build_requires)) or info.plugin_api or "?"

@@ -37,7 +37,7 @@ from packaging.utils import canonicalize_name
 from varwheel.errors import InvalidBuildConfig, InvalidInput, InvalidMetadata
 from varwheel.providers.base import FeatureConfig
 from varwheel.spec.metadata import load_pyproject
-from varwheel.spec.model import ProviderInfo, VariantMetadata
+from varwheel.spec.model import ProviderInfo, SchemaGeneration, VariantMetadata
 from varwheel.spec.properties import (
     NULL_LABEL,
     VariantProperty,
@@ -371,14 +371,21 @@ def property_problems(
         if ns == ABI_DEPENDENCY:
             continue  # PEP 817 §"abi_dependency": no provider; any dist name and release
         info = md.providers.get(ns)
-        if info is None:
+        if info is None and md.generation is SchemaGeneration.PEP825:
+            # PEP 825 v0.1 documents carry no providers: the namespace names its provider
+            from varwheel.providers.registry import native_provider_by_namespace
+
+            native = native_provider_by_namespace(ns)
+            configs = None if native is None else tuple(native.get_all_configs())
+        elif info is None:
             problems.append(Problem(
                 "undeclared-namespace",
                 f"namespace '{ns}' has no [variant.providers.{ns}] entry",
                 path,
             ))  # fmt: skip
             continue
-        configs = provider_configs(ns, info)
+        else:
+            configs = provider_configs(ns, info)
         if configs is None:
             continue  # a third-party plugin: unknown here (check reports unknown-provider)
         config = next((c for c in configs if c.name == feature), None)
