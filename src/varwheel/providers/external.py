@@ -18,7 +18,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from varwheel.providers.runner import MAX_RESPONSE, last_line, read_bounded, run_isolated
+from varwheel.providers.runner import (
+    MAX_RESPONSE,
+    BadAnswer,
+    ResponseRefused,
+    last_line,
+    parse_answer,
+    read_bounded,
+    run_isolated,
+)
 
 QUERIES = ("get_all_configs", "get_supported_configs")
 # Passed through from varwheel's environment; everything else is withheld.
@@ -45,7 +53,9 @@ def query_external(
         raise ValueError(query)
     if not command:
         raise ExternalFailure("empty command")
-    with tempfile.TemporaryDirectory(prefix="varwheel-external-") as work:
+    with tempfile.TemporaryDirectory(
+        prefix="varwheel-external-", ignore_cleanup_errors=True
+    ) as work:
         request = Path(work, "request.json")
         response = Path(work, "response.json")
         request.write_text(json.dumps({"protocol": 1, "namespace": namespace, "query": query}))
@@ -62,15 +72,17 @@ def query_external(
             data = read_bounded(response)
             if data is None:
                 raise ExternalFailure(f"response is larger than {MAX_RESPONSE} bytes")
-            doc = json.loads(data.decode("utf-8"))
+            doc = parse_answer(data)
         except FileNotFoundError as exc:
             raise ExternalFailure("wrote no response file") from exc
-        except ValueError as exc:
-            raise ExternalFailure(f"response is not JSON: {exc}") from exc
+        except ResponseRefused as exc:
+            raise ExternalFailure(str(exc)) from None
+        except BadAnswer as exc:
+            raise ExternalFailure(f"response {exc}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("configs"), list):
         raise ExternalFailure("response must be an object with a 'configs' list")
     if doc.get("namespace") != namespace:
         raise ExternalFailure(
-            f"answered for namespace {doc.get('namespace')!r}, expected {namespace!r}"
+            f"answered for namespace {doc.get('namespace')!r:.80}, expected {namespace!r}"
         )
     return doc["configs"]

@@ -12,16 +12,18 @@ import hashlib
 import importlib.util
 import json
 import os
+import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
-import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -238,6 +240,9 @@ class Completed:
 
 STDERR_TAIL = 64 * 1024  # bytes of a child's stderr kept for the error line
 MAX_RESPONSE = 16 * 1024 * 1024  # a plugin answer is a few KiB; refuse absurd ones unread
+REAPER = Path(__file__).with_name("reaper.py")
+STOP_GRACE = 3.0  # seconds the reaper gets to sweep after the deadline before it is killed
+DRAIN_GRACE = 0.5  # seconds to read what is left on stderr once the run is over
 
 
 def run_isolated(
@@ -247,13 +252,105 @@ def run_isolated(
     cwd: str | Path | None,
     env: Mapping[str, str] | None,
 ) -> Completed:
-    """Run ``cmd`` in its own process group; on timeout kill the whole group and re-raise.
+    """Run ``cmd`` under the reaper (``reaper.py``); raise ``TimeoutExpired`` at the deadline.
 
-    stdout is discarded: answers travel through files only. stderr is drained as it comes and
-    only its last :data:`STDERR_TAIL` bytes are kept, so a child printing without end costs
-    neither memory nor disk. Whatever the child left running in its group is killed when it
-    exits (a plugin must not leave daemons behind).
+    The run ends at ``timeout`` whatever the child does: its pipes are read with a deadline
+    (never until EOF, which a grandchild holding stderr could delay for ever), and at the end
+    the reaper kills every descendant, including ones that left the process group with
+    ``setsid``. stdout is discarded: answers travel through files only. stderr is drained as
+    it comes and only its last :data:`STDERR_TAIL` bytes are kept, so a child printing without
+    end costs neither memory nor disk.
     """
+    if os.name != "posix":  # pragma: no cover - the reaper needs POSIX process groups
+        return _run_plain(cmd, timeout=timeout, cwd=cwd, env=env)
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(
+        [sys.executable, "-I", "-S", str(REAPER), str(os.getpid()), *cmd],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    pipes = _Pipes(proc.stdout.fileno(), proc.stderr.fileno())
+    timed_out = False
+    try:
+        while proc.poll() is None:
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+            pipes.read_until(min(deadline, time.monotonic() + 0.2))
+        if not timed_out:
+            pipes.read_until(time.monotonic() + DRAIN_GRACE, until_eof=True)
+    finally:
+        _stop_reaper(proc)  # deadline, Ctrl-C, any error: the reaper sweeps, or dies
+        pipes.close()
+        proc.stdout.close()
+        proc.stderr.close()
+    if timed_out:
+        raise subprocess.TimeoutExpired(list(cmd), timeout)
+    status = bytes(pipes.status).decode("ascii", errors="replace").split()
+    stderr = bytes(pipes.tail).decode("utf-8", errors="replace")
+    if len(status) == 2 and status[0] == "exec-error" and status[1].isdigit():
+        errno = int(status[1])
+        raise OSError(errno, os.strerror(errno), cmd[0])
+    if len(status) == 2 and status[0] == "exit" and status[1].lstrip("-").isdigit():
+        return Completed(int(status[1]), stderr)
+    return Completed(proc.returncode if proc.returncode else 1, stderr)  # the reaper failed
+
+
+class _Pipes:
+    """The reaper's status pipe and the child's stderr, read without blocking past a deadline."""
+
+    def __init__(self, status_fd: int, stderr_fd: int) -> None:
+        self.status = bytearray()
+        self.tail = bytearray()
+        self._open = {status_fd: self.status, stderr_fd: self.tail}
+        self._selector = selectors.DefaultSelector()
+        for fd in self._open:
+            os.set_blocking(fd, False)
+            self._selector.register(fd, selectors.EVENT_READ)
+
+    def read_until(self, deadline: float, *, until_eof: bool = False) -> None:
+        while self._open:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            ready = self._selector.select(remaining)
+            for key, _events in ready:
+                self._read(key.fd)
+            if ready and not until_eof:
+                return
+
+    def close(self) -> None:
+        self._selector.close()
+
+    def _read(self, fd: int) -> None:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        if not chunk:
+            self._selector.unregister(fd)
+            del self._open[fd]
+            return
+        buffer = self._open[fd]
+        buffer += chunk
+        if len(buffer) > STDERR_TAIL:
+            del buffer[: len(buffer) - STDERR_TAIL]
+
+
+def _run_plain(  # pragma: no cover - non-POSIX fallback: kill the child, nothing else to sweep
+    cmd: Sequence[str],
+    *,
+    timeout: float,
+    cwd: str | Path | None,
+    env: Mapping[str, str] | None,
+) -> Completed:
     proc = subprocess.Popen(
         list(cmd),
         stdin=subprocess.DEVNULL,
@@ -261,45 +358,110 @@ def run_isolated(
         stderr=subprocess.PIPE,
         cwd=cwd,
         env=dict(env) if env is not None else None,
-        start_new_session=True,
     )
-    tail = bytearray()
-    assert proc.stderr is not None
-    reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
-    reader.start()
     try:
-        returncode = proc.wait(timeout=timeout)
-    finally:
-        _kill_group(proc)
-        reader.join(timeout=2.0)  # a child that escaped the group may hold the pipe open
-        proc.stderr.close()
-    return Completed(returncode, bytes(tail).decode("utf-8", errors="replace"))
+        _out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+    return Completed(proc.returncode, err[-STDERR_TAIL:].decode("utf-8", errors="replace"))
+
+
+class ResponseRefused(Exception):
+    """The response path is not a readable regular file; ``str()`` is one line for the user."""
 
 
 def read_bounded(path: Path, limit: int = MAX_RESPONSE) -> bytes | None:
-    """At most ``limit`` bytes of ``path``; None when it holds more (a symlink to /dev/zero,
-    a runaway writer). Raises OSError like ``open``."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
-    return data if len(data) <= limit else None
+    """At most ``limit`` bytes of the regular file ``path``; None when it holds more.
 
-
-def _drain(stream: IO[bytes], tail: bytearray) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        while chunk := stream.read1(65536):
-            tail += chunk
-            if len(tail) > STDERR_TAIL:
-                del tail[: len(tail) - STDERR_TAIL]
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    The path is written by a provider, so it may be anything: it is opened without following
+    a symlink and without blocking (a FIFO would otherwise wait for a writer for ever), and
+    only a regular file is read. Raises :class:`ResponseRefused` for anything else and
+    ``FileNotFoundError`` when it is missing.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        if os.name == "posix":
-            os.killpg(proc.pid, signal.SIGKILL)
-        else:  # pragma: no cover
-            proc.kill()
-    except (ProcessLookupError, PermissionError):
-        pass
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if os.path.islink(path):
+            raise ResponseRefused("response path is a symlink, not a regular file") from None
+        raise ResponseRefused(f"cannot open the response: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ResponseRefused(f"response path is {_kind(info.st_mode)}, not a regular file")
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ResponseRefused(f"cannot read the response: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks) if size <= limit else None
+
+
+MAX_INT_DIGITS = 4300  # Python's own int-parsing limit (sys.int_info.default_max_str_digits)
+
+
+class BadAnswer(ValueError):
+    """A provider answer is not acceptable JSON; ``str()`` completes "response ..."."""
+
+
+def _parse_int(text: str) -> int:
+    # checked before int(): on an interpreter without the limit, int() of megabytes of digits
+    # takes minutes (quadratic)
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise BadAnswer(f"holds an integer of more than {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def parse_answer(data: bytes) -> Any:
+    """Decode a provider's UTF-8 JSON answer; :class:`BadAnswer` for anything unusable
+    (invalid UTF-8 or JSON, huge integers, nesting deeper than the interpreter recurses)."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_int=_parse_int)
+    except BadAnswer:
+        raise
+    except UnicodeDecodeError:
+        raise BadAnswer("is not UTF-8") from None
+    except RecursionError:
+        raise BadAnswer("is nested too deeply") from None
+    except ValueError as exc:
+        raise BadAnswer(f"is not JSON: {exc}") from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+def _stop_reaper(proc: subprocess.Popen[bytes]) -> None:
+    """Ask a running reaper to sweep and exit; kill its process group if it does not."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=STOP_GRACE)
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
 
@@ -336,17 +498,22 @@ def query_plugins(
                 queries,
                 f"cannot run {python}: {exc.strerror or exc} (try 'varwheel cache clear')",
             )
-        if done.returncode != 0 or not response.is_file():
+        if done.returncode != 0:
             return _all_failed(
                 queries,
                 f"plugin process exited with code {done.returncode}: {last_line(done.stderr)}",
             )
-        data = read_bounded(response)
+        try:
+            data = read_bounded(response)
+        except FileNotFoundError:
+            return _all_failed(queries, "plugin process wrote no response")
+        except ResponseRefused as exc:
+            return _all_failed(queries, f"plugin process: {exc}")
         if data is None:
             return _all_failed(queries, f"plugin response is larger than {MAX_RESPONSE} bytes")
         try:
-            results = json.loads(data.decode("utf-8"))["results"]
-        except (ValueError, KeyError, TypeError):
+            results = parse_answer(data)["results"]
+        except (BadAnswer, KeyError, TypeError):
             return _all_failed(queries, "plugin process wrote an unreadable response")
         if not isinstance(results, dict):
             return _all_failed(queries, "plugin process wrote an unreadable response")
