@@ -34,6 +34,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from varwheel.build.request import MAX_LABEL_LENGTH  # PEP 817's cap, kept for its readers
 from varwheel.errors import InvalidBuildConfig, InvalidInput, InvalidMetadata
 from varwheel.providers.base import FeatureConfig
 from varwheel.spec.metadata import load_pyproject
@@ -69,9 +70,6 @@ __all__ = [
 ]
 
 TABLE = "tool.varwheel.build"
-# PEP 817 caps labels at 16 characters; PEP 825 dropped the cap, but the PEP 817 generation of
-# tools (variantlib 0.0.x, scikit-build-core's experimental support) still enforces it.
-MAX_LABEL_LENGTH = 16
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # PEP 817 §"abi_dependency": a reserved namespace with no provider entry.
 ABI_DEPENDENCY = "abi_dependency"
