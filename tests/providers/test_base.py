@@ -200,3 +200,25 @@ def test_every_native_provider_satisfies_the_protocol() -> None:
         validate_all_configs(provider.namespace, provider.get_all_configs())
         assert provider.version and provider.distributions and provider.plugin_apis
         assert re.fullmatch(r"[0-9a-f]{64}", provider.fingerprint())
+
+
+@pytest.mark.timeout(120)  # quadratic validation took hours here; linear takes about a second
+def test_a_huge_answer_is_validated_in_linear_time() -> None:
+    n = 200_000
+    values = [f"v{i}" for i in range(n)]
+    raw_all = [{"name": "big", "values": values}, {"name": "small", "values": ["a", "b"]}]
+    raw_supported = [{"name": "big", "values": values[::-1]}, {"name": "small", "values": ["b"]}]
+    all_configs = feature_configs_from_json(raw_all, namespace="x")
+    supported = feature_configs_from_json(raw_supported, namespace="x")
+    validate_all_configs("x", all_configs)
+    validate_supported("x", all_configs, supported)
+    validate_static("x", all_configs, (supported[0], all_configs[1]))
+    assert restrict_to(supported, all_configs) == supported
+    props = configs_to_properties(supported)
+    assert props["big"][0] == f"v{n - 1}" and len(props["big"]) == n
+    assert props["small"] == ("b",)
+    # one undeclared value at the very end is still found, and named in one short line
+    bad = FeatureConfig("big", (*values[::-1], "w" * 10_000))
+    with pytest.raises(ProviderError, match=r"^provider 'x': supported value 'w{79} of") as caught:
+        validate_supported("x", all_configs, (bad,))
+    assert len(str(caught.value)) < 300

@@ -101,20 +101,20 @@ def restrict_to(
 def _check_config(namespace: str, where: str, config: FeatureConfig) -> None:
     if not FEATURE_RE.fullmatch(config.name):
         raise ProviderError(
-            f"provider '{namespace}': {where} feature name {config.name!r} is invalid "
+            f"provider '{namespace}': {where} feature name {config.name!r:.80} is invalid "
             f"(must match {FEATURE_RE.pattern})"
         )
     seen: set[str] = set()
     for value in config.values:
         if not isinstance(value, str) or not VALUE_RE.fullmatch(value):
             raise ProviderError(
-                f"provider '{namespace}': {where} value {value!r} of feature '{config.name}' is "
+                f"provider '{namespace}': {where} value {value!r:.80} of feature '{config.name}' is "
                 f"invalid (must match {VALUE_RE.pattern})"
             )
         if value in seen:
             raise ProviderError(
                 f"provider '{namespace}': {where} feature '{config.name}' lists value "
-                f"{value!r} twice"
+                f"{value!r:.80} twice"
             )
         seen.add(value)
 
@@ -169,12 +169,13 @@ def validate_supported(
                 f"{config.multi_value} in get_supported_configs() but "
                 f"{declared.multi_value} in get_all_configs()"
             )
-        extra = [v for v in config.values if v not in declared.values]
-        if extra:
-            raise ProviderError(
-                f"provider '{namespace}': supported value {extra[0]!r} of feature "
-                f"'{config.name}' is not declared by get_all_configs()"
-            )
+        allowed = frozenset(declared.values)  # a set, not the tuple: linear, not n*m
+        for value in config.values:
+            if value not in allowed:
+                raise ProviderError(
+                    f"provider '{namespace}': supported value {value!r:.80} of feature "
+                    f"'{config.name}' is not declared by get_all_configs()"
+                )
 
 
 def validate_static(
