@@ -184,14 +184,22 @@ def test_uninstall_refuses_record_outside_env_and_missing_record(
         uninstall(env, ["demo-pkg"])
 
 
-def test_overwrites_unowned_file_and_rolls_back_on_error(
-    tmp_path: Path, env: TargetEnvironment
-) -> None:
+def test_refuses_to_overwrite_an_unowned_file(tmp_path: Path, env: TargetEnvironment) -> None:
+    """A file no installed distribution owns is not the wheel's to replace (pip overwrites it
+    silently; an uninstall could then not give it back)."""
     stray = env.purelib / "demo_pkg" / "__init__.py"
     stray.parent.mkdir(parents=True)
     stray.write_text("stray\n")
-    install_wheels(env, [_demo(tmp_path, "1.0")])
-    assert "demo 1.0" in stray.read_text()
+    before = snapshot_tree(env.prefix)
+    with pytest.raises(
+        InstallError,
+        match=r"^demo_pkg-1\.0-py3-none-any\.whl: 'demo_pkg/__init__\.py' would overwrite "
+        r".*/demo_pkg/__init__\.py, which no installed distribution owns; nothing was installed",
+    ):
+        install_wheels(env, [_demo(tmp_path, "1.0")])
+    assert stray.read_text() == "stray\n"
+    assert snapshot_tree(env.prefix) == before
+    assert not (env.prefix / ".varwheel" / "txn").exists()
 
 
 def test_concurrent_runs_are_excluded(env: TargetEnvironment) -> None:

@@ -30,6 +30,8 @@ __all__ = [
     "installed_from_env",
     "installed_versions",
     "read_record",
+    "record_owners",
+    "record_paths",
 ]
 
 
@@ -163,6 +165,32 @@ def read_record(dist: InstalledDistribution) -> list[str]:
             "so its files are unknown; remove it by hand"
         )
     return [row[0] for row in csv.reader(io.StringIO(text)) if row and row[0]]
+
+
+def record_paths(dist: InstalledDistribution) -> list[str]:
+    """Absolute, normalised paths of the files a distribution's RECORD lists (lexically
+    resolved against its site directory; callers check they stay inside the environment)."""
+    site = str(dist.dist_info.parent)
+    return [os.path.normpath(os.path.join(site, rel)) for rel in read_record(dist)]
+
+
+def record_owners(
+    env: TargetEnvironment, *, exclude: Iterable[NormalizedName] = ()
+) -> dict[str, InstalledDistribution]:
+    """Absolute path -> the installed distribution whose RECORD lists it, for every
+    distribution not in ``exclude`` that has a RECORD (egg-info installs have none)."""
+    skip = set(exclude)
+    owners: dict[str, InstalledDistribution] = {}
+    for dist in installed_distributions(env).values():
+        if dist.name in skip or dist.dist_info.name.endswith(".egg-info"):
+            continue
+        try:
+            paths = record_paths(dist)
+        except InstallError:
+            continue
+        for path in paths:
+            owners.setdefault(path, dist)
+    return owners
 
 
 def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:

@@ -19,6 +19,18 @@ are removed, then the journal says ``restoring`` and backups move back); a ``com
 rolled forward (clean-up only). Either way the environment equals the before or the after state,
 also when the recovery itself is interrupted and run again.
 
+Safety (see ``destinations`` and ``journal``): every destination a wheel writes (files, data
+scheme, entry-point scripts) is checked before it is staged: never varwheel's state directory,
+the interpreter, ``pyvenv.cfg`` or an activation script, never a file another wheel of the batch
+writes; after staging, an existing file it would overwrite must belong to the distribution it
+replaces (else the install is refused naming the owner, or saying that no distribution owns it).
+Uninstall and upgrade never remove a file another installed distribution's RECORD lists, nor a
+reserved path. The journal is signed with a per-environment key and recovery checks every path
+in it against the environment before touching any. A backup goes back to exactly the path it
+came from; when it cannot (something in its way, a read-only directory) it stays in the backup,
+the journal is kept and ``StuckTransaction`` says, in one line, what is in the way and which
+command finishes the rollback; every later command refuses with that same line until then.
+
 Bytecode is not compiled by default (like uv; pip compiles): Python writes ``__pycache__`` on
 first import anyway, and compiling dominates the cost of installing small wheels.
 ``compile_bytecode=True`` (``--compile``) compiles into the staging area, so it is atomic too.
@@ -33,6 +45,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,13 +54,16 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from varwheel.errors import InstallError
+from varwheel.errors import InstallError, StuckTransaction
 from varwheel.index.hashes import file_digest
+from varwheel.install import journal
+from varwheel.install.destinations import STATE_DIR, EnvironmentLayout
 from varwheel.install.environment import TargetEnvironment
 from varwheel.install.installed import (
     InstalledDistribution,
     installed_distributions,
     read_record,
+    record_owners,
 )
 from varwheel.install.wheelcheck import CheckedWheel, check_wheel
 
@@ -66,8 +82,6 @@ __all__ = [
 ]
 
 INSTALLER_NAME = b"varwheel\n"
-JOURNAL_VERSION = 1
-STATE_DIR = ".varwheel"
 LOCK_TIMEOUT_S = 60.0
 # Test-only: SIGKILL this process after N file moves, or after the commit record ("commit").
 CRASH_ENV = "VARWHEEL_TEST_CRASH_AFTER"
@@ -117,6 +131,10 @@ def _txn_dir(env: TargetEnvironment) -> Path:
     return _state_dir(env) / "txn"
 
 
+def _settle_hint(env: TargetEnvironment) -> str:
+    return f"`varwheel list --python {env.prefix}`"
+
+
 @contextlib.contextmanager
 def environment_lock(env: TargetEnvironment, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     """Exclusive lock on the environment for the duration of the block."""
@@ -125,7 +143,12 @@ def environment_lock(env: TargetEnvironment, timeout: float = LOCK_TIMEOUT_S) ->
     state = _state_dir(env)
     try:
         state.mkdir(exist_ok=True)
-        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        if not stat.S_ISDIR(os.lstat(state).st_mode):
+            raise InstallError(
+                f"{state}: varwheel's state directory is a symlink or a file; "
+                "remove it and run varwheel again"
+            )
+        fd = os.open(state / "lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError as exc:
         raise InstallError(
             f"{env.prefix}: cannot write to the environment ({exc.strerror})"
@@ -149,33 +172,43 @@ def environment_lock(env: TargetEnvironment, timeout: float = LOCK_TIMEOUT_S) ->
 
 
 def _move(src: str, dst: str) -> None:
+    """Rename ``src`` to exactly ``dst``, never into it (``shutil.move`` moves into an existing
+    directory, which once put a restored backup at ``pip/3``)."""
     try:
         os.replace(src, dst)
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        shutil.move(src, dst)
+        # Across filesystems: copy to exactly ``dst``, then remove ``src``. When ``src`` cannot
+        # be removed both stay (nothing is lost) and the error propagates.
+        if os.path.lexists(dst):
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dst) from exc
+        if os.path.isdir(src) and not os.path.islink(src):
+            shutil.copytree(src, dst, symlinks=True)
+            shutil.rmtree(src)
+        else:
+            shutil.copy2(src, dst, follow_symlinks=False)
+            os.unlink(src)
 
 
 def _staged(staging: Path, target: str) -> str:
     return str(staging) + target
 
 
-def _write_journal(txn: Path, doc: Mapping[str, Any]) -> None:
-    tmp = txn / "journal.json.tmp"
-    # Atomic replace, no fsync: this protects against the process dying (SIGKILL, Ctrl-C, crash),
-    # whose writes the kernel keeps; surviving power loss would need every installed file synced
-    # too, which neither pip nor uv do.
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(doc, f)
-    os.replace(tmp, txn / "journal.json")
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def _prune(dirs: Sequence[str], stop: Collection[str]) -> None:
-    """Remove the given directories and their parents while empty, deepest first."""
+    """Remove the given directories and their parents while empty, deepest first; never a
+    ``stop`` directory or anything outside them."""
     for d in sorted(set(dirs), key=lambda p: p.count(os.sep), reverse=True):
         current = d
-        while current not in stop and current != os.path.dirname(current):
+        while (
+            current not in stop
+            and current != os.path.dirname(current)
+            and any(_under(current, r) for r in stop)
+        ):
             try:
                 os.rmdir(current)
             except OSError:
@@ -183,38 +216,99 @@ def _prune(dirs: Sequence[str], stop: Collection[str]) -> None:
             current = os.path.dirname(current)
 
 
-def _stop_dirs(env: TargetEnvironment) -> set[str]:
-    roots = {env.prefix, env.purelib, env.platlib, env.scripts, env.data, env.headers}
-    return {str(r) for r in roots}
+def _remove_txn(txn: Path) -> None:
+    """Forget a settled transaction: the journal first (one unlink), so a run killed while the
+    rest is deleted finds no journal and never replays it against the settled environment."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(txn / journal.JOURNAL_NAME)
+    shutil.rmtree(txn, ignore_errors=True)
 
 
 # --- recovery -------------------------------------------------------------------------------
 
 
-def _rollback(txn: Path, journal: Mapping[str, Any], stop: Collection[str]) -> None:
-    """Undo an applied-in-part transaction; idempotent, so a killed recovery can run again."""
+def _stuck(env: TargetEnvironment, op: str, problem: str) -> StuckTransaction:
+    return StuckTransaction(
+        f"{env.prefix}: an interrupted varwheel {op} cannot be rolled back: {problem}; its "
+        f"journal and backups are kept in {_txn_dir(env)}; fix that, then run "
+        f"{_settle_hint(env)} to finish the rollback"
+    )
+
+
+def _untrusted(env: TargetEnvironment, reason: str) -> StuckTransaction:
+    txn = _txn_dir(env)
+    return StuckTransaction(
+        f"{env.prefix}: {txn / journal.JOURNAL_NAME} is not a transaction journal varwheel can "
+        f"trust ({reason}); nothing was done with it; check the environment, remove {txn}, "
+        f"then run {_settle_hint(env)}"
+    )
+
+
+def _unsafe_path(layout: EnvironmentLayout, doc: Mapping[str, Any]) -> str | None:
+    """The first journal path recovery must not act on: outside the environment (also through
+    a symlinked parent), a scheme root itself, or a reserved destination."""
+    for name in ("displace", "place", "new_dirs", "prune_dirs"):
+        for path in doc[name]:
+            ok = layout.contains(path, allow_root=name == "prune_dirs")
+            if not ok or (name != "prune_dirs" and layout.reserved(path)):
+                return path
+    return None
+
+
+def _rollback(
+    env: TargetEnvironment,
+    txn: Path,
+    doc: Mapping[str, Any],
+    layout: EnvironmentLayout,
+    key: bytes,
+) -> None:
+    """Undo an applied-in-part transaction; idempotent, so a killed recovery can run again.
+    ``StuckTransaction`` (journal kept) when something cannot be put back."""
     staging = txn / "staging"
     backup = txn / "backup"
-    if journal.get("state") != "restoring":
-        for target in reversed(journal["place"]):
-            if not os.path.lexists(_staged(staging, target)) and os.path.lexists(target):
-                if os.path.isdir(target) and not os.path.islink(target):
-                    shutil.rmtree(target)  # a whole new directory placed in one rename
-                else:
-                    os.unlink(target)
+    op = str(doc["op"])
+    if doc["state"] != "restoring":
+        for target in reversed(doc["place"]):
+            try:
+                if not os.path.lexists(_staged(staging, target)) and os.path.lexists(target):
+                    if os.path.isdir(target) and not os.path.islink(target):
+                        shutil.rmtree(target)  # a whole new directory placed in one rename
+                    else:
+                        os.unlink(target)
+            except OSError as exc:
+                raise _stuck(
+                    env, op, f"cannot remove the newly placed {target} ({exc.strerror})"
+                ) from exc
         # Directories made for placed files (possibly where a displaced directory was): remove
         # them while empty so the displaced originals can move back.
-        _prune([os.path.dirname(t) for t in journal["place"]], stop)
+        _prune([os.path.dirname(t) for t in doc["place"]], layout.roots)
         # From here on a restored original may sit at a placed path: never delete placed paths
         # again, even if this recovery is killed and rerun.
-        _write_journal(txn, {**journal, "state": "restoring"})
-    for index in range(len(journal["displace"]) - 1, -1, -1):
-        original = journal["displace"][index]
-        saved = backup / str(index)
-        if os.path.lexists(saved):
+        try:
+            journal.write(txn, key, {**doc, "state": "restoring"})
+        except OSError as exc:
+            raise _stuck(env, op, f"cannot update its journal ({exc.strerror})") from exc
+    problems: list[str] = []
+    for index in range(len(doc["displace"]) - 1, -1, -1):
+        original = doc["displace"][index]
+        saved = str(backup / str(index))
+        if not os.path.lexists(saved):
+            continue  # never displaced, or already put back
+        if os.path.lexists(original):
+            kind = "a directory" if os.path.isdir(original) else "a file"
+            problems.append(f"{kind} is in the way at {original} (the original is kept as {saved})")
+            continue
+        try:
             os.makedirs(os.path.dirname(original), exist_ok=True)
-            _move(str(saved), original)
-    for d in sorted(journal["new_dirs"], key=lambda p: p.count(os.sep), reverse=True):
+            _move(saved, original)
+        except OSError as exc:
+            problems.append(
+                f"cannot put back {original} ({exc.strerror}; the original is kept as {saved})"
+            )
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise _stuck(env, op, problems[0] + more)
+    for d in sorted(doc["new_dirs"], key=lambda p: p.count(os.sep), reverse=True):
         with contextlib.suppress(OSError):
             os.rmdir(d)
 
@@ -222,61 +316,96 @@ def _rollback(txn: Path, journal: Mapping[str, Any], stop: Collection[str]) -> N
 def recover(env: TargetEnvironment) -> str | None:
     """Finish or undo a transaction left by a killed run. Call with the lock held.
 
-    Returns a one-line account of what was done, or None when there was nothing to do."""
+    Returns a one-line account of what was done, or None when there was nothing to do.
+    ``StuckTransaction`` when the journal is not varwheel's own for this environment, names a
+    path outside it, or the rollback cannot be completed (nothing unsafe is touched)."""
     txn = _txn_dir(env)
-    if not txn.exists():
+    if not os.path.lexists(txn):
         return None
+    if not stat.S_ISDIR(os.lstat(txn).st_mode):
+        raise _untrusted(env, f"{txn} is not a directory")
+    key = journal.environment_key(_state_dir(env), create=False)
     try:
-        journal = json.loads((txn / "journal.json").read_text(encoding="utf-8"))
+        doc = journal.read(txn, key)
     except FileNotFoundError:
-        shutil.rmtree(txn)  # killed before the journal existed: nothing was changed
+        _remove_txn(txn)  # killed before the journal existed: nothing was changed
         return "removed the staging area of an interrupted varwheel run (nothing had changed)"
-    except ValueError as exc:
-        raise InstallError(f"{txn / 'journal.json'}: unreadable transaction journal") from exc
-    if journal.get("state") == "committed":
-        _prune(journal["prune_dirs"], _stop_dirs(env))
-        shutil.rmtree(txn)
-        return f"completed an interrupted varwheel {journal.get('op', 'transaction')}"
-    _rollback(txn, journal, _stop_dirs(env))
-    shutil.rmtree(txn)
+    except journal.JournalRejected as exc:
+        raise _untrusted(env, str(exc)) from None
+    except OSError as exc:
+        raise _untrusted(env, exc.strerror or str(exc)) from exc
+    layout = EnvironmentLayout.of(env)
+    bad = _unsafe_path(layout, doc)
+    if bad is not None:
+        raise _untrusted(env, f"it names {bad!r}, outside the environment or reserved")
+    assert key is not None  # read() verified the journal with it
+    if doc["state"] == "committed":
+        _prune(doc["prune_dirs"], layout.roots)
+        _remove_txn(txn)
+        return f"completed an interrupted varwheel {doc['op']}"
+    _rollback(env, txn, doc, layout, key)
+    _remove_txn(txn)
     return (
-        f"rolled back an interrupted varwheel {journal.get('op', 'transaction')}; "
-        "the environment is as it was before it"
+        f"rolled back an interrupted varwheel {doc['op']}; the environment is as it was before it"
     )
 
 
 # --- planning -------------------------------------------------------------------------------
 
 
-def _inside(path: str, roots: Collection[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+def _files_of(
+    env: TargetEnvironment, layout: EnvironmentLayout, dist: InstalledDistribution
+) -> list[str]:
+    """Absolute paths of ``dist``'s files (RECORD, stale bytecode, unrecorded dist-info files).
 
-
-def _files_of(env: TargetEnvironment, dist: InstalledDistribution) -> list[str]:
-    """Absolute paths of ``dist``'s files (RECORD, stale bytecode, unrecorded dist-info files)."""
+    A path outside the environment (also through a symlinked directory) is an InstallError;
+    reserved paths (the interpreter, ``pyvenv.cfg``, activation scripts, varwheel's state) are
+    never removed, whatever a RECORD says."""
     site = str(dist.dist_info.parent)
-    roots = _stop_dirs(env)
     out: dict[str, None] = {}
-    for rel in read_record(dist):
-        path = os.path.normpath(os.path.join(site, rel))
-        if not _inside(path, roots):
+
+    def add(path: str, shown: str) -> None:
+        if not layout.contains(path):
             raise InstallError(
-                f"{dist.display_name} {dist.version}: RECORD lists {rel!r}, outside the "
+                f"{dist.display_name} {dist.version}: RECORD lists {shown!r}, outside the "
                 f"environment {env.prefix}; refusing to remove it"
             )
-        if os.path.lexists(path) and not os.path.isdir(path):
+        if layout.reserved(path) is None:
             out[path] = None
+
+    for rel in read_record(dist):
+        path = os.path.normpath(os.path.join(site, rel))
+        if os.path.lexists(path) and not os.path.isdir(path):
+            add(path, rel)
+        elif not layout.contains(path, allow_root=True):
+            add(path, rel)  # raises: never even look further outside
         if path.endswith(".py"):
             head, tail = os.path.split(path)
             cache = os.path.join(head, "__pycache__")
             with contextlib.suppress(OSError):
                 for entry in os.scandir(cache):
                     if entry.name.startswith(tail[:-3] + ".") and entry.name.endswith(".pyc"):
-                        out[entry.path] = None
+                        add(entry.path, entry.path)
     for root, _dirs, files in os.walk(dist.dist_info):
         for name in files:
-            out[os.path.join(root, name)] = None
+            path = os.path.join(root, name)
+            add(path, os.path.relpath(path, site))
     return list(out)
+
+
+def _removable(
+    env: TargetEnvironment, layout: EnvironmentLayout, dists: Sequence[InstalledDistribution]
+) -> dict[str, None]:
+    """The files of ``dists`` to displace: all of them except those another installed
+    distribution's RECORD also lists (an upgrade or uninstall never takes another's files)."""
+    out: dict[str, None] = {}
+    for dist in dists:
+        for path in _files_of(env, layout, dist):
+            out[path] = None
+    if out:
+        others = record_owners(env, exclude={d.name for d in dists})
+        out = {p: None for p in out if p not in others}
+    return out
 
 
 def _whole_dirs(paths: list[str], site_dirs: Collection[str]) -> list[str]:
@@ -358,17 +487,11 @@ def _crash_countdown() -> int | None:
     return -1 if value == "commit" else int(value)
 
 
-def _apply(txn: Path, plan: _Plan, op: str) -> None:
-    journal = {
-        "version": JOURNAL_VERSION,
-        "op": op,
-        "state": "applying",
-        "displace": plan.displace,
-        "place": plan.place,
-        "new_dirs": plan.new_dirs,
-        "prune_dirs": plan.prune_dirs,
-    }
-    _write_journal(txn, journal)
+def _apply(txn: Path, key: bytes, doc: dict[str, Any], plan: _Plan) -> None:
+    """Carry ``plan`` out; ``doc["state"]`` follows the journal on disk (``none`` until the
+    first journal is written), so a failure here is undone from memory, not from disk."""
+    journal.write(txn, key, {**doc, "state": "applying"})
+    doc["state"] = "applying"
     crash_after = _crash_countdown()
     moves = 0
     backup = txn / "backup"
@@ -389,38 +512,79 @@ def _apply(txn: Path, plan: _Plan, op: str) -> None:
         moves += 1
         if crash_after is not None and 0 < crash_after <= moves:
             os.kill(os.getpid(), signal.SIGKILL)
-    journal["state"] = "committed"
-    _write_journal(txn, journal)
+    journal.write(txn, key, {**doc, "state": "committed"})
+    doc["state"] = "committed"
     if crash_after == -1:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _finish(env: TargetEnvironment, txn: Path, plan: _Plan) -> None:
-    _prune(plan.prune_dirs, _stop_dirs(env))
-    shutil.rmtree(txn, ignore_errors=True)
-
-
-def _run_plan(env: TargetEnvironment, txn: Path, plan: _Plan, op: str) -> None:
+def _run_plan(
+    env: TargetEnvironment, layout: EnvironmentLayout, txn: Path, plan: _Plan, op: str
+) -> None:
     try:
-        _apply(txn, plan, op)
+        key = journal.environment_key(_state_dir(env), create=True)
+    except OSError as exc:
+        _remove_txn(txn)
+        raise InstallError(
+            f"{env.prefix}: cannot write to the environment ({exc.strerror}); nothing was changed"
+        ) from exc
+    assert key is not None
+    doc: dict[str, Any] = {
+        "version": journal.JOURNAL_VERSION,
+        "op": op,
+        "state": "none",
+        "displace": plan.displace,
+        "place": plan.place,
+        "new_dirs": plan.new_dirs,
+        "prune_dirs": plan.prune_dirs,
+    }
+    try:
+        _apply(txn, key, doc, plan)
     except BaseException as exc:
-        # A Python-level failure (disk full, permission, Ctrl-C): undo now, as recovery would.
-        try:
-            journal = json.loads((txn / "journal.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            journal = {"state": "none", "place": [], "displace": [], "new_dirs": []}
-        if journal.get("state") != "committed":
-            _rollback(txn, journal, _stop_dirs(env))
-            shutil.rmtree(txn, ignore_errors=True)
+        # A Python-level failure (disk full, permission, Ctrl-C): undo now, as recovery would,
+        # from the plan in memory (what is on disk is only needed after a SIGKILL).
+        if doc["state"] != "committed":
+            if doc["state"] == "applying":
+                try:
+                    _rollback(env, txn, doc, layout, key)
+                except StuckTransaction as stuck:
+                    raise stuck from exc
+            _remove_txn(txn)
             if isinstance(exc, OSError):
                 raise InstallError(
                     f"{env.prefix}: {op} failed ({exc}); the environment was restored"
                 ) from exc
             raise
-    _finish(env, txn, plan)
+    _prune(plan.prune_dirs, layout.roots)
+    _remove_txn(txn)
 
 
 # --- install --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Guard:
+    """Checks each destination a wheel writes before it is staged (see ``destinations``)."""
+
+    layout: EnvironmentLayout
+    wheel: str  # file name, for messages
+    written: dict[str, tuple[str, str]]  # target -> (wheel, member) over the whole batch
+    member: str | None = None  # archive member being written, or an entry point
+
+    def check(self, target: str, path: str) -> None:
+        what = self.member or path
+        reason = self.layout.reserved(target)
+        if reason is not None:
+            raise InstallError(
+                f"{self.wheel}: {what!r} would write {target}, {reason}; nothing was installed"
+            )
+        prior = self.written.get(target)
+        if prior is not None and prior[0] != self.wheel:
+            raise InstallError(
+                f"{self.wheel}: {what!r} would write {target}, which {prior[0]} also writes "
+                f"({prior[1]!r}); nothing was installed"
+            )
+        self.written[target] = (self.wheel, what)
 
 
 @functools.cache
@@ -428,10 +592,29 @@ def _destination_class() -> type:
     from installer.destinations import SchemeDictionaryDestination
 
     class _Destination(SchemeDictionaryDestination):  # type: ignore[misc]
+        guard: _Guard | None = None
+
         def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
             # Files in the scripts scheme are commands: executable even when the archive lost
             # the mode bits (zips written on Windows or by naive tools), as pip does.
             return super().write_file(scheme, path, stream, is_executable or scheme == "scripts")
+
+        def write_script(self, name: str, module: str, attr: str, section: Any) -> Any:
+            if self.guard is None:
+                return super().write_script(name, module, attr, section)
+            self.guard.member = f"{section}_scripts entry point {name}"
+            try:
+                return super().write_script(name, module, attr, section)
+            finally:
+                self.guard.member = None
+
+        def write_to_fs(self, scheme: Any, path: str, stream: Any, is_executable: bool) -> Any:
+            # Every write (archive members, generated scripts, RECORD, INSTALLER, ...) comes
+            # here first: check where it lands before anything is written.
+            if self.guard is not None:
+                base = os.path.abspath(self.scheme_dict[scheme])
+                self.guard.check(os.path.normpath(os.path.join(base, path)), path)
+            return super().write_to_fs(scheme, path, stream, is_executable)
 
         def _path_with_destdir(self, scheme: Any, path: str) -> Path:
             # Same contract as installer's (refuse paths escaping the scheme directory, map into
@@ -449,15 +632,35 @@ def _destination_class() -> type:
     return _Destination
 
 
+@functools.cache
+def _source_class() -> type:
+    from installer.sources import WheelFile
+
+    class _Source(WheelFile):  # type: ignore[misc]
+        """Tells the guard which archive member is being written, for its messages."""
+
+        guard: _Guard | None = None
+
+        def get_contents(self) -> Iterator[Any]:
+            for item in super().get_contents():
+                if self.guard is not None:
+                    self.guard.member = item[0][0]
+                yield item
+            if self.guard is not None:
+                self.guard.member = None
+
+    return _Source
+
+
 def _stage(
     env: TargetEnvironment,
     checked: CheckedWheel,
     staging: Path,
     extra: Mapping[str, bytes],
     compile_bytecode: bool,
+    guard: _Guard,
 ) -> None:
     from installer import install
-    from installer.sources import WheelFile
 
     schemes = {
         "purelib": str(env.purelib),
@@ -475,13 +678,51 @@ def _stage(
         destdir=str(staging),
         overwrite_existing=True,
     )
+    destination.guard = guard
     try:
-        with WheelFile.open(checked.path) as source:
+        with _source_class().open(checked.path) as source:
+            source.guard = guard
             install(source, destination, dict(extra))
+    except InstallError:
+        raise
     except Exception as exc:
         raise InstallError(
             f"{checked.path.name}: could not be unpacked ({exc}); nothing was installed"
         ) from exc
+
+
+def _refuse_foreign(
+    env: TargetEnvironment,
+    overwritten: Sequence[str],
+    replaced_files: Collection[str],
+    replaced: Sequence[InstalledDistribution],
+    written: Mapping[str, tuple[str, str]],
+) -> None:
+    """An existing file a wheel would overwrite must belong to the distribution it replaces.
+    A file of another installed distribution, or one no distribution owns, is refused (pip
+    overwrites silently, uv warns; a silent overwrite cannot be undone by an uninstall).
+    Bytecode caches (``__pycache__/*.pyc``) are exempt: Python rewrites them anyway."""
+    foreign = [
+        p
+        for p in overwritten
+        if p not in replaced_files
+        and not (p.endswith(".pyc") and os.path.basename(os.path.dirname(p)) == "__pycache__")
+    ]
+    if not foreign:
+        return
+    owners = record_owners(env, exclude={d.name for d in replaced})
+    path = foreign[0]
+    wheel, member = written.get(path, ("a wheel", path))
+    owner = owners.get(path)
+    if owner is not None:
+        raise InstallError(
+            f"{wheel}: {member!r} would overwrite {path}, a file of {owner.display_name} "
+            f"{owner.version}; nothing was installed (uninstall {owner.display_name} first)"
+        )
+    raise InstallError(
+        f"{wheel}: {member!r} would overwrite {path}, which no installed distribution owns; "
+        "nothing was installed (move it away first)"
+    )
 
 
 def direct_url_documents(
@@ -544,23 +785,24 @@ def install_wheels(
                 replaced.append(old)
             todo.append(c)
 
+        layout = EnvironmentLayout.of(env)
         txn = _txn_dir(env)
         staging = txn / "staging"
         staging.mkdir(parents=True)
         try:
+            written: dict[str, tuple[str, str]] = {}
             for c in todo:
                 extra = {"INSTALLER": INSTALLER_NAME}
                 if c.project in requested_names:
                     extra["REQUESTED"] = b""
                 if c.project in urls:
                     extra["direct_url.json"] = json.dumps(urls[c.project], sort_keys=True).encode()
-                _stage(env, c, staging, extra, compile_bytecode)
+                guard = _Guard(layout, c.path.name, written)
+                _stage(env, c, staging, extra, compile_bytecode, guard)
             plan = _Plan()
-            displaced: dict[str, None] = {}
-            for old in replaced:
-                for path in _files_of(env, old):
-                    displaced[path] = None
+            displaced = _removable(env, layout, replaced) if replaced else {}
             plan.place, overwritten = _placement(staging)
+            _refuse_foreign(env, overwritten, displaced, replaced, written)
             for path in overwritten:
                 displaced[path] = None
             plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
@@ -568,7 +810,7 @@ def install_wheels(
         except BaseException:
             shutil.rmtree(txn, ignore_errors=True)
             raise
-        _run_plan(env, txn, plan, "install")
+        _run_plan(env, layout, txn, plan, "install")
 
     by_name = {old.name: old for old in replaced}
     return InstallResult(
@@ -593,24 +835,23 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
     """Remove the named distributions atomically, using their RECORD files.
 
     Names not installed are reported in ``missing``. A RECORD entry outside the environment or
-    a distribution without RECORD is an ``InstallError`` and nothing is removed."""
+    a distribution without RECORD is an ``InstallError`` and nothing is removed. Files another
+    installed distribution's RECORD also lists, and reserved paths, are kept."""
     wanted = list(dict.fromkeys(canonicalize_name(n) for n in names))
     with environment_lock(env):
         recovered = recover(env)
         current = installed_distributions(env)
         targets = [current[n] for n in wanted if n in current]
         missing = tuple(n for n in wanted if n not in current)
+        layout = EnvironmentLayout.of(env)
         plan = _Plan()
-        displaced: dict[str, None] = {}
-        for dist in targets:
-            for path in _files_of(env, dist):
-                displaced[path] = None
+        displaced = _removable(env, layout, targets)
         plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
         plan.displace = _whole_dirs(list(displaced), [str(d) for d in env.site_dirs])
         if plan.displace:
             txn = _txn_dir(env)
             txn.mkdir(parents=True)
-            _run_plan(env, txn, plan, "uninstall")
+            _run_plan(env, layout, txn, plan, "uninstall")
     return UninstallResult(
         removed=tuple((d.name, d.version) for d in targets),
         missing=missing,
@@ -621,7 +862,7 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
 def recover_if_needed(env: TargetEnvironment) -> str | None:
     """``recover`` under the lock, taken only when a leftover transaction exists (cheap check,
     so read-only commands such as ``list`` work in environments they cannot write to)."""
-    if not _txn_dir(env).exists():
+    if not os.path.lexists(_txn_dir(env)):
         return None
     with environment_lock(env):
         return recover(env)

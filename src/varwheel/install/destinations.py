@@ -1,0 +1,113 @@
+"""Where a wheel may write in a target environment, and where varwheel itself may act.
+
+``EnvironmentLayout.of(env)`` answers two questions about an absolute path:
+
+- ``reserved(path)``: the reason no wheel member (file, data-scheme file, generated entry-point
+  script) may be written there and no RECORD may make varwheel remove it, or None. Reserved:
+  varwheel's own state directory ``<prefix>/.varwheel`` (journal, key, lock, backups, staging:
+  so no wheel can forge or break a transaction), the interpreter and its links in the scripts
+  directory or the interpreter's own directory (``python``, ``python3``, ``python3.12``,
+  ``pythonw``, ``python.exe``, ``pypy3`` ...: every varwheel command runs the target interpreter,
+  so replacing it would run the wheel's file), ``pyvenv.cfg`` and the activation scripts
+  (``activate``, ``activate.fish``, ``Activate.ps1``, ``activate_this.py``, ``deactivate.bat``).
+  Names are compared case-folded, so a case-insensitive filesystem cannot be used to slip past.
+- ``contains(path)``: the path is normalised, absolute and strictly inside one of the
+  environment's scheme directories (or its prefix), also once the symlinks of its parent
+  directories are resolved. Recovery acts only on journal paths that pass, and uninstall only
+  removes RECORD paths that pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from varwheel.install.environment import TargetEnvironment
+
+__all__ = ["STATE_DIR", "EnvironmentLayout"]
+
+STATE_DIR = ".varwheel"
+
+_INTERPRETER = re.compile(r"(?:python|pythonw|pypy|graalpy)(?:\d+(?:\.\d+)*t?)?w?(?:\.exe)?")
+_ACTIVATION = re.compile(r"activate(?:\..*)?|activate_this\.py|deactivate(?:\.bat)?")
+
+
+def _fold(path: str) -> str:
+    return os.path.normpath(path).casefold()
+
+
+def _under(path: str, root: str) -> bool:
+    """``path`` is ``root`` or below it (both normalised)."""
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+@dataclass(frozen=True)
+class EnvironmentLayout:
+    prefix: str
+    state_dir: str
+    roots: tuple[str, ...]  # the scheme directories and the prefix, normalised
+    real_roots: tuple[str, ...]  # the same with symlinks resolved
+    interpreter_dirs: frozenset[str]  # case-folded: the scripts dir and the interpreter's dir
+    interpreter: str  # case-folded
+    config: str  # case-folded ``<prefix>/pyvenv.cfg``
+    _real_dirs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, env: TargetEnvironment) -> EnvironmentLayout:
+        prefix = os.path.normpath(os.path.abspath(env.prefix))
+        scheme_dirs = (env.purelib, env.platlib, env.scripts, env.data, env.headers)
+        roots = tuple(
+            dict.fromkeys(os.path.normpath(os.path.abspath(d)) for d in (prefix, *scheme_dirs))
+        )
+        python = os.path.normpath(os.path.abspath(env.python))
+        return cls(
+            prefix=prefix,
+            state_dir=os.path.join(prefix, STATE_DIR),
+            roots=roots,
+            real_roots=tuple(dict.fromkeys(os.path.realpath(r) for r in roots)),
+            interpreter_dirs=frozenset({_fold(str(env.scripts)), _fold(os.path.dirname(python))}),
+            interpreter=python.casefold(),
+            config=_fold(os.path.join(prefix, "pyvenv.cfg")),
+        )
+
+    def reserved(self, path: str) -> str | None:
+        """Why ``path`` (absolute) is off limits to wheels, or None."""
+        folded = _fold(path)
+        if _under(folded, self.state_dir.casefold()):
+            return "varwheel's own state directory"
+        if folded == self.interpreter:
+            return "the environment's interpreter"
+        if folded == self.config:
+            return "the environment's configuration pyvenv.cfg"
+        head, name = os.path.split(folded)
+        if head in self.interpreter_dirs:
+            if _INTERPRETER.fullmatch(name):
+                return "the environment's interpreter"
+            if _ACTIVATION.fullmatch(name):
+                return "an activation script of the environment"
+        return None
+
+    def _real_dir(self, directory: str) -> str:
+        real = self._real_dirs.get(directory)
+        if real is None:
+            real = self._real_dirs[directory] = os.path.realpath(directory)
+        return real
+
+    def contains(self, path: str, *, allow_root: bool = False) -> bool:
+        """``path`` is a normalised absolute path inside the environment (strictly inside a
+        root unless ``allow_root``), also after resolving symlinks in its parent directories
+        (``path`` itself may be a symlink: varwheel only ever moves or unlinks it)."""
+        if not isinstance(path, str) or "\0" in path or not os.path.isabs(path):
+            return False
+        if os.path.normpath(path) != path:
+            return False
+        if allow_root and path in self.roots:
+            return True
+        if not any(_under(path, r) and path != r for r in self.roots):
+            return False
+        parent = self._real_dir(os.path.dirname(path))
+        real = os.path.join(parent, os.path.basename(path))
+        return any(_under(real, r) and (allow_root or real != r) for r in self.real_roots)
