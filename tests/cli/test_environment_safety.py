@@ -218,3 +218,13 @@ def test_explain_never_runs_a_project_venv(tmp_path: Path, wheel: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.startswith(f"Using environment {project / '.venv'} (Python ")
     assert "found at ./.venv" in done.stderr
+
+
+def test_explain_for_another_machine_names_the_flags(tmp_path: Path, wheel: Path) -> None:
+    target = ("--python-version", "3.12", "--platform", "manylinux_2_28_x86_64")
+    done = varwheel(tmp_path, "explain", "--no-index", "-f", str(wheel.parent), *target, "tinypkg")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines() == [
+        "Explaining for --python-version 3.12 --platform manylinux_2_28_x86_64, the other facts "
+        f"from {sys.prefix} (running interpreter)"
+    ]

@@ -45,15 +45,20 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _say_target(target: TargetEnvironment, *, cross: bool) -> None:
+def _say_target(target: TargetEnvironment, args: argparse.Namespace) -> None:
     """One stderr line naming whose markers and tags are used. Without --python or
     $VIRTUAL_ENV that is the running interpreter: a ``./.venv`` is not run by this read-only
     command (a cloned project may commit one), and the line says how to use it."""
     from varwheel.cli.render import describe_environment
 
     line = f"Explaining for {describe_environment(target)}"
-    if cross:
-        line += ", with the --python-version/--platform/--implementation/--abi overrides"
+    if cross_target_requested(args):
+        flags = [f"--python-version {args.python_version}"] if args.python_version else []
+        flags += [f"--platform {p}" for p in args.platform]
+        flags += [f"--implementation {args.implementation}"] if args.implementation else []
+        flags += [f"--abi {a}" for a in args.abi]
+        where = f"{target.prefix} ({target.source or 'target'})"
+        line = f"Explaining for {' '.join(flags)}, the other facts from {where}"
     if target.source == "running interpreter" and Path(".venv").is_dir():
         line += "; ./.venv is not run by explain: pass --python .venv to explain for it"
     print(line, file=sys.stderr)
@@ -65,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
 
     reqs = [requirement_or_wheel(text) for text in args.requirements]
     ctx = build_context(args, reqs, require_env=False, keep_installed=False)
-    _say_target(ctx.target, cross=cross_target_requested(args))
+    _say_target(ctx.target, args)
     try:
         ctx.session.prefetch_pages(reqs)
         deps = ctx.session.dependencies_of if args.deps else None
