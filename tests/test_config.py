@@ -116,6 +116,16 @@ def test_user_path_defaults_to_platform_dir() -> None:
         ("profile = 3\n", "profile: must be a path string"),
         ("index-url = ''\n", "index-url: must be a URL string"),
         ("trusted-providers = [\n", "invalid TOML"),
+        # hostile shapes: Python's int limit, NUL characters, unclosed quotes, huge pins
+        ("provider-timeout = " + "1" * 5000 + "\n", "invalid TOML: Exceeds the limit"),
+        (f"trusted-providers = ['a=={'1' * 5000}']\n", "trusted-providers: invalid provider pin"),
+        ('trusted-providers = ["a==1\\u0000"]\n', "trusted-providers: must not contain a NUL"),
+        ('external-providers = { tpu = "/bin/x \\u0000" }\n', "external-providers.tpu: must not"),
+        ('external-providers = { tpu = ["/bin/\\u0000"] }\n', "external-providers.tpu: must not"),
+        ('external-providers = { tpu = "\'unclosed" }\n', "tpu: No closing quotation"),
+        ('profile = "a\\u0000b"\n', "profile: must not contain a NUL character"),
+        ('index-url = "http://x/\\u0000"\n', "index-url: must not contain a NUL character"),
+        ('find-links = ["/w\\u0000"]\n', "find-links: must not contain a NUL character"),
     ],
 )
 def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, message: str) -> None:
@@ -124,6 +134,7 @@ def test_errors_name_file_key_and_reason(tmp_path: Path, text: str, message: str
         load_config(cwd=tmp_path, environ={"VARWHEEL_CONFIG": str(user)})
     assert str(info.value).startswith(f"{user}: ")
     assert message in str(info.value)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 500
 
 
 def test_named_config_must_exist(tmp_path: Path) -> None:
@@ -250,3 +261,27 @@ def test_warnings_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str]) 
     options.on_warning("enable-if 'x == \"\x1b[2J\"' is false")
     err = capsys.readouterr().err
     assert "\x1b" not in err and "\\x1b[2J" in err
+
+
+@pytest.mark.parametrize(
+    "pin",
+    ["a==" + "1" * 5000, "a==1." + "2" * 4400, "a==1\x00", "x" * 100_000 + "==1"],
+)
+def test_hostile_pins_are_one_line_exit_2(
+    pin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from helpers.cli import isolate_cli
+    from varwheel.cli.main import main
+
+    isolate_cli(tmp_path, monkeypatch)
+    text = pin.replace("\x00", "\\u0000")
+    (tmp_path / "config.toml").write_text(f"trusted-providers = ['{text}']\n")
+    assert main(["detect", "--namespace", "x86_64"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and len(err) < 500
+    assert "config.toml: trusted-providers: " in err
+    if "\x00" not in pin:  # a NUL cannot be passed on a command line; everything else can
+        (tmp_path / "config.toml").write_text("")
+        assert main(["detect", "--namespace", "x86_64", "--trust-provider", pin]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "--trust-provider: invalid" in err and len(err) < 500

@@ -119,6 +119,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise InvalidConfig(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidConfig(f"{path}: invalid TOML: {exc}") from exc
+    except ValueError as exc:  # an integer past Python's 4300-digit limit
+        raise InvalidConfig(f"{path}: invalid TOML: {str(exc)[:200]}") from None
     except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
         raise InvalidConfig(f"{path}: invalid TOML: nested too deeply") from None
 
@@ -151,7 +153,16 @@ def _str_list(key: str, raw: Any, source: Path) -> tuple[str, ...]:
         raw = [raw]
     if not isinstance(raw, list) or not all(isinstance(item, str) and item for item in raw):
         raise _fail(source, key, "must be a list of non-empty strings")
+    for item in raw:
+        _check_text(key, item, source)
     return tuple(raw)
+
+
+def _check_text(key: str, text: str, source: Path) -> str:
+    """Refuse NUL characters (TOML's ``\\u0000``): no path, URL or argument may hold one."""
+    if "\0" in text:
+        raise _fail(source, key, "must not contain a NUL character")
+    return text
 
 
 def _convert(key: str, raw: Any, source: Path) -> Any:
@@ -173,9 +184,14 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
         for ns, cmd in raw.items():
             if not NAMESPACE_RE.fullmatch(ns):
                 raise _fail(source, key, f"invalid namespace {ns!r}")
-            argv = shlex.split(cmd) if isinstance(cmd, str) else cmd
+            try:
+                argv = shlex.split(cmd) if isinstance(cmd, str) else cmd
+            except ValueError as exc:  # an unclosed quote
+                raise _fail(source, f"{key}.{ns}", str(exc)) from None
             if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
                 raise _fail(source, f"{key}.{ns}", "must be a command string or a list of strings")
+            for arg in argv:
+                _check_text(f"{key}.{ns}", arg, source)
             commands[ns] = tuple(argv)
         return commands
     if key == "provider-timeout":
@@ -190,12 +206,12 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
     if key == "profile":
         if not isinstance(raw, str) or not raw:
             raise _fail(source, key, "must be a path string")
-        path = Path(raw).expanduser()
+        path = Path(_check_text(key, raw, source)).expanduser()
         return path if path.is_absolute() else source.parent / path
     if key == "index-url":
         if not isinstance(raw, str) or not raw:
             raise _fail(source, key, "must be a URL string")
-        return raw
+        return _check_text(key, raw, source)
     if key in ("prefer", "forbid"):
         from varwheel.spec.ordering import ForbidPattern
 

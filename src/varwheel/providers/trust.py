@@ -28,6 +28,11 @@ _PIN_RE = re.compile(
 )
 
 
+# No real distribution name plus version comes near this; it also keeps every release number
+# far below Python's 4300-digit int limit and error lines short.
+MAX_PIN_LENGTH = 400
+
+
 @dataclass(frozen=True, order=True)
 class TrustedPin:
     """One trusted distribution: canonical name and exact version."""
@@ -41,17 +46,29 @@ class TrustedPin:
 
 def parse_pin(text: str, *, origin: str = "--trust-provider") -> TrustedPin:
     """Parse ``name==X.Y.Z`` strictly; ``origin`` (a flag or ``file: key``) is named on error."""
+    if isinstance(text, str) and len(text) > MAX_PIN_LENGTH:
+        raise InvalidInput(
+            f"{origin}: invalid provider pin {_shown(text)}: longer than {MAX_PIN_LENGTH} "
+            "characters"
+        )
     match = _PIN_RE.fullmatch(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise InvalidInput(
-            f"{origin}: invalid provider pin {text!r}: expected 'name==version' with an exact "
-            "version, e.g. 'nvidia-variant-provider==0.0.2'"
+            f"{origin}: invalid provider pin {_shown(text)}: expected 'name==version' with an "
+            "exact version, e.g. 'nvidia-variant-provider==0.0.2'"
         )
     try:
         version = Version(match["version"])
-    except InvalidVersion as exc:  # pragma: no cover - the regex admits only valid versions
-        raise InvalidInput(f"{origin}: invalid version in provider pin {text!r}") from exc
+    except (InvalidVersion, ValueError):  # ValueError: a release number past Python's int limit
+        raise InvalidInput(f"{origin}: invalid version in provider pin {_shown(text)}") from None
     return TrustedPin(canonicalize_name(match["name"]), version)
+
+
+def _shown(text: object) -> str:
+    """``repr`` of (the start of) a rejected pin, for a one-line message."""
+    if isinstance(text, str) and len(text) > 80:
+        return f"{text[:80]!r}..."
+    return repr(text)
 
 
 def parse_pins(texts: Iterable[str], *, origin: str = "--trust-provider") -> tuple[TrustedPin, ...]:
