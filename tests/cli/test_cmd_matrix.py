@@ -1,0 +1,216 @@
+"""``varwheel matrix``: table, JSON, GitHub Actions matrix (schema-checked), cibuildwheel lines,
+``--coverage``, and bad input (one line, exit 2)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from helpers.cli import isolate_cli
+from varwheel.cli.main import main
+
+DEMO = Path(__file__).resolve().parents[1] / "build" / "data" / "demo" / "pyproject.toml"
+
+# The shape GitHub Actions takes through `strategy: matrix: ${{ fromJSON(...) }}`: an object
+# whose `include` lists at most 256 jobs; ours are flat strings so each drops into run:/env:.
+GITHUB_MATRIX_SCHEMA = {
+    "type": "object",
+    "required": ["include"],
+    "additionalProperties": False,
+    "properties": {
+        "include": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 256,
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": [
+                    "name", "kind", "label", "properties", "variant_args", "command",
+                    "config_settings", "environment",
+                ],
+                "properties": {
+                    "name": {"type": "string", "pattern": r"^[0-9a-z._-]+$"},
+                    "kind": {"enum": ["variant", "null", "non-variant"]},
+                    "label": {"type": "string", "pattern": r"^([0-9a-z._]{1,16})?$"},
+                    "properties": {"type": "string"},
+                    "variant_args": {"type": "string"},
+                    "command": {"type": "string", "pattern": r"^varwheel build "},
+                    "config_settings": {"type": "string"},
+                    "environment": {"type": "string"},
+                },
+            },
+        }
+    },
+}  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_cli(tmp_path, monkeypatch)
+    monkeypatch.setenv("COLUMNS", "200")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "matrix", str(DEMO))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["entry", "properties", "settings"]
+    assert any(line.startswith("x8664v4 ") and "-march=x86-64-v4" in line for line in lines)
+    assert "-Csetup-args=-Dsimd=avx512" in out
+    assert any(line.startswith("non-variant ") for line in lines)
+
+
+def test_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "matrix", str(DEMO.parent), "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    assert doc["project"] == str(DEMO)
+    assert [e["name"] for e in doc["entries"]] == [
+        "x8664v2", "x8664v3", "x8664v4", "cu128", "f88e092c", "null", "non-variant",
+    ]  # fmt: skip
+    v4 = doc["entries"][2]
+    assert v4["properties"] == ["x86_64 :: level :: v4"]
+    assert v4["config_settings"] == {"setup-args": ["-Dsimd=avx512", "-Dfast=true"]}
+    assert v4["env"]["CFLAGS"] == "-march=x86-64-v4" and v4["env"]["DEMO_OPT"] == "3"
+    assert doc["entries"][-1]["label"] is None
+
+
+def test_github_matrix_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "matrix", str(DEMO), "--format", "github", "-o", "wheelhouse")
+    assert code == 0
+    assert out.count("\n") == 1  # one line: `echo "matrix=$(...)" >> $GITHUB_OUTPUT`
+    doc = json.loads(out)
+    jsonschema.validate(doc, GITHUB_MATRIX_SCHEMA)
+    jobs = {job["name"]: job for job in doc["include"]}
+    assert len(jobs) == 7
+    cu = jobs["cu128"]
+    assert shlex.split(cu["variant_args"]) == [
+        "-p", "nvidia :: cuda_version_lower_bound :: 12.8",
+        "-p", "nvidia :: sm_arch :: 100_real",
+        "-p", "nvidia :: sm_arch :: 90_real",
+        "--label", "cu128",
+    ]  # fmt: skip
+    project = str(DEMO)
+    assert shlex.split(cu["command"]) == [
+        "varwheel", "build", project, *shlex.split(cu["variant_args"]), "-o", "wheelhouse",
+    ]  # fmt: skip
+    assert jobs["null"]["variant_args"] == "--null-variant"
+    assert jobs["non-variant"]["variant_args"] == "" and jobs["non-variant"]["label"] == ""
+    assert shlex.split(jobs["x8664v4"]["config_settings"]) == [
+        "setup-args=-Dsimd=avx512",
+        "setup-args=-Dfast=true",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")
+def test_cibuildwheel_environment_is_bash_that_appends(capsys: pytest.CaptureFixture[str]) -> None:
+    """CIBW_ENVIRONMENT is bash assignment syntax; flag variables keep the runner's own value."""
+    code, out, _ = run(
+        capsys, "matrix", str(DEMO), "--format", "cibuildwheel", "--entry", "x8664v4"
+    )
+    assert code == 0
+    lines = dict(line.split("=", 1) for line in out.splitlines())
+    assert set(lines) == {"CIBW_CONFIG_SETTINGS", "CIBW_ENVIRONMENT"}
+    assert lines["CIBW_CONFIG_SETTINGS"] == "setup-args=-Dsimd=avx512 setup-args=-Dfast=true"
+    script = f'{lines["CIBW_ENVIRONMENT"]}; printf "%s|%s|%s" "$CFLAGS" "$CXXFLAGS" "$DEMO_OPT"'
+    result = subprocess.run(
+        ["bash", "-c", script],
+        env={"CFLAGS": "-O2", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == "-O2 -march=x86-64-v4| -march=x86-64-v4|3"
+
+
+def test_cibuildwheel_all_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "matrix", str(DEMO), "--format", "cibuildwheel")
+    assert code == 0
+    headers = [line for line in out.splitlines() if line.startswith("# ")]
+    assert headers[0] == "# x8664v2: x86_64 :: level :: v2"
+    assert headers[-2:] == ["# null: null", "# non-variant: non-variant"]
+    assert out.count("CIBW_ENVIRONMENT=") == 7
+
+
+def _write(tmp_path: Path, build: str) -> Path:
+    head = DEMO.read_text().split("[tool.varwheel.build]")[0]
+    (tmp_path / "proj").mkdir(exist_ok=True)
+    path = tmp_path / "proj" / "pyproject.toml"
+    path.write_text(head + "[tool.varwheel.build]\n" + build)
+    return path
+
+
+def test_more_than_256_jobs_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flags = ["avx2", "avx", "bmi2", "bmi1", "abm", "f16c", "fma", "movbe", "xsave", "sse4_2",
+             "sse4_1", "ssse3", "sse3", "cx16", "lahf_lm", "popcnt", "sse2", "sse", "mmx",
+             "aes", "adx", "gfni", "rdseed", "rdrand", "pclmulqdq", "fsgsbase"]  # fmt: skip
+    blocks = [
+        f'[[tool.varwheel.build.variants]]\nproperties = ["x86_64 :: {a} :: on", '
+        f'"x86_64 :: {b} :: on"]\n'
+        for a, b in itertools.islice(itertools.combinations(flags, 2), 256)
+    ]
+    path = _write(tmp_path, "".join(blocks))  # 256 variants + the plain wheel
+    code, out, err = run(capsys, "matrix", str(path), "--format", "github")
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1
+    assert "257 builds exceed GitHub Actions' limit of 256 jobs per matrix" in err
+    code, out, _ = run(capsys, "matrix", str(path), "--format", "github", "--entry", "non-variant")
+    assert code == 0 and len(json.loads(out)["include"]) == 1
+
+
+def test_coverage_table_and_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "matrix", str(DEMO), "--coverage")
+    assert code == 0
+    rows = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert rows["x86-64-v3-haswell"].split()[1] == "x8664v3"
+    assert "null (fallback)" in rows["aarch64-graviton2"]
+    assert "variant x8664v4 is selected by no machine (always outranked)" in out
+    code, out, _ = run(capsys, "matrix", str(DEMO), "--coverage", "nvidia-*", "--json")
+    doc = json.loads(out)
+    assert [m["name"] for m in doc["machines"]][:2] == ["nvidia-t4", "nvidia-a100"]
+    h100 = next(m for m in doc["machines"] if m["name"] == "nvidia-h100")
+    assert (h100["outcome"], h100["label"]) == ("variant", "cu128")
+    assert h100["compatible"] == ["cu128", "x8664v3", "x8664v2"]
+    assert doc["unselected"] == ["x8664v2", "x8664v4"]  # among the GPU machines only
+
+
+BAD = [
+    (["matrix", "nowhere"], "nowhere: no such file (expected a project directory or its"),
+    (["matrix", str(DEMO), "--entry", "x8664v9"], "no entry 'x8664v9' in the build matrix"),
+    (["matrix", str(DEMO), "--coverage", "graviton9"], "--coverage graviton9: no such profile"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), BAD)
+def test_bad_input_one_line_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("varwheel: error: ") and err.count("\n") == 1
+    assert message in err
+
+
+def test_invalid_declaration_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, '[[tool.varwheel.build.variants]]\nlabel = "Bad"\n'
+                  'properties = ["x86_64 :: level :: v3"]\n')  # fmt: skip
+    code, out, err = run(capsys, "matrix", str(path))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"varwheel: error: {path}: tool.varwheel.build.variants[0].label: invalid variant label "
+        "'Bad': must match ^[0-9a-z_.]+$\n"
+    )
