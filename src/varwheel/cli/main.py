@@ -30,6 +30,7 @@ COMMANDS = {
     "matrix": "varwheel.cli.cmd_matrix",
     "check": "varwheel.cli.cmd_check",
     "index": "varwheel.cli.cmd_index",
+    "publish": "varwheel.cli.cmd_publish",
 }
 # one module may register several commands (make-variant, unmake-variant): import it once
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))

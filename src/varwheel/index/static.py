@@ -73,9 +73,13 @@ __all__ = [
     "API_VERSION",
     "IndexUpdate",
     "MergeResult",
+    "RemoteFile",
+    "ValidatedRelease",
     "collect_distributions",
     "merge_artifacts",
     "update_index",
+    "update_side_index",
+    "validate_release",
     "write_static_index",
 ]
 
@@ -96,8 +100,8 @@ class _Entry:
     version: str | None
     label: str | None  # variant label of a wheel
     variants_of: str | None  # version a ``*-variants.json`` describes
-    sha256: str
-    size: int
+    sha256: str  # "" only for a server's file listed without a hash (side index)
+    size: int  # -1: unknown (a server's file listed without a size)
     metadata: bytes | None
     metadata_sha256: str | None
     requires_python: str | None
@@ -175,7 +179,7 @@ def _html_page(title: str, rows: Iterable[str]) -> str:
 def _project_html(project: str, entries: Sequence[_Entry]) -> str:
     rows = []
     for e in entries:
-        href = html.escape(f"{e.href}#sha256={e.sha256}")
+        href = html.escape(f"{e.href}#sha256={e.sha256}" if e.sha256 else e.href)
         attrs = ""
         if e.requires_python:
             attrs += f' data-requires-python="{html.escape(e.requires_python)}"'
@@ -192,10 +196,11 @@ def _project_json(project: str, entries: Sequence[_Entry]) -> bytes:
         item: dict[str, object] = {
             "filename": e.filename,
             "url": e.href,
-            "hashes": {"sha256": e.sha256},
-            "size": e.size,
+            "hashes": {"sha256": e.sha256} if e.sha256 else {},
             "yanked": False,
         }
+        if e.size >= 0:
+            item["size"] = e.size
         if e.requires_python:
             item["requires-python"] = e.requires_python
         if e.metadata_sha256 is not None:
@@ -498,8 +503,9 @@ def _inside(root: Path, page_dir: Path, href: str) -> Path:
     return target
 
 
-def _existing_entries(dest: Path, project: str) -> list[_Entry]:
-    """The files a project page of ``dest`` lists, read from its ``index.json``."""
+def _existing_entries(dest: Path, project: str, *, remote_ok: bool = False) -> list[_Entry]:
+    """The files a project page of ``dest`` lists, read from its ``index.json``; with
+    ``remote_ok`` (a side index) absolute links are kept (``path`` None)."""
     page_dir = dest / "simple" / project
     page = page_dir / "index.json"
     if not page.is_file():
@@ -524,16 +530,17 @@ def _existing_entries(dest: Path, project: str) -> list[_Entry]:
             elif kind == VARIANTS_JSON:
                 variants_of, version = str(parse_variants_json_filename(filename)[1]), None
             md = item.get("core-metadata") or item.get("dist-info-metadata")
+            remote = remote_ok and item["url"].startswith(("http://", "https://"))
             out.append(
                 _Entry(
                     filename,
-                    _inside(dest, page_dir, item["url"]),
+                    None if remote else _inside(dest, page_dir, item["url"]),
                     project,
                     version,
                     label,
                     variants_of,
-                    item["hashes"]["sha256"],
-                    int(item["size"]),
+                    item["hashes"].get("sha256"),
+                    int(item.get("size", -1)),
                     None,
                     md["sha256"] if isinstance(md, dict) else None,
                     item.get("requires-python"),
@@ -675,3 +682,113 @@ def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
         tuple(pages),
         tuple(skipped),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# update_side_index: the variant metadata a server cannot host, beside the server's own files
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file as the upload server lists it (absolute URL) for a side index page."""
+
+    filename: str
+    url: str
+    sha256: str | None
+    size: int | None
+    requires_python: str | None = None
+
+
+def update_side_index(
+    dest: Path, project: str, remote: Sequence[RemoteFile], variants: dict[str, bytes]
+) -> IndexUpdate:
+    """Write the side index of ``project`` at ``dest``: a project page listing the server's
+    files by absolute URL (``remote``, as the server lists them now) and one
+    ``*-variants.json`` per version, stored here (``variants``: version -> merged bytes; the
+    files of versions not given stay). For servers that cannot host ``*-variants.json``
+    (pypiserver, devpi-server): an installer pointed at ``dest/simple/`` reads the variant
+    metadata from here and downloads the wheels from the server; pip and uv see the same
+    wheels. Same atomicity as :func:`update_index`."""
+    dest = Path(dest)
+    project = canonicalize_name(project)
+    if dest.is_dir() and not _is_index(dest) and any(dest.iterdir()):
+        raise InvalidInput(f"{dest}: not empty and not a static index (no simple/index.html)")
+    kept = [
+        e
+        for e in _existing_entries(dest, project, remote_ok=True)
+        if e.variants_of is not None and e.variants_of not in variants
+    ]
+    entries: dict[str, _Entry] = {e.filename: e for e in kept}
+    for f in remote:
+        if file_kind(f.filename) == VARIANTS_JSON:
+            continue
+        found = project_and_version(f.filename)
+        entries[f.filename] = _Entry(
+            f.filename,
+            None,
+            project,
+            found[1] if found else None,
+            None,
+            None,
+            f.sha256 or "",
+            f.size if f.size is not None else -1,
+            None,
+            None,
+            f.requires_python,
+            f.url,
+        )
+    generated = []
+    old = {e.variants_of: e for e in _existing_entries(dest, project, remote_ok=True)}
+    for version, data in sorted(variants.items()):
+        entry = _variants_entry(project, version, data)
+        previous = old.get(version)
+        if previous is not None and previous.sha256 == entry.sha256:
+            entry = previous
+        else:
+            generated.append((entry, data))
+        entries[entry.filename] = entry
+    dest.mkdir(parents=True, exist_ok=True)
+    written_json: list[str] = []
+    for entry, data in generated:
+        rel = unquote(entry.href[len(FILES_HREF) :])
+        _write_if_changed(dest / "files" / rel, data, written_json, dest)
+    ordered = sorted(entries.values(), key=lambda e: e.filename)
+    pages: list[str] = []
+    page_dir = dest / "simple" / project
+    _write_if_changed(page_dir / "index.json", _project_json(project, ordered), pages, dest)
+    _write_if_changed(
+        page_dir / "index.html", _project_html(project, ordered).encode(), pages, dest
+    )
+    projects = _existing_projects(dest) | {project}
+    _write_if_changed(dest / "simple" / "index.json", _root_json(projects), pages, dest)
+    _write_if_changed(dest / "simple" / "index.html", _root_html(projects), pages, dest)
+    return IndexUpdate(dest, (), (), tuple(written_json), tuple(pages), ())
+
+
+@dataclass(frozen=True)
+class ValidatedRelease:
+    """Distribution files ready to publish: ``files`` (wheels and sdists, one per name; given
+    ``*-variants.json`` files only feed ``variants``), ``variants`` maps ``(project, version)`` to
+    the merged ``*-variants.json`` bytes, ``skipped`` the non-distribution files of the inputs."""
+
+    files: tuple[Path, ...]
+    variants: dict[tuple[str, str], bytes]
+    skipped: tuple[Path, ...]
+
+
+def validate_release(paths: Iterable[Path]) -> ValidatedRelease:
+    """The checks of :func:`update_index` without an index: names, METADATA, one file name one
+    content, and each version's variant metadata merged (raises :class:`InvalidInput`)."""
+    found, skipped = collect_distributions(paths)
+    if not found:
+        raise InvalidInput("no wheel, sdist or *-variants.json file among the inputs")
+    entries = _read_inputs(found)
+    variants: dict[tuple[str, str], bytes] = {}
+    by_project: dict[str, list[_Entry]] = {}
+    for e in entries:
+        by_project.setdefault(e.project, []).append(e)
+    for project, items in sorted(by_project.items()):
+        for version in _variant_versions(items):
+            variants[(project, version)] = _merged_variants(project, version, items)
+    files = tuple(e.path for e in entries if e.variants_of is None and e.path is not None)
+    return ValidatedRelease(files, variants, tuple(skipped))
