@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from varwheel.cli import exitcodes
+from varwheel.errors import InvalidInput
 
 
 def register(subparsers: Any) -> None:
@@ -31,14 +32,31 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _split(rest: list[str], outdir: Path) -> tuple[list[str], Path]:
+    """argparse hands everything after WHEEL to the command (REMAINDER), so ``-o DIR`` between
+    WHEEL and ``--`` is read here; after ``--`` everything belongs to the tool."""
+    if "--" not in rest:
+        return rest, outdir
+    at = rest.index("--")
+    head, command = rest[:at], rest[at + 1 :]
+    options = argparse.ArgumentParser(prog="varwheel repair", add_help=False)
+    options.add_argument("-o", "--outdir", type=Path, default=outdir)
+    try:
+        parsed, unknown = options.parse_known_args(head)
+    except SystemExit:
+        unknown = head
+        parsed = argparse.Namespace(outdir=outdir)
+    if unknown:
+        raise InvalidInput(f"repair: unexpected {' '.join(unknown)!r} before --")
+    return command, parsed.outdir
+
+
 def run(args: argparse.Namespace) -> int:
     from varwheel.build.repair import repair_wheel
 
-    command = list(args.command)
-    if command and command[0] == "--":
-        command = command[1:]
+    command, outdir = _split(list(args.command), args.outdir)
     try:
-        results = repair_wheel(args.wheel, command, out_dir=args.outdir)
+        results = repair_wheel(args.wheel, command, out_dir=outdir)
     except Exception as err:
         log = getattr(err, "log", ())
         if log and getattr(args, "verbose", False):
