@@ -228,3 +228,36 @@ def test_explain_for_another_machine_names_the_flags(tmp_path: Path, wheel: Path
         "Explaining for --python-version 3.12 --platform manylinux_2_28_x86_64, the other facts "
         f"from {sys.prefix} (running interpreter)"
     ]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["list"],
+        ["uninstall", "-y", "tinypkg"],
+        ["install", "--no-index", "tinypkg"],
+        ["install", "--dry-run", "--no-index", "tinypkg"],
+    ],
+    ids=["list", "uninstall", "install", "dry-run"],
+)
+def test_a_stuck_transaction_is_one_line_naming_the_settling_command(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """A journal varwheel cannot trust (here: forged, naming a directory outside the venv)
+    stops every command with the same line (exit 1), before anything is read or written."""
+    venv = make_venv(tmp_path / "venv")
+    txn = venv / ".varwheel" / "txn"
+    txn.mkdir(parents=True)
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "data").write_text("keep me")
+    (txn / "journal.json").write_text(json.dumps({"op": "install", "place": [str(victim)]}))
+    before = (snapshot_tree(venv), snapshot_tree(victim))  # varwheel's own .varwheel aside
+    done = varwheel(tmp_path, *argv, "--python", str(venv))
+    assert done.returncode == exitcodes.FAILURE, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"Using environment {venv} ") and len(lines) == 2, done.stderr
+    assert lines[1].startswith(f"varwheel: error: {venv}: ")
+    assert f"`varwheel list --python {venv}`" in lines[1]
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert (snapshot_tree(venv), snapshot_tree(victim)) == before
