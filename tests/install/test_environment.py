@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from packaging import markers, tags
 
 from helpers.envs import make_venv
@@ -269,9 +271,34 @@ def test_version_requests(text: str, implementation: str | None, version: tuple[
     assert parse_version_request(text) == VersionRequest(text, implementation, version)
 
 
-@pytest.mark.parametrize("text", ["venv", ".venv", "python", "10", "python312", "py3.12", "3.x"])
+@pytest.mark.parametrize(
+    "text", ["venv", ".venv", "python", "10", "python312", "py3.12", "3.x", "\u0663.\u0661\u0662"]
+)
 def test_paths_and_names_are_not_version_requests(text: str) -> None:
     assert parse_version_request(text) is None
+
+
+@given(st.text(max_size=40))
+def test_version_request_parser_never_raises(text: str) -> None:
+    request = parse_version_request(text)
+    assert request is None or (request.version and all(p >= 0 for p in request.version))
+
+
+@given(
+    st.sampled_from(["", "python", "cpython", "cpython@", "cp", "pypy@", "pypy", "pp"]),
+    st.integers(2, 3),
+    st.integers(0, 99),
+)
+def test_version_request_forms_round_trip(prefix: str, major: int, minor: int) -> None:
+    request = parse_version_request(f"{prefix}{major}.{minor}")
+    assert request is not None and request.version == (major, minor)
+    assert request.implementation == {"": None, "python": None}.get(
+        prefix, "pypy" if prefix.startswith("p") and prefix != "python" else "cpython"
+    )
+    assert (
+        request.names()[0]
+        == f"{'pypy' if request.implementation == 'pypy' else 'python'}{major}.{minor}"
+    )
 
 
 def _script(path: Path, body: str) -> Path:

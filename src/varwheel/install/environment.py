@@ -556,7 +556,7 @@ class VersionRequest:
 _VERSION_REQUEST_RE = re.compile(
     r"(?:(?P<impl>cpython|cp|pypy|pp|python)(?P<at>@)?)?"
     r"(?P<version>\d+(?:\.\d+){0,2})",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _IMPL_NAMES = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy", "python": None}
 
