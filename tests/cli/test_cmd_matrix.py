@@ -42,7 +42,7 @@ GITHUB_MATRIX_SCHEMA = {
                     "label": {"type": "string", "pattern": r"^([0-9a-z._]{1,16})?$"},
                     "properties": {"type": "string"},
                     "variant_args": {"type": "string"},
-                    "command": {"type": "string", "pattern": r"^varwheel build "},
+                    "command": {"type": "string", "pattern": r"^(env [^ ]+=[^ ]* )*varwheel build "},
                     "config_settings": {"type": "string"},
                     "environment": {"type": "string"},
                 },
@@ -106,14 +106,39 @@ def test_github_matrix_shape(capsys: pytest.CaptureFixture[str]) -> None:
     ]  # fmt: skip
     project = str(DEMO)
     assert shlex.split(cu["command"]) == [
-        "varwheel", "build", project, *shlex.split(cu["variant_args"]), "-o", "wheelhouse",
+        "env", "DEMO_OPT=1", "varwheel", "build", project, *shlex.split(cu["variant_args"]),
+        "-o", "wheelhouse",
     ]  # fmt: skip
+    v4 = shlex.split(jobs["x8664v4"]["command"])
+    assert v4[:2] == ["env", "DEMO_OPT=3"]
+    assert v4[-6:] == ["-C", "setup-args=-Dsimd=avx512", "-C", "setup-args=-Dfast=true",
+                       "-o", "wheelhouse"]  # fmt: skip
     assert jobs["null"]["variant_args"] == "--null-variant"
     assert jobs["non-variant"]["variant_args"] == "" and jobs["non-variant"]["label"] == ""
     assert shlex.split(jobs["x8664v4"]["config_settings"]) == [
         "setup-args=-Dsimd=avx512",
         "setup-args=-Dfast=true",
     ]
+
+
+def test_github_commands_parse_as_varwheel_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    """Each job's command is a valid ``varwheel build`` line and its variant_args are valid
+    ``make-variant`` arguments (the relabel step after cibuildwheel)."""
+    from varwheel.cli.main import build_parser
+
+    code, out, _ = run(capsys, "matrix", str(DEMO), "--format", "github")
+    assert code == 0
+    for job in json.loads(out)["include"]:
+        argv = shlex.split(job["command"])
+        argv = argv[argv.index("varwheel") + 1 :]
+        args = build_parser("build").parse_args(argv)
+        assert args.label == (job["label"] if job["kind"] == "variant" else None)
+        assert args.null_variant == (job["kind"] == "null")
+        assert args.properties == [p for p in job["properties"].split("; ") if p]
+        relabel = ["make-variant", "x.whl", *shlex.split(job["variant_args"]), "-o", "dist"]
+        if job["kind"] != "non-variant":
+            made = build_parser("make-variant").parse_args(relabel)
+            assert made.null_variant == (job["kind"] == "null")
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="needs bash")

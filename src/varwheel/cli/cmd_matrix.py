@@ -100,8 +100,19 @@ def variant_args(entry: MatrixEntry) -> list[str]:
 
 
 def build_command(entry: MatrixEntry, project: str, out_dir: str) -> str:
+    """The ``varwheel build`` line of one CI job. The project's own settings for the entry
+    (``config-settings`` as ``-C``, ``env`` through ``env NAME=value``) are spelled out: a
+    single ``varwheel build -p ... --label ...`` applies the provider-informed settings only."""
     src = [] if project in (".", "pyproject.toml", "./pyproject.toml") else [project]
-    return shlex.join(["varwheel", "build", *src, *variant_args(entry), "-o", out_dir])
+    prefix = ["env", *(f"{k}={v}" for k, v in sorted(entry.env.items()))] if entry.env else []
+    settings = [
+        arg
+        for key, value in sorted(entry.config_settings.items())
+        for item in ((value,) if isinstance(value, str) else value)
+        for arg in ("-C", f"{key}={item}")
+    ]
+    argv = [*prefix, "varwheel", "build", *src, *variant_args(entry), *settings, "-o", out_dir]
+    return shlex.join(argv)
 
 
 def cibw_config_settings(settings: Mapping[str, str | tuple[str, ...]]) -> str:
