@@ -8,12 +8,18 @@ from collections.abc import Iterable, Mapping
 from packaging.requirements import InvalidRequirement, Requirement
 
 from varwheel.errors import InvalidInput
+from varwheel.safeparse import too_long_number_reason
 
 # PEP 508 names: packaging's parser is laxer (it accepts a trailing "_", "-" or ".")
 _NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 def parse_requirement(text: str, *, source: str = "command line") -> Requirement:
+    reason = too_long_number_reason(text)
+    if reason is not None:
+        # packaging would accept it and raise a bare ValueError when comparing versions
+        shown = text if len(text) <= 200 else f"{text[:200]}...({len(text)} chars)"
+        raise InvalidInput(f"{source}: invalid requirement {shown!r}: holds {reason}")
     try:
         req = Requirement(text)
     except InvalidRequirement as err:
@@ -36,4 +42,11 @@ def ignored_by_markers(
 ) -> list[Requirement]:
     """Requested requirements whose markers are false for the target (pip says so too)."""
     env = dict(marker_env)
-    return [r for r in reqs if r.marker is not None and not r.marker.evaluate(env)]
+    ignored = []
+    for req in reqs:
+        try:
+            if req.marker is not None and not req.marker.evaluate(env):
+                ignored.append(req)
+        except ValueError as err:  # a version past int()'s digit limit inside the marker
+            raise InvalidInput(f"cannot evaluate the marker of {str(req)[:200]!r}: {err}") from None
+    return ignored

@@ -43,6 +43,17 @@ class SupportedProperties:
     def __post_init__(self) -> None:
         object.__setattr__(self, "properties", _freeze(self.properties))
         object.__setattr__(self, "unavailable", dict(self.unavailable))
+        object.__setattr__(self, "_sets", {})
+
+    def value_set(self, namespace: str, feature: str) -> frozenset[str]:
+        """The supported values of a feature as a set, built once (membership tests over
+        thousands of variants stay linear)."""
+        sets: dict[tuple[str, str], frozenset[str]] = self._sets  # type: ignore[attr-defined]
+        key = (namespace, feature)
+        found = sets.get(key)
+        if found is None:
+            found = sets[key] = frozenset(self.values(namespace, feature))
+        return found
 
     @classmethod
     def from_properties(
@@ -100,8 +111,7 @@ def first_failure(
     value, or ``None`` when compatible: AND over features, OR over values (PEP 817 §"Variant
     properties"). No properties = the null variant, always compatible."""
     for (ns, feature), values in sorted(group_by_feature(props).items()):
-        available = supported.values(ns, feature)
-        if not any(v in available for v in values):
+        if supported.value_set(ns, feature).isdisjoint(values):
             return ns, feature, values
     return None
 

@@ -21,6 +21,7 @@ from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentN
 from packaging.requirements import InvalidRequirement, Requirement
 
 from varwheel.errors import InvalidMarker, InvalidProperty
+from varwheel.safeparse import too_long_number_reason
 from varwheel.spec.properties import (
     NULL_LABEL,
     VariantFeature,
@@ -344,6 +345,21 @@ def _evaluate(
         raise InvalidMarker(
             f"cannot evaluate marker of {what}: unknown environment name {_first_line(exc)}"
         ) from None
+    except ValueError as exc:  # a version packaging cannot turn into integers (digit limit)
+        raise InvalidMarker(f"cannot evaluate marker of {what}: {_first_line(exc)}") from None
+
+
+def _refuse_long_numbers(text: str, what: str) -> None:
+    # packaging compares versions as integers: a number past int()'s digit limit would raise a
+    # bare ValueError wherever the marker or specifier is evaluated later
+    reason = too_long_number_reason(text)
+    if reason is not None:
+        raise InvalidMarker(f"invalid {what} {_short(text)}: holds {reason}")
+
+
+def _short(text: str, limit: int = 200) -> str:
+    """``repr(text)``, cut to ``limit`` characters for one-line messages."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"...({len(text)} chars)"
 
 
 def evaluate_marker(
@@ -355,6 +371,7 @@ def evaluate_marker(
     """
     if not isinstance(marker, str):
         raise InvalidMarker(f"invalid marker {marker!r}: not a string")
+    _refuse_long_numbers(marker, "marker")
     try:
         node = _parse_marker(marker)
     except _Syntax as exc:
@@ -386,6 +403,7 @@ def requirement_applies(
     """
     if not isinstance(req_text, str):
         raise InvalidMarker(f"invalid requirement {req_text!r}: not a string")
+    _refuse_long_numbers(req_text, "requirement")
     req_part, marker_text = _split_requirement(req_text)
     try:
         requirement = Requirement(req_part)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any
 
 from varwheel.errors import InvalidLabel, InvalidMetadata, InvalidProperty
+from varwheel.safeparse import paused_gc
 from varwheel.spec.model import (
     SCHEMA_V0_2_0,
     ProviderInfo,
@@ -26,7 +26,12 @@ from varwheel.spec.model import (
     SchemaGeneration,
     VariantMetadata,
 )
-from varwheel.spec.properties import NULL_LABEL, VariantProperty, canonical_properties
+from varwheel.spec.properties import (
+    NULL_LABEL,
+    VALUE_RE,
+    VariantProperty,
+    canonical_properties,
+)
 from varwheel.spec.schema import identify_schema, json_type_name
 from varwheel.spec.validation import DocumentKind, lint, one_line, validate
 
@@ -76,6 +81,8 @@ def _bool(value: object, path: str) -> bool:
 
 def _str_list(value: object, path: str) -> tuple[str, ...]:
     items = _expect(value, (list, tuple), "a list of strings", path)
+    if all(type(item) is str for item in items):
+        return tuple(items)
     return tuple(_str(item, f"{path}[{i}]") for i, item in enumerate(items))
 
 
@@ -95,11 +102,13 @@ def _feature_lists(value: object, path: str) -> dict[str, tuple[str, ...]]:
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InvalidMetadata(f"duplicate key {key!r} in a JSON object")
-        out[key] = value
+    out = dict(pairs)  # built in C; the slow search runs only when a key repeats
+    if len(out) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidMetadata(f"duplicate key {key!r} in a JSON object")
+            seen.add(key)
     return out
 
 
@@ -158,31 +167,44 @@ class _Shape:
     prefix: str  # "variant." inside pyproject.toml
 
 
-@lru_cache(maxsize=8192)
-def _make_property(namespace: str, feature: str, value: str) -> VariantProperty:
-    # index files repeat the same properties across many labels; validate each once
-    return VariantProperty.make(namespace, feature, value)
-
-
 def _variants(value: object, path: str) -> dict[str, tuple[VariantProperty, ...]]:
+    """``variants``: label -> canonical properties. One pass over the document; index files
+    repeat the same properties across thousands of labels, so each distinct
+    ``(namespace, feature, value)`` is validated once per document, and dotted paths are only
+    spelled out for an error."""
     out: dict[str, tuple[VariantProperty, ...]] = {}
+    made: dict[tuple[str, str, str], VariantProperty] = {}
+    checked: set[tuple[str, str]] = set()  # (namespace, feature) pairs already validated
     for label, by_ns in _obj(value, path).items():
-        lpath = f"{path}.{_str(label, path)}"
-        props: list[VariantProperty] = []
-        for ns, by_feature in _obj(by_ns, lpath).items():
-            for feature, values in _obj(by_feature, f"{lpath}.{ns}").items():
-                fpath = f"{lpath}.{ns}.{feature}"
-                vals = _str_list(values, fpath)
-                if not vals:
-                    raise InvalidMetadata(
-                        "empty value list: a feature needs at least one value", path=fpath
-                    )
-                for value_ in vals:
-                    try:
-                        props.append(_make_property(ns, feature, value_))
-                    except InvalidProperty as err:
-                        raise InvalidMetadata(str(err), path=fpath) from None
-        out[label] = canonical_properties(props)
+        if not isinstance(label, str) or not isinstance(by_ns, Mapping):
+            _obj(by_ns, f"{path}.{_str(label, path)}")
+        keys: list[tuple[str, str, str]] = []
+        for ns, by_feature in by_ns.items():
+            if not isinstance(by_feature, Mapping):
+                _obj(by_feature, f"{path}.{label}.{ns}")
+            for feature, values in by_feature.items():
+                if type(values) is not list or not values:
+                    fpath = f"{path}.{label}.{ns}.{feature}"
+                    if not _str_list(values, fpath):
+                        raise InvalidMetadata(
+                            "empty value list: a feature needs at least one value", path=fpath
+                        )
+                for item in values:
+                    if type(item) is not str:
+                        _str_list(values, f"{path}.{label}.{ns}.{feature}")
+                    key = (ns, feature, item)
+                    if key not in made:
+                        if (ns, feature) not in checked or not VALUE_RE.fullmatch(item):
+                            try:
+                                VariantProperty.make(ns, feature, item)
+                            except InvalidProperty as err:
+                                fpath = f"{path}.{label}.{ns}.{feature}"
+                                raise InvalidMetadata(str(err), path=fpath) from None
+                            checked.add((ns, feature))
+                        made[key] = VariantProperty(ns, feature, item)
+                    keys.append(key)
+        # canonical order (properties.canonical_properties) on the plain key tuples
+        out[label] = tuple(made[key] for key in sorted(set(keys)))
     return dict(sorted(out.items()))
 
 
@@ -325,6 +347,11 @@ def load_document(
     """Load a JSON variant metadata document (``variant.json`` or ``*-variants.json``)."""
     if kind == "pyproject":
         raise ValueError("use load_pyproject for pyproject.toml")
+    with paused_gc():  # index files run to megabytes of small acyclic containers
+        return _load_document(data, kind, source)
+
+
+def _load_document(data: JsonInput, kind: DocumentKind, source: str | None) -> VariantMetadata:
     doc = data if isinstance(data, Mapping) else parse_json(data, source=source)
 
     def build() -> VariantMetadata:
@@ -426,7 +453,8 @@ class Conversion:
 def _fold_values(priority: tuple[str, ...], static: tuple[str, ...]) -> list[str]:
     # spec-digest §6.4 step 3: listed values first, then the provider's (static) order.
     # Listed values that are not static are never supported, so leaving them out changes nothing.
-    return [v for v in priority if v in static] + [v for v in static if v not in priority]
+    static_set, listed = frozenset(static), frozenset(priority)
+    return [v for v in priority if v in static_set] + [v for v in static if v not in listed]
 
 
 def _static_entry(md: VariantMetadata, ns: str, info: ProviderInfo) -> dict[str, Any]:
@@ -436,7 +464,8 @@ def _static_entry(md: VariantMetadata, ns: str, info: ProviderInfo) -> dict[str,
         values = {f: _fold_values(prio.get(f, ()), vals) for f, vals in static.items()}
         # §6.4 step 2: default-priorities.feature first, then the static-properties order.
         listed = [f for f in md.feature_priorities.get(ns, ()) if f in static]
-        order = listed + [f for f in static if f not in listed] if len(static) > 1 else []
+        seen = frozenset(listed)
+        order = listed + [f for f in static if f not in seen] if len(static) > 1 else []
     else:
         values = {f: list(vals) for f, vals in static.items()}
         order = list(info.feature_order)
@@ -496,12 +525,13 @@ def to_v0_2_0(md: VariantMetadata) -> Conversion:
                     f"default-priorities.property.{ns} cannot be expressed in schema v0.2.0 for a plugin "
                     "provider: the plugin's value order would apply"
                 )
+    legacy_null = md.legacy_null_labels
     variants = {
         label: _variant_tree(props)
         for label, props in sorted(md.variants.items())
-        if label not in md.legacy_null_labels
+        if label not in legacy_null
     }
-    for label in sorted(md.legacy_null_labels):
+    for label in sorted(legacy_null):
         # PEP 825 §"Variant label": 'null' is the empty property set's label, and only its.
         variants[NULL_LABEL] = {}
         warnings.append(
@@ -548,8 +578,9 @@ def dump_json(md: VariantMetadata) -> bytes:
         )
     kind: DocumentKind = "pyproject" if has_build_requires else "variants.json"
     try:
-        check = _build(document, _Shape(SchemaGeneration.PROVIDERS, SCHEMA_V0_2_0, (), False, ""))
-        validate(check, kind=kind)
+        with paused_gc():
+            shape = _Shape(SchemaGeneration.PROVIDERS, SCHEMA_V0_2_0, (), False, "")
+            validate(_build(document, shape), kind=kind)
     except InvalidMetadata as err:
         raise InvalidMetadata(
             f"refusing to write invalid metadata: {err}", source=md.source

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -98,9 +99,10 @@ class VariantMetadata:
     source: str | None = None  # file/URL it was read from, for messages
     warnings: tuple[str, ...] = ()  # non-fatal findings of the loader (newer minor schema, ...)
 
-    @property
+    @cached_property
     def legacy_null_labels(self) -> frozenset[str]:
-        """Labels other than ``null`` whose variant has no properties.
+        """Labels other than ``null`` whose variant has no properties (computed once: callers
+        test it per label, and index files hold thousands of labels).
 
         Only PEP 817 (v0.0.x) documents can hold them (validation enforces ``null`` for v0.1+):
         the published torch 2.8.0 / torchvision 0.23.0 name their null variant ``00000000``.

@@ -8,7 +8,7 @@ spec-digest §3/§4/§10 (PEP 817), PEP 825 §"Variant metadata" and the v0.2.0 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from functools import lru_cache
 from typing import Literal
 
@@ -16,12 +16,12 @@ from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 
 from varwheel.errors import InvalidLabel, InvalidMetadata
+from varwheel.safeparse import too_long_number_reason
 from varwheel.spec.model import ProviderInfo, ProviderKind, SchemaGeneration, VariantMetadata
 from varwheel.spec.properties import (
     FEATURE_RE,
     NAMESPACE_RE,
     VALUE_RE,
-    VariantProperty,
     check_label_matches,
     group_by_feature,
     validate_label,
@@ -52,6 +52,27 @@ def _check_name(regex: re.Pattern[str], what: str, text: object, path: str) -> N
         raise _fail(f"invalid {what} {text!r}: must match {regex.pattern}", path)
 
 
+@lru_cache(maxsize=16)
+def _list_regex(regex: re.Pattern[str]) -> re.Pattern[str]:
+    """``regex`` (``^X$``) for a newline-joined list of items: ``X(\nX)*``."""
+    body = regex.pattern.removeprefix("^").removesuffix("$")
+    return re.compile(f"(?:{body})(?:\n(?:{body}))*")
+
+
+def _check_names(regex: re.Pattern[str], what: str, items: Collection[object], path: str) -> None:
+    """``_check_name`` for every item; static value lists hold thousands of values, so a list
+    that is valid as a whole is checked in one regex pass, and only a bad one item by item."""
+    if not items:
+        return
+    if all(type(item) is str for item in items):
+        joined = "\n".join(items)  # type: ignore[arg-type]
+        # an item holding a newline changes the count: then the slow path finds and names it
+        if joined.count("\n") == len(items) - 1 and _list_regex(regex).fullmatch(joined):
+            return
+    for item in items:
+        _check_name(regex, what, item, path)
+
+
 def _check_unique(items: Iterable[str], path: str, what: str) -> None:
     seen: set[str] = set()
     for item in items:
@@ -79,13 +100,23 @@ def _syntax_problem(parse: type[Requirement] | type[Marker], text: str) -> str |
     return None
 
 
+def _long_number(text: str, what: str, path: str) -> None:
+    # packaging compares versions as integers: past int()'s digit limit it raises a bare
+    # ValueError wherever this requirement or marker is evaluated later (plugin install, enable-if)
+    reason = too_long_number_reason(text)
+    if reason is not None:
+        raise _fail(f"not a valid {what}: holds {reason}", path)
+
+
 def _check_requirement(text: str, path: str) -> None:
+    _long_number(text, "requirement", path)
     problem = _syntax_problem(Requirement, text)
     if problem is not None:
         raise _fail(f"not a valid requirement {text!r}: {problem}", path)
 
 
 def _check_marker(text: str, path: str) -> None:
+    _long_number(text, "environment marker", path)
     problem = _syntax_problem(Marker, text)
     if problem is not None:
         raise _fail(f"not a valid environment marker {text!r}: {problem}", path)
@@ -99,8 +130,7 @@ def _check_static(static: Mapping[str, tuple[str, ...]], path: str, *, non_empty
         fpath = f"{path}.{feature}"
         if non_empty and not values:
             raise _fail("must list at least one value", fpath)
-        for value in values:
-            _check_name(VALUE_RE, "feature value", value, fpath)
+        _check_names(VALUE_RE, "feature value", values, fpath)
         _check_unique(values, fpath, "value")
 
 
@@ -235,8 +265,7 @@ def _check_priorities(md: VariantMetadata, prefix: str) -> None:
         for feature, values in by_feature.items():
             path = f"{prefix}default-priorities.property.{ns}.{feature}"
             _check_name(FEATURE_RE, "feature name", feature, path)
-            for value in values:
-                _check_name(VALUE_RE, "feature value", value, path)
+            _check_names(VALUE_RE, "feature value", values, path)
             _check_unique(values, path, "value")
 
 
@@ -253,7 +282,10 @@ def _check_variants(md: VariantMetadata, kind: DocumentKind, has_providers: bool
         )
     known = set(md.providers) if has_providers else set(md.namespace_priorities)
     where = "providers" if has_providers else "default-priorities.namespace"
-    checked: set[VariantProperty] = set()
+    # each distinct name is checked once (a document repeats them across thousands of labels)
+    seen_ns: set[str] = set()
+    seen_features: set[str] = set()
+    seen_values: set[str] = set()
     for label, props in md.variants.items():
         path = f"variants.{label}"
         # PEP 825 §"Variant label": 'null' always means the empty property set, and back.
@@ -267,16 +299,19 @@ def _check_variants(md: VariantMetadata, kind: DocumentKind, has_providers: bool
         except InvalidLabel as err:
             raise _fail(str(err), path) from err
         for prop in props:
-            if prop in checked:
-                continue
-            checked.add(prop)
-            ppath = f"{path}.{prop.namespace}.{prop.feature}"
-            _check_name(NAMESPACE_RE, "namespace", prop.namespace, f"{path}.{prop.namespace}")
-            _check_name(FEATURE_RE, "feature name", prop.feature, ppath)
-            _check_name(VALUE_RE, "feature value", prop.value, ppath)
-            if prop.namespace == ABI_DEPENDENCY and has_providers:
+            ns = prop.namespace
+            if ns not in seen_ns:
+                _check_name(NAMESPACE_RE, "namespace", ns, f"{path}.{ns}")
+                seen_ns.add(ns)
+            if prop.feature not in seen_features:
+                _check_name(FEATURE_RE, "feature name", prop.feature, f"{path}.{ns}.{prop.feature}")
+                seen_features.add(prop.feature)
+            if prop.value not in seen_values:
+                _check_name(VALUE_RE, "feature value", prop.value, f"{path}.{ns}.{prop.feature}")
+                seen_values.add(prop.value)
+            if ns == ABI_DEPENDENCY and has_providers:
                 continue  # PEP 817 §"abi_dependency": no provider by design
-            if prop.namespace not in known:
+            if ns not in known:
                 raise _fail(
                     f"namespace {prop.namespace!r} is used by variant {label!r} but has no entry in {where}",
                     f"{path}.{prop.namespace}",
@@ -356,9 +391,17 @@ def _validate(md: VariantMetadata, kind: DocumentKind) -> None:
 
 
 def lint(md: VariantMetadata) -> tuple[str, ...]:
-    """Non-fatal findings: things that are allowed but almost certainly not what the author meant."""
+    """Non-fatal findings: things that are allowed but almost certainly not what the author meant.
+
+    Linear in the size of the document: each static value list becomes a set once, not once per
+    variant (index files hold thousands of labels over lists of thousands of values)."""
     found: list[str] = []
     legacy_null = md.legacy_null_labels
+    static_sets: dict[str, dict[str, frozenset[str]] | None] = {}
+    for ns, info in md.providers.items():
+        static = info.static_properties
+        usable = info.kind is ProviderKind.STATIC and static is not None
+        static_sets[ns] = {f: frozenset(v) for f, v in static.items()} if usable else None
     for label, props in sorted(md.variants.items()):
         if label in legacy_null:
             found.append(
@@ -366,22 +409,17 @@ def lint(md: VariantMetadata) -> tuple[str, ...]:
                 "null variant); treated as the null variant, written as 'null' in schema v0.2.0"
             )
         for (ns, feature), values in sorted(group_by_feature(props).items()):
-            info = md.providers.get(ns)
-            if (
-                info is None
-                or info.kind is not ProviderKind.STATIC
-                or info.static_properties is None
-            ):
+            by_feature = static_sets.get(ns)
+            if by_feature is None:
                 continue
-            static = info.static_properties.get(feature)
+            static = by_feature.get(feature)
             path = f"variants.{label}.{ns}.{feature}"
             if static is None:
                 found.append(
                     f"{path}: feature {feature!r} is not in the static properties of {ns!r}; this variant can never be selected"
                 )
                 continue
-            unknown = [v for v in values if v not in static]
-            if len(unknown) == len(values):
+            if static.isdisjoint(values):
                 found.append(
                     f"{path}: none of {', '.join(values)} is a static property of {ns!r}; this variant can never be selected"
                 )
