@@ -104,10 +104,13 @@ class EnvironmentLayout:
             return False
         if os.path.normpath(path) != path:
             return False
-        if allow_root and path in self.roots:
-            return True
-        if not any(_under(path, r) and path != r for r in self.roots):
+        if path in self.roots:
+            return allow_root
+        # strictly inside a root, and not an ancestor of one (``<prefix>/lib`` holds purelib)
+        if not any(_under(path, r) for r in self.roots) or any(_under(r, path) for r in self.roots):
             return False
         parent = self._real_dir(os.path.dirname(path))
         real = os.path.join(parent, os.path.basename(path))
-        return any(_under(real, r) and (allow_root or real != r) for r in self.real_roots)
+        if any(_under(r, real) for r in self.real_roots):
+            return False
+        return any(_under(real, r) for r in self.real_roots)
