@@ -355,3 +355,24 @@ def test_shadowed_variants_never_win(
             event("a shadowed variant is compatible" if a in labels else "shadowed, incompatible")
             if a in labels:
                 assert b in labels and labels.index(b) < labels.index(a)
+
+
+# --------------------------------------------------------------------------- published data
+
+
+def test_published_releases(real_index_dir: Path) -> None:
+    """The wheelnext variant index (v0.0.3 files): torch and numpy are clean; cupy's cu11 lists
+    sm_35, which nvidia-variant-provider 0.0.2 does not know (it starts at 5.0); nvidia-nccl's
+    `cu12` meant lower bound `12` in one release and `12.0` (another range) in the others."""
+    assert check_release([real_index_dir / "torch"]) == ()
+    assert check_release([real_index_dir / "numpy"]) == ()
+    cupy = check_release([real_index_dir / "cupy"])
+    assert codes(cupy) == ["unknown-value", "unknown-value"]
+    assert cupy[0].message.startswith(
+        "cupy 13.5.1: variant 'cu11': nvidia :: sm_arch :: 35_real is not a value provider"
+    )
+    nccl = check_release([real_index_dir / "nvidia-nccl"])
+    reused = only(nccl, "label-reused")
+    assert "label 'cu12' means {nvidia :: cuda_version_lower_bound :: 12} in 2.27.3" in (
+        reused.message
+    )

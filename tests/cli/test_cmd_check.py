@@ -45,7 +45,9 @@ def test_errors_exit_1_and_one_line_each(
     assert code == 1 and err == ""
     lines = out.splitlines()
     assert lines[-1] == "1 error(s), 1 warning(s)"
-    assert lines[0].startswith("error[unknown-value]: variant 'v9': x86_64 :: level :: v9 ")
+    assert lines[0].startswith(
+        "error[unknown-value]: demo 1.0: variant 'v9': x86_64 :: level :: v9 "
+    )
     assert lines[1].startswith("warning[no-variants-json]: demo 1.0: variant wheels without")
 
 

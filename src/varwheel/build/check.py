@@ -33,7 +33,7 @@ from varwheel.spec.filenames import (
     is_variants_json_filename,
     parse_wheel_filename,
 )
-from varwheel.spec.model import SchemaGeneration, VariantMetadata
+from varwheel.spec.model import ProviderInfo, SchemaGeneration, VariantMetadata
 from varwheel.spec.properties import VariantProperty, group_by_feature
 
 __all__ = [
@@ -158,10 +158,14 @@ def shadowing(
 
 
 def _property_findings(
-    md: VariantMetadata, label: str, props: tuple[VariantProperty, ...], subjects: Sequence[str]
+    md: VariantMetadata,
+    label: str,
+    props: tuple[VariantProperty, ...],
+    subjects: Sequence[str],
+    where: str = "",
 ) -> list[Finding]:
     return [
-        _finding(p.code, f"variant '{label}': {p.message}", subjects)
+        _finding(p.code, f"{where}variant '{label}': {p.message}", subjects)
         for p in property_problems(md, props)
     ]
 
@@ -311,13 +315,14 @@ def _provider_findings(rel: _Release) -> list[Finding]:
     namespaces = sorted({ns for _, md in docs for ns in md.providers})
     for ns in namespaces:
         shapes: dict[Any, list[str]] = defaultdict(list)
+        shown: dict[Any, str] = {}
         for name, md in docs:
-            shapes[md.providers.get(ns)].append(name)
+            info = md.providers.get(ns)
+            key = _provider_key(info)
+            shapes[key].append(name)
+            shown[key] = "absent" if info is None else _provider_text(info)
         if len(shapes) > 1:
-            parts = [
-                f"{'absent' if info is None else _provider_text(info)} in {', '.join(names)}"
-                for info, names in shapes.items()
-            ]
+            parts = [f"{shown[key]} in {', '.join(names)}" for key, names in shapes.items()]
             findings.append(_finding(
                 "provider-mismatch",
                 f"{rel.project} {rel.version}: providers.{ns} differs between files: "
@@ -336,6 +341,19 @@ def _provider_findings(rel: _Release) -> list[Finding]:
             sorted(n for names in orders.values() for n in names),
         ))  # fmt: skip
     return findings
+
+
+def _provider_key(info: ProviderInfo | None) -> tuple[Any, ...] | None:
+    """A hashable value equal for equal entries (``static_properties`` is a mapping)."""
+    if info is None:
+        return None
+    static = None
+    if info.static_properties is not None:
+        static = tuple(sorted((f, tuple(v)) for f, v in info.static_properties.items()))
+    return (
+        info.requires, info.build_requires, info.plugin_api, info.builtin, info.optional,
+        info.enable_if, info.install_time, info.feature_order, static,
+    )  # fmt: skip
 
 
 def _provider_text(info: Any) -> str:
@@ -400,7 +418,9 @@ def _release_findings(rel: _Release) -> list[Finding]:
             used.update(p.namespace for p in props)
             if (label, props) not in checked:
                 checked.add((label, props))
-                findings += _property_findings(md, label, props, (name,))
+                findings += _property_findings(
+                    md, label, props, (name,), f"{rel.project} {rel.version}: "
+                )
     if docs:
         findings += _unknown_providers(docs[0][1], used, [name for name, _ in docs])
     findings += _shadow_findings(variants, docs[0][1] if docs else None, subjects_of)
