@@ -1,0 +1,182 @@
+"""Rollback never makes things worse: a backup goes back to exactly the path it came from or
+stays in the backup, and a transaction that cannot be rolled back is reported in one line (the
+environment, what is in the way, the command that finishes it) by every later command."""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.envs import snapshot_tree
+from helpers.wheels import build_wheel
+from varwheel.errors import InstallError, StuckTransaction
+from varwheel.install import transaction
+from varwheel.install.environment import TargetEnvironment
+from varwheel.install.installed import installed_distributions
+
+SCRIPT = {"console_scripts": {"demo-tool": "demo_pkg:main"}}
+
+
+def _demo(tmp_path: Path, version: str) -> Path:
+    files = {
+        "demo_pkg/__init__.py": f"def main():\n    print('demo {version}')\n",
+        **{f"demo_pkg/m{i}.py": f"X = {i}\n" for i in range(5)},
+    }
+    return build_wheel(tmp_path / version, "demo-pkg", version, files=files, entry_points=SCRIPT)
+
+
+def _varwheel(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "varwheel", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_move_never_puts_a_backup_inside_an_existing_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Across filesystems (EXDEV) ``shutil.move`` would move the backup INTO a directory in its
+    way (the probe's ``pip/3``); the exact-path move refuses and leaves both as they are."""
+    saved = tmp_path / "backup" / "3"
+    saved.mkdir(parents=True)
+    (saved / "__init__.py").write_text("original\n")
+    in_the_way = tmp_path / "site" / "pip"
+    in_the_way.mkdir(parents=True)
+    real_replace = os.replace
+
+    def cross_device(src: str, dst: str) -> None:
+        if src == str(saved):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), src)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(transaction.os, "replace", cross_device)
+    with pytest.raises(FileExistsError):
+        transaction._move(str(saved), str(in_the_way))
+    assert list(in_the_way.iterdir()) == []
+    assert (saved / "__init__.py").read_text() == "original\n"
+    # and with nothing in the way the cross-device move lands at exactly that path
+    os.rmdir(in_the_way)
+    transaction._move(str(saved), str(in_the_way))
+    assert (in_the_way / "__init__.py").read_text() == "original\n"
+    assert not saved.exists()
+
+
+def test_blocked_rollback_is_stuck_in_one_line_until_settled(
+    tmp_path: Path, env: TargetEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An uninstall fails half-way (the dist-info cannot be moved: a read-only directory), and
+    while it failed the package directory it had already moved away was replaced by a FILE:
+    the rollback cannot put the original back. It must not move the backup anywhere else, must
+    not raise a traceback, and every later command must say the same one line until the
+    obstacle is gone; then the next command finishes the rollback exactly."""
+    transaction.install_wheels(env, [_demo(tmp_path, "1.0")])
+    before = snapshot_tree(env.prefix)
+    package = env.purelib / "demo_pkg"
+    real_move = transaction._move
+
+    def read_only_dist_info(src: str, dst: str) -> None:
+        if src.endswith(".dist-info") and "/.varwheel/txn/backup/" in dst:
+            package.write_text("something else now lives here\n")
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), src)
+        real_move(src, dst)
+
+    monkeypatch.setattr(transaction, "_move", read_only_dist_info)
+    with pytest.raises(StuckTransaction) as info:
+        transaction.uninstall(env, ["demo-pkg"])
+    monkeypatch.setattr(transaction, "_move", real_move)
+    message = str(info.value)
+    txn = env.prefix / ".varwheel" / "txn"
+    assert "\n" not in message
+    assert message.startswith(
+        f"{env.prefix}: an interrupted varwheel uninstall cannot be rolled back: a file is in "
+        f"the way at {package} (the original is kept as {txn}/backup/"
+    )
+    assert message.endswith(
+        f"then run `varwheel list --python {env.prefix}` to finish the rollback"
+    )
+    # the obstacle is untouched, the original is still in the backup (not moved into anything)
+    assert package.read_text() == "something else now lives here\n"
+    kept = [p for p in (txn / "backup").iterdir() if (p / "__init__.py").exists()]
+    assert len(kept) == 1
+    # what could be put back was: the console script and the dist-info
+    assert (env.scripts / "demo-tool").exists()
+    assert (env.purelib / "demo_pkg-1.0.dist-info" / "RECORD").exists()
+
+    wheel = _demo(tmp_path, "2.0")
+    for args in (
+        ["list"],
+        ["uninstall", "-y", "demo-pkg"],
+        ["install", str(wheel), "--no-index"],
+    ):
+        proc = _varwheel(*args, "--python", str(env.prefix))
+        assert proc.returncode == 1, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert proc.stderr.strip().splitlines()[-1] == f"varwheel: error: {message}"
+    assert package.read_text() == "something else now lives here\n"
+
+    package.unlink()  # the user settles it as the message says
+    settled = _varwheel("list", "--python", str(env.prefix))
+    assert settled.returncode == 0, settled.stderr
+    assert "rolled back an interrupted varwheel uninstall" in settled.stderr
+    assert snapshot_tree(env.prefix) == before
+    assert not txn.exists()
+    assert installed_distributions(env)["demo-pkg"].version == "1.0"
+
+
+def test_failed_commit_write_restores_the_environment(
+    tmp_path: Path, env: TargetEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit record cannot be written (disk full): the upgrade is undone from the plan in
+    memory, one line, environment as before."""
+    transaction.install_wheels(env, [_demo(tmp_path, "1.0")])
+    before = snapshot_tree(env.prefix)
+    real_write = transaction.journal.write
+
+    def disk_full_at_commit(txn: Path, key: bytes, doc: dict[str, object]) -> None:
+        if doc.get("state") == "committed":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(txn))
+        real_write(txn, key, doc)
+
+    monkeypatch.setattr(transaction.journal, "write", disk_full_at_commit)
+    with pytest.raises(InstallError, match=r"install failed .*; the environment was restored$"):
+        transaction.install_wheels(env, [_demo(tmp_path, "2.0")])
+    assert snapshot_tree(env.prefix) == before
+    assert not (env.prefix / ".varwheel" / "txn").exists()
+
+
+def test_ctrl_c_during_placement_restores_the_environment(
+    tmp_path: Path, env: TargetEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transaction.install_wheels(env, [_demo(tmp_path, "1.0")])
+    before = snapshot_tree(env.prefix)
+    real_move = transaction._move
+    moves: list[str] = []
+
+    def interrupted(src: str, dst: str) -> None:
+        moves.append(dst)
+        if len(moves) == 5:  # once: the rollback's own moves go through
+            raise KeyboardInterrupt
+        real_move(src, dst)
+
+    monkeypatch.setattr(transaction, "_move", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        transaction.install_wheels(env, [_demo(tmp_path, "2.0")])
+    monkeypatch.setattr(transaction, "_move", real_move)
+    assert snapshot_tree(env.prefix) == before
+    assert not (env.prefix / ".varwheel" / "txn").exists()
+
+
+def test_state_directory_that_is_a_symlink_is_refused(
+    tmp_path: Path, env: TargetEnvironment
+) -> None:
+    """Lock, key and journal are never reached through a symlink planted at ``.varwheel``."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (env.prefix / ".varwheel").symlink_to(elsewhere)
+    with pytest.raises(InstallError, match=r"\.varwheel: varwheel's state directory is a symlink"):
+        transaction.install_wheels(env, [_demo(tmp_path, "1.0")])
+    assert list(elsewhere.iterdir()) == []
