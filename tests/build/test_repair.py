@@ -190,3 +190,50 @@ def test_plan_command() -> None:
         ["auditwheel", "repair"], wheel=wheel, dest_dir=dest, x86_64_level=False
     )
     assert tool_name([sys.executable, "-m", "auditwheel", "repair"]) == "auditwheel"
+
+
+@pytest.mark.slow
+def test_real_auditwheel_on_an_x86_64_v3_extension(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """auditwheel 6.8.2 itself: it cannot read the labelled name, and refuses the x86-64-v3 ISA
+    note of the .so without the flag varwheel adds (both measured in build-publish.md)."""
+    import subprocess
+
+    from varwheel.build.frontend import build_wheel
+    from varwheel.build.make_variant import unmake_variant
+
+    auditwheel = shutil.which("auditwheel", path=str(Path(sys.executable).parent))
+    if (
+        auditwheel is None
+        or shutil.which("patchelf", path=str(Path(sys.executable).parent)) is None
+    ):
+        pytest.skip("auditwheel 6.8.2 and patchelf are not installed")
+    if shutil.which("cc") is None or not sys.platform.startswith("linux"):
+        pytest.skip("a Linux C toolchain is needed")
+    example = Path(__file__).resolve().parents[2] / "examples" / "fastsum"
+    wheel = build_wheel(
+        example,
+        tmp_path / "dist",
+        properties=(P("x86_64 :: level :: v3"),),
+        label="x8664v3",
+        isolation=False,
+        env={"LDFLAGS": "-Wl,-z,x86-64-v3"},  # marks the .so as needing x86-64-v3
+    )
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    labelled = subprocess.run(
+        [auditwheel, "show", str(wheel)], capture_output=True, text=True, env=env
+    )
+    assert labelled.returncode != 0 and "Invalid build number" in labelled.stderr
+    plain = unmake_variant(wheel, tmp_path / "plain")
+    control = subprocess.run(
+        [auditwheel, "repair", "-w", str(tmp_path / "control"), str(plain)],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert control.returncode != 0 and "unsupported ISA extensions" in control.stderr
+
+    monkeypatch.setenv("PATH", env["PATH"])  # auditwheel runs patchelf from PATH
+    (result,) = repair_wheel(wheel, [auditwheel, "repair"], out_dir=tmp_path / "wh")
+    assert "manylinux" in result.path.name and result.path.name.endswith("-x8664v3.whl")
+    assert not result.restored  # auditwheel keeps dist-info files
+    assert read_wheel_variant(result.path).variant_json == read_wheel_variant(wheel).variant_json
