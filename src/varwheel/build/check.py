@@ -141,16 +141,21 @@ def shadowing(
     """
     static = always_supported(md)
     shaped = {label: _features(props) for label, props in variants.items() if props}
+    # B must list every property A lists: intersect the posting lists of A's properties
+    postings: dict[VariantProperty, set[str]] = defaultdict(set)
+    for label, props in variants.items():
+        if props:
+            for prop in props:
+                postings[prop].add(label)
     result: dict[str, str] = {}
-    for a, fa in sorted(shaped.items()):
-        for b, fb in sorted(shaped.items()):
-            if b == a or not fa.keys() <= fb.keys():
-                continue
-            if not all(fb[key] >= values for key, values in fa.items()):
-                continue
-            extra = fb.keys() - fa.keys()
+    for a in sorted(shaped):
+        fa = shaped[a]
+        lists = sorted((postings[p] for p in set(variants[a])), key=len)
+        candidates = set.intersection(*lists) - {a}
+        for b in sorted(candidates):
+            extra = shaped[b].keys() - fa.keys()
             if (not extra and b < a) or (
-                extra and all(key in static and fb[key] & static[key] for key in extra)
+                extra and all(key in static and shaped[b][key] & static[key] for key in extra)
             ):
                 result[a] = b
                 break
