@@ -217,6 +217,7 @@ BAD = [
     (["matrix", "nowhere"], "nowhere: no such file (expected a project directory or its"),
     (["matrix", str(DEMO), "--entry", "x8664v9"], "no entry 'x8664v9' in the build matrix"),
     (["matrix", str(DEMO), "--coverage", "graviton9"], "--coverage graviton9: no such profile"),
+    (["matrix", str(DEMO), "--json"], "--json goes with --coverage"),
 ]
 
 

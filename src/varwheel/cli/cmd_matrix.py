@@ -220,6 +220,9 @@ def _table(matrix: BuildMatrix, entries: list[MatrixEntry]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.coverage is None and (args.json or args.enable_provider):
+        flag = "--json" if args.json else "--enable-provider"
+        raise InvalidInput(f"{flag} goes with --coverage (for the matrix itself: --format json)")
     file = pyproject_path(args.project)
     source = str(file)
     doc = read_pyproject(file)
