@@ -59,6 +59,7 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_MAX = (2107, 12, 31, 23, 59, 58)
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")  # invalid once RECORD changes: dropped
 _KEEP = object()  # rewrite(): keep the wheel's variant.json as it is
+_CHUNK = 1 << 20
 
 
 def source_date(environ: dict[str, str] | None = None) -> tuple[int, ...] | None:
@@ -138,6 +139,17 @@ def _order(name: str, dist_info: str) -> tuple[int, str]:
     return (1 if name.startswith(f"{dist_info}/") else 0, name)
 
 
+def _entry(name: str, source: zipfile.ZipInfo, date: tuple[int, ...] | None) -> zipfile.ZipInfo:
+    """A fresh member header: ``source``'s compression, system and permissions, no extra field
+    (it may hold mtimes), the ``SOURCE_DATE_EPOCH`` date when given."""
+    info = zipfile.ZipInfo(name, date or source.date_time)
+    info.compress_type = source.compress_type
+    info.create_system = source.create_system
+    info.external_attr = source.external_attr
+    info.file_size = source.file_size  # zipfile decides on zip64 from it
+    return info
+
+
 def _rewrite(
     wheel: Path,
     out_dir: Path,
@@ -147,45 +159,55 @@ def _rewrite(
     dist_info: str,
 ) -> Path:
     """Write ``wheel`` again into ``out_dir`` with ``label`` and ``variant_json`` (None: remove,
-    ``_KEEP``: as it is); return the new path (validated before it is moved into place)."""
+    ``_KEEP``: as it is); return the new path (validated before it is moved into place).
+
+    Members are streamed (a CUDA wheel is gigabytes) and hashed as they are written; RECORD,
+    written last, lists what was written."""
     filename = parse_wheel_filename(wheel.name).with_label(label)
     record_name = f"{dist_info}/RECORD"
     variant_name = f"{dist_info}/variant.json"
     date = source_date()
-    with zipfile.ZipFile(wheel) as archive:
-        infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
-        contents = {name: archive.read(info) for name, info in infos.items()}
-    dropped = {record_name, *(f"{dist_info}/{s}" for s in _SIGNATURES)}
-    if variant_json is not _KEEP:
-        dropped.add(variant_name)
-    members = {n: d for n, d in contents.items() if n not in dropped}
-    template = infos.get(f"{dist_info}/METADATA") or infos[record_name]
-    if isinstance(variant_json, bytes):
-        members[variant_name] = variant_json
-    names = sorted(members, key=lambda n: _order(n, dist_info))
-
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    for name in names:
-        writer.writerow([name, _record_hash(members[name]), str(len(members[name]))])
-    writer.writerow([record_name, "", ""])
-    members[record_name] = buf.getvalue().encode("utf-8")
-    names.append(record_name)
-
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".varwheel-", dir=out_dir))
     try:
         staged = staging / filename.filename
-        with zipfile.ZipFile(staged, "w") as out:
+        with zipfile.ZipFile(wheel) as archive, zipfile.ZipFile(staged, "w") as out:
+            infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
+            dropped = {record_name, *(f"{dist_info}/{s}" for s in _SIGNATURES)}
+            if variant_json is not _KEEP:
+                dropped.add(variant_name)
+            names = [n for n in infos if n not in dropped]
+            template = infos.get(f"{dist_info}/METADATA") or infos[record_name]
+            if isinstance(variant_json, bytes):
+                names.append(variant_name)
+            names.sort(key=lambda n: _order(n, dist_info))
+            rows: list[list[str]] = []
             for name in names:
-                source = infos.get(name, template)
-                info = zipfile.ZipInfo(name, date or source.date_time)
-                info.compress_type = source.compress_type
-                info.create_system = source.create_system
-                info.external_attr = (
-                    source.external_attr if name in infos else template.external_attr
-                )
-                out.writestr(info, members[name])
+                if name == variant_name and isinstance(variant_json, bytes):
+                    info = _entry(name, template, date)
+                    info.file_size = len(variant_json)
+                    out.writestr(info, variant_json)
+                    rows.append([name, _record_hash(variant_json), str(len(variant_json))])
+                    continue
+                digest, size = hashlib.sha256(), 0
+                with (
+                    archive.open(infos[name]) as src,
+                    out.open(_entry(name, infos[name], date), "w") as dst,
+                ):
+                    while chunk := src.read(_CHUNK):
+                        digest.update(chunk)
+                        size += len(chunk)
+                        dst.write(chunk)
+                encoded = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+                rows.append([name, f"sha256={encoded}", str(size)])
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerows(rows)
+            writer.writerow([record_name, "", ""])
+            record = buf.getvalue().encode("utf-8")
+            info = _entry(record_name, infos.get(record_name, template), date)
+            info.file_size = len(record)
+            out.writestr(info, record)
         _verify(staged, label)
         target = out_dir / filename.filename
         os.replace(staged, target)
