@@ -240,3 +240,47 @@ def test_invalid_declaration_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
         f"varwheel: error: {path}: tool.varwheel.build.variants[0].label: invalid variant label "
         "'Bad': must match ^[0-9a-z_.]+$\n"
     )
+
+
+def test_documented_workflow_relabel_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/build-matrix.md's workflow without the CI machinery: per job a plain wheel (what
+    cibuildwheel leaves in wheelhouse/), relabelled with ``make-variant <variant_args>``, the
+    job artifacts merged with ``index merge``, and the release passes ``varwheel check``."""
+    from helpers.wheels import build_wheel
+
+    path = _write(
+        tmp_path,
+        'null-variant = true\n[[tool.varwheel.build.variants]]\nlabel = "x8664v3"\n'
+        'properties = ["x86_64 :: level :: v3"]\n[[tool.varwheel.build.variants]]\n'
+        'properties = ["x86_64 :: level :: v4"]\n',
+    )
+    code, out, _ = run(capsys, "matrix", str(path), "--format", "github")
+    assert code == 0
+    artifacts = []
+    for job in json.loads(out)["include"]:
+        wheelhouse = tmp_path / "jobs" / job["name"] / "wheelhouse"
+        plain = build_wheel(wheelhouse, "demo-ext", "1.0", tags="cp311-cp311-linux_x86_64")
+        dist = tmp_path / "jobs" / job["name"] / "dist"
+        if job["kind"] == "non-variant":
+            dist.mkdir()
+            shutil.copy(plain, dist)
+        else:
+            argv = ["make-variant", str(plain), *shlex.split(job["variant_args"]), "-o", str(dist)]
+            assert main([*argv, "--pyproject", str(path)]) == 0
+        artifacts.append(str(dist))
+    capsys.readouterr()
+    merged = tmp_path / "release"
+    assert main(["index", "merge", *artifacts, "-o", str(merged)]) == 0
+    names = sorted(p.name for p in merged.iterdir())
+    assert names == [
+        "demo_ext-1.0-cp311-cp311-linux_x86_64-cfdbe307.whl",  # the hash label of v4
+        "demo_ext-1.0-cp311-cp311-linux_x86_64-null.whl",
+        "demo_ext-1.0-cp311-cp311-linux_x86_64-x8664v3.whl",
+        "demo_ext-1.0-cp311-cp311-linux_x86_64.whl",
+        "demo_ext-1.0-variants.json",
+    ]
+    capsys.readouterr()
+    code, out, _ = run(capsys, "check", str(merged))
+    assert (code, out) == (0, "0 error(s), 0 warning(s)\n")
