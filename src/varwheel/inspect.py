@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from varwheel.errors import InvalidFilename, InvalidMetadata
+from varwheel.safeparse import path_problem, toml_loads
 from varwheel.spec.filenames import (
     VARIANTS_JSON_SUFFIX,
     is_variant_json_member,
@@ -77,6 +78,9 @@ def detect_kind(path: Path, head: bytes, source: str | None = None) -> FileKind:
 
 def _check_regular_file(path: Path, source: str) -> None:
     """Refuse what is not a readable regular file before opening it: a FIFO would block."""
+    problem = path_problem(str(path))
+    if problem is not None:
+        raise InvalidMetadata(f"cannot read: {problem}", source=source)
     try:
         mode = os.stat(path).st_mode
     except OSError as err:
@@ -100,15 +104,9 @@ def _read(path: Path, source: str) -> bytes:
 
 def _load_toml(data: bytes, source: str) -> Any:
     try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise InvalidMetadata(
-            f"not UTF-8 text ({err.reason} at byte {err.start})", source=source
-        ) from None
-    except tomllib.TOMLDecodeError as err:
+        return toml_loads(data)
+    except tomllib.TOMLDecodeError as err:  # also bad UTF-8, deep nesting, huge integers
         raise InvalidMetadata(f"not valid TOML: {printable(str(err))}", source=source) from None
-    except RecursionError:
-        raise InvalidMetadata("not valid TOML: nested too deeply", source=source) from None
 
 
 def _conversion(md: VariantMetadata) -> tuple[tuple[str, ...], str | None]:

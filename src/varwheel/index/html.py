@@ -9,6 +9,7 @@ jumps between the few tags that matter with ``bytes.find`` and tokenises only th
 from __future__ import annotations
 
 import html as _html
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
@@ -17,6 +18,7 @@ from varwheel.errors import InvalidIndexPage
 from varwheel.index.links import (
     ParsedFiles,
     check_filename,
+    check_requires_python,
     check_scheme,
     filename_of,
     hashes_from_fragment,
@@ -47,9 +49,23 @@ class HtmlPage:
     bad_hrefs: tuple[str, ...] = ()  # hrefs that are not URLs (e.g. ``//[x``)
 
 
+# a decimal character reference past int()'s digit limit makes html.unescape raise ValueError
+_LONG_DECIMAL_REF = re.compile(r"&#([0-9]{20,})(;?)")
+
+
+def _shorten_ref(match: re.Match[str]) -> str:
+    digits = match[1].lstrip("0") or "0"
+    # past 7 digits it is above U+10FFFF: html.unescape gives U+FFFD, so say so without int()
+    return f"&#{digits}{match[2]}" if len(digits) <= 7 else "\ufffd"
+
+
 def _decode(raw: bytes) -> str:
     value = raw.decode("utf-8", "replace")
-    return _html.unescape(value) if "&" in value else value
+    if "&" not in value:
+        return value
+    if "&#" in value:
+        value = _LONG_DECIMAL_REF.sub(_shorten_ref, value)
+    return _html.unescape(value)
 
 
 def _start_tag(data: bytes, low: bytes, pos: int) -> tuple[dict[str, str | None], int]:
@@ -200,14 +216,16 @@ def files_from_html(data: bytes | str, page_url: str, source: str) -> ParsedFile
     for link in page.links:
         url, fragment = split_url(link.url)
         filename = filename_of(url)
+        attrs = link.attrs
         problem = check_filename(filename, url, source)
         if problem is None:
             problem = check_scheme(url, page_url, source)
+        if problem is None:
+            problem = check_requires_python(attrs.get("data-requires-python"), filename, source)
         if problem is not None:
             if problem:
                 warnings.append(problem)
             continue
-        attrs = link.attrs
         has_md, md_hashes = _metadata_attr(
             attrs.get("data-core-metadata", attrs.get("data-dist-info-metadata"))
         )

@@ -11,11 +11,13 @@ from varwheel.index.html import check_repository_version
 from varwheel.index.links import (
     ParsedFiles,
     check_filename,
+    check_requires_python,
     check_scheme,
     make_file,
     valid_hashes,
 )
 from varwheel.index.models import IndexFile
+from varwheel.safeparse import json_int
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -44,21 +46,25 @@ def _file(entry: object, page_url: str, source: str, index: int) -> IndexFile | 
         absolute = urljoin(page_url, url)
     except ValueError:
         return f"{source}: ignoring file {filename!r}: {url!r} is not a valid URL"
+    requires_python = entry.get("requires-python")
+    if not isinstance(requires_python, str):
+        requires_python = None
     problem = check_filename(filename, absolute, source)
     if problem is None:
         problem = check_scheme(absolute, page_url, source)
+    if problem is None:
+        problem = check_requires_python(requires_python, filename, source)
     if problem is not None:
         return problem
     has_md, md_hashes = _metadata(entry.get("core-metadata", entry.get("dist-info-metadata")))
     yanked = entry.get("yanked", False)
     size = entry.get("size")
-    requires_python = entry.get("requires-python")
     return make_file(
         filename,
         absolute,
         hashes=valid_hashes(hashes),
         source=source,
-        requires_python=requires_python if isinstance(requires_python, str) else None,
+        requires_python=requires_python,
         yanked=bool(yanked),
         yanked_reason=yanked if isinstance(yanked, str) else None,
         metadata=has_md,
@@ -70,9 +76,11 @@ def _file(entry: object, page_url: str, source: str, index: int) -> IndexFile | 
 def files_from_json(data: bytes | str, page_url: str, source: str) -> ParsedFiles:
     """The files of a PEP 691 project page; raises :class:`InvalidIndexPage` when malformed."""
     try:
-        doc = json.loads(data)
+        # an integer past int()'s digit limit reads as a float (never a valid size)
+        doc = json.loads(data, parse_int=json_int)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidIndexPage(f"{page_url}: project page is not valid JSON ({exc})") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InvalidIndexPage(f"{page_url}: project page is not valid JSON ({reason})") from None
     except RecursionError:
         raise InvalidIndexPage(f"{page_url}: project page is nested too deeply") from None
     if not isinstance(doc, Mapping):

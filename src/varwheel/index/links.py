@@ -9,6 +9,7 @@ from urllib.parse import unquote
 
 from varwheel.index.dists import file_kind, is_safe_filename
 from varwheel.index.models import IndexFile
+from varwheel.safeparse import too_long_number_reason
 
 _HEX = frozenset("0123456789abcdef")
 # PEP 503: the fragment names a hashlib algorithm; we accept those every Python has.
@@ -85,7 +86,23 @@ def check_filename(filename: str, url: str, source: str) -> str | None:
         return f"{source}: ignoring link {url!r}: file name {filename!r} is not a plain file name"
     if file_kind(filename) is None:
         return ""
+    reason = too_long_number_reason(filename)
+    if reason is not None:  # its version could never be compared (int() digit limit)
+        return f"{source}: ignoring file {_short(filename)}: its name holds {reason}"
     return None
+
+
+def check_requires_python(value: str | None, filename: str, source: str) -> str | None:
+    """None when a file's ``requires-python`` can be evaluated later, else the warning text
+    (a version past ``int()``'s digit limit would fail every comparison with a bare error)."""
+    reason = too_long_number_reason(value) if value else None
+    if reason is None:
+        return None
+    return f"{source}: ignoring file {_short(filename)}: requires-python holds {reason}"
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"...({len(text)} chars)"
 
 
 def make_file(

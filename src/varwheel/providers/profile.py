@@ -22,8 +22,10 @@ from pathlib import Path
 import tomli_w
 
 from varwheel.errors import InvalidProfile
+from varwheel.safeparse import path_problem, toml_loads
 from varwheel.spec.properties import FEATURE_RE, NAMESPACE_RE, VALUE_RE
 from varwheel.spec.selection import SupportedProperties
+from varwheel.spec.validation import printable
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,22 +38,23 @@ _TOP_LEVEL = frozenset({"profile", "properties"})
 def load_profile(path: Path | str) -> SupportedProperties:
     """Read a profile; raises :class:`InvalidProfile` naming the file and the reason."""
     path = Path(path)
+    shown = printable(str(path))
+    problem = path_problem(str(path))
+    if problem is not None:
+        raise InvalidProfile(f"{shown}: cannot read profile: {problem}")
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise InvalidProfile(f"{path}: cannot read profile: {exc.strerror or exc}") from exc
-    return parse_profile(data, source=str(path))
+        raise InvalidProfile(f"{shown}: cannot read profile: {exc.strerror or exc}") from None
+    return parse_profile(data, source=shown)
 
 
 def parse_profile(data: bytes | str, *, source: str = "<profile>") -> SupportedProperties:
     """Parse profile TOML text."""
     try:
-        text = data.decode("utf-8", errors="strict") if isinstance(data, bytes) else data
-        doc = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidProfile(f"{source}: invalid TOML: {exc}") from exc
-    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
-        raise InvalidProfile(f"{source}: invalid TOML: nested too deeply") from None
+        doc = toml_loads(data)
+    except tomllib.TOMLDecodeError as exc:  # also huge integers, deep nesting, bad UTF-8
+        raise InvalidProfile(f"{source}: invalid TOML: {printable(str(exc))}") from None
     unknown = sorted(set(doc) - _TOP_LEVEL)
     if unknown:
         raise InvalidProfile(
@@ -68,14 +71,14 @@ def parse_profile(data: bytes | str, *, source: str = "<profile>") -> SupportedP
         raise InvalidProfile(f"{source}: 'properties' must be a table of namespaces")
     result: dict[str, dict[str, tuple[str, ...]]] = {}
     for ns, features in props.items():
-        where = f"properties.{ns}"
+        where = printable(f"properties.{ns}")
         if not NAMESPACE_RE.fullmatch(ns):
             raise InvalidProfile(f"{source}: {where}: invalid namespace {ns!r}")
         if not isinstance(features, dict):
             raise InvalidProfile(f"{source}: {where} must be a table of features")
         result[ns] = {}
         for feature, values in features.items():
-            fwhere = f"{where}.{feature}"
+            fwhere = printable(f"{where}.{feature}")
             if not FEATURE_RE.fullmatch(feature):
                 raise InvalidProfile(f"{source}: {fwhere}: invalid feature name {feature!r}")
             if not isinstance(values, list) or not all(isinstance(v, str) for v in values):

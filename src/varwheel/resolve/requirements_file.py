@@ -17,6 +17,8 @@ from packaging.version import Version
 from varwheel.errors import InvalidInput
 from varwheel.install.hashes import HASH_ALGORITHMS
 from varwheel.resolve.requirement import parse_requirement
+from varwheel.safeparse import path_problem, too_long_number_reason
+from varwheel.spec.validation import printable
 
 if TYPE_CHECKING:
     from varwheel.index.models import IndexFile
@@ -145,19 +147,29 @@ def parse_requirements_file(
     line, ``#`` comments, ``\\`` continuations, ``-r``/``-c`` includes and pip's index options
     (``-i``, ``--extra-index-url``, ``-f``, ``--no-index``, ``--pre``). An include that cannot
     be read is reported at the ``FILE:LINE`` that names it."""
-    path = path.resolve()
     at = f"{_included_at}: " if _included_at else ""
+    problem = path_problem(str(path))
+    if problem is not None:
+        raise InvalidInput(f"{at}{printable(str(path))}: cannot read requirements file: {problem}")
+    try:
+        path = path.resolve()
+    except (OSError, RuntimeError) as err:  # RuntimeError: a symlink loop (Python < 3.13)
+        raise InvalidInput(
+            f"{at}{printable(str(path))}: cannot read requirements file: {_why(err)}"
+        ) from None
     if path in _seen:
-        raise InvalidInput(f"{at}{path}: requirements file includes itself")
+        raise InvalidInput(f"{at}{printable(str(path))}: requirements file includes itself")
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise InvalidInput(f"{at}{path}: cannot read requirements file: {err.strerror}") from err
-    except UnicodeDecodeError as err:
-        raise InvalidInput(f"{at}{path}: not a UTF-8 text file") from err
+        raise InvalidInput(
+            f"{at}{printable(str(path))}: cannot read requirements file: {_why(err)}"
+        ) from None
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{at}{printable(str(path))}: not a UTF-8 text file") from None
     result = RequirementsFile()
     for lineno, raw_line in _logical_lines(text):
-        where = f"{path}:{lineno}"
+        where = f"{printable(str(path))}:{lineno}"
         line = _expand_env(raw_line)
         if not line.startswith("-"):
             line, hashes = _split_hashes(line, where)
@@ -200,12 +212,41 @@ def parse_requirements_file(
             result += RequirementsFile(extra_index_urls=(value,))
         elif field_name == "find_links":
             local = path.parent / value
-            result += RequirementsFile(
-                find_links=(str(local) if "://" not in value and local.exists() else value,)
-            )
+            is_local = "://" not in value and _exists(local, where, key, value)
+            result += RequirementsFile(find_links=(str(local) if is_local else value,))
         else:
             result += RequirementsFile(**{field_name: True})
     return result
+
+
+def _why(err: OSError | RuntimeError | ValueError) -> str:
+    return printable(getattr(err, "strerror", None) or str(err) or type(err).__name__)
+
+
+def _exists(local: Path, where: str, key: str, value: str) -> bool:
+    problem = path_problem(value)
+    if problem is not None:
+        raise InvalidInput(f"{where}: {key} {value!r}: {problem}")
+    try:
+        return local.exists()
+    except OSError as err:  # ENAMETOOLONG, EACCES on a parent, ...
+        raise InvalidInput(f"{where}: {key} {value!r}: {_why(err)}") from None
+
+
+def _wheel_path(text: str, raw: str, *, resolve: bool = True) -> Path:
+    """The absolute path of a wheel named on a line or the command line, or ``InvalidInput``
+    (a NUL byte, an unknown ``~user``, a name too long for the file system, ...)."""
+    shown = printable(text)
+    problem = path_problem(raw)
+    if problem is not None:
+        raise InvalidInput(f"{shown}: {problem}")
+    try:
+        path = Path(raw).expanduser().resolve() if resolve else Path(raw)
+        if not path.is_file():
+            raise InvalidInput(f"{shown}: no such wheel file {printable(str(path))}")
+    except (OSError, RuntimeError) as err:  # RuntimeError: unknown ~user, symlink loop
+        raise InvalidInput(f"{shown}: cannot use {raw!r} as a wheel file: {_why(err)}") from None
+    return path
 
 
 def read_requirements_file(path: Path) -> list[Requirement]:
@@ -217,15 +258,16 @@ def read_requirements_file(path: Path) -> list[Requirement]:
 def direct_wheel(text: str) -> tuple[Requirement, IndexFile] | None:
     """A wheel named by path or by a PEP 508 direct reference (``name[extras] @ URL``):
     ``name==version`` (extras and marker kept) plus the file as the project's only candidate."""
+    reason = too_long_number_reason(text)
+    if reason is not None:  # its version could never be compared (int() digit limit)
+        raise InvalidInput(f"{printable(text[:200])}: holds {reason}")
     if "@" in text:
         ref = _direct_reference(text)
         if ref is not None:
             return ref
     if not text.endswith(".whl"):
         return None
-    path = Path(text).expanduser().resolve()
-    if not path.is_file():
-        raise InvalidInput(f"{text}: no such wheel file")
+    path = _wheel_path(text, text)
     return _local_wheel(path, text, None)
 
 
@@ -235,7 +277,12 @@ def _local_wheel(path: Path, text: str, req: Requirement | None) -> tuple[Requir
     from varwheel.index.models import IndexFile
 
     wf = _wheel_name(path.name, text, req)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as err:
+        raise InvalidInput(
+            f"{printable(text)}: cannot read {printable(str(path))}: {_why(err)}"
+        ) from None
     file = IndexFile(path.name, path.as_uri(), {"sha256": digest}, index=path.parent.as_uri())
     return _pinned_requirement(wf.project, wf.version, req), file
 
@@ -279,9 +326,7 @@ def _direct_reference(text: str) -> tuple[Requirement, IndexFile] | None:
             f"installed; build {filename or req.url} into a wheel first"
         )
     if parts.scheme == "file":
-        path = Path(urllib.request.url2pathname(parts.path))
-        if not path.is_file():
-            raise InvalidInput(f"{text}: no such wheel file {path}")
+        path = _wheel_path(text, urllib.request.url2pathname(parts.path), resolve=False)
         return _local_wheel(path, text, req)
     wf = _wheel_name(filename, text, req)
     hashes = {}
