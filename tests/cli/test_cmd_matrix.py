@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -284,3 +285,20 @@ def test_documented_workflow_relabel_steps(
     capsys.readouterr()
     code, out, _ = run(capsys, "check", str(merged))
     assert (code, out) == (0, "0 error(s), 0 warning(s)\n")
+
+
+def test_documented_workflow_uses_existing_keys_and_commands() -> None:
+    """The workflow in docs/build-matrix.md only reads matrix keys the github format writes,
+    and only runs varwheel commands that exist."""
+    from varwheel.cli.main import COMMANDS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "build-matrix.md").read_text()
+    workflow = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert 'varwheel matrix --format github)" >> "$GITHUB_OUTPUT"' in workflow
+    assert "fromJSON(needs.plan.outputs.matrix)" in workflow
+    used = set(re.findall(r"matrix\.([a-z_]+)", workflow))
+    keys = set(GITHUB_MATRIX_SCHEMA["properties"]["include"]["items"]["properties"])  # type: ignore[index]
+    assert used and used <= keys
+    commands = set(re.findall(r"varwheel ([a-z-]+)", workflow))
+    assert commands <= set(COMMANDS)
+    assert {"matrix", "check", "make-variant", "index", "publish"} <= commands
