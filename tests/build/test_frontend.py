@@ -38,7 +38,7 @@ def _digest(data):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     config = dict(config_settings or {})
     mode = tomllib.load(open("pyproject.toml", "rb"))["tool"]["fake"]["mode"]
-    if mode == "crash":
+    if mode == "crash" or (mode == "crash-v4" and "x86-64-v4" in os.environ.get("CFLAGS", "")):
         print("compiling demo.c", flush=True)
         print("demo.c:1:1: error: unknown type name 'flaot'", file=sys.stderr)
         raise SystemExit(1)
@@ -82,7 +82,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 """
 
 
-def fake_project(root: Path, mode: str = "honest", *, native: bool = False) -> Path:
+def fake_project(
+    root: Path, mode: str = "honest", *, native: bool = False, matrix: str = ""
+) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "fakebackend.py").write_text(BACKEND)
     (root / "pyproject.toml").write_text(
@@ -108,6 +110,7 @@ def fake_project(root: Path, mode: str = "honest", *, native: bool = False) -> P
         [tool.varwheel.build]
         native = {str(native).lower()}
         """)
+        + matrix
     )
     return root
 
@@ -189,7 +192,7 @@ def test_backend_failure_names_its_last_line_and_writes_nothing(tmp_path: Path) 
         build_wheel(src, out, properties=V3, isolation=False)
     assert str(err.value).startswith(f"{src}: the build backend fakebackend failed: ")
     assert "unknown type name 'flaot'" in str(err.value)
-    assert "compiling demo.c" in err.value.log  # type: ignore[attr-defined]
+    assert "compiling demo.c" in err.value.log
     assert not out.exists()
 
 
@@ -272,3 +275,64 @@ def test_cli_bad_input_one_line_exit_code_nothing_written(
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and err.startswith("varwheel: error: ")
     assert not out.exists()
+
+
+MATRIX = """
+null-variant = true
+
+[[tool.varwheel.build.variants]]
+label = "x8664v3"
+properties = ["x86_64 :: level :: v3"]
+
+[[tool.varwheel.build.variants]]
+label = "x8664v4"
+properties = ["x86_64 :: level :: v4"]
+env = {LDFLAGS = "-Wl,-O1"}
+"""
+
+
+def test_cli_build_all_builds_the_declared_set(tmp_path: Path, capsys) -> None:
+    src = fake_project(tmp_path / "src", matrix=MATRIX)
+    out = tmp_path / "o"
+    assert main(["build", str(src), "--all", "--no-isolation", "-j", "2", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    names = sorted(Path(line).name for line in captured.out.splitlines())
+    assert names == [
+        "demo-1.0-py3-none-any-null.whl",
+        "demo-1.0-py3-none-any-x8664v3.whl",
+        "demo-1.0-py3-none-any-x8664v4.whl",
+        "demo-1.0-py3-none-any.whl",
+    ]
+    assert sorted(p.name for p in out.iterdir()) == names  # no staging directory left
+    assert recorded(out / names[2])["CFLAGS"] == "-march=x86-64-v4"
+    assert "[4/4] built" in captured.err  # one plain line per build off a terminal
+
+
+def test_cli_build_all_is_all_or_nothing(tmp_path: Path, capsys) -> None:
+    src = fake_project(tmp_path / "src", "crash-v4", matrix=MATRIX)
+    out = tmp_path / "o"
+    assert main(["build", str(src), "--all", "--no-isolation", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "varwheel: error: x8664v4: " in err and "unknown type name 'flaot'" in err
+    assert "1 of 4 builds failed; nothing was written" in err
+    assert list(out.iterdir()) == []
+
+
+def test_cli_build_all_show_settings(tmp_path: Path, capsys) -> None:
+    src = fake_project(tmp_path / "src", matrix=MATRIX)
+    assert main(["build", str(src), "--all", "--show-settings", "-C", "x=1"]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "# x8664v3 (fakebackend)",
+        "CFLAGS=-march=x86-64-v3",
+        "CXXFLAGS=-march=x86-64-v3",
+        "-Cx=1",
+        "# x8664v4 (fakebackend)",
+        "CFLAGS=-march=x86-64-v4",
+        "CXXFLAGS=-march=x86-64-v4",
+        "LDFLAGS=-Wl,-O1",
+        "-Cx=1",
+        "# null (fakebackend)",
+        "-Cx=1",
+        "# non-variant (fakebackend)",
+        "-Cx=1",
+    ]

@@ -17,4 +17,9 @@ class InvalidWheel(InvalidInput):
 
 
 class BuildFailed(VarwheelError):
-    """The PEP 517 backend or a repair tool failed (exit 1); nothing was written."""
+    """The PEP 517 backend or a repair tool failed (exit 1); nothing was written. ``log``: the
+    last lines of its output (the CLI shows them with ``-v``)."""
+
+    def __init__(self, message: str, *, log: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.log = log

@@ -24,10 +24,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
 from varwheel.build.make_variant import make_variant, read_wheel_variant
@@ -37,6 +37,9 @@ from varwheel.errors import InvalidInput, InvalidMetadata
 from varwheel.spec.metadata import load_pyproject
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
+
+if TYPE_CHECKING:
+    from varwheel.build.matrix import BuildMatrix, MatrixEntry
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -163,9 +166,7 @@ def _config_settings(settings: BuildSettings) -> dict[str, str | list[str]]:
 def _failure(project: Project, what: str, log: Sequence[str]) -> BuildFailed:
     # The backend's own last words are usually the reason (a compiler error, a missing module).
     reason = next((line.strip() for line in reversed(log) if line.strip()), "no output")
-    err = BuildFailed(f"{project.path}: {what}: {reason}")
-    err.log = tuple(log[-LOG_TAIL:])  # type: ignore[attr-defined]
-    return err
+    return BuildFailed(f"{project.path}: {what}: {reason}", log=tuple(log[-LOG_TAIL:]))
 
 
 def _run_backend(
@@ -350,7 +351,7 @@ class BuildResult:
     """One wheel of ``build_all``: where it went (None on failure), how long it took, or why it
     failed."""
 
-    entry: Any  # varwheel.build.matrix.MatrixEntry
+    entry: MatrixEntry
     path: Path | None
     seconds: float
     error: Exception | None = None
@@ -359,7 +360,7 @@ class BuildResult:
 def build_all(
     src: Path | str,
     out_dir: Path | str,
-    matrix: Any,  # varwheel.build.matrix.BuildMatrix
+    matrix: BuildMatrix,
     *,
     isolation: bool = True,
     jobs: int | None = None,
@@ -367,7 +368,7 @@ def build_all(
     native: bool | None = None,
     trusted: tuple[str, ...] = (),
     check_dependencies: bool = True,
-    on_done: Any = None,  # Callable[[BuildResult], None], called from worker threads
+    on_done: Callable[[BuildResult], None] | None = None,  # called from worker threads
 ) -> tuple[BuildResult, ...]:
     """Build every entry of ``matrix`` in parallel (``jobs`` workers, default the CPU count),
     all or nothing: the wheels reach ``out_dir`` only when every build succeeded. Results are
@@ -380,7 +381,7 @@ def build_all(
     entries = tuple(matrix.entries)
     workers = max(1, min(len(entries), jobs or os.cpu_count() or 1))
 
-    def one(entry: Any, staging: Path) -> BuildResult:
+    def one(entry: MatrixEntry, staging: Path) -> BuildResult:
         start = time.perf_counter()
         try:
             path = build_wheel(

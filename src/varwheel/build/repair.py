@@ -107,12 +107,11 @@ def repair_wheel(
         except OSError as exc:
             raise BuildFailed(f"repair: cannot run {argv[0]!r}: {exc.strerror or exc}") from None
         if proc.returncode != 0:
-            err = BuildFailed(
+            raise BuildFailed(
                 f"{path.name}: {tool_name(command)} failed (exit {proc.returncode}): "
-                f"{_last_line(proc.stderr or proc.stdout)}"
+                f"{_last_line(proc.stderr or proc.stdout)}",
+                log=tuple((proc.stdout + proc.stderr).splitlines()[-30:]),
             )
-            err.log = tuple((proc.stdout + proc.stderr).splitlines()[-30:])  # type: ignore[attr-defined]
-            raise err
         written = sorted(dest.glob("*.whl"))
         if not written:
             raise BuildFailed(f"{path.name}: {tool_name(command)} wrote no wheel into its output")
