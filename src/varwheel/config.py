@@ -7,7 +7,9 @@ earlier one key by key.
 
 Keys that make varwheel run code (``trusted-providers``, ``external-providers``) are honoured in
 the user config only: a checked-out project must not be able to run plugins on your machine
-(peers.md §5.18). In a project config they are ignored with a warning.
+(peers.md §5.18). In a project config they are ignored with a warning. Likewise a project's
+index keys apply to the packages it installs, never to where trusted plugins come from
+(``Config.user_layer`` keeps the user config apart for that).
 """
 
 from __future__ import annotations
@@ -57,10 +59,14 @@ class Config:
     no_variants: bool | None = None
     sources: tuple[Path, ...] = ()  # files that were read, lowest precedence first
     warnings: tuple[str, ...] = ()
+    # The user config alone (``load_config`` sets it; None: no user config was read). Where
+    # trusted plugins are installed from is taken from here, never from a project.
+    user_layer: Config | None = field(default=None, compare=False)
 
 
-_KEY_TO_FIELD = {f.name.replace("_", "-"): f.name for f in fields(Config)}
-_KNOWN = frozenset(_KEY_TO_FIELD) - {"sources", "warnings"}
+_META = frozenset({"sources", "warnings", "user_layer"})
+_KEY_TO_FIELD = {f.name.replace("_", "-"): f.name for f in fields(Config) if f.name not in _META}
+_KNOWN = frozenset(_KEY_TO_FIELD)
 
 
 def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -80,8 +86,10 @@ def load_config(*, cwd: Path | None = None, environ: Mapping[str, str] | None = 
     user = user_config_path(env)
     if env.get(CONFIG_ENV) and not user.is_file():
         raise InvalidConfig(f"{user}: config file named by ${CONFIG_ENV} does not exist")
+    user_layer = None
     if user.is_file():
-        config = merge(config, parse_config(_read_toml(user), source=user, user=True))
+        user_layer = parse_config(_read_toml(user), source=user, user=True)
+        config = merge(config, user_layer)
     project = (cwd or Path.cwd()) / "pyproject.toml"
     if project.is_file():
         tool = _read_toml(project).get("tool", {})
@@ -92,14 +100,14 @@ def load_config(*, cwd: Path | None = None, environ: Mapping[str, str] | None = 
             # [tool.varwheel.build] is the build matrix (varwheel.build.matrix), not a setting
             settings = {k: v for k, v in table.items() if k != "build"}
             config = merge(config, parse_config(settings, source=project, user=False))
-    return config
+    return replace(config, user_layer=user_layer)
 
 
 def merge(base: Config, over: Config) -> Config:
     """``over``'s set keys replace ``base``'s; sources and warnings accumulate."""
     changes: dict[str, Any] = {}
     for f in fields(Config):
-        if f.name in ("sources", "warnings"):
+        if f.name in _META:
             continue
         value = getattr(over, f.name)
         if value is not None and value != () and value != {}:
@@ -109,6 +117,7 @@ def merge(base: Config, over: Config) -> Config:
         **changes,
         sources=base.sources + over.sources,
         warnings=base.warnings + over.warnings,
+        user_layer=over.user_layer if over.user_layer is not None else base.user_layer,
     )
 
 

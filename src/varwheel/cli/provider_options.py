@@ -121,9 +121,6 @@ def provider_options_from_args(args: argparse.Namespace, config: Config) -> Prov
     if strict is None:
         strict = bool(config.strict_providers)
     profile = getattr(args, "profile", None) or config.profile
-    index_url = getattr(args, "index_url", None) or config.index_url
-    extra = tuple(getattr(args, "extra_index_url", []) or []) or config.extra_index_url
-    find_links = tuple(getattr(args, "find_links", []) or []) or config.find_links
     return ProviderOptions(
         profile=profile,
         trusted=trusted,
@@ -133,11 +130,39 @@ def provider_options_from_args(args: argparse.Namespace, config: Config) -> Prov
         external=external,
         cache=not getattr(args, "no_cache", False),
         cache_dir=cache_root(),
-        plugin_source=PluginSource(
-            index_url=index_url,
-            extra_index_urls=extra,
-            find_links=find_links,
-            no_index=bool(getattr(args, "no_index", False)),
-        ),
+        plugin_source=plugin_source(args, config),
         on_warning=_warn,
     )
+
+
+def plugin_source(args: argparse.Namespace, config: Config) -> PluginSource:
+    """Where trusted plugins are installed from: the USER's index options only.
+
+    The command line (flags, and ``-r`` files the user names there) and the user config count;
+    a project's ``[tool.varwheel]`` never does, so a cloned repository cannot make a trusted pin
+    resolve to other code (its index keys still apply to the packages being installed). With
+    none of these, pip's own defaults apply (PyPI, or the user's pip configuration).
+    Relative local paths are made absolute (command line: the current directory; user config:
+    its own directory), because pip runs in a private directory.
+    """
+    user = config.user_layer or Config()
+    base = user.sources[0].parent if user.sources else Path.cwd()
+    cli_links = tuple(getattr(args, "find_links", []) or [])
+    links = (
+        tuple(_absolute(link, Path.cwd()) for link in cli_links)
+        if cli_links
+        else tuple(_absolute(link, base) for link in user.find_links)
+    )
+    return PluginSource(
+        index_url=getattr(args, "index_url", None) or user.index_url,
+        extra_index_urls=tuple(getattr(args, "extra_index_url", []) or []) or user.extra_index_url,
+        find_links=links,
+        no_index=bool(getattr(args, "no_index", False)),
+    )
+
+
+def _absolute(link: str, base: Path) -> str:
+    if "://" in link or link.startswith("file:"):
+        return link
+    path = Path(link).expanduser()
+    return str(path if path.is_absolute() else base / path)

@@ -26,6 +26,7 @@ from varwheel.fsutil import atomic_write
 CACHE_ENV = "VARWHEEL_CACHE_DIR"
 ANSWERS = "provider-answers"
 PLUGIN_ENVS = "plugin-envs"
+PLUGIN_LOCKS = "plugin-locks"  # recorded wheel hashes of trusted pins (pinlock.py)
 DEFAULT_MAX_AGE = 24 * 3600.0
 _FORMAT = 1
 _CLOCK_SLACK = 300.0
@@ -157,7 +158,7 @@ def clear_cache(root: Path) -> CacheInfo:
     entries = (
         [p for p in root.iterdir() if p.name != _TAG]
         if ours
-        else [root / ANSWERS, root / PLUGIN_ENVS]
+        else [root / ANSWERS, root / PLUGIN_ENVS, root / PLUGIN_LOCKS]
     )
     for entry in entries:
         if entry.is_dir() and not entry.is_symlink():

@@ -24,12 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import ProviderError
 from varwheel.providers.cache import PLUGIN_ENVS, mark_cache_dir
+from varwheel.providers.pinlock import InstalledWheel, check_and_record
 from varwheel.providers.trust import TrustedPin
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -163,7 +165,7 @@ def ensure_plugin_env(
         report = side / "report.json"
         host_pip = importlib.util.find_spec("pip") is not None
         venv_cmd = [python, "-m", "venv", *(["--without-pip"] if host_pip else []), str(tmp)]
-        _run_checked(venv_cmd, f"creating a venv for {names}", timeout)
+        _run_checked(venv_cmd, f"creating a venv for {names}", timeout, cwd=side)
         pip = (
             [sys.executable, "-m", "pip", "--python", str(venv_python(tmp))]
             if host_pip
@@ -184,8 +186,10 @@ def ensure_plugin_env(
             *source.pip_args(),
             *(f"{p.name}==={p.version}" for p in pins),
         ]
-        _run_checked(install, f"installing provider plugin {names}", timeout)
-        _check_installed(report, allowed, names)
+        # cwd: a private dir, so nothing of the directory varwheel runs in (a project) is read
+        _run_checked(install, f"installing provider plugin {names}", timeout, cwd=side)
+        wheels = _check_installed(report, allowed, names)
+        check_and_record(wheels, cache_root)  # the same pin never silently becomes other code
         (tmp / _COMPLETE).write_text("\n".join(str(p) for p in pins) + "\n")
         try:
             os.rename(tmp, final)
@@ -200,30 +204,58 @@ def ensure_plugin_env(
     return final
 
 
-def _check_installed(report: Path, allowed: Sequence[TrustedPin], names: str) -> None:
-    """Every distribution pip installed must be a trusted pin, exactly (local labels included)."""
+def _check_installed(
+    report: Path, allowed: Sequence[TrustedPin], names: str
+) -> list[InstalledWheel]:
+    """Every distribution pip installed must be a trusted pin, exactly (local labels included),
+    installed from a wheel whose sha256 pip reports (verified or computed by pip)."""
     try:
         doc = json.loads(report.read_text(encoding="utf-8"))
-        got = [(i["metadata"]["name"], i["metadata"]["version"]) for i in doc["install"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        items = [(i["metadata"]["name"], i["metadata"]["version"], i) for i in doc["install"]]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
         raise ProviderError(f"installing provider plugin {names}: no usable pip report") from exc
     exact = {(p.name, str(p.version)) for p in allowed}
-    for name, version in got:
+    wheels: list[InstalledWheel] = []
+    for name, version, item in items:
         canonical = canonicalize_name(str(name))
         try:
             normal = str(Version(str(version)))
-        except InvalidVersion:
+        except (InvalidVersion, ValueError):
             normal = str(version)
         if (canonical, normal) not in exact:
             raise ProviderError(
-                f"installing provider plugin {names}: it needs {canonical} {version}, which is "
-                f"not trusted; trust it with --trust-provider '{canonical}=={version}'"
+                f"installing provider plugin {names}: it needs {canonical} {version:.80}, "
+                f"which is not trusted; trust it with --trust-provider '{canonical}=={version:.80}'"
             )
+        wheels.append(_installed_wheel(canonical, normal, item, names))
+    return wheels
 
 
-def _run_checked(cmd: list[str], what: str, timeout: float) -> None:
+def _installed_wheel(name: str, version: str, item: Any, names: str) -> InstalledWheel:
+    """The wheel file and its sha256 from one ``install`` entry of pip's report."""
+    info = item.get("download_info") if isinstance(item, dict) else None
+    url = info.get("url") if isinstance(info, dict) else None
+    archive = info.get("archive_info") if isinstance(info, dict) else None
+    digest = None
+    if isinstance(archive, dict):
+        hashes = archive.get("hashes")
+        if isinstance(hashes, dict):
+            digest = hashes.get("sha256")
+        legacy = archive.get("hash")
+        if digest is None and isinstance(legacy, str) and legacy.startswith("sha256="):
+            digest = legacy[len("sha256=") :]
+    if not isinstance(url, str) or not isinstance(digest, str) or len(digest) != 64:
+        raise ProviderError(
+            f"installing provider plugin {names}: pip did not report the sha256 of the {name} "
+            f"wheel it installed (a pip older than 23.1?), so it cannot be checked"
+        )
+    filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+    return InstalledWheel(name, version, filename, digest.lower())
+
+
+def _run_checked(cmd: list[str], what: str, timeout: float, *, cwd: Path) -> None:
     try:
-        result = run_isolated(cmd, timeout=timeout, cwd=None, env=None)
+        result = run_isolated(cmd, timeout=timeout, cwd=cwd, env=None)
     except subprocess.TimeoutExpired as exc:
         raise ProviderError(f"{what}: timed out after {timeout:g} s") from exc
     except OSError as exc:
