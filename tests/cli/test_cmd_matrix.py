@@ -296,7 +296,7 @@ def test_documented_workflow_uses_existing_keys_and_commands() -> None:
     workflow = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
     assert 'varwheel matrix --format github)" >> "$GITHUB_OUTPUT"' in workflow
     assert "fromJSON(needs.plan.outputs.matrix)" in workflow
-    used = set(re.findall(r"matrix\.([a-z_]+)", workflow))
+    used = set(re.findall(r"(?<![\w.])matrix\.([a-z_]+)", workflow))
     keys = set(GITHUB_MATRIX_SCHEMA["properties"]["include"]["items"]["properties"])  # type: ignore[index]
     assert used and used <= keys
     commands = set(re.findall(r"varwheel ([a-z-]+)", workflow))
