@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +126,33 @@ def parse_config_settings(texts: list[str]) -> dict[str, str | tuple[str, ...]]:
     return settings
 
 
+@contextlib.contextmanager
+def backend_warnings() -> Iterator[None]:
+    """Show each warning a build backend emits (pyproject_hooks re-raises them here as
+    ``BuildBackendWarning``, with the backend's file and line) once, on one line."""
+    seen: set[str] = set()
+    original = warnings.showwarning
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
+        if category.__name__ != "BuildBackendWarning":
+            original(message, category, filename, lineno, *rest)
+            return
+        text = " ".join(str(message).split())
+        if text not in seen:
+            seen.add(text)
+            print(f"varwheel: warning: build backend: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def run(args: argparse.Namespace) -> int:
+    with backend_warnings():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from varwheel.build import frontend
 
     src = Path(args.src)
