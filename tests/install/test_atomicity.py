@@ -200,3 +200,33 @@ def test_recovery_killed_while_restoring_can_run_again(
     monkeypatch.setattr(transaction, "_move", real_move)
     assert "rolled back" in (transaction.recover_if_needed(env) or "")
     assert snapshot_tree(venv) == scenario["before"]
+
+
+@pytest.mark.parametrize("crash", ["1", "2", "3", "commit"])
+def test_killed_install_creating_headers_and_data_dirs_recovers(tmp_path: Path, crash: str) -> None:
+    """Placed whole directories such as ``include/site`` (an ancestor of the headers scheme
+    directory, absent from a fresh venv) are the transaction's own: recovery removes them and
+    does not mistake the journal for one that names an environment root."""
+    venv = make_venv(tmp_path / "venv")
+    wheel = build_wheel(
+        tmp_path / "wheels",
+        "withdata",
+        "1.0",
+        files={
+            "withdata/__init__.py": "",
+            "withdata-1.0.data/headers/withdata.h": "#define W 1\n",
+            "withdata-1.0.data/data/share/withdata/readme.txt": "hello\n",
+        },
+    )
+    before = snapshot_tree(venv)
+    proc = _run_child("install", venv, [str(wheel)], crash)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    note = _recover_with_cli(venv)
+    if crash == "commit":
+        assert "completed an interrupted varwheel install" in note
+        assert (venv / "include" / "site").is_dir()
+        assert (venv / "share" / "withdata" / "readme.txt").read_text() == "hello\n"
+    else:
+        assert "rolled back an interrupted varwheel install" in note
+        assert snapshot_tree(venv) == before
+    assert not (venv / ".varwheel" / "txn").exists()

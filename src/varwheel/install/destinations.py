@@ -50,6 +50,8 @@ class EnvironmentLayout:
     state_dir: str
     roots: tuple[str, ...]  # the scheme directories and the prefix, normalised
     real_roots: tuple[str, ...]  # the same with symlinks resolved
+    protected: frozenset[str]  # prefix, purelib, platlib, scripts, data: never a target
+    real_protected: frozenset[str]
     interpreter_dirs: frozenset[str]  # case-folded: the scripts dir and the interpreter's dir
     interpreter: str  # case-folded
     config: str  # case-folded ``<prefix>/pyvenv.cfg``
@@ -62,12 +64,18 @@ class EnvironmentLayout:
         roots = tuple(
             dict.fromkeys(os.path.normpath(os.path.abspath(d)) for d in (prefix, *scheme_dirs))
         )
+        protected = frozenset(roots[:1]) | {
+            os.path.normpath(os.path.abspath(d))
+            for d in (env.purelib, env.platlib, env.scripts, env.data)
+        }
         python = os.path.normpath(os.path.abspath(env.python))
         return cls(
             prefix=prefix,
             state_dir=os.path.join(prefix, STATE_DIR),
             roots=roots,
             real_roots=tuple(dict.fromkeys(os.path.realpath(r) for r in roots)),
+            protected=protected,
+            real_protected=frozenset(os.path.realpath(p) for p in protected),
             interpreter_dirs=frozenset({_fold(str(env.scripts)), _fold(os.path.dirname(python))}),
             interpreter=python.casefold(),
             config=_fold(os.path.join(prefix, "pyvenv.cfg")),
@@ -97,20 +105,24 @@ class EnvironmentLayout:
         return real
 
     def contains(self, path: str, *, allow_root: bool = False) -> bool:
-        """``path`` is a normalised absolute path inside the environment (strictly inside a
-        root unless ``allow_root``), also after resolving symlinks in its parent directories
-        (``path`` itself may be a symlink: varwheel only ever moves or unlinks it)."""
+        """``path`` is a normalised absolute path inside the environment, also after resolving
+        symlinks in its parent directories (``path`` itself may be a symlink: varwheel only ever
+        moves or unlinks it). Never the prefix or the purelib/platlib/scripts/data directory
+        itself (unless ``allow_root``), nor an ancestor of one (``<prefix>/lib`` holds purelib).
+        The headers directory is not protected: an install may create it."""
         if not isinstance(path, str) or "\0" in path or not os.path.isabs(path):
             return False
         if os.path.normpath(path) != path:
             return False
-        if path in self.roots:
+        if path in self.protected:
             return allow_root
-        # strictly inside a root, and not an ancestor of one (``<prefix>/lib`` holds purelib)
-        if not any(_under(path, r) for r in self.roots) or any(_under(r, path) for r in self.roots):
+        if not any(_under(path, r) for r in self.roots):
             return False
-        parent = self._real_dir(os.path.dirname(path))
-        real = os.path.join(parent, os.path.basename(path))
-        if any(_under(r, real) for r in self.real_roots):
+        if any(_under(p, path) for p in self.protected):
+            return False
+        real = os.path.join(self._real_dir(os.path.dirname(path)), os.path.basename(path))
+        if real in self.real_protected:
+            return allow_root
+        if any(_under(p, real) for p in self.real_protected):
             return False
         return any(_under(real, r) for r in self.real_roots)
