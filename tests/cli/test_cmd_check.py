@@ -48,6 +48,7 @@ def test_errors_exit_1_and_one_line_each(
     assert lines[0].startswith(
         "error[unknown-value]: demo 1.0: variant 'v9': x86_64 :: level :: v9 "
     )
+    assert lines[0].endswith(" [demo-1.0-py3-none-any-v9.whl]")  # the file, when unnamed
     assert lines[1].startswith("warning[no-variants-json]: demo 1.0: variant wheels without")
 
 

@@ -91,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         for f in findings:
-            print(printable(f"{f.severity.value}[{f.code}]: {f.message}"))
+            unnamed = [s for s in f.subjects if s not in f.message]
+            where = f" [{', '.join(unnamed)}]" if unnamed else ""
+            print(printable(f"{f.severity.value}[{f.code}]: {f.message}{where}"))
         print(f"{errors} error(s), {warnings} warning(s)")
     if errors or (args.strict and warnings):
         return exitcodes.FAILURE
