@@ -13,6 +13,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from helpers.envs import make_venv
 from helpers.wheels import build_wheel, variant_json
@@ -355,3 +357,34 @@ def test_uv_installs_the_host_level_variant_without_warning(tmp_path: Path, meta
     assert json.loads((dist_info / "variant.json").read_text())["variants"] == {
         f"x8664{level}": {"x86_64": {"level": [level]}}
     }
+
+
+_NAMES = st.text(alphabet="abcXYZ019 ,\"'#=;é_-.", min_size=1, max_size=12).filter(
+    lambda s: s.strip(" .") == s and s not in (".", "..")
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    files=st.dictionaries(_NAMES, st.binary(max_size=300), min_size=1, max_size=5),
+    stored=st.booleans(),
+)
+def test_round_trip_keeps_every_member_and_a_valid_record(
+    tmp_path_factory: pytest.TempPathFactory, metadata, files: dict[str, bytes], stored: bool
+) -> None:
+    tmp = tmp_path_factory.mktemp("rt")
+    compression = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    plain = build_wheel(
+        tmp / "in", "demo-pkg", "1.0",
+        files={f"demo_pkg/{name}": data for name, data in files.items()}, compression=compression,
+    )  # fmt: skip
+    made = make_variant(plain, V3, label="x8664v3", out_dir=tmp / "m", metadata=metadata)
+    back = unmake_variant(made, tmp / "u")
+    check_wheel(made)
+    check_wheel(back)
+    plain_members = {k: v for k, v in _members(plain).items() if not k.endswith("/RECORD")}
+    assert {k: v for k, v in _members(back).items() if not k.endswith("/RECORD")} == plain_members
+    with zipfile.ZipFile(made) as zf:
+        assert {i.compress_type for i in zf.infolist()} == {compression}
