@@ -17,8 +17,8 @@ member unpacks to. Numbers, all documented in DESIGN:
   and neither may the archive as a whole (real wheels stay below 20:1; deflate reaches 1032:1).
 - reading stops as soon as a member yields more bytes than the central directory declares; fewer
   bytes, or a CRC that does not match, is an error too.
-- members read whole (METADATA, WHEEL, RECORD, entry points, variant.json) are capped at
-  :data:`MAX_METADATA_SIZE`.
+- members read whole (METADATA, WHEEL, entry points, variant.json) are capped at
+  :data:`MAX_METADATA_SIZE`, RECORD at :data:`MAX_RECORD_SIZE`.
 - member names: see :func:`member_name_problem`.
 
 Errors are :class:`ArchiveError` (one line, the member shown with ``repr`` so control characters
@@ -46,6 +46,7 @@ __all__ = [
     "MAX_MEMBERS",
     "MAX_METADATA_SIZE",
     "MAX_RATIO",
+    "MAX_RECORD_SIZE",
     "MAX_TOTAL_SIZE",
     "RATIO_FLOOR",
     "SUPPORTED_METHODS",
@@ -60,12 +61,13 @@ __all__ = [
 ]
 
 CHUNK = 1024 * 1024
-MAX_MEMBERS = 250_000
-MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024
+MAX_MEMBERS = 100_000
+MAX_CENTRAL_DIRECTORY = 16 * 1024 * 1024
 MAX_TOTAL_SIZE = 16 * 1024**3
 MAX_RATIO = 200
 RATIO_FLOOR = 8 * 1024 * 1024
 MAX_METADATA_SIZE = 16 * 1024 * 1024
+MAX_RECORD_SIZE = 16 * 1024 * 1024
 SUPPORTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 MAX_NAME_BYTES = 4096
 MAX_SEGMENT_BYTES = 255

@@ -39,6 +39,8 @@ __all__ = [
 _LOCAL = struct.Struct("<4s5H3L2H")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
 _EOCD = struct.Struct("<4s4H2LH")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ def _bytes(name: str | bytes) -> bytes:
 
 
 def raw_zip(members: Sequence[RawMember], *, comment: bytes = b"") -> bytes:
-    """A zip archive of ``members`` in order (no zip64: sizes must fit 32 bits)."""
+    """A zip archive of ``members`` in order (sizes and offsets must fit 32 bits; more than
+    65,534 entries get zip64 end records)."""
     out = bytearray()
     central = bytearray()
     for m in members:
@@ -125,9 +128,13 @@ def raw_zip(members: Sequence[RawMember], *, comment: bytes = b"") -> bytes:
         central += name
     cd_offset = len(out)
     out += central
-    out += _EOCD.pack(
-        b"PK\x05\x06", 0, 0, len(members), len(members), len(central), cd_offset, len(comment)
-    )
+    count = len(members)
+    if count >= 0xFFFF:  # zip64 end record + locator carry the entry count
+        record_at = len(out)
+        out += _EOCD64.pack(b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, len(central), cd_offset)
+        out += _EOCD64_LOCATOR.pack(b"PK\x06\x07", 0, record_at, 1)
+        count = 0xFFFF
+    out += _EOCD.pack(b"PK\x05\x06", 0, 0, count, count, len(central), cd_offset, len(comment))
     return bytes(out + comment)
 
 

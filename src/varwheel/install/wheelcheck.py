@@ -11,15 +11,16 @@ into known schemes, and for a labelled file a ``variant.json`` declaring exactly
 (PEP 825 "variant.json ... MUST" for variant wheels).
 
 Every member is streamed (CRC, declared size and RECORD hash checked chunk by chunk), never held
-whole in memory; only the dist-info files read whole are, capped at ``MAX_METADATA_SIZE``.
+whole in memory; only the dist-info files read whole are, capped at ``MAX_METADATA_SIZE``
+(RECORD: ``MAX_RECORD_SIZE``).
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import hashlib
-import io
 import json
 import zipfile
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from packaging.version import InvalidVersion, Version
 from varwheel.errors import InstallError
 from varwheel.spec.filenames import WheelFilename, parse_wheel_filename
 from varwheel.wheelzip import (
+    MAX_METADATA_SIZE,
+    MAX_RECORD_SIZE,
     ArchiveError,
     check_entries,
     member_name_problem,
@@ -140,7 +143,7 @@ def _check_archive(
 
     def raw(member: str) -> bytes | None:
         info = infos.get(f"{dist_info}/{member}")
-        return None if info is None else read_member(archive, info)
+        return None if info is None else read_member(archive, info, MAX_METADATA_SIZE)
 
     def text(member: str) -> str:
         data = raw(member)
@@ -161,7 +164,7 @@ def _check_archive(
     # installer reads entry_points.txt whole: bounded like the other metadata files
     raw("entry_points.txt")
 
-    _check_record(path, dist_info, text("RECORD"), archive, infos)
+    _check_record(path, dist_info, archive, infos)
 
     data_prefix = f"{dist_info[: -len('.dist-info')]}.data/"
     for member in infos:
@@ -184,17 +187,37 @@ def _check_archive(
     )
 
 
-def _parse_record(path: Path, record: str) -> dict[str, tuple[str, str]]:
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Text lines (with their ``\n``) of a streamed member: RECORD is parsed as it is read,
+    never held whole (csv joins the lines of a quoted field that spans several)."""
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
+    pending = ""
+    for chunk in chunks:
+        *lines, pending = (pending + decoder.decode(chunk)).split("\n")
+        for line in lines:
+            yield line + "\n"
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
+
+
+def _parse_record(
+    path: Path, rows: Iterator[str], infos: dict[str, zipfile.ZipInfo]
+) -> dict[str, tuple[str, str]]:
+    """RECORD rows keyed by the archive's own name strings (no second copy of every name)."""
     listed: dict[str, tuple[str, str]] = {}
     try:
-        for row in csv.reader(io.StringIO(record)):
+        for row in csv.reader(rows):
             if not row:
                 continue
             if len(row) != 3:
                 raise _fail(path, f"malformed RECORD row {_show_row(row)}")
             member, hash_field, size = row
             _check_member_name(path, member)
-            if listed.setdefault(member, (hash_field, size)) != (hash_field, size):
+            info = infos.get(member)
+            if info is None:
+                raise _fail(path, f"RECORD lists {show(member)}, which is not in the archive")
+            if listed.setdefault(info.filename, (hash_field, size)) != (hash_field, size):
                 raise _fail(path, f"RECORD lists {show(member)} twice, differently")
     except csv.Error as exc:
         raise _fail(path, f"malformed RECORD ({exc})") from None
@@ -206,45 +229,40 @@ def _show_row(row: list[str]) -> str:
 
 
 def _check_record(
-    path: Path,
-    dist_info: str,
-    record: str,
-    archive: zipfile.ZipFile,
-    infos: dict[str, zipfile.ZipInfo],
+    path: Path, dist_info: str, archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]
 ) -> None:
-    listed = _parse_record(path, record)
+    record = infos.get(f"{dist_info}/RECORD")
+    if record is None:
+        raise _fail(path, f"{dist_info}/RECORD is missing")
+    if record.file_size > MAX_RECORD_SIZE:
+        raise ArchiveError(
+            f"too large to read ({record.file_size} bytes, at most {MAX_RECORD_SIZE})",
+            record.filename,
+        )
+    listed = _parse_record(path, _lines(stream_member(archive, record)), infos)
     unrecorded = {f"{dist_info}/{n}" for n in _UNRECORDED}
-    checks: list[tuple[zipfile.ZipInfo, str | None, str, str]] = []
     for member, info in infos.items():
         entry = listed.get(member)
-        if entry is None:
-            if member in unrecorded:
-                checks.append((info, None, "", ""))
-                continue
-            raise _fail(path, f"{show(member)} is not listed in RECORD")
-        hash_field, size = entry
+        hash_field, size = entry if entry is not None else ("", "")
         if not hash_field:
             if member in unrecorded:
-                checks.append((info, None, "", ""))
                 continue
+            if entry is None:
+                raise _fail(path, f"{show(member)} is not listed in RECORD")
             raise _fail(path, f"RECORD has no hash for {show(member)}")
-        algorithm, _, expected = hash_field.partition("=")
+        algorithm = hash_field.partition("=")[0]
         if algorithm not in _HASHES:
             raise _fail(path, f"RECORD uses unsupported hash {show(algorithm)} for {show(member)}")
         if size and size != str(info.file_size):
             raise _fail(path, f"size mismatch for {show(member)} (RECORD says {show(size)})")
-        checks.append((info, algorithm, expected, hash_field))
-    missing = sorted(set(listed) - set(infos))
-    if missing:
-        raise _fail(path, f"RECORD lists {show(missing[0])}, which is not in the archive")
-    # Only now read the data: every member streamed once, CRC and declared size checked by
-    # ``stream_member``, the RECORD hash computed chunk by chunk.
-    for info, algorithm, expected, hash_field in checks:
-        digest, _ = _digest(algorithm or "sha256", stream_member(archive, info))
-        if algorithm is not None and digest != expected:
-            raise _fail(
-                path, f"hash mismatch for {show(info.filename)} (RECORD says {show(hash_field)})"
-            )
+    # Only now read the data: every member streamed once (in archive order), CRC and declared
+    # size checked by ``stream_member``, the RECORD hash computed chunk by chunk.
+    for member, info in infos.items():
+        hash_field = listed.get(member, ("", ""))[0]
+        algorithm, _, expected = hash_field.partition("=")
+        digest = _digest(algorithm or "sha256", stream_member(archive, info))[0]
+        if hash_field and digest != expected:
+            raise _fail(path, f"hash mismatch for {show(member)} (RECORD says {show(hash_field)})")
 
 
 def _check_variant(path: Path, dist_info: str, label: str | None, data: bytes | None) -> None:
