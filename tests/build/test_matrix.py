@@ -99,6 +99,17 @@ def test_project_env_overrides_provider_flags_key_by_key() -> None:
     assert settings.env["CXXFLAGS"] == "-march=x86-64-v3"
 
 
+def test_scikit_build_core_gets_cmake_defines() -> None:
+    doc = project(v("nvidia :: sm_arch :: 90_real", "nvidia :: cuda_version_lower_bound :: 12.8",
+                    label="cu"))  # fmt: skip
+    doc["build-system"]["build-backend"] = "scikit_build_core.build:  "
+    matrix = load_matrix(doc, source="p")
+    assert matrix.build_backend == "scikit_build_core.build"
+    settings = matrix.settings(matrix.entries[0])
+    assert settings.config_settings["cmake.define.CMAKE_CUDA_ARCHITECTURES"] == "90-real"
+    assert "variant" not in settings.config_settings  # never the backend's own variant keys
+
+
 def test_defaults_plain_only_when_no_variants() -> None:
     matrix = load_matrix({"tool": {"varwheel": {"build": {}}}}, source="p")
     assert matrix.entries == (MatrixEntry(BuildKind.PLAIN, None),)

@@ -317,9 +317,9 @@ def parse_matrix(pyproject: Mapping[str, Any], *, source: str) -> BuildMatrix:
     native = _bool(table, "native", False, TABLE, source)
     build_system = pyproject.get("build-system")
     backend = build_system.get("build-backend") if isinstance(build_system, Mapping) else None
-    return BuildMatrix(
-        tuple(entries), source, native, backend if isinstance(backend, str) else None
-    )
+    # the module part names the backend (``pkg.mod:obj`` -> ``pkg.mod``), as settings_for expects
+    module = backend.partition(":")[0].strip() if isinstance(backend, str) else None
+    return BuildMatrix(tuple(entries), source, native, module or None)
 
 
 # --------------------------------------------------------------------------- providers
