@@ -3,6 +3,7 @@ compiler makes of them."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 
@@ -126,3 +127,44 @@ def test_a_real_compiler_accepts_the_flags_and_defines_the_isa_macros() -> None:
         [P(f"x86_64 :: {f} :: on") for f in ("avx2", "sse4_1", "lahf_lm", "bmi1")]
     )
     assert {"__AVX2__", "__SSE4_1__", "__BMI__"} <= _macros(features.env["CFLAGS"])
+
+
+NVIDIA_PROPS = [P("nvidia :: sm_arch :: 90_real"), P("nvidia :: sm_arch :: 80_virtual")]
+
+
+@pytest.mark.skipif(shutil.which("nvcc") is None, reason="no CUDA toolkit (nvcc)")
+def test_nvcc_embeds_sass_for_real_and_ptx_for_virtual_architectures(tmp_path) -> None:
+    import os
+
+    settings = settings_for(NVIDIA_PROPS)
+    (tmp_path / "k.cu").write_text("__global__ void k(float *x) { x[threadIdx.x] *= 2.0f; }\n")
+    proc = subprocess.run(
+        ["nvcc", "--dryrun", "-c", "k.cu", "-o", "k.o"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env=apply_env(settings, os.environ),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    fatbin = next(line for line in proc.stderr.splitlines() if "fatbinary" in line)
+    images = sorted(set(re.findall(r"image3=kind=(\w+),sm=(\d+)", fatbin)))
+    assert images == [("elf", "90"), ("ptx", "80")]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    shutil.which("nvcc") is None or shutil.which("cmake") is None, reason="no nvcc or cmake"
+)
+def test_cmake_takes_the_cuda_architectures_from_the_environment(tmp_path) -> None:
+    import os
+
+    (tmp_path / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.20)\nproject(t LANGUAGES CUDA)\n"
+        'message(STATUS "ARCHS=${CMAKE_CUDA_ARCHITECTURES}")\n'
+    )
+    env = apply_env(settings_for(NVIDIA_PROPS), os.environ)
+    env.setdefault("CUDACXX", shutil.which("nvcc") or "nvcc")
+    proc = subprocess.run(
+        ["cmake", "-S", ".", "-B", "build"], cwd=tmp_path, capture_output=True, text=True,
+        env=env, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "-- ARCHS=80-virtual;90-real" in proc.stdout
