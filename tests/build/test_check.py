@@ -293,6 +293,34 @@ properties = ["nvidia :: sm_arch :: 80_real", "nvidia :: sm_arch :: 75_real"]
     assert "non-variant = false" in only(findings, "no-fallback").message
 
 
+def test_variant_no_representative_machine_selects(tmp_path: Path) -> None:
+    """x86_64 :: level :: v1 next to v2: the provider reports levels only from v2 up, so every
+    machine answering x86_64 takes v2 (coverage); an Intel GPU variant is not judged (no shipped
+    machine has one)."""
+    head = DEMO.read_text().split("[tool.varwheel.build]")[0]
+    path = tmp_path / "pyproject.toml"
+    path.write_text(
+        head.replace('namespace = ["nvidia", "x86_64", "blas_lapack"]',
+                     'namespace = ["nvidia", "x86_64", "blas_lapack", "intel"]')
+        + '[variant.providers.intel]\nrequires = ["intel-variant-provider"]\n'
+        + "[tool.varwheel.build]\n"
+        + "".join(
+            f'[[tool.varwheel.build.variants]]\nlabel = "{label}"\nproperties = ["{prop}"]\n'
+            for label, prop in (
+                ("v1", "x86_64 :: level :: v1"),
+                ("v2", "x86_64 :: level :: v2"),
+                ("xpu", "intel :: device_ip :: 20.1.0"),
+            )
+        )
+    )  # fmt: skip
+    findings = check_project(path)
+    finding = only(findings, "unselected-variant")
+    assert finding.subjects == ("v1",)
+    assert "selected by none of varwheel's" in finding.message
+    assert "always outranked by another variant" in finding.message
+    assert not has_errors(findings)
+
+
 def test_bad_project_is_input_error(tmp_path: Path) -> None:
     path = write_project(tmp_path, "nul-variant = true\n")
     with pytest.raises(InvalidBuildConfig, match=r"tool\.varwheel\.build: unknown key"):

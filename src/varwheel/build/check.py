@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from varwheel.build.matrix import (
     ABI_DEPENDENCY,
+    BuildMatrix,
     parse_matrix,
     project_metadata,
     property_problems,
@@ -76,6 +77,7 @@ CODES: Mapping[str, Severity] = {
     "label-not-in-index": E,  # *-variants.json lacks a wheel's label: installers ignore it
     "unknown-provider": W,  # no provider varwheel knows owns the namespace: values unchecked
     "shadowed-variant": W,  # no target ever selects it automatically (see shadowing())
+    "unselected-variant": W,  # (project) no shipped representative machine selects it
     "no-fallback": W,  # variant wheels of a tag set without a non-variant wheel
     "no-variants-json": W,  # variant wheels without the release's *-variants.json
     "label-changed": W,  # the same properties under another label in another release
@@ -509,6 +511,40 @@ def check_release(paths: Sequence[Path]) -> tuple[Finding, ...]:
 # --------------------------------------------------------------------------- projects
 
 
+def _coverage_findings(
+    matrix: BuildMatrix, md: VariantMetadata, *, exclude: Collection[str]
+) -> list[Finding]:
+    """Declared variants none of the shipped representative machines selects. Only variants
+    whose namespaces the machines model (some machine has an answer there, or the provider is
+    static) are judged: an Intel or Ascend variant is not flagged for lack of such a machine."""
+    from varwheel.build.coverage import coverage, shipped_machines
+
+    machines = shipped_machines()
+    modelled = {ns for m in machines for ns, feats in m.support.properties.items() if feats}
+    modelled |= {ns for ns, info in md.providers.items() if info.static_properties is not None}
+    report = coverage(matrix, md, machines)
+    out = []
+    for entry in matrix.variants:
+        label = entry.label
+        if label not in report.unselected or label in exclude:
+            continue
+        if not {p.namespace for p in entry.properties} <= modelled:
+            continue
+        why = (
+            "compatible with none of them"
+            if label in report.incompatible
+            else "always outranked by another variant"
+        )
+        out.append(_finding(
+            "unselected-variant",
+            f"variant '{label}' {_show(entry.properties)} is selected by none of varwheel's "
+            f"{len(machines)} representative machines ({why}); `varwheel matrix --coverage` "
+            "shows each machine's choice",
+            (str(label),),
+        ))  # fmt: skip
+    return out
+
+
 def check_project(path: Path | str) -> tuple[Finding, ...]:
     """Findings for a project's declared matrix (``path``: pyproject.toml or its directory).
     A malformed ``[variant]`` or ``[tool.varwheel.build]`` table is bad input (raised, exit 2),
@@ -526,6 +562,9 @@ def check_project(path: Path | str) -> tuple[Finding, ...]:
         used = {p.namespace for props in variants.values() for p in props}
         findings += _unknown_providers(md, used, (source,))
         findings += _shadow_findings(variants, md, {})
+        if not any(f.severity is Severity.ERROR for f in findings):
+            shadowed = set(shadowing(variants, md))
+            findings += _coverage_findings(matrix, md, exclude=shadowed)
     if variants and not matrix.ships_plain:
         findings.append(_finding(
             "no-fallback",
