@@ -137,7 +137,9 @@ class BuildMatrix:
             if e.name == name:
                 return e
         known = ", ".join(e.name for e in self.entries)
-        raise InvalidBuildConfig(f"no entry {name!r} in the build matrix (entries: {known})")
+        raise InvalidBuildConfig(
+            f"no entry {name!r} in the build matrix (entries: {known})", source=self.source
+        )
 
     def settings(self, entry: MatrixEntry) -> Any:
         """The full :class:`varwheel.build.settings.BuildSettings` of ``entry``: what its
