@@ -404,3 +404,15 @@ def test_published_releases(real_index_dir: Path) -> None:
     assert "label 'cu12' means {nvidia :: cuda_version_lower_bound :: 12} in 2.27.3" in (
         reused.message
     )
+
+
+def test_each_file_read_once_and_releases_in_version_order(tmp_path: Path) -> None:
+    one = wheel(tmp_path, "v3", ["x86_64 :: level :: v3"], version="10.0")
+    wheel(tmp_path, "x8664v3", ["x86_64 :: level :: v3"], version="2.0")
+    wheel(tmp_path, None, version="10.0")
+    wheel(tmp_path, None, version="2.0")
+    findings = check_release([tmp_path, one, tmp_path / one.name])
+    assert codes(findings) == ["label-changed", "no-variants-json", "no-variants-json"]
+    assert "is labelled 'v3' in 10.0, 'x8664v3' in 2.0" in only(findings, "label-changed").message
+    per_release = [f.message.split(":")[0] for f in findings if f.code == "no-variants-json"]
+    assert per_release == ["demo 2.0", "demo 10.0"]

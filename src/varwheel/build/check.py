@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 from varwheel.build.matrix import (
     ABI_DEPENDENCY,
     BuildMatrix,
@@ -250,7 +252,9 @@ class _Release:
 
 
 def _collect(paths: Sequence[Path]) -> list[Path]:
-    files: list[Path] = []
+    """The files to read, each once (a file may also be inside a directory given)."""
+    files: dict[Path, None] = {}
+    seen: set[Path] = set()
     for path in paths:
         if path.is_dir():
             found = sorted(
@@ -260,12 +264,14 @@ def _collect(paths: Sequence[Path]) -> list[Path]:
             )
             if not found:
                 raise InvalidInput(f"{path}: no wheels or *{VARIANTS_JSON_SUFFIX} files")
-            files += found
+            files.update((p, None) for p in found if p.resolve() not in seen)
         elif path.is_file():
-            files.append(path)
+            if path.resolve() not in seen:
+                files[path] = None
         else:
             raise InvalidInput(f"{path}: no such file or directory")
-    return files
+        seen = {p.resolve() for p in files}
+    return list(files)
 
 
 def _read_files(files: list[Path]) -> tuple[dict[tuple[str, str], _Release], list[Finding]]:
@@ -501,7 +507,7 @@ def check_release(paths: Sequence[Path]) -> tuple[Finding, ...]:
     directories read non-recursively), grouped into releases by project and version.
     Raises :class:`InvalidInput` when a path does not exist or holds nothing to check."""
     releases, findings = _read_files(_collect(list(paths)))
-    ordered = [releases[key] for key in sorted(releases)]
+    ordered = sorted(releases.values(), key=lambda r: (r.project, Version(r.version)))
     for rel in ordered:
         findings += _release_findings(rel)
     findings += _history_findings(ordered)
