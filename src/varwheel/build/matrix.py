@@ -184,6 +184,14 @@ def _bool(table: Mapping[str, Any], key: str, default: bool, path: str, source: 
     return value
 
 
+# CI hands settings over as one-line values ($GITHUB_ENV, CIBW_* variables, job outputs)
+_ONE_LINE = "must be one line (no line breaks or other control characters)"
+
+
+def _multiline(text: str) -> bool:
+    return any(not (c.isprintable() or c == "\t") for c in text)
+
+
 def _config_settings(raw: object, path: str, source: str) -> dict[str, ConfigValue]:
     if raw is None:
         return {}
@@ -200,6 +208,8 @@ def _config_settings(raw: object, path: str, source: str) -> dict[str, ConfigVal
             out[key] = tuple(value)
         else:
             raise _fail("must be a string or a non-empty list of strings", where, source)
+        if any(_multiline(v) for v in ((value,) if isinstance(value, str) else value)):
+            raise _fail(_ONE_LINE, where, source)
     return out
 
 
@@ -214,6 +224,8 @@ def _env(raw: object, path: str, source: str) -> dict[str, str]:
             raise _fail(f"invalid environment variable name {key!r}", path, source)
         if not isinstance(value, str):
             raise _fail("must be a string", f"{path}.{key}", source)
+        if _multiline(value):
+            raise _fail(_ONE_LINE, f"{path}.{key}", source)
         out[key] = value
     return out
 

@@ -8,6 +8,7 @@ import json
 import shlex
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -103,7 +104,9 @@ def build_command(entry: MatrixEntry, project: str, out_dir: str) -> str:
     """The ``varwheel build`` line of one CI job. The project's own settings for the entry
     (``config-settings`` as ``-C``, ``env`` through ``env NAME=value``) are spelled out: a
     single ``varwheel build -p ... --label ...`` applies the provider-informed settings only."""
-    src = [] if project in (".", "pyproject.toml", "./pyproject.toml") else [project]
+    path = Path(project)
+    source_dir = path.parent if path.name == "pyproject.toml" else path
+    src = [] if source_dir == Path(".") else [str(source_dir)]
     prefix = ["env", *(f"{k}={v}" for k, v in sorted(entry.env.items()))] if entry.env else []
     settings = [
         arg
