@@ -365,3 +365,53 @@ def test_uninstall_refuses_a_record_escaping_through_a_symlink(
     with pytest.raises(InstallError, match="outside the environment"):
         uninstall(env, ["sneaky"])
     assert (victim / "deep" / "precious.txt").read_text() == "keep me\n"
+
+
+@pytest.mark.parametrize(
+    ("member", "metadata"),
+    [
+        ("evil-1.0.data/purelib/owner-1.0.dist-info/variant.json", "owner-1.0.dist-info"),
+        ("evil-1.0.data/platlib/fake-9.9.dist-info/METADATA", "fake-9.9.dist-info"),
+        (f"evil-1.0.data/data/lib/{PY}/site-packages/Owner-1.0.DIST-INFO/x", "Owner-1.0.DIST-INFO"),
+    ],
+)
+def test_writing_into_another_distributions_metadata_is_refused(
+    tmp_path: Path, env: TargetEnvironment, member: str, metadata: str
+) -> None:
+    """A wheel may not add a file to another distribution's dist-info (a ``variant.json``
+    would change what it claims to be) nor make up a distribution of its own."""
+    install_wheels(env, [build_wheel(tmp_path, "owner", "1.0")])
+    before = snapshot_tree(env.prefix)
+    wheel = build_wheel(
+        tmp_path / "evil", "evil", "1.0", files={"evil/__init__.py": "", member: "{}"}
+    )
+    with pytest.raises(
+        InstallError,
+        match=rf"^evil-1\.0-py3-none-any\.whl: {member!r} would write .*, inside "
+        rf"{metadata}, which is not this wheel's metadata directory; nothing was installed$",
+    ):
+        install_wheels(env, [wheel])
+    assert snapshot_tree(env.prefix) == before
+    assert set(installed_distributions(env)) == {"owner"}
+
+
+def test_writing_through_a_symlinked_directory_is_refused(
+    tmp_path: Path, env: TargetEnvironment
+) -> None:
+    """``lib64 -> lib`` in a venv, or any symlink a user made: nothing is written through it."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (env.prefix / "share").symlink_to(outside)
+    wheel = build_wheel(
+        tmp_path / "w",
+        "evil",
+        "1.0",
+        files={"evil/__init__.py": "", "evil-1.0.data/data/share/planted.txt": "x"},
+    )
+    with pytest.raises(
+        InstallError,
+        match=r"^evil-1\.0-py3-none-any\.whl: 'evil-1\.0\.data/data/share/planted\.txt' would "
+        r"write under .*/share, which is a file or a symlink; nothing was installed$",
+    ):
+        install_wheels(env, [wheel])
+    assert list(outside.iterdir()) == []

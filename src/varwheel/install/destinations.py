@@ -11,6 +11,8 @@
   so replacing it would run the wheel's file), ``pyvenv.cfg`` and the activation scripts
   (``activate``, ``activate.fish``, ``Activate.ps1``, ``activate_this.py``, ``deactivate.bat``).
   Names are compared case-folded, so a case-insensitive filesystem cannot be used to slip past.
+- ``metadata_dir(path)``: the ``*.dist-info``/``*.egg-info`` directory ``path`` falls in; a wheel
+  may write only into its own (not add files to, or fake, another distribution's metadata).
 - ``contains(path)``: the path is normalised, absolute and strictly inside one of the
   environment's scheme directories (or its prefix), also once the symlinks of its parent
   directories are resolved. Recovery acts only on journal paths that pass, and uninstall only
@@ -55,6 +57,7 @@ class EnvironmentLayout:
     interpreter_dirs: frozenset[str]  # case-folded: the scripts dir and the interpreter's dir
     interpreter: str  # case-folded
     config: str  # case-folded ``<prefix>/pyvenv.cfg``
+    site_dirs: tuple[str, ...]  # purelib, platlib
     _real_dirs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -79,6 +82,9 @@ class EnvironmentLayout:
             interpreter_dirs=frozenset({_fold(str(env.scripts)), _fold(os.path.dirname(python))}),
             interpreter=python.casefold(),
             config=_fold(os.path.join(prefix, "pyvenv.cfg")),
+            site_dirs=tuple(
+                dict.fromkeys(os.path.normpath(os.path.abspath(d)) for d in env.site_dirs)
+            ),
         )
 
     def reserved(self, path: str) -> str | None:
@@ -96,6 +102,16 @@ class EnvironmentLayout:
                 return "the environment's interpreter"
             if _ACTIVATION.fullmatch(name):
                 return "an activation script of the environment"
+        return None
+
+    def metadata_dir(self, path: str) -> str | None:
+        """The ``*.dist-info`` / ``*.egg-info`` directory of a site directory that ``path`` is
+        or lies in (its name as in ``path``), else None. A wheel writes only into its own."""
+        for site in self.site_dirs:
+            if _under(path.casefold(), site.casefold()) and len(path) > len(site):
+                top = path[len(site) + 1 :].split(os.sep, 1)[0]
+                if top.casefold().endswith((".dist-info", ".egg-info")):
+                    return top
         return None
 
     def _real_dir(self, directory: str) -> str:

@@ -443,7 +443,18 @@ def _whole_dirs(paths: list[str], site_dirs: Collection[str]) -> list[str]:
     return out + sorted(whole)
 
 
-def _placement(staging: Path) -> tuple[list[str], list[str]]:
+def _writer(written: Mapping[str, tuple[str, str]] | None, target: str) -> str:
+    """``WHEEL: 'MEMBER'`` of what is staged at or under ``target``, for messages."""
+    below = target.rstrip(os.sep) + os.sep
+    for path, (wheel, member) in (written or {}).items():
+        if path == target or path.startswith(below):
+            return f"{wheel}: {member!r}"
+    return "a wheel"
+
+
+def _placement(
+    staging: Path, written: Mapping[str, tuple[str, str]] | None = None
+) -> tuple[list[str], list[str]]:
     """Targets to move in from ``staging`` and existing paths they replace.
 
     A staged directory whose target does not exist moves as a whole (one rename); otherwise its
@@ -464,12 +475,14 @@ def _placement(staging: Path) -> tuple[list[str], list[str]]:
                         visit(entry.path)
                     else:
                         raise InstallError(
-                            f"{target}: a file is in the way of a directory to install"
+                            f"{_writer(written, target)} would write under {target}, which is "
+                            "a file or a symlink; nothing was installed"
                         )
                 else:
                     if target_is_dir:
                         raise InstallError(
-                            f"{target}: a directory is in the way of a file to install"
+                            f"{_writer(written, target)} would write {target}, which is a "
+                            "directory; nothing was installed"
                         )
                     if os.path.lexists(target):
                         replaced.append(target)
@@ -568,12 +581,16 @@ class _Guard:
 
     layout: EnvironmentLayout
     wheel: str  # file name, for messages
+    dist_info: str  # the wheel's own ``name-version.dist-info``
     written: dict[str, tuple[str, str]]  # target -> (wheel, member) over the whole batch
     member: str | None = None  # archive member being written, or an entry point
 
     def check(self, target: str, path: str) -> None:
         what = self.member or path
         reason = self.layout.reserved(target)
+        metadata = self.layout.metadata_dir(target)
+        if reason is None and metadata is not None and metadata != self.dist_info:
+            reason = f"inside {metadata}, which is not this wheel's metadata directory"
         if reason is not None:
             raise InstallError(
                 f"{self.wheel}: {what!r} would write {target}, {reason}; nothing was installed"
@@ -797,11 +814,11 @@ def install_wheels(
                     extra["REQUESTED"] = b""
                 if c.project in urls:
                     extra["direct_url.json"] = json.dumps(urls[c.project], sort_keys=True).encode()
-                guard = _Guard(layout, c.path.name, written)
+                guard = _Guard(layout, c.path.name, c.dist_info, written)
                 _stage(env, c, staging, extra, compile_bytecode, guard)
             plan = _Plan()
             displaced = _removable(env, layout, replaced) if replaced else {}
-            plan.place, overwritten = _placement(staging)
+            plan.place, overwritten = _placement(staging, written)
             _refuse_foreign(env, overwritten, displaced, replaced, written)
             for path in overwritten:
                 displaced[path] = None
