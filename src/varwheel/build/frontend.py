@@ -252,7 +252,11 @@ _SKIPPED_ANY = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_
 def _ignore(root: Path):
     def ignore(directory: str, names: list[str]) -> set[str]:
         here = Path(directory)
-        skipped = {n for n in names if n in _SKIPPED_ANY or n.endswith(".egg-info")}
+        skipped = {
+            n
+            for n in names
+            if n in _SKIPPED_ANY or n.endswith(".egg-info") or n.startswith(".varwheel-")
+        }  # .varwheel-*: our own staging, when -o lies inside the tree
         if here == root:
             skipped |= {n for n in names if n in _SKIPPED_TOP}
         skipped |= {n for n in names if (here / n / "pyvenv.cfg").is_file()}
