@@ -43,6 +43,7 @@ import errno
 import functools
 import json
 import os
+import shlex
 import shutil
 import signal
 import stat
@@ -132,7 +133,9 @@ def _txn_dir(env: TargetEnvironment) -> Path:
 
 
 def _settle_hint(env: TargetEnvironment) -> str:
-    return f"`varwheel list --python {env.prefix}`"
+    """The command that settles an interrupted transaction: any command that recovers does
+    (``list`` is the one that changes nothing else)."""
+    return f"`varwheel list --python {shlex.quote(str(env.prefix))}`"
 
 
 @contextlib.contextmanager
