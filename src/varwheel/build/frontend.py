@@ -33,7 +33,7 @@ from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
 from varwheel.build.make_variant import make_variant, read_wheel_variant
 from varwheel.build.request import VariantRequest, resolve_request
 from varwheel.build.settings import BuildSettings, ConfigValue, apply_env, settings_for
-from varwheel.errors import InvalidInput, InvalidMetadata
+from varwheel.errors import InvalidInput
 from varwheel.spec.metadata import load_pyproject
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
@@ -75,15 +75,12 @@ class Project:
         return self.path / "pyproject.toml"
 
     def variant_metadata(self) -> VariantMetadata:
-        try:
-            return load_pyproject(self.document, source=str(self.pyproject))
-        except InvalidMetadata as err:
-            if "no [variant] table" in err.reason:
-                raise InvalidBuildRequest(
-                    f"{self.pyproject}: no [variant] table: a variant build needs the providers "
-                    "declared there (docs/build.md)"
-                ) from None
-            raise
+        if "variant" not in self.document:
+            raise InvalidBuildRequest(
+                f"{self.pyproject}: no [variant] table: a variant build needs the providers "
+                "declared there (docs/build.md)"
+            )
+        return load_pyproject(self.document, source=str(self.pyproject))
 
 
 def load_project(src: Path | str) -> Project:
@@ -98,6 +95,8 @@ def load_project(src: Path | str) -> Project:
             document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInput(f"{pyproject}: invalid TOML: {exc}") from None
+        except OSError as exc:
+            raise InvalidInput(f"{pyproject}: cannot read: {exc.strerror or exc}") from None
     elif not (path / "setup.py").is_file():
         raise InvalidInput(f"{path}: neither pyproject.toml nor setup.py: not a Python project")
     system = document.get("build-system", {})
