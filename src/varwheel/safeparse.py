@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
 import re
 import sys
 import threading
@@ -79,8 +80,10 @@ def toml_loads(text: str | bytes) -> dict[str, Any]:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
         return tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+    except TomlError:
         raise
+    except tomllib.TOMLDecodeError as err:
+        raise TomlError(str(err).splitlines()[0] if str(err) else "invalid TOML") from None
     except UnicodeDecodeError as err:
         raise TomlError(f"not UTF-8 text ({err.reason} at byte {err.start})") from None
     except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
@@ -104,6 +107,10 @@ def path_problem(text: str) -> str | None:
     call, whose ``ValueError: embedded null byte`` would otherwise escape)."""
     if "\x00" in text:
         return "the path contains a NUL byte"
+    try:
+        os.fsencode(text)
+    except UnicodeError:  # a lone surrogate the file system encoding cannot carry
+        return "the path is not valid in the file system's encoding"
     return None
 
 
