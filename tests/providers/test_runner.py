@@ -304,3 +304,18 @@ def test_a_plugin_env_whose_python_is_gone_fails_its_queries(tmp_path: Path) -> 
     for ns in ("a", "b"):
         assert not answers[ns].ok
         assert "cannot run" in answers[ns].error and "varwheel cache clear" in answers[ns].error
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_the_child_gets_clean_signals_and_its_own_exit_status(tmp_path: Path) -> None:
+    """The reaper in between is invisible: no ignored or blocked signals leak into the child
+    (Python ignores SIGPIPE; the reaper ignores SIGINT), and exit codes and deaths by signal
+    come back as if varwheel had started the child itself."""
+    script = "grep -E 'SigIgn|SigBlk' /proc/self/status >&2; exit 3"
+    done = run_isolated(["sh", "-c", script], timeout=30, cwd=tmp_path, env=None)
+    assert done.returncode == 3
+    assert sorted(done.stderr.split()) == ["0000000000000000"] * 2 + ["SigBlk:", "SigIgn:"]
+    killed = run_isolated(["sh", "-c", "kill -9 $$"], timeout=30, cwd=tmp_path, env=None)
+    assert killed.returncode == -9
+    with pytest.raises(FileNotFoundError):
+        run_isolated([str(tmp_path / "missing")], timeout=30, cwd=tmp_path, env=None)

@@ -17,13 +17,14 @@ The reaper's stdout is a status pipe to varwheel: one line ``exit <returncode>``
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import subprocess
 import sys
 import time
-from collections.abc import Callable
+
+try:  # the C module: ``signal`` imports enum, which doubles the reaper's start-up time
+    import _signal as signal
+except ImportError:  # pragma: no cover - an interpreter without it
+    import signal  # type: ignore[no-redef]
 
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
@@ -34,29 +35,36 @@ class Stop(Exception):
     """varwheel asked the reaper to end the run (deadline, or varwheel went away)."""
 
 
-def _prctl() -> Callable[[int, int], int] | None:
+class _Prctl:
+    """``prctl(option, value)`` through libc (Linux only)."""
+
+    def __init__(self, func: object) -> None:
+        self._func = func
+
+    def __call__(self, option: int, value: int) -> int:
+        return int(self._func(option, value, 0, 0, 0))  # type: ignore[operator]
+
+
+def _prctl() -> _Prctl | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        func = libc.prctl
-    except (OSError, AttributeError):  # pragma: no cover - a libc without prctl
+        return _Prctl(ctypes.CDLL(None, use_errno=True).prctl)
+    except (ImportError, OSError, AttributeError):  # pragma: no cover - no usable libc prctl
         return None
-
-    def call(option: int, value: int) -> int:
-        return int(func(option, value, 0, 0, 0))
-
-    return call
 
 
 def _children() -> list[int]:
     """Pids whose parent is this process (Linux /proc; empty elsewhere)."""
     me = os.getpid()
     found: list[int] = []
-    with contextlib.suppress(OSError), open(f"/proc/{me}/task/{me}/children") as handle:
-        return [int(pid) for pid in handle.read().split()]
+    try:
+        with open(f"/proc/{me}/task/{me}/children") as handle:
+            return [int(pid) for pid in handle.read().split()]
+    except OSError:
+        pass
     try:
         entries = os.listdir("/proc")
     except OSError:
@@ -77,13 +85,17 @@ def _children() -> list[int]:
 
 def sweep(command_pid: int, subreaper: bool) -> None:
     """Kill COMMAND's process group, then every process re-parented to us, until none is left."""
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib costs start-up time
         os.killpg(command_pid, signal.SIGKILL)
+    except OSError:
+        pass
     deadline = time.monotonic() + _SWEEP_LIMIT
     while time.monotonic() < deadline:
         for pid in _children() if subreaper else ():
-            with contextlib.suppress(OSError):
+            try:  # noqa: SIM105 - contextlib costs start-up time
                 os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         try:
             pid, _status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
@@ -97,8 +109,10 @@ def _stop(_signum: int, _frame: object) -> None:
 
 
 def _status(line: str) -> None:
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib costs start-up time
         os.write(1, (line + "\n").encode())
+    except OSError:
+        pass
 
 
 def main(argv: list[str]) -> int:
@@ -116,42 +130,71 @@ def main(argv: list[str]) -> int:
         return 1
 
     guarded = {signal.SIGTERM, signal.SIGHUP}
-
-    def child_setup() -> None:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, guarded)
-        os.setpgid(0, 0)
-        if prctl is not None:
-            prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-    proc: subprocess.Popen[bytes] | None = None
+    pid: int | None = None
     returncode: int | None = None
     try:
-        # a stop request while Popen forks would lose the new pid: hold it until ``proc`` is set
+        # a stop request during the fork would lose the new pid: hold it until ``pid`` is set
         signal.pthread_sigmask(signal.SIG_BLOCK, guarded)
         try:
-            proc = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                preexec_fn=child_setup,  # the reaper is single-threaded: safe
-            )
-        except OSError as exc:
-            _status(f"exec-error {exc.errno or 0}")
-            return 127
+            pid, errno = _spawn(command, prctl, guarded)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, guarded)
-        returncode = proc.wait()
+        if errno is not None:
+            pid = None  # already collected by _spawn: nothing to sweep
+            _status(f"exec-error {errno}")
+            return 127
+        _pid, status = os.waitpid(pid, 0)
+        returncode = os.waitstatus_to_exitcode(status)
     except Stop:
         pass
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
-        if proc is not None:
-            sweep(proc.pid, subreaper)
+        if pid is not None:
+            sweep(pid, subreaper)
     if returncode is None:
         return 125
     _status(f"exit {returncode}")
     return 0
+
+
+def _spawn(command: list[str], prctl: _Prctl | None, guarded: set[int]) -> tuple[int, int | None]:
+    """fork + exec COMMAND (the reaper is single-threaded, so a plain fork is safe and cheaper
+    than importing subprocess); returns its pid and the errno when exec failed."""
+    me = os.getpid()
+    read_end, write_end = os.pipe()  # close-on-exec: EOF without data means exec succeeded
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, until exec
+        try:
+            os.close(read_end)
+            for signum in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(signum, signal.SIG_DFL)  # as subprocess's restore_signals
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, guarded)
+            os.setpgid(0, 0)
+            if prctl is not None:
+                prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+            if os.getppid() != me:
+                os._exit(126)
+            null = os.open(os.devnull, os.O_RDWR)
+            os.dup2(null, 0)
+            os.dup2(null, 1)
+            os.execvp(command[0], command)
+        except OSError as exc:
+            try:  # noqa: SIM105 - contextlib costs start-up time
+                os.write(write_end, str(exc.errno or 0).encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(127)
+    os.close(write_end)
+    try:
+        data = os.read(read_end, 32)
+    finally:
+        os.close(read_end)
+    if data:
+        os.waitpid(pid, 0)
+        return pid, int(data) if data.isdigit() else 0
+    return pid, None
 
 
 if __name__ == "__main__":

@@ -310,10 +310,15 @@ def run_isolated(
     timed_out = False
     try:
         while proc.poll() is None:
-            if time.monotonic() >= deadline:
+            now = time.monotonic()
+            if now >= deadline:
                 timed_out = True
                 break
-            pipes.read_until(min(deadline, time.monotonic() + 0.2))
+            if pipes.open:
+                pipes.read_until(min(deadline, now + 0.2))
+            else:  # both pipes at EOF: only the exit is left to wait for
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=min(deadline - now, 0.2))
         if not timed_out:
             pipes.read_until(time.monotonic() + DRAIN_GRACE, until_eof=True)
     finally:
@@ -355,6 +360,10 @@ class _Pipes:
                 self._read(key.fd)
             if ready and not until_eof:
                 return
+
+    @property
+    def open(self) -> bool:
+        return bool(self._open)
 
     def close(self) -> None:
         self._selector.close()
