@@ -265,3 +265,41 @@ def test_any_valid_declaration_round_trips(items: list[tuple[str, set[str], str 
     for entry, raw in zip(matrix.variants, variants, strict=True):
         assert {str(p) for p in entry.properties} == set(raw["properties"])
         assert entry.label == raw.get("label", default_label(entry.properties))
+
+
+_SCALARS = st.one_of(
+    st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+    st.just("x86_64 :: level :: v3"), st.just("nvidia :: sm_arch :: 90_real"),
+)  # fmt: skip
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["label", "properties", "env", "config-settings", "x", "CFLAGS", ""]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+_TABLES = st.dictionaries(
+    st.sampled_from(["variants", "null-variant", "non-variant", "native", "env",
+                     "config-settings", "other"]),
+    _VALUES | st.lists(st.dictionaries(st.sampled_from(["label", "properties", "env",
+                                                        "config-settings"]), _VALUES)),
+    max_size=5,
+)  # fmt: skip
+
+
+@given(_TABLES)
+def test_any_table_loads_or_fails_with_one_line(table: dict[str, Any]) -> None:
+    """Whatever TOML holds, the loader returns a matrix or raises a one-line InvalidInput."""
+    doc = project()
+    doc["tool"]["varwheel"]["build"] = table
+    try:
+        matrix = load_matrix(doc, source="p")
+    except InvalidInput as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("p: ")
+    else:
+        assert matrix.entries
