@@ -4,6 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 RUNTIME_STAMP := $(VENV)/.stamp-runtime
 DEV_STAMP     := $(VENV)/.stamp-dev
+DEMO_STAMP    := $(VENV)/.stamp-demo
 
 .PHONY: demo test lint bench clean
 
@@ -19,7 +20,11 @@ $(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(RUNTIME_STAMP)
 
-demo: $(RUNTIME_STAMP)
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[demo]'
+	touch $@ $(RUNTIME_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(BIN)/python demo/run_demo.py
 
 lint: $(DEV_STAMP)
