@@ -160,3 +160,32 @@ def test_an_untrusted_third_party_plugin_cannot_validate() -> None:
     assert req.label == "fast"
     with pytest.raises(InvalidBuildRequest, match="no provider"):
         resolve_request(md, [P("other :: speed :: fast")], validate=False)
+
+
+@pytest.mark.slow
+def test_a_trusted_plugin_validates_the_request(tmp_path, variantlib_outputs_dir) -> None:
+    """A third-party plugin (the real toy-variant-provider wheel) is installed from its exact pin
+    and asked for its all-configs, as install asks it for its supported ones."""
+    from varwheel.providers.runner import PluginSource
+
+    md = project({"toy": {"requires": ["toy-variant-provider==0.1.0"]}})
+    access = {
+        "trusted": ("toy-variant-provider==0.1.0",),
+        "plugin_source": PluginSource(
+            no_index=True, find_links=(str(variantlib_outputs_dir / "wheels"),)
+        ),
+        "cache_dir": tmp_path / "cache",
+    }
+    req = resolve_request(
+        md, [P("toy :: level :: v2"), P("toy :: accel :: cuda12"), P("toy :: accel :: rocm6")],
+        label="v2_gpu", **access,
+    )  # fmt: skip
+    assert req.label == "v2_gpu" and len(req.properties) == 3  # accel is multi-value
+    with pytest.raises(InvalidBuildRequest, match="does not know value 'v9'"):
+        resolve_request(md, [P("toy :: level :: v9")], **access)
+    with pytest.raises(InvalidBuildRequest, match="not multi-value"):
+        resolve_request(md, [P("toy :: level :: v2"), P("toy :: level :: v3")], **access)
+    with pytest.raises(InvalidBuildRequest, match="--trust-provider"):  # a pin for another version
+        resolve_request(
+            md, [P("toy :: level :: v2")], **{**access, "trusted": ("toy-variant-provider==0.2.0",)}
+        )

@@ -14,11 +14,13 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from varwheel.build.errors import InvalidBuildRequest
 from varwheel.errors import InvalidLabel, ProviderError
 from varwheel.providers.base import FeatureConfig, feature_configs_from_json
 from varwheel.providers.registry import native_mismatch_reason, native_provider_for
+from varwheel.providers.runner import PluginSource
 from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
 from varwheel.spec.properties import (
     NULL_LABEL,
@@ -31,6 +33,7 @@ from varwheel.spec.properties import (
 
 __all__ = [
     "MAX_LABEL_LENGTH",
+    "PluginAccess",
     "VariantRequest",
     "all_configs_for",
     "check_build_label",
@@ -68,8 +71,18 @@ def check_build_label(label: str, properties: Iterable[VariantProperty]) -> str:
     return label
 
 
+@dataclass(frozen=True)
+class PluginAccess:
+    """How a plugin provider may be run to validate properties: only with an exact pin
+    (``--trust-provider``), installed from ``source`` into a venv cached under ``cache_dir``."""
+
+    trusted: tuple[str, ...] = ()
+    source: PluginSource | None = None  # default: the plugin source of install (PyPI)
+    cache_dir: Path | None = None  # default: varwheel's cache
+
+
 def _plugin_configs(
-    ns: str, info: ProviderInfo, trusted: tuple[str, ...]
+    ns: str, info: ProviderInfo, access: PluginAccess
 ) -> tuple[tuple[FeatureConfig, ...], tuple[FeatureConfig, ...]]:
     """Ask a trusted plugin (installed from its exact pins) for all and supported configs."""
     from varwheel.providers import cache as cache_mod
@@ -78,7 +91,7 @@ def _plugin_configs(
     requirements = trust.applicable_requirements(
         info.requires or info.build_requires, _marker_env(), namespace=ns
     )
-    pins = trust.parse_pins(trusted)
+    pins = trust.parse_pins(access.trusted)
     decision = trust.decide(requirements, pins) if requirements else None
     api = info.object_reference(_marker_env())
     if decision is None or not decision.trusted or api is None:
@@ -91,8 +104,8 @@ def _plugin_configs(
     env_dir = runner.ensure_plugin_env(
         decision.pins,
         python=sys.executable,
-        source=runner.PluginSource(),
-        cache_root=cache_mod.cache_root(),
+        source=access.source or runner.PluginSource(),
+        cache_root=access.cache_dir or cache_mod.cache_root(),
         allowed=pins,
     )
     answer = runner.query_plugins(env_dir, [runner.PluginQuery(ns, api)], timeout=60.0)[ns]
@@ -110,7 +123,7 @@ def _marker_env() -> dict[str, str]:
 
 
 def _provider_configs(
-    ns: str, info: ProviderInfo, trusted: tuple[str, ...]
+    ns: str, info: ProviderInfo, access: PluginAccess
 ) -> tuple[tuple[FeatureConfig, ...], tuple[FeatureConfig, ...]]:
     """(all configs, supported configs) of the provider ``info`` names."""
     native = native_provider_for(ns, info)
@@ -118,7 +131,7 @@ def _provider_configs(
         all_configs = tuple(native.get_all_configs())
         supported = tuple(native.get_supported_configs()) if native.is_static else all_configs
         return all_configs, supported
-    return _plugin_configs(ns, info, trusted)
+    return _plugin_configs(ns, info, access)
 
 
 def _needs_inlining(info: ProviderInfo) -> bool:
@@ -134,7 +147,11 @@ def _needs_inlining(info: ProviderInfo) -> bool:
 
 
 def all_configs_for(
-    ns: str, info: ProviderInfo, *, trusted: tuple[str, ...] = ()
+    ns: str,
+    info: ProviderInfo,
+    *,
+    trusted: tuple[str, ...] = (),
+    access: PluginAccess | None = None,
 ) -> tuple[FeatureConfig, ...]:
     """What the provider of ``ns`` declares (``get_all_configs``; a static provider: its
     ``static-properties``, each a single-value feature)."""
@@ -143,10 +160,12 @@ def all_configs_for(
             FeatureConfig(feature, tuple(values))
             for feature, values in info.static_properties.items()
         )
-    return _provider_configs(ns, info, trusted)[0]
+    return _provider_configs(ns, info, access or PluginAccess(trusted))[0]
 
 
-def inline_static(md: VariantMetadata, *, trusted: tuple[str, ...] = ()) -> VariantMetadata:
+def inline_static(
+    md: VariantMetadata, *, trusted: tuple[str, ...] = (), access: PluginAccess | None = None
+) -> VariantMetadata:
     """Query each build-time (AoT) provider and inline its answer as ``static-properties``
     (PEP 817 §"Building a variant wheel" step 5); other providers are kept as they are."""
     providers: dict[str, ProviderInfo] = {}
@@ -154,7 +173,7 @@ def inline_static(md: VariantMetadata, *, trusted: tuple[str, ...] = ()) -> Vari
         if not _needs_inlining(info):
             providers[ns] = info
             continue
-        _all, supported = _provider_configs(ns, info, trusted)
+        _all, supported = _provider_configs(ns, info, access or PluginAccess(trusted))
         multi = [c.name for c in supported if c.multi_value]
         if multi:
             raise InvalidBuildRequest(
@@ -177,7 +196,7 @@ def _check_properties(
     md: VariantMetadata,
     properties: tuple[VariantProperty, ...],
     *,
-    trusted: tuple[str, ...],
+    access: PluginAccess,
     where: str,
 ) -> None:
     grouped: Mapping[tuple[str, str], tuple[str, ...]] = group_by_feature(properties)
@@ -191,7 +210,7 @@ def _check_properties(
                 f"[variant.providers] of {where}"
             )
         if ns not in configs_by_ns:
-            configs_by_ns[ns] = {c.name: c for c in all_configs_for(ns, info, trusted=trusted)}
+            configs_by_ns[ns] = {c.name: c for c in all_configs_for(ns, info, access=access)}
         config = configs_by_ns[ns].get(feature)
         if config is None:
             known = ", ".join(sorted(configs_by_ns[ns])) or "none"
@@ -224,6 +243,8 @@ def resolve_request(
     null: bool = False,
     trusted: tuple[str, ...] = (),
     validate: bool = True,
+    plugin_source: PluginSource | None = None,
+    cache_dir: Path | None = None,
 ) -> VariantRequest:
     """Validate a request against ``project`` (its ``[variant]`` table) and the providers.
 
@@ -233,6 +254,7 @@ def resolve_request(
     run here. Raises ``InvalidBuildRequest``/``InvalidLabel`` with one line naming the input.
     """
     where = project.source or "pyproject.toml"
+    access = PluginAccess(trusted, plugin_source, cache_dir)
     props = canonical_properties(properties)
     if null and props:
         raise InvalidBuildRequest("the null variant has no properties: drop -p or --null-variant")
@@ -245,7 +267,7 @@ def resolve_request(
     chosen = label if label is not None else default_label(props)
     check_build_label(chosen, props)
     if validate:
-        _check_properties(project, props, trusted=trusted, where=where)
+        _check_properties(project, props, access=access, where=where)
     else:
         for prop in props:
             if prop.namespace not in project.providers:
@@ -253,6 +275,6 @@ def resolve_request(
                     f"{prop}: namespace '{prop.namespace}' has no provider in "
                     f"[variant.providers] of {where}"
                 )
-    metadata = inline_static(project, trusted=trusted)
+    metadata = inline_static(project, access=access)
     metadata = replace(metadata, variants={chosen: props}, warnings=())
     return VariantRequest(properties=props, label=chosen, metadata=metadata)
