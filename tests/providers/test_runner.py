@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from plugins.wheelhouse import TEST_PLUGINS, PluginPaths, shared_paths
 
 from helpers.wheels import build_wheel
 from varwheel.errors import ProviderError
 from varwheel.providers.runner import (
     STDERR_TAIL,
+    BadAnswer,
     PluginQuery,
     PluginSource,
     ensure_plugin_env,
     env_key,
     last_line,
+    parse_answer,
     query_plugins,
     run_isolated,
 )
@@ -319,3 +324,25 @@ def test_the_child_gets_clean_signals_and_its_own_exit_status(tmp_path: Path) ->
     assert killed.returncode == -9
     with pytest.raises(FileNotFoundError):
         run_isolated([str(tmp_path / "missing")], timeout=30, cwd=tmp_path, env=None)
+
+
+_json_ish = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
+    max_leaves=8,
+)
+
+
+@given(
+    st.one_of(
+        st.binary(max_size=64),
+        _json_ish.map(lambda doc: json.dumps(doc).encode()),
+        st.integers(1, 400_000).map(lambda n: b"[" * n + b"]" * n),
+        st.integers(4290, 9000).map(lambda n: b'{"n": -' + b"7" * n + b"}"),
+    )
+)
+def test_parse_answer_returns_a_value_or_one_line(data: bytes) -> None:
+    try:
+        parse_answer(data)
+    except BadAnswer as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 300

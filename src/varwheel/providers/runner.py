@@ -516,7 +516,7 @@ def query_plugins(
 ) -> dict[str, PluginAnswer]:
     """Ask one worker in ``env_dir`` every query; a dead or hung worker fails them all."""
     python = venv_python(env_dir)
-    with tempfile.TemporaryDirectory(prefix="varwheel-plugin-") as work:
+    with tempfile.TemporaryDirectory(prefix="varwheel-plugin-", ignore_cleanup_errors=True) as work:
         request = Path(work, "request.json")
         response = Path(work, "response.json")
         request.write_text(
