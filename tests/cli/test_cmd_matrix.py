@@ -302,3 +302,23 @@ def test_documented_workflow_uses_existing_keys_and_commands() -> None:
     commands = set(re.findall(r"varwheel ([a-z-]+)", workflow))
     assert commands <= set(COMMANDS)
     assert {"matrix", "check", "make-variant", "index", "publish"} <= commands
+
+
+def test_coverage_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "matrix", str(DEMO), "--coverage", "x86-64-v[12]-*", "--markdown")
+    assert code == 0
+    assert out.splitlines() == [
+        "| machine | gets | also compatible / why not a variant |",
+        "|---|---|---|",
+        "| `x86-64-v1-core2` | null (fallback) | x8664v2: x86_64 :: level needs one of v2; "
+        "target has no supported values |",
+        "| `x86-64-v2-sandybridge` | x8664v2 |  |",
+        "",
+        "Variant `x8664v3` is selected by no machine (compatible with none).",
+        "",
+        "Variant `x8664v4` is selected by no machine (compatible with none).",
+        "",
+        "Variant `cu128` is selected by no machine (compatible with none).",
+        "",
+        "Variant `f88e092c` is selected by no machine (compatible with none).",
+    ]

@@ -15,7 +15,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from varwheel.build.coverage import CoverageReport, Outcome, coverage, resolve_machines
+from varwheel.build.coverage import (
+    CoverageReport,
+    MachineCoverage,
+    Outcome,
+    coverage,
+    resolve_machines,
+)
 from varwheel.build.matrix import (
     BuildKind,
     BuildMatrix,
@@ -82,6 +88,9 @@ def register(subparsers: Any) -> None:
         help="with --coverage: count this optional provider as enabled (repeatable)",
     )
     parser.add_argument("--json", action="store_true", help="with --coverage: JSON output")
+    parser.add_argument(
+        "--markdown", action="store_true", help="with --coverage: a Markdown table (for a README)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -223,8 +232,8 @@ def _table(matrix: BuildMatrix, entries: list[MatrixEntry]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.coverage is None and (args.json or args.enable_provider):
-        flag = "--json" if args.json else "--enable-provider"
+    if args.coverage is None and (args.json or args.markdown or args.enable_provider):
+        flag = "--json" if args.json else "--markdown" if args.markdown else "--enable-provider"
         raise InvalidInput(f"{flag} goes with --coverage (for the matrix itself: --format json)")
     file = pyproject_path(args.project)
     source = str(file)
@@ -232,7 +241,10 @@ def run(args: argparse.Namespace) -> int:
     matrix = load_matrix(doc, source=source)
     if args.coverage is not None:
         md = project_metadata(doc, source=source) if matrix.variants else None
-        return print_coverage(matrix, md, args.coverage, args.enable_provider, as_json=args.json)
+        return print_coverage(
+            matrix, md, args.coverage, args.enable_provider, as_json=args.json,
+            as_markdown=args.markdown,
+        )  # fmt: skip
     entries = [matrix.entry(args.entry)] if args.entry else list(matrix.entries)
     project = args.project
     if args.format == "github":
@@ -276,6 +288,37 @@ def coverage_json(report: CoverageReport) -> dict[str, Any]:
     }
 
 
+def _gets(row: MachineCoverage) -> str:
+    return {
+        Outcome.VARIANT: f"{row.label}",
+        Outcome.NULL: "null (fallback)",
+        Outcome.PLAIN: "non-variant (fallback)",
+        Outcome.NONE: "nothing installs",
+    }[row.outcome]
+
+
+def _detail(row: MachineCoverage) -> str:
+    return ", ".join(row.compatible[1:]) if row.outcome is Outcome.VARIANT else row.reason
+
+
+def coverage_markdown(report: CoverageReport) -> list[str]:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lines = [
+        "| machine | gets | also compatible / why not a variant |",
+        "|---|---|---|",
+    ]
+    for row in report.machines:
+        name = f"`{row.machine.name}`"
+        lines.append(f"| {name} | {cell(_gets(row))} | {cell(_detail(row))} |")
+    for label in report.unselected:
+        why = "compatible with none" if label in report.incompatible else "always outranked"
+        lines.append("")
+        lines.append(f"Variant `{label}` is selected by no machine ({why}).")
+    return lines
+
+
 def print_coverage(
     matrix: BuildMatrix,
     md: VariantMetadata | None,
@@ -283,11 +326,15 @@ def print_coverage(
     enabled: list[str],
     *,
     as_json: bool,
+    as_markdown: bool = False,
 ) -> int:
     machines = resolve_machines(items)
     report = coverage(matrix, md or VariantMetadata(()), machines, enabled_optional=enabled)
     if as_json:
         sys.stdout.write(json.dumps(coverage_json(report), indent=2) + "\n")
+        return 0
+    if as_markdown:
+        sys.stdout.write("\n".join(coverage_markdown(report)) + "\n")
         return 0
     console = Console(highlight=False)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -296,14 +343,9 @@ def print_coverage(
     table.add_column("also compatible / why not a variant", overflow="fold")
     styles = {Outcome.VARIANT: "", Outcome.NULL: "yellow", Outcome.PLAIN: "yellow"}
     for row in report.machines:
-        gets = {
-            Outcome.VARIANT: f"{row.label}",
-            Outcome.NULL: "null (fallback)",
-            Outcome.PLAIN: "non-variant (fallback)",
-            Outcome.NONE: "nothing installs",
-        }[row.outcome]
+        gets = _gets(row)
         style = styles.get(row.outcome, "red")
-        detail = ", ".join(row.compatible[1:]) if row.outcome is Outcome.VARIANT else row.reason
+        detail = _detail(row)
         shown = f"[{style}]{escape(gets)}[/]" if style else escape(gets)
         table.add_row(escape(row.machine.name), shown, escape(detail))
     console.print(table)
