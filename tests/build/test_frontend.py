@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import isolate_cli
 from helpers.envs import snapshot_tree
 from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
 from varwheel.build.frontend import build_wheel, load_project, plan_settings
@@ -23,6 +24,12 @@ from varwheel.cli.cmd_build import parse_config_settings
 from varwheel.cli.main import main
 from varwheel.errors import InvalidInput
 from varwheel.spec.properties import VariantProperty
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_cli(tmp_path, monkeypatch)  # no user config, private cache
+
 
 P = VariantProperty.parse
 V3 = (P("x86_64 :: level :: v3"),)

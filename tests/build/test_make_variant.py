@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.cli import isolate_cli
 from helpers.envs import make_venv
 from helpers.wheels import build_wheel, variant_json
 from varwheel.build.errors import InvalidWheel
@@ -31,6 +32,12 @@ from varwheel.errors import InvalidInput, InvalidLabel
 from varwheel.install.wheelcheck import check_wheel
 from varwheel.spec.metadata import load_pyproject
 from varwheel.spec.properties import VariantProperty, default_label
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_cli(tmp_path, monkeypatch)  # no user config, private cache
+
 
 P = VariantProperty.parse
 BIN = Path(sys.executable).parent

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import isolate_cli
 from helpers.wheels import build_wheel
 from varwheel.build.errors import BuildFailed, InvalidWheel
 from varwheel.build.make_variant import make_variant, read_wheel_variant
@@ -23,6 +24,12 @@ from varwheel.cli.main import main
 from varwheel.errors import InvalidInput
 from varwheel.spec.metadata import load_pyproject
 from varwheel.spec.properties import VariantProperty
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_cli(tmp_path, monkeypatch)  # no user config, private cache
+
 
 P = VariantProperty.parse
 

@@ -101,6 +101,16 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def trusted_pins(args: argparse.Namespace) -> tuple[str, ...]:
+    """``--trust-provider`` pins after the user config's ``trusted-providers`` (as install)."""
+    from varwheel.config import load_config
+    from varwheel.providers.trust import parse_pins
+
+    pins = (*load_config().trusted_providers, *args.trusted)
+    parse_pins(pins)  # a bad pin fails now, naming the flag or the file
+    return tuple(pins)
+
+
 def parse_properties(texts: list[str]) -> tuple[VariantProperty, ...]:
     out = []
     for text in texts:
@@ -178,7 +188,7 @@ def _run(args: argparse.Namespace) -> int:
             isolation=not args.no_isolation,
             config_settings=config,
             native=args.native,
-            trusted=tuple(args.trusted),
+            trusted=trusted_pins(args),
             check_dependencies=not args.skip_dependency_check,
         )
     except VarwheelError as err:
@@ -234,7 +244,7 @@ def _print_settings(
     request = None
     if props or null:
         request = resolve_request(
-            project.variant_metadata(), props, label=label, null=null, trusted=tuple(args.trusted)
+            project.variant_metadata(), props, label=label, null=null, trusted=trusted_pins(args)
         )
     native = project.native if args.native is None else args.native
     settings = frontend.plan_settings(
@@ -269,7 +279,7 @@ def _run_all(args: argparse.Namespace, src: Path, out: Path, config: dict[str, A
             jobs=jobs,
             config_settings=config,
             native=args.native,
-            trusted=tuple(args.trusted),
+            trusted=trusted_pins(args),
             check_dependencies=not args.skip_dependency_check,
             on_done=progress.done,
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from varwheel.cli import exitcodes
-from varwheel.cli.cmd_build import add_variant_arguments, parse_properties
+from varwheel.cli.cmd_build import add_variant_arguments, parse_properties, trusted_pins
 from varwheel.errors import InvalidInput
 
 
@@ -90,7 +90,7 @@ def run_make(args: argparse.Namespace) -> int:
         props,
         label=args.label,
         null=args.null_variant,
-        trusted=tuple(args.trusted),
+        trusted=trusted_pins(args),
         validate=not args.skip_provider_validation,
     )
     path = make_variant(
