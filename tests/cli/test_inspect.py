@@ -422,3 +422,88 @@ def test_human_output_lists_variants_without_trailing_spaces(
     assert "    00000000  (null variant)" in lines
     assert "    cu126     nvidia :: cuda_version_lower_bound :: 12.0" in lines
     assert "              nvidia :: sm_arch :: 50_real" in lines
+
+
+# --------------------------------------------------------------------------- issue 7: inputs
+
+_HUGE = "1" + "0" * 4400  # past int()'s 4,300-digit limit
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("pyproject.toml", f"[variant]\nx = {_HUGE}\n", "more than 4300 digits"),
+        (
+            "pyproject.toml",
+            '[variant.default-priorities]\nnamespace = ["a"]\n'
+            f'[variant.providers.a]\nrequires = ["p>={_HUGE}"]\n',
+            "variant.providers.a.requires[0]: not a valid requirement: holds a number",
+        ),
+        (
+            "demo-1.0-variants.json",
+            json.dumps(variant_json("v3", ["x86_64 :: level :: v3"])).replace(
+                '"requires": [', f'"requires": ["p; python_version > \'{_HUGE}\'", '
+            ),
+            "providers.x86_64.requires[0]: not a valid requirement: holds a number",
+        ),
+    ],
+)
+def test_numbers_past_the_digit_limit_are_one_line_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, text: str, message: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    code, out, err = run_cli(capsys, str(path))
+    assert (code, out) == (2, "")
+    assert err.count("\n") == 1 and message in err and len(err) < 800, err[:800]
+
+
+@pytest.mark.parametrize("name", ["y" * 300, "y" * 300 + ".whl", "z/" * 3000 + "a.toml"])
+def test_over_long_paths_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    code, out, err = run_cli(capsys, str(tmp_path / name))
+    assert (code, out) == (2, "") and err.count("\n") == 1 and "Traceback" not in err
+    assert "too long" in err or "invalid wheel filename" in err
+
+
+@pytest.mark.parametrize("name", ["a\x00b-1.0-variants.json", "a\x00b.whl", "a\ud800.toml"])
+def test_unusable_path_characters_are_invalid_input(tmp_path: Path, name: str) -> None:
+    # argv cannot carry a NUL byte; other callers (a requirements file, an API user) can
+    from varwheel.errors import InvalidInput
+    from varwheel.inspect import inspect_path
+
+    with pytest.raises(InvalidInput) as err:
+        inspect_path(tmp_path / name)
+    assert "\n" not in str(err.value) and "\x00" not in str(err.value)
+
+
+_FILE_PIECES = (
+    '{"$schema": "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json", ',
+    '"default-priorities": {"namespace": ["a"]}, ',
+    '"providers": {"a": {"requires": ["p"]}}, ',
+    '"variants": {"v": {"a": {"f": ["1"]}}}}',
+    "[variant]\n",
+    "[variant.default-priorities]\nnamespace = ",
+    '["a"]\n',
+    "\n",
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.data(),
+    name=st.sampled_from(["demo-1.0-variants.json", "pyproject.toml", "variant.json", "x.json"]),
+)
+def test_fuzz_hostile_shapes_never_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: st.DataObject, name: str
+) -> None:
+    from helpers.hostile import hostile_bytes
+
+    path = tmp_path / "fuzz" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data.draw(hostile_bytes(_FILE_PIECES, max_parts=10)))
+    code, out, err = run_cli(capsys, str(path))
+    _assert_clean_outcome(code, out, err, path)

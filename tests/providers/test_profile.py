@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers.hostile import HUGE, TOML_HOSTILE_VALUES, hostile_bytes, hostile_text
 from varwheel.errors import InvalidProfile
 from varwheel.providers.profile import dump_profile, load_profile, parse_profile
 from varwheel.spec.selection import SupportedProperties
@@ -135,6 +136,10 @@ def test_parser_only_raises_invalid_profile(text: str) -> None:
     ("data", "reason"),
     [
         (b"\xff\xfe[properties]\n", "invalid TOML"),
+        (b"\xef\xbb\xbf[properties]\n", "invalid TOML"),
+        (b"[properties.a]\nb = " + HUGE.encode() + b"\n", "more than 4300 digits"),
+        (b"[profile]\nx = -1_" + b"0" * 4400 + b"\n", "more than 4300 digits"),
+        (b'[properties.a]\nb = ["\x00"]\n', "Illegal character"),
         (b"[properties.a]\nb = " + b"[" * 5000 + b"]" * 5000 + b"\n", "nested too deeply"),
         (b"x = " + b"{a = " * 3000 + b"1" + b"}" * 3000 + b"\n", "nested too deeply"),
     ],
@@ -153,3 +158,55 @@ def test_a_huge_profile_loads_quickly(tmp_path: Path) -> None:
     path = tmp_path / "huge.toml"
     path.write_text(f"[properties.ns]\nfeat = [{values}]\n")
     assert len(load_profile(path).properties["ns"]["feat"]) == 50_000
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [("a\x00b.toml", "contains a NUL byte"), ("y" * 300 + ".toml", "File name too long")],
+)
+def test_hostile_profile_paths(tmp_path: Path, name: str, reason: str) -> None:
+    with pytest.raises(InvalidProfile) as info:
+        load_profile(tmp_path / name)
+    message = str(info.value)
+    assert "cannot read profile" in message and reason in message
+    assert "\n" not in message and "\x00" not in message
+
+
+def test_control_characters_in_keys_stay_on_one_line() -> None:
+    with pytest.raises(InvalidProfile) as info:
+        parse_profile('[properties."a\\nb"]\n')
+    assert "\n" not in str(info.value)
+
+
+_PROFILE_PIECES = (
+    "[profile]\n",
+    "[properties.nvidia]\n",
+    "[properties]\n",
+    "created-by = ",
+    "sm_arch = ",
+    '["90"]',
+    '"x"',
+    " = ",
+    "\n",
+    *TOML_HOSTILE_VALUES,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(hostile_bytes(_PROFILE_PIECES, max_parts=10))
+def test_fuzz_profile_bytes(data: bytes) -> None:
+    try:
+        parse_profile(data, source="fuzz.toml")
+    except InvalidProfile as exc:
+        assert str(exc).startswith("fuzz.toml: ") and "\n" not in str(exc)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(hostile_text(("p.toml", "/", ".."), max_parts=4))
+def test_fuzz_profile_paths(tmp_path: Path, name: str) -> None:
+    try:
+        load_profile(tmp_path / "none" / name)
+    except InvalidProfile as exc:
+        assert "\n" not in str(exc) and "\x00" not in str(exc)

@@ -469,3 +469,32 @@ def test_property_only_invalid_marker_escapes(text: str) -> None:
             assert "\n" not in str(exc)
         else:
             assert result is None or isinstance(result, (bool, Requirement))
+
+
+# --------------------------------------------------------------------------- issue 7: inputs
+
+_HUGE = "1" + "0" * 4400  # past int()'s 4,300-digit limit: packaging raises a bare ValueError
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        f'python_version > "{_HUGE}"',
+        f'"{_HUGE}" < python_version',
+        f'platform_release >= "1.{_HUGE}" and "x" in variant_namespaces',
+        f'python_version ~= "{_HUGE}"',
+    ],
+)
+def test_marker_with_a_number_past_the_digit_limit(marker: str) -> None:
+    with pytest.raises(InvalidMarker) as err:
+        evaluate_marker(marker, {"platform_release": "6.1"}, VariantEnvironment.non_variant())
+    message = str(err.value)
+    assert "more than 4300 digits" in message and "\n" not in message and len(message) < 600
+
+
+@pytest.mark.parametrize(
+    "line", [f"demo>={_HUGE}", f'demo; python_version > "{_HUGE}"', f"demo==={_HUGE}"]
+)
+def test_requires_dist_with_a_number_past_the_digit_limit(line: str) -> None:
+    with pytest.raises(InvalidMarker, match="more than 4300 digits"):
+        requirement_applies(line, {}, VariantEnvironment.non_variant())

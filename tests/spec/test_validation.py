@@ -437,3 +437,49 @@ def test_validate_hand_built_model() -> None:
     )
     with pytest.raises(InvalidMetadata, match=r"variants.a.x.F: invalid feature name 'F'"):
         validate(bad_prop, kind="variants.json")
+
+
+# --------------------------------------------------------------------------- issue 7: inputs
+
+_HUGE = "1" + "0" * 4400  # past int()'s 4,300-digit limit
+
+
+@pytest.mark.parametrize(
+    ("where", "text", "path"),
+    [
+        ("requires", f"provider>={_HUGE}", "providers.x86_64.requires[0]"),
+        ("requires", f"provider; python_version > '{_HUGE}'", "providers.x86_64.requires[0]"),
+        ("enable-if", f"python_version > '{_HUGE}'", "providers.x86_64.enable-if"),
+    ],
+)
+def test_numbers_past_the_digit_limit_in_requires_and_enable_if(
+    where: str, text: str, path: str
+) -> None:
+    doc = pep817()
+    provider = doc["providers"]["x86_64"]
+    if where == "requires":
+        provider["requires"] = [text]
+    else:
+        provider["enable-if"] = text
+    with pytest.raises(InvalidMetadata) as err:
+        load_variants_json(json.dumps(doc), source="demo-1.0-variants.json")
+    message = str(err.value)
+    assert message.startswith(f"demo-1.0-variants.json: {path}: ")
+    assert "more than 4300 digits" in message and len(message) < 400
+
+
+def test_huge_json_numbers_are_type_errors_not_crashes() -> None:
+    text = json.dumps(pep817()).replace('"install-time": false', f'"install-time": {_HUGE}')
+    with pytest.raises(InvalidMetadata, match=r"providers\.blas\.install-time: expected a boolean"):
+        load_variants_json(text)
+
+
+def test_list_validation_finds_the_bad_value_in_a_long_list() -> None:
+    values = [f"v{i}" for i in range(5000)]
+    values[4321] = "v\nbad"  # a newline must not hide inside the joined one-pass check
+    doc = v020(
+        {"a": {"s": {"f": ["v1"]}}},
+        s={"static-properties": {"f": values}},
+    )
+    with pytest.raises(InvalidMetadata, match=r"invalid feature value 'v\\nbad'"):
+        load_variants_json(doc)
