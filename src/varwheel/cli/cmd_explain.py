@@ -29,7 +29,16 @@ def register(subparsers: Any) -> None:
             "variant metadata came from, and the chosen wheel."
         ),
     )
-    parser.add_argument("requirements", nargs="+", metavar="REQ")
+    parser.add_argument("requirements", nargs="*", metavar="REQ")
+    parser.add_argument(
+        "-r",
+        "--requirement",
+        dest="requirement_files",
+        action="append",
+        default=[],
+        metavar="PYLOCK",
+        help="explain what a pylock.toml would install here, and why",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument(
         "--deps",
@@ -65,9 +74,16 @@ def _say_target(target: TargetEnvironment, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from varwheel.cli.cmd_sync import explain_lock, lock_path_of
     from varwheel.cli.render import environment_json
+    from varwheel.errors import InvalidInput
     from varwheel.resolve.explain import explain_requirement, to_json
 
+    lock_path = lock_path_of(args)
+    if lock_path is not None:
+        return explain_lock(args, lock_path)
+    if args.requirement_files or not args.requirements:
+        raise InvalidInput("explain: name requirements, or -r pylock.toml")
     reqs = [requirement_or_wheel(text) for text in args.requirements]
     ctx = build_context(args, reqs, require_env=False, keep_installed=False)
     _say_target(ctx.target, args)

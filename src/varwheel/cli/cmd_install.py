@@ -87,8 +87,12 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from varwheel.cli.cmd_sync import install_from_lock, lock_path_of
     from varwheel.cli.render import render_installed, render_plan
 
+    lock_path = lock_path_of(args)  # -r pylock.toml: install what the lock selects (PEP 751)
+    if lock_path is not None:
+        return install_from_lock(args, lock_path, sync=False)
     if cross_target_requested(args) and not args.dry_run:
         raise InvalidInput(
             "--python-version/--platform/--implementation/--abi describe another machine: "

@@ -31,6 +31,8 @@ COMMANDS = {
     "check": "varwheel.cli.cmd_check",
     "index": "varwheel.cli.cmd_index",
     "publish": "varwheel.cli.cmd_publish",
+    "lock": "varwheel.cli.cmd_lock",
+    "sync": "varwheel.cli.cmd_sync",
 }
 # one module may register several commands (make-variant, unmake-variant): import it once
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))

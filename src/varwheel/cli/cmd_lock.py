@@ -1,0 +1,191 @@
+"""``varwheel lock REQ... | -r FILE [-o pylock.toml] [--profile P ...]``: a PEP 751 lock that
+keeps the variant choice for install time, for several target machines at once (docs/lock.md).
+
+``--check`` exits 0 when re-locking would write the same bytes, 1 when the lock is stale (CI);
+``--upgrade-package NAME`` frees one package from the versions already locked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from varwheel.cli.selection_options import (
+    add_index_arguments,
+    add_requirement_file_argument,
+    add_target_arguments,
+)
+from varwheel.errors import InvalidInput
+
+STALE = 1
+
+
+def register(subparsers: Any) -> None:
+    from varwheel.cli.provider_options import add_provider_arguments
+
+    parser = subparsers.add_parser(
+        "lock",
+        help="write a pylock.toml (PEP 751) that keeps the variant choice for install time",
+        description=(
+            "Resolve for every target (--profile, repeatable; default: this machine) and every "
+            "variant it may pick, and write one pylock.toml listing those wheels with their "
+            "hashes and the inline variant metadata (PEP 825)."
+        ),
+        conflict_handler="resolve",  # our --profile is repeatable: one target each
+    )
+    parser.add_argument("requirements", nargs="*", metavar="REQ")
+    add_requirement_file_argument(parser, help="read requirements from a file (repeatable)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("pylock.toml"),
+        help="the lock file (default: pylock.toml)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 0 if the lock is up to date, 1 if locking again would change it",
+    )
+    parser.add_argument(
+        "--upgrade-package",
+        "-P",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="allow a newer version of NAME than the one locked (repeatable)",
+    )
+    parser.add_argument(
+        "-U", "--upgrade", action="store_true", help="ignore the versions already locked"
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_index_arguments(parser)
+    add_target_arguments(parser)
+    add_provider_arguments(parser)
+    parser.add_argument(
+        "--profile",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="a target machine (varwheel detect --output); repeatable: one lock for all of them",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from packaging.utils import canonicalize_name
+
+    from varwheel.cli.provider_options import provider_options_from_args
+    from varwheel.cli.selection_options import (
+        index_client_from_args,
+        load_config,
+        requirements_from_args,
+        target_from_args,
+    )
+    from varwheel.fsutil import atomic_write
+    from varwheel.lock.create import make_lock
+    from varwheel.lock.model import LockTargetInfo
+    from varwheel.lock.read import is_lock_path, read_lock
+    from varwheel.lock.targets import shown_profile_path, targets_from_profiles
+    from varwheel.lock.write import dumps
+    from varwheel.providers.support import support_function
+    from varwheel.resolve.options import ResolveOptions
+
+    output: Path = args.output
+    if not is_lock_path(output):
+        raise InvalidInput(f"-o {output}: PEP 751 names a lock pylock.toml or pylock.<name>.toml")
+    lock_dir = output.resolve().parent
+    existing = read_lock(output) if output.exists() else None
+    profiles: list[Path] = list(args.profile)
+    if not args.requirements and not args.requirement_files and existing is not None:
+        # re-lock (or check) from the inputs the lock recorded
+        args.requirements = list(existing.requirements)
+        inputs = existing.inputs
+        if not args.index_url and isinstance(inputs.get("index-url"), str):
+            args.index_url = inputs["index-url"]
+        if not args.find_links and isinstance(inputs.get("find-links"), list):
+            args.find_links = [str(x) for x in inputs["find-links"]]
+        args.no_index = args.no_index or bool(inputs.get("no-index"))
+        if not profiles:
+            profiles = [lock_dir / t.profile for t in existing.targets if t.profile]
+    reqs = requirements_from_args(args)
+    config = load_config()
+    args.profile = None  # one provider setup per target, below
+    fallback = target_from_args(args, require_env=False)
+    targets = targets_from_profiles(profiles, fallback, base=lock_dir)
+    provider_options = provider_options_from_args(args, config)
+    # every variant a target supports is locked; --prefer/--forbid/--variant act at install time
+    options = ResolveOptions(
+        allow_prereleases=bool(args.pre),
+        allow_sdists=not args.no_build,
+        build_isolation=not args.no_build_isolation,
+    )
+    client = index_client_from_args(args, config)
+
+    def support_for(target: Any) -> Any:
+        opts = replace(provider_options, profile=target.profile)
+        return support_function(opts, target.marker_env, None)
+
+    upgrade = {canonicalize_name(n) for n in args.upgrade_package}
+    preferred = {}
+    if existing is not None and not args.upgrade:
+        preferred = {p.name: p.version for p in existing.packages if p.name not in upgrade}
+    infos = [
+        LockTargetInfo(
+            name=t.name,
+            marker_env=dict(t.marker_env),
+            profile=shown_profile_path(t.profile, lock_dir) if t.profile else None,
+            profile_sha256=t.profile_sha256,
+        )
+        for t in targets
+    ]
+    inputs: dict[str, object] = {}
+    if args.index_url:
+        inputs["index-url"] = args.index_url
+    if args.find_links:
+        inputs["find-links"] = list(args.find_links)
+    if args.no_index:
+        inputs["no-index"] = True
+    try:
+        result = make_lock(
+            reqs,
+            targets,
+            client=client,
+            support_for=support_for,
+            options=options,
+            lock_dir=lock_dir,
+            preferred=preferred,
+            inputs=inputs,
+            target_infos=infos,
+        )
+    finally:
+        for line in client.warnings:
+            print(f"varwheel: warning: {line}", file=sys.stderr)
+    for note in result.notes:
+        print(f"varwheel: note: {note}", file=sys.stderr)
+    text = dumps(result.lock)
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.exists() else None
+        if current == text:
+            if not args.quiet:
+                print(f"{output} is up to date")
+            return 0
+        why = "does not exist" if current is None else "is stale: locking again would change it"
+        print(f"{output} {why}", file=sys.stderr)
+        return STALE
+    try:
+        atomic_write(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise InvalidInput(f"-o {output}: cannot write the lock: {exc.strerror or exc}") from None
+    if not args.quiet:
+        variants = sum(1 for p in result.lock.packages if p.variants is not None)
+        print(
+            f"Locked {len(result.lock.packages)} package(s) ({variants} with variants) for "
+            f"{len(targets)} target(s) into {output}"
+        )
+    return 0

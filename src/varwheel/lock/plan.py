@@ -1,0 +1,148 @@
+"""Fetch and verify the wheels a ``LockPlan`` chose, then install them in one transaction.
+
+Only the listed files are read: a ``path`` (relative to the lock's directory) is copied while
+hashed, a ``url`` downloaded (no index page is fetched). Every file must have the size and
+sha256 the lock records, its ``variant.json`` must give its label the properties the lock's
+``[packages.variants-json]`` gives it, and its METADATA the Requires-Dist the lock kept (the
+dependency set was computed from it); otherwise nothing is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from packaging.utils import NormalizedName
+
+from varwheel.errors import DownloadMismatch, HashMismatch, IndexFetchError
+from varwheel.index.models import IndexFile
+from varwheel.lock.model import InvalidLock, LockMismatch
+from varwheel.lock.select import LockPlan, Planned
+from varwheel.resolve.candidates import Candidate
+from varwheel.resolve.verify import verify_download
+
+CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Work:
+    """What an install from a lock changes: the plan's items minus those already installed as
+    locked (same version and variant label), unless reinstalling."""
+
+    install: tuple[Planned, ...]
+    keep: tuple[Planned, ...]
+
+
+def work_for(plan: LockPlan, installed: Mapping[NormalizedName, object], *, force: bool) -> Work:
+    todo, keep = [], []
+    for item in plan.items:
+        dist = installed.get(item.name)
+        same = (
+            dist is not None
+            and getattr(dist, "version", None) == str(item.package.version)
+            and getattr(dist, "variant_label", None) == item.label
+        )
+        (keep if same and not force else todo).append(item)
+    return Work(tuple(todo), tuple(keep))
+
+
+def fetch(
+    items: Sequence[Planned], dest: Path, *, lock_dir: Path, client: object | None
+) -> list[Path]:
+    """Each item's wheel as a verified local file under ``dest`` (same order as ``items``)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    out = []
+    for item in items:
+        wheel = item.wheel
+        name = wheel.filename.filename
+        target = dest / name
+        if wheel.path is not None:
+            source = Path(wheel.path)
+            if not source.is_absolute():
+                source = lock_dir / source
+            _copy_hashed(source, target, item)
+        elif wheel.url is not None and wheel.url.startswith("file:"):
+            _copy_hashed(Path(unquote(urlparse(wheel.url).path)), target, item)
+        else:
+            if client is None:
+                raise InvalidLock(f"{item.name}: {name} has a URL but no HTTP client was given")
+            file = IndexFile(name, wheel.url or "", {"sha256": wheel.sha256}, size=wheel.size)
+            try:
+                got = client.download(file, dest)  # type: ignore[attr-defined]
+            except HashMismatch as exc:
+                raise LockMismatch(
+                    f"{item.name}: {exc} (the lock or the file was tampered with)"
+                ) from None
+            except IndexFetchError:
+                raise
+            target = got
+            _check_file(target, item)
+        out.append(target)
+    return out
+
+
+def _copy_hashed(source: Path, target: Path, item: Planned) -> None:
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with source.open("rb") as src, target.open("wb") as dst:
+            while chunk := src.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                dst.write(chunk)
+    except OSError as exc:
+        raise InvalidLock(f"{item.name}: cannot read {source}: {exc.strerror or exc}") from None
+    _compare(item, digest.hexdigest(), size)
+
+
+def _check_file(path: Path, item: Planned) -> None:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    _compare(item, digest.hexdigest(), path.stat().st_size)
+
+
+def _compare(item: Planned, sha256: str, size: int) -> None:
+    wheel = item.wheel
+    name = wheel.filename.filename
+    if sha256 != wheel.sha256:
+        raise LockMismatch(
+            f"{name}: sha256 {sha256} but the lock says {wheel.sha256} "
+            "(the lock or the file was tampered with); nothing installed"
+        )
+    if wheel.size is not None and size != wheel.size:
+        raise LockMismatch(
+            f"{name}: {size} bytes but the lock says {wheel.size}; nothing installed"
+        )
+
+
+def candidate_of(item: Planned) -> Candidate:
+    return Candidate(
+        item.name,
+        item.package.version,
+        None,
+        item.wheel.filename,
+        item.label,
+        tuple(item.properties),
+        item.marker_properties,
+        item.decided_by,
+    )
+
+
+def verify(items: Sequence[Planned], paths: Sequence[Path]) -> list[str]:
+    """Each wheel's own ``variant.json`` and METADATA say what the lock says (warnings back)."""
+    out: list[str] = []
+    for item, path in zip(items, paths, strict=True):
+        try:
+            out.extend(
+                verify_download(
+                    path, candidate_of(item), item.package.variants, item.used_metadata()
+                )
+            )
+        except DownloadMismatch as exc:
+            raise LockMismatch(f"{exc} (lock: {item.name} {item.package.version})") from None
+    return out

@@ -1,0 +1,238 @@
+"""Choose what to install from a lock on one target, with no resolution and no index.
+
+From the lock's requirements, walk the locked packages: per package, rank its listed wheels
+with ``spec.selection.select_wheels`` (tags, then variants with the target's support from its
+providers or ``--profile``, and ``--variant/--prefer/--forbid/--no-variants``); then evaluate
+the chosen wheel's Requires-Dist (kept in the lock) with the target's markers and the chosen
+variant's markers (PEP 825: its properties the target supports) to find the next packages.
+Every dependency must be locked at a version that satisfies it, else the lock is inconsistent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from packaging.markers import Marker
+from packaging.metadata import RawMetadata
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.tags import Tag
+from packaging.utils import NormalizedName, canonicalize_name
+
+from varwheel.errors import InvalidMarker, ResolutionError
+from varwheel.lock.model import InvalidLock, LockedPackage, LockedWheel, LockFile
+from varwheel.resolve.candidates import summarize_rejections
+from varwheel.resolve.metadata import dependencies
+from varwheel.resolve.options import ResolveOptions
+from varwheel.spec.markers import VariantEnvironment, filter_supported
+from varwheel.spec.model import VariantMetadata
+from varwheel.spec.selection import SupportedProperties, WheelSelection, select_wheels
+
+SupportFunction = Callable[[VariantMetadata], SupportedProperties]
+
+
+class NoLockedWheel(ResolutionError):
+    """No wheel the lock lists for a package fits this target (exit 1)."""
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One package to install from the lock, and why this wheel."""
+
+    package: LockedPackage
+    wheel: LockedWheel
+    selection: WheelSelection
+    support: SupportedProperties | None
+    properties: tuple = ()
+    marker_properties: frozenset = frozenset()
+    decided_by: str = ""
+    requested: bool = False
+    extras: frozenset[str] = frozenset()
+    required_by: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()  # canonical names this wheel pulls in on this target
+
+    @property
+    def name(self) -> NormalizedName:
+        return self.package.name
+
+    @property
+    def label(self) -> str | None:
+        return self.wheel.label
+
+    def used_metadata(self) -> RawMetadata:
+        """What the choice read of the wheel's METADATA (checked against the wheel itself)."""
+        return {  # type: ignore[typeddict-item]
+            "name": self.package.name,
+            "version": str(self.package.version),
+            "requires_dist": list(self.package.requires_dist_of(self.wheel)),
+        }
+
+
+@dataclass(frozen=True)
+class LockPlan:
+    items: tuple[Planned, ...]
+    ignored: tuple[str, ...] = field(default_factory=tuple)  # root requirements whose markers fail
+
+    def by_name(self) -> dict[NormalizedName, Planned]:
+        return {p.name: p for p in self.items}
+
+
+def check_environment(lock: LockFile, marker_env: Mapping[str, str]) -> None:
+    """PEP 751: ``requires-python`` and ``environments`` must hold for the target."""
+    env = dict(marker_env)
+    if lock.requires_python:
+        from packaging.specifiers import SpecifierSet
+
+        version = env.get("python_full_version", "")
+        if version and not SpecifierSet(lock.requires_python).contains(version, prereleases=True):
+            raise NoLockedWheel(
+                f"{lock.source}: requires Python {lock.requires_python}, the target has {version}"
+            )
+    if lock.environments and not any(Marker(m).evaluate(env) for m in lock.environments):
+        shown = "; ".join(lock.environments)
+        raise NoLockedWheel(
+            f"{lock.source}: made for other machines ({shown}); lock again with a profile of this one"
+        )
+
+
+def select_from_lock(
+    lock: LockFile,
+    *,
+    tags: Sequence[Tag],
+    marker_env: Mapping[str, str],
+    support_for: SupportFunction,
+    options: ResolveOptions,
+) -> LockPlan:
+    check_environment(lock, marker_env)
+    by_name = lock.by_name()
+    env = dict(marker_env)
+    roots: list[Requirement] = []
+    ignored: list[str] = []
+    if lock.requirements:
+        for text in lock.requirements:
+            req = _requirement(text, f"{lock.source}: tool.varwheel.requirements")
+            if req.marker is not None and not req.marker.evaluate(env):
+                ignored.append(text)
+                continue
+            roots.append(req)
+    else:  # a plain PEP 751 lock: every package whose marker holds
+        for pkg in lock.packages:
+            if pkg.marker is None or pkg.marker.evaluate({**env, "extra": ""}):
+                roots.append(Requirement(f"{pkg.name}=={pkg.version}"))
+    requested = {canonicalize_name(r.name) for r in roots}
+    chosen: dict[NormalizedName, dict] = {}
+    done: set[tuple[NormalizedName, str]] = set()  # (name, extra) whose dependencies were added
+    queue: list[tuple[Requirement, str]] = [(r, "requested") for r in roots]
+    while queue:
+        req, parent = queue.pop(0)
+        name = canonicalize_name(req.name)
+        pkg = by_name.get(name)
+        if pkg is None:
+            raise InvalidLock(
+                f"{lock.source}: {parent} requires {req}, which the lock does not list"
+            )
+        if not req.specifier.contains(pkg.version, prereleases=True):
+            raise InvalidLock(
+                f"{lock.source}: {parent} requires {req}, but the lock has {name} {pkg.version}"
+            )
+        item = chosen.get(name)
+        if item is None:
+            item = chosen[name] = _choose(pkg, tags, env, support_for, options)
+            item["required_by"] = []
+            item["extras"] = set()
+            item["deps"] = set()
+        if parent not in item["required_by"]:
+            item["required_by"].append(parent)
+        extras = {canonicalize_name(e) for e in req.extras}
+        item["extras"] |= extras
+        for extra in ("", *sorted(extras)):
+            if (name, extra) in done:
+                continue
+            done.add((name, extra))
+            wheel: LockedWheel = item["wheel"]
+            raw: RawMetadata = {"requires_dist": list(pkg.requires_dist_of(wheel))}  # type: ignore[typeddict-item]
+            try:
+                deps = dependencies(
+                    raw,
+                    marker_env=env,
+                    variant=item["variant"],
+                    extras=(extra,) if extra else (),
+                    source=f"{lock.source}: {name}",
+                )
+            except (InvalidMarker, InvalidRequirement) as exc:
+                raise InvalidLock(f"{lock.source}: {name}: {exc}") from None
+            for dep in deps:
+                item["deps"].add(canonicalize_name(dep.name))
+                queue.append((dep, f"{name} {pkg.version}"))
+    items = []
+    for name in sorted(chosen):
+        c = chosen[name]
+        items.append(
+            Planned(
+                package=by_name[name],
+                wheel=c["wheel"],
+                selection=c["selection"],
+                support=c["support"],
+                properties=c["properties"],
+                marker_properties=c["marker_properties"],
+                decided_by=c["decided_by"],
+                requested=name in requested,
+                extras=frozenset(c["extras"]),
+                required_by=tuple(c["required_by"]),
+                dependencies=tuple(sorted(c["deps"])),
+            )
+        )
+    return LockPlan(tuple(items), tuple(ignored))
+
+
+def _choose(
+    pkg: LockedPackage,
+    tags: Sequence[Tag],
+    env: Mapping[str, str],
+    support_for: SupportFunction,
+    options: ResolveOptions,
+) -> dict:
+    support = support_for(pkg.variants) if pkg.variants is not None else None
+    by_filename = {w.filename: w for w in pkg.wheels}
+    selection = select_wheels(
+        [w.filename for w in pkg.wheels],
+        pkg.variants,
+        support or SupportedProperties({}),
+        tags,
+        options.prefs_for(pkg.name),
+    )
+    if not selection.ranked:
+        from varwheel.resolve.candidates import Release
+
+        release = Release(pkg.name, pkg.version)
+        reason = summarize_rejections(release, selection)
+        raise NoLockedWheel(
+            f"{pkg.name} {pkg.version}: no wheel in the lock fits this target: {reason}; "
+            f"run `varwheel explain -r LOCK` for details, or lock again for this machine"
+        )
+    best = selection.ranked[0]
+    props = tuple(best.properties)
+    marker_props = (
+        frozenset(filter_supported(frozenset(props), support)) if props and support else frozenset()
+    )
+    variant = (
+        VariantEnvironment.non_variant()
+        if best.label is None
+        else VariantEnvironment(best.label, marker_props)
+    )
+    return {
+        "wheel": by_filename[best.wheel],
+        "selection": selection,
+        "support": support,
+        "properties": props,
+        "marker_properties": marker_props,
+        "decided_by": best.decided_by,
+        "variant": variant,
+    }
+
+
+def _requirement(text: str, where: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise InvalidLock(f"{where}: {text!r}: {exc}") from None
