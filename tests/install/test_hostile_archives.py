@@ -210,14 +210,22 @@ def test_metadata_read_whole_is_capped(tmp_path: Path) -> None:
     _refused(path, "METADATA'", "too large to read")
 
 
+_PEAK = """
+import resource
+try:  # VmHWM: this process's own high-water mark. ru_maxrss is not: exec keeps the maximum
+    # of the (v)forking parent's memory, so a big pytest process would be measured instead.
+    with open("/proc/self/status") as fh:
+        print(next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) / 1024)
+except OSError:  # not Linux: ru_maxrss (bytes on macOS)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024)
+"""
+
+
 def _peak_mib(tmp_path: Path, body: str) -> tuple[float, str]:
-    """Run ``body`` in a fresh interpreter; its peak RSS (MiB) and its last output line."""
+    """Run ``body`` in a fresh interpreter; its peak RSS (MiB) and its other output."""
     script = tmp_path / "probe.py"
-    script.write_text(
-        "import resource, sys\n"
-        + textwrap.dedent(body)
-        + "\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
-    )
+    script.write_text("import sys\n" + textwrap.dedent(body) + _PEAK)
     proc = subprocess.run(
         [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False
     )
@@ -244,6 +252,25 @@ def test_bomb_is_refused_in_bounded_memory(tmp_path: Path, gib: int) -> None:
     )
     assert "zip bomb" in out
     assert peak < PEAK_BOUND_MIB
+
+
+def test_streaming_alone_bounds_memory(tmp_path: Path) -> None:
+    """With the ratio and size rules switched off, a 256 MiB bomb that RECORD vouches for is
+    inflated, CRC-checked and hashed chunk by chunk: memory does not grow with what it unpacks to."""
+    bomb = deflate_bomb("demo/big.bin", 256 << 20)
+    row = f"demo/big.bin,{repeated_digest(bytes(1 << 20), 256)},{256 << 20}"
+    path = _wheel(tmp_path, [bomb], record_extra=(row,))
+    peak, out = _peak_mib(
+        tmp_path,
+        f"""
+        from varwheel import wheelzip
+        from varwheel.install.wheelcheck import check_wheel
+        wheelzip.MAX_RATIO = wheelzip.RATIO_FLOOR = 1 << 40
+        print(check_wheel({str(path)!r}).members)
+        """,
+    )
+    assert out == "5"
+    assert peak < 64
 
 
 def test_large_wheel_validates_and_installs_in_bounded_memory(tmp_path: Path) -> None:
