@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -175,8 +176,6 @@ def _run(args: argparse.Namespace) -> int:
         return _run_all(args, src, out, config)
     if args.show_settings:
         return _show(src, props, args, config)
-    import time
-
     start = time.perf_counter()
     try:
         path = frontend.build_wheel(
