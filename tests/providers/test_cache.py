@@ -80,8 +80,12 @@ def test_corrupt_entries_are_misses(tmp_path: Path) -> None:
     (tmp_path / ANSWERS).mkdir(parents=True)
     (tmp_path / ANSWERS / "torn.json").write_text('{"format": 1, "crea')
     (tmp_path / ANSWERS / "old.json").write_text('{"format": 0, "created": 1e12, "value": 1}')
+    (tmp_path / ANSWERS / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / ANSWERS / "bigint.json").write_text('{"format": 1, "created": ' + "9" * 5000 + "}")
     assert cache.get("torn") is None
     assert cache.get("old") is None
+    assert cache.get("deep") is None
+    assert cache.get("bigint") is None
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:

@@ -94,7 +94,7 @@ class AnswerCache:
         """The stored value, or None when absent, expired or unreadable."""
         try:
             doc = json.loads(self._path(key).read_bytes())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):  # ValueError: also a 4300+ digit integer
             return None
         if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
             return None
