@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,7 +68,9 @@ def _wait(url: str, proc: subprocess.Popen[bytes], seconds: float, what: str) ->
 
 @pytest.fixture(scope="module")
 def pypiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    from passlib.apache import HtpasswdFile  # pypiserver's own htpasswd support needs passlib
+    with warnings.catch_warnings():  # passlib imports the deprecated crypt module
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from passlib.apache import HtpasswdFile  # pypiserver's htpasswd support needs passlib
 
     root = tmp_path_factory.mktemp("pypiserver")
     packages = root / "packages"
