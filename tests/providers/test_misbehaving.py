@@ -117,6 +117,8 @@ PLUGIN = SPAWN + textwrap.dedent(
             spawn_daemon(os.environ["VW_ESCAPE_PIDFILE"], os.environ["VW_ESCAPE_DAEMON"])
             if mode == "hang":
                 time.sleep(600)
+        elif mode == "unprintable":
+            raise ValueError(10**5000)  # str() of it fails: past the 4300-digit limit
         elif mode in ("fifo", "symlink"):
             # after the worker has written its answer, put something else at the path
             atexit.register(_replace_response, mode)
@@ -363,3 +365,13 @@ def test_killing_varwheel_mid_run_kills_the_provider_and_its_daemon(
         proc.kill()  # SIGKILL: varwheel cannot clean up; the reaper must
         proc.wait()
         assert _dead_soon(daemon, within=5), "the daemon outlived a killed varwheel"
+
+
+@pytest.mark.slow
+def test_an_unprintable_plugin_exception_fails_only_its_namespace(
+    escape_env: Path, tmp_path: Path
+) -> None:
+    result = _in_varwheel(
+        _query_code(escape_env, 20), tmp_path, limit=40, env={"VW_ESCAPE_MODE": "unprintable"}
+    )
+    assert (result["ok"], result["error"]) == (False, "ValueError: (unprintable exception)")

@@ -117,7 +117,10 @@ def answer(query: dict[str, Any]) -> dict[str, Any]:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    try:
+        text = " ".join(str(exc)[:10_000].split()) or type(exc).__name__
+    except Exception:  # a plugin's exception whose str() fails (or holds a 4300+ digit int)
+        text = "(unprintable exception)"
     prefix = "" if isinstance(exc, PluginFault) else f"{type(exc).__name__}: "
     return (prefix + text)[:300]
 
