@@ -25,7 +25,7 @@ from varwheel.errors import IndexFetchError, InvalidInput
 from varwheel.index.credentials import Repository
 from varwheel.index.dists import WHEEL, file_kind, project_and_version
 from varwheel.index.static import IndexUpdate, RemoteFile, update_side_index, validate_release
-from varwheel.index.upload import UploadResult, upload_file
+from varwheel.index.upload import UploadResult, upload_file, upload_pool
 from varwheel.spec.filenames import parse_wheel_filename
 
 __all__ = [
@@ -182,9 +182,7 @@ def publish(
     """Upload ``plan.files`` in order, then write the side index when asked. A refusal raises
     (:class:`~varwheel.index.upload.UploadRefused`, exit 4) after the files before it went up;
     the side index is written only when every upload succeeded."""
-    import urllib3
-
-    pool = urllib3.PoolManager()
+    pool = upload_pool(repository.url)
     results = []
     for path in plan.files:
         if on_start is not None:

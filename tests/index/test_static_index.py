@@ -18,6 +18,7 @@ from helpers.http_server import serve_directory
 from helpers.wheels import build_wheel, variant_json
 from index.release import LABELS, build_release
 from varwheel.errors import InvalidFilename, InvalidInput, InvalidMetadata, MergeConflict
+from varwheel.index import static
 from varwheel.index.client import IndexClient
 from varwheel.index.models import ROUTE_INDEX
 from varwheel.index.static import merge_artifacts, update_index, write_static_index
@@ -303,3 +304,20 @@ def test_killed_update_leaves_the_old_index_valid(tmp_path: Path) -> None:
     assert interrupted >= 1
     update_index([release], site)  # a rerun completes it
     assert len(assert_valid_index(site)["vpub"]) == 5 + 6 * 5
+
+
+def test_one_writer_at_a_time_and_stale_temps_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    update_index(build_release(tmp_path / "a", "1.0", labels=()), site)
+    stale = site / "files" / ".vpub-2.0-py3-none-any.whl.x1y2.tmp"
+    stale.write_bytes(b"left by a killed run")
+    monkeypatch.setattr(static, "LOCK_TIMEOUT_S", 0.2)
+    before = snapshot_tree(site)
+    with static.index_lock(site), pytest.raises(static.IndexBusy, match="another varwheel"):
+        update_index(build_release(tmp_path / "b", "2.0", labels=()), site)
+    assert snapshot_tree(site) == before
+    update_index([tmp_path / "b"], site)
+    assert not stale.exists()
+    assert len(assert_valid_index(site)["vpub"]) == 2

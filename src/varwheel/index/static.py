@@ -40,7 +40,8 @@ import os
 import posixpath
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -55,6 +56,7 @@ from varwheel.errors import (
     InvalidInput,
     InvalidMetadata,
     MergeConflict,
+    VarwheelError,
 )
 from varwheel.fsutil import atomic_write
 from varwheel.index.dists import SDIST, VARIANTS_JSON, WHEEL, file_kind, project_and_version
@@ -71,11 +73,13 @@ from varwheel.spec.model import VariantMetadata
 
 __all__ = [
     "API_VERSION",
+    "IndexBusy",
     "IndexUpdate",
     "MergeResult",
     "RemoteFile",
     "ValidatedRelease",
     "collect_distributions",
+    "index_lock",
     "merge_artifacts",
     "update_index",
     "update_side_index",
@@ -590,6 +594,51 @@ def _write_if_changed(path: Path, data: bytes, written: list[str], root: Path) -
     written.append(path.relative_to(root).as_posix())
 
 
+class IndexBusy(VarwheelError):
+    """Another varwheel process is writing the same index (exit 1)."""
+
+
+LOCK_NAME = ".varwheel-index.lock"
+LOCK_TIMEOUT_S = 60.0
+
+
+@contextlib.contextmanager
+def index_lock(dest: Path, timeout: float | None = None) -> Iterator[None]:
+    """Exclusive lock on an existing index directory while it is read and updated, so that two
+    runs cannot each switch the pages to their own view (POSIX ``flock``; a no-op elsewhere)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    fd = os.open(dest / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusy(
+                        f"{dest}: another varwheel process is writing this index "
+                        f"(lock {dest / LOCK_NAME})"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temps(dest: Path) -> None:
+    """Temporary files a killed run left (``.<name>.<random>.tmp``); only called under the lock."""
+    for folder in (dest / "files", dest / "simple"):
+        if folder.is_dir():
+            for tmp in folder.rglob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+
+
 def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
     """Add the distribution files of ``paths`` (files or artifact directories) to the static
     index at ``dest`` (created when missing; an existing non-index directory must be empty).
@@ -605,6 +654,13 @@ def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
         raise InvalidInput(f"{dest}: exists and is not a directory")
     if dest.is_dir() and not _is_index(dest) and any(dest.iterdir()):
         raise InvalidInput(f"{dest}: not empty and not a static index (no simple/index.html)")
+    if not dest.is_dir():
+        return _update_index(paths, dest)  # a new index: nothing to read, nothing to race with
+    with index_lock(dest):
+        return _update_index(paths, dest)
+
+
+def _update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
     found, skipped = collect_distributions(paths)
     if not found:
         raise InvalidInput("no wheel, sdist or *-variants.json file among the inputs")
@@ -655,6 +711,9 @@ def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
         pages_entries[project] = sorted(merged.values(), key=lambda e: e.filename)
     # ---- everything is valid: write, files first and pages last
     dest.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temps(dest)
+    if not (dest / LOCK_NAME).exists():  # part of the index from its creation on
+        (dest / LOCK_NAME).write_bytes(b"")
     files_dir = dest / "files"
     for e in added:
         assert e.path is not None
@@ -710,9 +769,17 @@ def update_side_index(
     metadata from here and downloads the wheels from the server; pip and uv see the same
     wheels. Same atomicity as :func:`update_index`."""
     dest = Path(dest)
-    project = canonicalize_name(project)
     if dest.is_dir() and not _is_index(dest) and any(dest.iterdir()):
         raise InvalidInput(f"{dest}: not empty and not a static index (no simple/index.html)")
+    dest.mkdir(parents=True, exist_ok=True)
+    with index_lock(dest):
+        _remove_stale_temps(dest)
+        return _update_side_index(dest, canonicalize_name(project), remote, variants)
+
+
+def _update_side_index(
+    dest: Path, project: str, remote: Sequence[RemoteFile], variants: dict[str, bytes]
+) -> IndexUpdate:
     kept = [
         e
         for e in _existing_entries(dest, project, remote_ok=True)

@@ -47,6 +47,7 @@ __all__ = [
     "server_reason",
     "upload_fields",
     "upload_file",
+    "upload_pool",
 ]
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
@@ -252,7 +253,9 @@ def server_reason(status: int, http_reason: str, body: bytes, content_type: str)
     return found if len(found) <= 300 else found[:297] + "..."
 
 
-def _pool(url: str):  # type: ignore[no-untyped-def]  # urllib3 imported lazily
+def upload_pool(url: str):  # type: ignore[no-untyped-def]  # urllib3 imported lazily
+    """A connection pool for ``url``: through ``https_proxy``/``http_proxy`` from the environment
+    unless ``no_proxy`` or loopback says otherwise."""
     from urllib.parse import urlsplit
     from urllib.request import getproxies, proxy_bypass
 
@@ -283,7 +286,7 @@ def upload_file(
     from urllib3.util import Timeout, make_headers
 
     fields = upload_fields(path)
-    manager = pool or _pool(repository.url)
+    manager = pool or upload_pool(repository.url)
     headers = {"User-Agent": USER_AGENT}
     auth = repository.credentials.basic_auth
     if auth is not None:
