@@ -24,6 +24,7 @@ from pathlib import Path
 from varwheel.errors import IndexFetchError, InvalidInput
 from varwheel.index.credentials import Repository
 from varwheel.index.dists import WHEEL, file_kind, project_and_version
+from varwheel.index.hashes import file_digest
 from varwheel.index.static import IndexUpdate, RemoteFile, update_side_index, validate_release
 from varwheel.index.upload import UploadResult, upload_file, upload_pool
 from varwheel.spec.filenames import parse_wheel_filename
@@ -149,6 +150,19 @@ def _remote_files(
         names = {f.filename for f in files}
         if not set(uploaded) <= names:
             continue
+        for f in files:
+            # a server that kept other bytes under the name (--skip-existing on a 409) must not
+            # be paired with variant metadata describing ours
+            if (
+                f.filename in uploaded
+                and f.sha256
+                and f.sha256 != file_digest(uploaded[f.filename], "sha256")
+            ):
+                raise IndexFetchError(
+                    f"{url} lists {f.filename} with sha256 {f.sha256[:12]}…, not the "
+                    f"{file_digest(uploaded[f.filename], 'sha256')[:12]}… of the file published; "
+                    "side index not written"
+                )
         remote = [
             RemoteFile(
                 f.filename,

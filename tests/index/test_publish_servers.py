@@ -12,12 +12,14 @@ leaves the side index as it was.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import time
 import urllib.request
 import warnings
@@ -177,6 +179,17 @@ def new_version() -> str:
     return f"1.{next(_VERSIONS)}"
 
 
+def sdist(dest: Path, version: str) -> Path:
+    """A minimal sdist (PKG-INFO is what the upload reads)."""
+    path = dest / f"vpub-{version}.tar.gz"
+    data = f"Metadata-Version: 2.1\nName: vpub\nVersion: {version}\n".encode()
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo(f"vpub-{version}/PKG-INFO")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    return path
+
+
 def release(dest: Path, version: str, **kwargs: object) -> list[Path]:
     """Six- and seven-part names: each wheel without and with build tag 1."""
     return [
@@ -255,14 +268,16 @@ def test_publish_then_install_the_expected_variant(
     monkeypatch.setenv("VARWHEEL_PASSWORD", server.password)
     version = new_version()
     release(tmp_path / "dist", version)
+    sdist(tmp_path / "dist", version)
     code, out, err = cli(
         capsys, "publish", "dist", *publish_args(server, "--variants-index", "side")
     )
     assert code == 0, err
-    assert sum(line.startswith("uploaded ") for line in out.splitlines()) == 8
+    assert sum(line.startswith("uploaded ") for line in out.splitlines()) == 9
     assert "password from VARWHEEL_PASSWORD" in out and server.password not in out + err
     lines = [line for line in out.splitlines() if line.startswith("uploaded ")]
-    assert lines[0] == f"uploaded vpub-{version}-1-py3-none-any.whl"  # plain wheels first
+    assert lines[0] == f"uploaded vpub-{version}.tar.gz"  # the sdist and plain wheels first
+    assert lines[1] == f"uploaded vpub-{version}-1-py3-none-any.whl"
     assert lines[-1].endswith("-cu13.whl")
 
     # straight from the server: the wheels' own variant.json (range requests / downloads)
@@ -363,6 +378,12 @@ def test_refusal_is_one_line_exit_4(server: Server, tmp_path: Path, capsys) -> N
     code, out, err = cli(capsys, "publish", "b", *args, "--skip-existing")
     assert code == 0, err
     assert sum(line.startswith("exists ") for line in out.splitlines()) == 2
+    # ... but a side index is never paired with bytes other than the ones published
+    release(tmp_path / "c", version, labels=("cu12",), payload=16)
+    code, out, err = cli(capsys, "publish", "c", *args, "--skip-existing", "--variants-index", "s")
+    assert code == exitcodes.NETWORK_FAILURE, err
+    assert "with sha256" in err and "side index not written" in err
+    assert not (tmp_path / "s" / "simple").exists()
     # wrong credentials
     code, _, err = cli(capsys, "publish", "b", *publish_args(server, "-p", "wrong"))
     assert code == exitcodes.NETWORK_FAILURE and err.count("\n") == 1
