@@ -71,7 +71,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         known = {r.namespace: dict(r.properties) for r in results if r.properties is not None}
         try:
-            atomic_write(args.output, dump_profile(known).encode())
+            from varwheel.install.environment import current_environment
+            from varwheel.lock.targets import machine_of
+
+            # the whole machine: Python version, tags and markers too (varwheel lock --profile)
+            machine = machine_of(current_environment())
+            atomic_write(args.output, dump_profile(known, machine=machine).encode())
         except OSError as exc:
             raise InvalidInput(
                 f"--output {args.output}: cannot write the profile: {exc.strerror or exc}"

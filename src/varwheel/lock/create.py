@@ -55,6 +55,7 @@ class _Collected:
     metadata: VariantMetadata | None = None
     targets: set[str] = field(default_factory=set)
     plain_targets: set[str] = field(default_factory=set)
+    requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ def make_lock(
             if pkg.choice is not None and pkg.choice.metadata is not None and got.metadata is None:
                 got.metadata = pkg.choice.metadata
             got.targets.add(target.name)
+            got.requested = got.requested or pkg.requested
             if plain:
                 got.plain_targets.add(target.name)
 
@@ -215,7 +217,9 @@ def _finish(
             ]
             plain_markers = {marker_of[t] for t in got.plain_targets}
             variant_only = got.targets - got.plain_targets
-            if plain_markers == all_markers:
+            if plain_markers == all_markers or (got.requested and plain_markers != all_markers):
+                # a requested package plain consumers cannot install must make them fail
+                # (no usable wheel) rather than be skipped silently by the gate below
                 marker = None
             else:
                 parts = [f"({m})" if m else "" for m in sorted(plain_markers)]

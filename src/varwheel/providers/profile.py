@@ -96,11 +96,14 @@ def dump_profile(
     sp: SupportedProperties | Mapping[str, Mapping[str, tuple[str, ...]]],
     *,
     created_by: str | None = None,
+    machine: Mapping[str, object] | None = None,
 ) -> str:
     """Serialise supported properties as profile TOML.
 
     Deterministic: namespaces sorted; features keep their given order (the provider's feature
-    order, which ranks variants); values keep their preference order.
+    order, which ranks variants); values keep their preference order. ``machine`` (the Python
+    side: ``python-version``, ``implementation``, ``abis``, ``platform-tags``, ``markers``; see
+    ``varwheel.lock.targets``) goes into ``[profile]``, whose unknown keys readers ignore.
     """
     if created_by is None:
         from varwheel import __version__
@@ -108,7 +111,7 @@ def dump_profile(
         created_by = f"varwheel {__version__}"
     props = sp.properties if isinstance(sp, SupportedProperties) else sp
     doc = {
-        "profile": {"created-by": created_by},
+        "profile": {"created-by": created_by, **dict(machine or {})},
         "properties": {
             ns: {feature: list(values) for feature, values in props[ns].items()}
             for ns in sorted(props)
