@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,14 @@ _ACTIVATION = re.compile(r"activate(?:\..*)?|activate_this\.py|deactivate(?:\.ba
 
 def _fold(path: str) -> str:
     return os.path.normpath(path).casefold()
+
+
+def _parents(path: str) -> Iterator[str]:
+    """The directories above ``path`` (not ``path`` itself), up to the filesystem root."""
+    head = os.path.dirname(path)
+    while head != path:
+        yield head
+        path, head = head, os.path.dirname(head)
 
 
 def _under(path: str, root: str) -> bool:
@@ -58,7 +67,8 @@ class EnvironmentLayout:
     interpreter: str  # case-folded
     config: str  # case-folded ``<prefix>/pyvenv.cfg``
     site_dirs: tuple[str, ...]  # purelib, platlib
-    _real_dirs: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+    _ancestors: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    _dirs: dict[str, tuple[bool, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, env: TargetEnvironment) -> EnvironmentLayout:
@@ -79,6 +89,9 @@ class EnvironmentLayout:
             real_roots=tuple(dict.fromkeys(os.path.realpath(r) for r in roots)),
             protected=protected,
             real_protected=frozenset(os.path.realpath(p) for p in protected),
+            _ancestors=frozenset(
+                a for p in protected for r in (p, os.path.realpath(p)) for a in _parents(r)
+            ),
             interpreter_dirs=frozenset({_fold(str(env.scripts)), _fold(os.path.dirname(python))}),
             interpreter=python.casefold(),
             config=_fold(os.path.join(prefix, "pyvenv.cfg")),
@@ -114,11 +127,17 @@ class EnvironmentLayout:
                     return top
         return None
 
-    def _real_dir(self, directory: str) -> str:
-        real = self._real_dirs.get(directory)
-        if real is None:
-            real = self._real_dirs[directory] = os.path.realpath(directory)
-        return real
+    def _dir_inside(self, directory: str) -> tuple[bool, str]:
+        """Whether ``directory`` is a root or below one, lexically and once resolved, and its
+        resolved path (cached: RECORD files list thousands of paths in few directories)."""
+        known = self._dirs.get(directory)
+        if known is None:
+            real = os.path.realpath(directory)
+            inside = any(_under(directory, r) for r in self.roots) and any(
+                _under(real, r) for r in self.real_roots
+            )
+            known = self._dirs[directory] = (inside, real)
+        return known
 
     def contains(self, path: str, *, allow_root: bool = False) -> bool:
         """``path`` is a normalised absolute path inside the environment, also after resolving
@@ -132,13 +151,11 @@ class EnvironmentLayout:
             return False
         if path in self.protected:
             return allow_root
-        if not any(_under(path, r) for r in self.roots):
+        if path in self._ancestors:
             return False
-        if any(_under(p, path) for p in self.protected):
-            return False
-        real = os.path.join(self._real_dir(os.path.dirname(path)), os.path.basename(path))
+        head, name = os.path.split(path)
+        inside, real_head = self._dir_inside(head)
+        real = os.path.join(real_head, name)
         if real in self.real_protected:
             return allow_root
-        if any(_under(p, real) for p in self.real_protected):
-            return False
-        return any(_under(real, r) for r in self.real_roots)
+        return inside and real not in self._ancestors
