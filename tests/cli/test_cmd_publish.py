@@ -98,3 +98,38 @@ def test_dry_run_and_usage_errors(capsys, tmp_path: Path) -> None:
     assert code == exitcodes.INVALID_INPUT and "no repository to publish to" in err
     code, _, err = run(capsys, "publish", "dist", "-r", "nope")
     assert code == exitcodes.INVALID_INPUT and "-r nope: 'nope' is not a section" in err
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    """On a terminal (a pty) rich draws a progress bar on stderr; the result lines stay plain."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    build_release(tmp_path / "dist", "1.0", labels=("cu12",), payload=2 * 1024 * 1024)
+    master, slave = pty.openpty()
+    with upload_server() as server:
+        proc = subprocess.run(
+            [sys.executable, "-m", "varwheel", "publish", "dist", "--repository-url", server.url],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=120,
+        )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(master)
+    drawn = b"".join(chunks).decode("utf-8", "replace")
+    assert proc.returncode == 0
+    assert "uploaded vpub-1.0-py3-none-any-cu12.whl" in proc.stdout
+    assert "vpub-1.0-py3-none-any" in drawn and "━" in drawn  # the bar, with the file name

@@ -87,6 +87,9 @@ def _progress(stream: Any):  # type: ignore[no-untyped-def]  # rich is imported 
         TransferSpeedColumn(),
         console=Console(file=stream),
         transient=True,
+        # result lines go to stdout; through the live display only when it is the same terminal
+        redirect_stdout=sys.stdout.isatty(),
+        redirect_stderr=False,
     )
 
 
