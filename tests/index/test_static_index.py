@@ -321,3 +321,19 @@ def test_one_writer_at_a_time_and_stale_temps_removed(
     update_index([tmp_path / "b"], site)
     assert not stale.exists()
     assert len(assert_valid_index(site)["vpub"]) == 2
+
+
+def test_a_given_variants_json_feeds_the_merge(tmp_path: Path) -> None:
+    """A *-variants.json among the inputs (variantlib's, an older merge) is merged with the
+    wheels, also when the index already lists one for that version."""
+    site = tmp_path / "site"
+    update_index(build_release(tmp_path / "a", "1.0", labels=("cu12",)), site)
+    merge_artifacts([tmp_path / "a"], tmp_path / "m")
+    given = tmp_path / "m" / "vpub-1.0-variants.json"
+    cu13 = build_release(tmp_path / "b", "1.0", labels=("cu13",), plain=False)
+    update_index([given, *cu13], site)  # another vpub-1.0-variants.json than the index's
+    with IndexClient([(site / "simple").as_uri()]) as client:
+        files = client.project_files("vpub")
+        source = variant_metadata_for(client, "vpub", "1.0", files)
+    assert source.metadata is not None and sorted(source.metadata.variants) == ["cu12", "cu13"]
+    assert [f.filename for f in files].count("vpub-1.0-variants.json") == 1

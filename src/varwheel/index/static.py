@@ -677,12 +677,15 @@ def _update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
         old = {e.filename: e for e in existing[project]}
         mine = [e for e in new_entries if e.project == project]
         merged = dict(old)
+        # Given *-variants.json files only feed the merge: the index lists the merged file.
+        given = [e for e in mine if e.variants_of is not None]
         for e in mine:
             before = old.get(e.filename)
+            if e.variants_of is not None:
+                continue
             if before is None:
                 merged[e.filename] = e
-                if e.variants_of is None:
-                    added.append(e)
+                added.append(e)
             elif before.sha256 != e.sha256:
                 raise IndexConflict(
                     f"{e.path}: {e.filename} is already in {dest} with different content "
@@ -690,14 +693,9 @@ def _update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
                 )
             else:
                 unchanged.append(e.filename)
-        # Given *-variants.json files only feed the merge: the index lists the merged file.
-        for e in mine:
-            if e.variants_of is not None and merged.get(e.filename) is e:
-                del merged[e.filename]
         versions = {e.version for e in mine if e.label is not None and e.version}
         versions |= {e.variants_of for e in mine if e.variants_of}
         for version in sorted(versions, key=Version):
-            given = [e for e in mine if e.variants_of is not None]
             data = _merged_variants(project, version, [*merged.values(), *given])
             digest = hashlib.sha256(data).hexdigest()
             current = [e for e in merged.values() if e.variants_of == version]
