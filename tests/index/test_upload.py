@@ -10,6 +10,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers.http_server import free_port
 from helpers.wheels import build_wheel
@@ -135,3 +137,16 @@ def test_refusals_are_one_line(tmp_path: Path) -> None:
 def test_server_reason(status: int, body: bytes, ctype: str, expected: str) -> None:
     reason = "Bad Gateway" if status == 502 else "Bad Request"
     assert server_reason(status, reason, body, ctype) == expected
+
+
+@given(
+    st.integers(100, 599),
+    st.text(max_size=40),
+    st.binary(max_size=2000) | st.text(max_size=2000).map(str.encode),
+    st.sampled_from(["text/html", "text/plain", "application/json", ""]),
+)
+def test_server_reason_is_always_one_short_line(
+    status: int, http_reason: str, body: bytes, ctype: str
+) -> None:
+    reason = server_reason(status, http_reason, body, ctype)
+    assert reason and "\n" not in reason and "\r" not in reason and len(reason) <= 300
