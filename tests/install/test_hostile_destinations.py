@@ -415,3 +415,22 @@ def test_writing_through_a_symlinked_directory_is_refused(
     ):
         install_wheels(env, [wheel])
     assert list(outside.iterdir()) == []
+
+
+def test_identical_shared_file_is_owned_by_both_until_the_last_uninstall(
+    tmp_path: Path, env: TargetEnvironment
+) -> None:
+    """Old-style namespace packages ship the same ``__init__.py`` in several distributions: a
+    byte-identical file of another distribution is not a conflict; it stays while either owns
+    it. A different one is refused (see above)."""
+    before = snapshot_tree(env.prefix)
+    init = "__path__ = __import__('pkgutil').extend_path(__path__, __name__)\n"
+    first = build_wheel(tmp_path, "ns-one", "1.0", files={"ns/__init__.py": init, "ns/one.py": ""})
+    second = build_wheel(tmp_path, "ns-two", "1.0", files={"ns/__init__.py": init, "ns/two.py": ""})
+    install_wheels(env, [first])
+    install_wheels(env, [second])
+    uninstall(env, ["ns-one"])
+    assert (env.purelib / "ns" / "__init__.py").read_text() == init
+    assert sorted(p.name for p in (env.purelib / "ns").iterdir()) == ["__init__.py", "two.py"]
+    uninstall(env, ["ns-two"])
+    assert snapshot_tree(env.prefix) == before

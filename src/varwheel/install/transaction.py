@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import filecmp
 import functools
 import json
 import os
@@ -713,14 +714,17 @@ def _stage(
 
 def _refuse_foreign(
     env: TargetEnvironment,
+    staging: Path,
     overwritten: Sequence[str],
     replaced_files: Collection[str],
     replaced: Sequence[InstalledDistribution],
     written: Mapping[str, tuple[str, str]],
 ) -> None:
     """An existing file a wheel would overwrite must belong to the distribution it replaces.
-    A file of another installed distribution, or one no distribution owns, is refused (pip
-    overwrites silently, uv warns; a silent overwrite cannot be undone by an uninstall).
+    A file of another installed distribution is refused unless the new one is byte-identical
+    (old-style namespace ``__init__.py`` files several distributions ship: both RECORDs then
+    list it and it stays until the last of them is uninstalled); a file no distribution owns
+    is refused (pip overwrites silently, uv warns; an uninstall could not give it back).
     Bytecode caches (``__pycache__/*.pyc``) are exempt: Python rewrites them anyway."""
     foreign = [
         p
@@ -731,18 +735,26 @@ def _refuse_foreign(
     if not foreign:
         return
     owners = record_owners(env, exclude={d.name for d in replaced})
-    path = foreign[0]
-    wheel, member = written.get(path, ("a wheel", path))
-    owner = owners.get(path)
-    if owner is not None:
-        raise InstallError(
-            f"{wheel}: {member!r} would overwrite {path}, a file of {owner.display_name} "
-            f"{owner.version}; nothing was installed (uninstall {owner.display_name} first)"
-        )
-    raise InstallError(
-        f"{wheel}: {member!r} would overwrite {path}, which no installed distribution owns; "
-        "nothing was installed (move it away first)"
-    )
+    for path in foreign:
+        wheel, member = written.get(path, ("a wheel", path))
+        owner = owners.get(path)
+        if owner is None:
+            raise InstallError(
+                f"{wheel}: {member!r} would overwrite {path}, which no installed distribution "
+                "owns; nothing was installed (move it away first)"
+            )
+        if not _same_content(_staged(staging, path), path):
+            raise InstallError(
+                f"{wheel}: {member!r} would overwrite {path}, a file of {owner.display_name} "
+                f"{owner.version}; nothing was installed (uninstall {owner.display_name} first)"
+            )
+
+
+def _same_content(a: str, b: str) -> bool:
+    try:
+        return not os.path.islink(a) and not os.path.islink(b) and filecmp.cmp(a, b, shallow=False)
+    except OSError:
+        return False
 
 
 def direct_url_documents(
@@ -822,7 +834,7 @@ def install_wheels(
             plan = _Plan()
             displaced = _removable(env, layout, replaced) if replaced else {}
             plan.place, overwritten = _placement(staging, written)
-            _refuse_foreign(env, overwritten, displaced, replaced, written)
+            _refuse_foreign(env, staging, overwritten, displaced, replaced, written)
             for path in overwritten:
                 displaced[path] = None
             plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
