@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 import unicodedata
 import zipfile
@@ -253,10 +254,7 @@ def _central_directory_bounds(fh: BinaryIO) -> tuple[int, int] | None:
 def open_zip(file: Path | str | BinaryIO) -> Iterator[zipfile.ZipFile]:
     """``zipfile.ZipFile`` over ``file`` after bounding the central directory it will parse;
     an unreadable archive is an :class:`ArchiveError`."""
-    try:
-        fh: BinaryIO = open(file, "rb") if isinstance(file, (str, Path)) else file  # noqa: SIM115
-    except OSError as exc:
-        raise ArchiveError(f"cannot be read ({exc.strerror or exc})") from None
+    fh = _open_regular(file) if isinstance(file, (str, Path)) else file
     try:
         try:
             bounds = _central_directory_bounds(fh)
@@ -278,6 +276,19 @@ def open_zip(file: Path | str | BinaryIO) -> Iterator[zipfile.ZipFile]:
     finally:
         if isinstance(file, (str, Path)):
             fh.close()
+
+
+def _open_regular(path: Path | str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file: a FIFO or device named ``x.whl``
+    must not block or stream forever (opened non-blocking, then checked with ``fstat``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ArchiveError(f"cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ArchiveError("not a regular file")
+    return os.fdopen(fd, "rb")
 
 
 def _reason(exc: BaseException) -> str:

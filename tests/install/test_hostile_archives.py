@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import zlib
 from pathlib import Path
 
@@ -316,3 +317,29 @@ def test_validation_result_of_a_real_wheel_is_unchanged(tmp_path: Path) -> None:
         5,
     )
     assert checked.dist_info == "demo-1.0.dist-info"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="POSIX FIFOs")
+def test_a_fifo_or_directory_named_like_a_wheel_is_refused_without_blocking(
+    tmp_path: Path,
+) -> None:
+    os.mkfifo(tmp_path / WHEEL)
+    outcome: list[BaseException] = []
+    worker = threading.Thread(target=lambda: outcome.append(_error_of(tmp_path / WHEEL)))
+    worker.start()
+    worker.join(10)
+    if worker.is_alive():  # unblock the reader before failing
+        with open(tmp_path / WHEEL, "wb"):
+            pass
+        worker.join()
+        pytest.fail("check_wheel blocked on a FIFO")
+    assert "not a regular file" in str(outcome[0])
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / WHEEL).mkdir()
+    assert "not a regular file" in str(_error_of(tmp_path / "d" / WHEEL))
+
+
+def _error_of(path: Path) -> BaseException:
+    with pytest.raises(InstallError) as info:
+        check_wheel(path)
+    return info.value
