@@ -173,3 +173,26 @@ def test_bad_filename(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path, "demo", "1.0", filename="demo.whl")
     with pytest.raises(InvalidFilename):
         check_wheel(wheel)
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (b"demo/__init__.py,sha256=AAAA,1\n", "RECORD lists 'demo/__init__.py' twice, differently"),
+        (b'"' + b"x" * 200_000 + b'",,\n', "malformed RECORD (field larger than field limit"),
+        (b"demo/a\x1b[2J.py,,\n", r"unsafe path 'demo/a\x1b[2J.py'"),
+    ],
+)
+def test_hostile_record_rows(tmp_path: Path, rows: bytes, message: str) -> None:
+    """RECORD is parsed as it streams; odd rows are one-line errors, never a csv traceback."""
+    good = build_wheel(tmp_path, "demo", "1.0", files={"demo/__init__.py": "A = 1\n"})
+
+    def add_rows(m: dict[str, bytes]) -> dict[str, bytes]:
+        m["demo-1.0.dist-info/RECORD"] += rows
+        return m
+
+    (tmp_path / "bad").mkdir()
+    bad = _rewrite(good, tmp_path / "bad" / good.name, add_rows)
+    with pytest.raises(InstallError) as info:
+        check_wheel(bad)
+    assert message in str(info.value) and str(info.value).isprintable()
