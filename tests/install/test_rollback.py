@@ -180,3 +180,35 @@ def test_state_directory_that_is_a_symlink_is_refused(
     with pytest.raises(InstallError, match=r"\.varwheel: varwheel's state directory is a symlink"):
         transaction.install_wheels(env, [_demo(tmp_path, "1.0")])
     assert list(elsewhere.iterdir()) == []
+
+
+def test_ctrl_c_rollback_ignores_a_journal_replaced_on_disk(
+    tmp_path: Path, env: TargetEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Defence in depth: were the journal on disk replaced during placement (no wheel can do so
+    any more), the in-process rollback after Ctrl-C works from the plan in memory and the
+    directory the forgery names, outside the environment, survives."""
+    victim = tmp_path / "victim"
+    (victim / "deep").mkdir(parents=True)
+    (victim / "deep" / "precious.txt").write_text("keep me\n")
+    transaction.install_wheels(env, [_demo(tmp_path, "1.0")])
+    before = snapshot_tree(env.prefix)
+    journal_path = env.prefix / ".varwheel" / "txn" / "journal.json"
+    forged = '{"version": 1, "op": "install", "state": "applying", "displace": [], '
+    forged += f'"place": ["{victim}"], "new_dirs": [], "prune_dirs": []}}'
+    real_move = transaction._move
+    moves: list[str] = []
+
+    def forge_then_interrupt(src: str, dst: str) -> None:
+        moves.append(dst)
+        if len(moves) == 3:
+            journal_path.write_text(forged)
+            raise KeyboardInterrupt
+        real_move(src, dst)
+
+    monkeypatch.setattr(transaction, "_move", forge_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        transaction.install_wheels(env, [_demo(tmp_path, "2.0")])
+    assert (victim / "deep" / "precious.txt").read_text() == "keep me\n"
+    assert snapshot_tree(env.prefix) == before
+    assert not journal_path.parent.exists()
