@@ -248,6 +248,25 @@ def test_inconsistent_variant_metadata_is_refused_before_anything_is_written(
     assert snapshot_tree(venv) == before
 
 
+def test_lock_for_another_python_is_refused_here(capsys, tmp_path, built, profiles) -> None:
+    other = tmp_path / "py399.toml"
+    other.write_text(
+        profiles["cpu"].read_text().replace('python-version = "', 'python-version = "3.99"\nx = "')
+        .replace(f'python_version = "{sys.version_info[0]}.{sys.version_info[1]}"', 'python_version = "3.99"')
+    )  # fmt: skip
+    lock = tmp_path / "pylock.toml"
+    argv = ["lock", "gpulib", "-q", "-o", str(lock), "--no-index", "-f", str(built / "wheels")]
+    assert run(capsys, *argv, "--profile", str(other))[0] == 0
+    assert 'python_version == "3.99"' in read_lock(lock).environments[0]
+    venv = make_venv(tmp_path / "venv")
+    before = snapshot_tree(venv)
+    code, _, err = run(capsys, "install", "-r", str(lock), "--python", str(venv))
+    assert code == 1 and "made for other machines" in err
+    assert snapshot_tree(venv) == before
+    code, _, err = run(capsys, "install", "-r", str(lock), "--python", str(venv), "--no-deps")
+    assert code == 2 and "--no-deps does not apply" in err
+
+
 def test_variant_flags_apply_at_install_time(capsys, tmp_path, built, profiles) -> None:
     lock = lock_from_files(capsys, built, profiles, tmp_path / "pylock.toml")
     cases = {

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     from varwheel.fsutil import atomic_write
     from varwheel.lock.create import make_lock
     from varwheel.lock.model import LockTargetInfo
-    from varwheel.lock.read import is_lock_path, read_lock
+    from varwheel.lock.read import is_lock_path, parse_lock, read_lock
     from varwheel.lock.targets import shown_profile_path, targets_from_profiles
     from varwheel.lock.write import dumps
     from varwheel.providers.support import support_function
@@ -169,6 +169,7 @@ def run(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"varwheel: note: {note}", file=sys.stderr)
     text = dumps(result.lock)
+    parse_lock(text, source=str(output))  # what we write must read back (PEP 751 + our names)
     if args.check:
         current = output.read_text(encoding="utf-8") if output.exists() else None
         if current == text:

@@ -133,6 +133,12 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
             "--python-version/--platform/--implementation/--abi describe another machine: "
             "use them with --dry-run, or --python PATH to install elsewhere"
         )
+    for flag in ("report", "no_deps", "upgrade", "constraint_files"):
+        if getattr(args, flag, None):
+            shown = "-c" if flag == "constraint_files" else "--" + flag.replace("_", "-")
+            raise InvalidInput(
+                f"{shown} does not apply to a lock file: it is the whole set, resolved"
+            )
     lock, target, plan = plan_for(args, lock_path, writable=True)
     console = Console(highlight=False, soft_wrap=True, quiet=bool(getattr(args, "quiet", False)))
     installed = installed_distributions(target)

@@ -42,10 +42,6 @@ class LockMismatch(DownloadMismatch):
     the lock or the file was tampered with (exit 1); nothing is installed."""
 
 
-class StaleLock(InvalidInput):
-    """``lock --check``: the lock does not match its inputs any more."""
-
-
 @dataclass(frozen=True)
 class LockedWheel:
     """One ``packages.wheels`` entry. Exactly one of ``url``/``path``; ``path`` is relative to

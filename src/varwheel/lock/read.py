@@ -172,7 +172,7 @@ def _package(raw: Mapping[str, Any], pkg: Any, where: str) -> LockedPackage:
         try:
             variants = load_variants_json(vraw, source=f"{where}.variants-json")
         except InvalidMetadata as exc:
-            raise InvalidLock(f"{where}.variants-json: {exc}") from None
+            raise InvalidLock(str(exc)) from None  # names f"{where}.variants-json" already
         missing = sorted(labels - set(variants.variants) - {"null"})
         if missing:
             raise InvalidLock(

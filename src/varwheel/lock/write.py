@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import tomli_w
+from packaging.markers import Marker
 
 from varwheel.lock.model import FORMAT, LOCK_VERSION, LockedPackage, LockedWheel, LockFile
 from varwheel.lock.targets import target_marker
@@ -98,7 +99,7 @@ def lock_document(lock: LockFile) -> dict[str, Any]:
     known = {p.name for p in lock.packages}
     doc: dict[str, Any] = {"lock-version": LOCK_VERSION}
     if lock.environments:
-        doc["environments"] = list(lock.environments)
+        doc["environments"] = [_marker(m) for m in lock.environments]
     if lock.requires_python:
         doc["requires-python"] = lock.requires_python
     doc["created-by"] = lock.created_by
@@ -113,7 +114,7 @@ def lock_document(lock: LockFile) -> dict[str, Any]:
                 "name": t.name,
                 "profile": t.profile,
                 "profile-sha256": t.profile_sha256,
-                "environment": target_marker(t.marker_env),
+                "environment": _marker(t.environment or target_marker(t.marker_env)),
             }.items()
             if v is not None
         }
@@ -121,6 +122,11 @@ def lock_document(lock: LockFile) -> dict[str, Any]:
     ]
     doc["tool"] = {"varwheel": tool}
     return doc
+
+
+def _marker(text: str) -> str | None:
+    """packaging's normal form (double quotes), so that reading and writing agree."""
+    return str(Marker(text)) if text else None
 
 
 def dumps(lock: LockFile) -> str:
