@@ -478,16 +478,19 @@ def test_unusable_path_characters_are_invalid_input(tmp_path: Path, name: str) -
     assert "\n" not in str(err.value) and "\x00" not in str(err.value)
 
 
-_FILE_PIECES = (
-    '{"$schema": "https://variants-schema.wheelnext.dev/peps/850/v0.2.0.json", ',
-    '"default-priorities": {"namespace": ["a"]}, ',
-    '"providers": {"a": {"requires": ["p"]}}, ',
-    '"variants": {"v": {"a": {"f": ["1"]}}}}',
-    "[variant]\n",
-    "[variant.default-priorities]\nnamespace = ",
-    '["a"]\n',
-    "\n",
+_TOML_LINES = (
+    "[variant]",
+    "[variant.default-priorities]",
+    'namespace = ["a"]',
+    "[variant.providers.a]",
+    'requires = ["p"]',
 )
+_V020 = {
+    "$schema": V020,
+    "default-priorities": {"namespace": ["a"]},
+    "providers": {"a": {"requires": ["p>=1"], "enable-if": "python_version > '3'"}},
+    "variants": {"v": {"a": {"f": ["1"]}}},
+}
 
 
 @settings(
@@ -500,10 +503,15 @@ _FILE_PIECES = (
 def test_fuzz_hostile_shapes_never_crash(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], data: st.DataObject, name: str
 ) -> None:
-    from helpers.hostile import hostile_bytes
+    from helpers.hostile import TOML_HOSTILE_LINES, json_documents, line_documents
 
     path = tmp_path / "fuzz" / name
     path.parent.mkdir(exist_ok=True)
-    path.write_bytes(data.draw(hostile_bytes(_FILE_PIECES, max_parts=10)))
+    if name.endswith(".toml"):
+        hostile = (*TOML_HOSTILE_LINES, f'requires = ["p>={"1" * 4400}"]')
+        path.write_bytes(data.draw(line_documents(_TOML_LINES, hostile)))
+    else:
+        doc = {**_V020, "variants": {"v": _V020["variants"]["v"]}}
+        path.write_bytes(data.draw(json_documents(doc)))
     code, out, err = run_cli(capsys, str(path))
     _assert_clean_outcome(code, out, err, path)

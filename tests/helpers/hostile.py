@@ -5,6 +5,7 @@ invalid UTF-8 and byte order marks. Parser fuzz tests mix these into otherwise p
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from functools import cache
@@ -149,7 +150,7 @@ def _mutated(draw: st.DrawFn, base: Any) -> Any:
                 if isinstance(node, dict) and draw(st.integers(0, 4)) == 0:
                     node[draw(_HOSTILE_KEY)] = node.pop(key)  # a hostile key
                 else:
-                    node[key] = draw(_HOSTILE_JSON)
+                    node[key] = copy.deepcopy(draw(_HOSTILE_JSON))  # never share a constant
                 break
             node = child
     return doc
@@ -193,3 +194,31 @@ TOML_HOSTILE_VALUES: tuple[str, ...] = (
     '"""\n"""',
     "[1, 'a']",
 )
+
+
+_LINE_NOISE = hostile_text(max_parts=2)
+
+
+@st.composite
+def _line_bytes(draw: st.DrawFn, valid: tuple[str, ...], hostile: tuple[str, ...]) -> bytes:
+    lines = draw(
+        st.lists(
+            st.one_of(st.sampled_from(valid), st.sampled_from(hostile), _LINE_NOISE),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    data = _encode("\n".join(lines) + "\n")
+    if draw(st.integers(0, 5)) == 0:
+        at = draw(st.integers(0, len(data)))
+        data = data[:at] + draw(st.sampled_from(HOSTILE_BYTES)) + data[at:]
+    return data
+
+
+def line_documents(valid: Sequence[str], hostile: Sequence[str]) -> st.SearchStrategy[bytes]:
+    """Line-based text (TOML, requirements files): plausible ``valid`` lines mixed with
+    ``hostile`` ones and noise, so a hostile line often follows a valid prefix."""
+    return _line_bytes(tuple(valid), tuple(hostile))
+
+
+TOML_HOSTILE_LINES: tuple[str, ...] = tuple(f"x = {value}" for value in TOML_HOSTILE_VALUES)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers.hostile import HUGE, TOML_HOSTILE_VALUES, hostile_bytes, hostile_text
+from helpers.hostile import HUGE, TOML_HOSTILE_LINES, hostile_text, line_documents
 from varwheel.errors import InvalidProfile
 from varwheel.providers.profile import dump_profile, load_profile, parse_profile
 from varwheel.spec.selection import SupportedProperties
@@ -178,22 +178,18 @@ def test_control_characters_in_keys_stay_on_one_line() -> None:
     assert "\n" not in str(info.value)
 
 
-_PROFILE_PIECES = (
-    "[profile]\n",
-    "[properties.nvidia]\n",
-    "[properties]\n",
-    "created-by = ",
-    "sm_arch = ",
-    '["90"]',
-    '"x"',
-    " = ",
-    "\n",
-    *TOML_HOSTILE_VALUES,
+_PROFILE_LINES = (
+    "[profile]",
+    'created-by = "x"',
+    "[properties.nvidia]",
+    'sm_arch = ["90", "80"]',
+    "[properties.x86_64]",
+    "level = []",
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(hostile_bytes(_PROFILE_PIECES, max_parts=10))
+@given(line_documents(_PROFILE_LINES, TOML_HOSTILE_LINES))
 def test_fuzz_profile_bytes(data: bytes) -> None:
     try:
         parse_profile(data, source="fuzz.toml")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from helpers.hostile import HUGE, hostile_bytes, hostile_text
+from helpers.hostile import HUGE, hostile_text, line_documents
 from varwheel.cli.main import main
 from varwheel.errors import InvalidInput, VarwheelError
 from varwheel.resolve.requirement import ignored_by_markers, parse_requirement
@@ -136,6 +136,13 @@ _LINE_PIECES = (
     " #",
     "${HOME}",
     "${NOPE_A5}",
+    f"demo>={HUGE}\n",
+    f"demo; python_version < '{HUGE}'\n",
+    "-r a\x00b\n",
+    f"-c {LONG_NAME}\n",
+    "-f a\x00b\n",
+    f"{LONG_NAME}.whl\n",
+    "~nosuchuser_a5/demo-1.0-py3-none-any.whl\n",
 )
 
 
@@ -149,12 +156,31 @@ def test_fuzz_requirement_strings(text: str) -> None:
             assert "\n" not in str(err)
 
 
+_VALID_LINES = ("demo>=1.0", "other[x]==2; python_version >= '3.9'", "--pre", "# note", "")
+_HOSTILE_LINES = (
+    f"demo>={HUGE}",
+    f"demo; python_version < '{HUGE}'",
+    f"demo-{HUGE}-py3-none-any.whl",
+    "-r a\x00b",
+    f"-c {LONG_NAME}",
+    "-f a\x00b",
+    f"-f {LONG_NAME}",
+    f"{LONG_NAME}.whl",
+    "a\x00b.whl",
+    "~nosuchuser_a5/demo-1.0-py3-none-any.whl",
+    "demo @ file:///x%00y/demo-1.0-py3-none-any.whl",
+    f"demo @ file:///{LONG_NAME}/demo-1.0-py3-none-any.whl",
+    "demo --hash=sha256:\x00",
+    "-r \ud800",
+)
+
+
 @settings(
     max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(hostile_bytes(_LINE_PIECES, max_parts=12))
+@given(line_documents(_VALID_LINES, _HOSTILE_LINES))
 def test_fuzz_requirements_files(tmp_path: Path, data: bytes) -> None:
     req = tmp_path / "fuzz" / "req.txt"
     req.parent.mkdir(exist_ok=True)

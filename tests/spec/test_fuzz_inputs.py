@@ -110,6 +110,10 @@ _MARKER_PIECES = (
     f'"1.{HUGE}"',
     '"nvidia :: sm_arch :: 90"',
     "'x86_64'",
+    f'python_version > "{HUGE}"',
+    f"platform_release <= '1.{HUGE}'",
+    f'"{HUGE}" in variant_namespaces',
+    f"variant_label == '{HUGE}'",
 )
 
 
