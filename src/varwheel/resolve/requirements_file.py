@@ -15,7 +15,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
 from varwheel.errors import InvalidInput
-from varwheel.install.hashes import HASH_ALGORITHMS
+from varwheel.resolve.hashes import HASH_ALGORITHMS
 from varwheel.resolve.requirement import parse_requirement
 from varwheel.safeparse import path_problem, too_long_number_reason
 from varwheel.spec.validation import printable
