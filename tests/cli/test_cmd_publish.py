@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import base64
 import io
+import select
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -133,3 +135,69 @@ def test_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert proc.returncode == 0
     assert "uploaded vpub-1.0-py3-none-any-cu12.whl" in proc.stdout
     assert "vpub-1.0-py3-none-any" in drawn and "━" in drawn  # the bar, with the file name
+
+
+def test_password_prompt_on_a_terminal(tmp_path: Path) -> None:
+    """No password anywhere and stdin a terminal: asked for without echo, as twine does."""
+    import fcntl
+    import os
+    import pty
+    import subprocess
+    import sys
+    import termios
+
+    build_release(tmp_path / "dist", "1.0", labels=())
+    master, slave = pty.openpty()
+
+    def controlling_terminal() -> None:
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+
+    with upload_server(auth=("dave", "typed-secret")) as server:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "varwheel",
+                "publish",
+                "dist",
+                "-u",
+                "dave",
+                "--repository-url",
+                server.url,
+            ],
+            cwd=tmp_path,
+            stdin=slave,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            preexec_fn=controlling_terminal,
+            text=True,
+        )
+        os.close(slave)
+        screen = b""
+        deadline = time.monotonic() + 60
+        while b"Password for dave" not in screen:
+            assert time.monotonic() < deadline and proc.poll() is None, screen
+            if select.select([master], [], [], 0.5)[0]:
+                screen += os.read(master, 1024)
+        os.write(master, b"typed-secret\n")
+        out, err = proc.communicate(timeout=60)
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert [u.filename for u in server.received] == ["vpub-1.0-py3-none-any.whl"]
+    assert "credentials: username from --username, password typed" in out
+    assert b"typed-secret" not in screen and "typed-secret" not in out + err
+    code = main(
+        [
+            "publish",
+            "dist",
+            "-u",
+            "dave",
+            "--repository-url",
+            "http://127.0.0.1:9/",
+            "--non-interactive",
+            "--retries",
+            "0",
+        ]
+    )
+    assert code == exitcodes.NETWORK_FAILURE  # no prompt: tried without a password

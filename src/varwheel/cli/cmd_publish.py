@@ -60,6 +60,11 @@ def register(subparsers: Any) -> None:
         help="the server's simple index, for --variants-index (default: guessed from the "
         "upload URL: .../+simple/ for devpi, /simple/ for pypiserver)",
     )
+    parser.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="never prompt for a username or password (prompts happen only on a terminal)",
+    )
     parser.add_argument("--retries", type=int, default=3, help="on connection errors and 5xx")
     parser.add_argument(
         "--dry-run", action="store_true", help="check and show the upload order only"
@@ -93,6 +98,25 @@ def _progress(stream: Any):  # type: ignore[no-untyped-def]  # rich is imported 
     )
 
 
+def _prompt(repo: Any) -> Any:
+    """Ask for what is missing on the terminal, as twine does; the password is not echoed."""
+    import dataclasses
+    import getpass
+
+    creds = repo.credentials
+    username = creds.username
+    sources = [creds.source] if creds.source != "none" else []
+    if username is None:
+        username = input(f"Username for {repo.url}: ").strip() or None
+        sources.append("username typed")
+    password = getpass.getpass(f"Password for {username or '(no user)'} at {repo.url}: ")
+    sources.append("password typed")
+    new = dataclasses.replace(
+        creds, username=username, password=password, source=", ".join(sources)
+    )
+    return dataclasses.replace(repo, credentials=new)
+
+
 def run(args: argparse.Namespace) -> int:
     from varwheel.cli.main import printable
     from varwheel.index.credentials import resolve_repository
@@ -118,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         password=args.password,
         config_file=args.config_file,
     )
+    if repo.credentials.password is None and not args.non_interactive and sys.stdin.isatty():
+        repo = _prompt(repo)
     print(
         f"uploading {len(plan.files)} file(s) to {repo.url} (credentials: {repo.credentials.source})"
     )
