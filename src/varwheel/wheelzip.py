@@ -14,7 +14,9 @@ member unpacks to. Numbers, all documented in DESIGN:
   :data:`MAX_CENTRAL_DIRECTORY` bytes (checked from the end record before ``zipfile`` parses it).
 - declared uncompressed size at most :data:`MAX_TOTAL_SIZE` in all; a member above
   :data:`RATIO_FLOOR` bytes may not expand more than :data:`MAX_RATIO` times its compressed size,
-  and neither may the archive as a whole (real wheels stay below 20:1; deflate reaches 1032:1).
+  and neither may the archive as a whole. Calibrated on the 1,014 wheels of a PyPI mirror
+  (torch, tensorflow, nvidia-*, triton, ...): archives reach 17.7:1, but single members do reach
+  1015:1 (onnx's 2.5 MB test tensors; deflate's limit is 1032:1), hence the 64 MiB floor.
 - reading stops as soon as a member yields more bytes than the central directory declares; fewer
   bytes, or a CRC that does not match, is an error too.
 - members read whole (METADATA, WHEEL, entry points, variant.json) are capped at
@@ -66,7 +68,7 @@ MAX_MEMBERS = 60_000
 MAX_CENTRAL_DIRECTORY = 16 * 1024 * 1024
 MAX_TOTAL_SIZE = 16 * 1024**3
 MAX_RATIO = 200
-RATIO_FLOOR = 8 * 1024 * 1024
+RATIO_FLOOR = 64 * 1024 * 1024
 MAX_METADATA_SIZE = 16 * 1024 * 1024
 MAX_RECORD_SIZE = 16 * 1024 * 1024
 SUPPORTED_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}

@@ -34,7 +34,7 @@ from helpers.zips import (
 )
 from varwheel.errors import InstallError
 from varwheel.install.wheelcheck import check_wheel
-from varwheel.wheelzip import MAX_MEMBERS, MAX_METADATA_SIZE, MAX_TOTAL_SIZE
+from varwheel.wheelzip import MAX_MEMBERS, MAX_METADATA_SIZE, MAX_TOTAL_SIZE, RATIO_FLOOR
 
 WHEEL = "demo-1.0-py3-none-any.whl"
 PEAK_BOUND_MIB = 200  # docs/DESIGN.md "Security invariants of wheel archives"
@@ -164,7 +164,8 @@ def test_member_bomb_is_refused_before_reading(tmp_path: Path) -> None:
 
 
 def test_archive_of_small_bombs_is_refused(tmp_path: Path) -> None:
-    """Members each at the per-member floor (8 MiB) escape the member rule, not the archive's."""
+    """Members each under the per-member floor escape the member rule, not the archive's."""
+    assert RATIO_FLOOR > 8 << 20
     bombs = [deflate_bomb(f"demo/b{i}.bin", 8 << 20) for i in range(20)]
     rows = tuple(f"demo/b{i}.bin,{repeated_digest(bytes(1 << 20), 8)},{8 << 20}" for i in range(20))
     _refused(_wheel(tmp_path, bombs, record_extra=rows), "unpack to", "zip bomb")
