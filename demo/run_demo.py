@@ -85,7 +85,12 @@ def run(
     print(f"$ {shown + ' ' if shown else ''}varwheel {shlex.join(args)}", flush=True)
     full_env = {**os.environ, "VARWHEEL_CACHE_DIR": CACHE, **(env or {})}
     proc = subprocess.run(
-        [*VARWHEEL, *args], env=full_env, text=True, capture_output=True, cwd=WORK
+        [*VARWHEEL, *args],
+        env=full_env,
+        text=True,
+        capture_output=True,
+        cwd=WORK,
+        stdin=subprocess.DEVNULL,  # never a prompt (publish asks for a password on a terminal)
     )
     if show:
         lines = proc.stdout.splitlines()
