@@ -171,6 +171,15 @@ def test_bad_enable_if_marker_is_invalid_metadata() -> None:
     assert err.value.path == "providers.gpu.enable-if"
 
 
+def test_enable_if_with_a_number_past_the_digit_limit_is_invalid_metadata() -> None:
+    # a model built in memory skips the loader's check; evaluation must still fail in one line
+    md = static_and_runtime_md(enable_if="python_version > '1" + "0" * 4400 + "'")
+    with pytest.raises(InvalidMetadata) as err:
+        effective_support(md, SupportedProperties({}), marker_env=LINUX_ENV)
+    assert err.value.path == "providers.gpu.enable-if"
+    assert "Exceeds the limit (4300 digits)" in str(err.value) and len(str(err.value)) < 400
+
+
 def test_checklist_43_no_provider_result_falls_back_to_null() -> None:
     md = static_and_runtime_md()
     detected = SupportedProperties({}, {"gpu": "provider 'gpu' is not trusted"})

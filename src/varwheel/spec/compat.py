@@ -181,6 +181,11 @@ def _enable_if_holds(md: VariantMetadata, ns: str, marker: str, env: Mapping[str
         raise InvalidMetadata(
             f"marker {marker!r} cannot be evaluated: {exc}", path=path, source=md.source
         ) from exc
+    except ValueError as exc:  # a version past int()'s digit limit (a model built by hand)
+        reason = str(exc).split(";")[0]
+        raise InvalidMetadata(
+            f"marker {marker[:200]!r} cannot be evaluated: {reason}", path=path, source=md.source
+        ) from None
 
 
 def effective_support(
