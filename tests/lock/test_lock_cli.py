@@ -114,7 +114,9 @@ def test_three_profiles_each_get_their_variant_and_dependencies_offline(
         assert all(got[n] is None for n in names - {"gpulib"})
 
 
-def test_lock_is_deterministic_valid_and_checkable(capsys, tmp_path, server, profiles) -> None:
+def test_lock_is_deterministic_valid_and_checkable(
+    capsys, tmp_path, built, server, profiles
+) -> None:
     index = ["--index-url", server.url + "simple/"]
     code, _, err = run(capsys, "lock", "gpulib", *index, *profile_args(profiles))
     assert code == 0, err
@@ -139,6 +141,8 @@ def test_lock_is_deterministic_valid_and_checkable(capsys, tmp_path, server, pro
     doc = __import__("tomllib").loads(first.decode())
     vj = next(p for p in doc["packages"] if p["name"] == "gpulib")["variants-json"]
     assert vj["$schema"].startswith("https://variants-schema.wheelnext.dev/")
+    published = json.loads((built / "wheels" / "gpulib-1.0-variants.json").read_text())
+    assert vj == published  # PEP 825: inlined as published, $schema preserved (all labels listed)
     assert vj["variants"]["cu130"] == {
         "nvidia": {"cuda_version_lower_bound": ["13.0"], "sm_arch": ["120_real"]}
     }
@@ -246,6 +250,17 @@ def test_inconsistent_variant_metadata_is_refused_before_anything_is_written(
     code, _, err = run(capsys, *args)
     assert code == 2, err
     assert snapshot_tree(venv) == before
+
+
+def test_only_the_labels_of_listed_wheels_are_inlined(capsys, tmp_path, built, profiles) -> None:
+    lock = tmp_path / "pylock.toml"
+    argv = ["lock", "gpulib", "-q", "-o", str(lock), "--no-index", "-f", str(built / "wheels")]
+    assert run(capsys, *argv, "--profile", str(profiles["cuda128"]))[0] == 0
+    gpulib = read_lock(lock).by_name()["gpulib"]
+    assert {w.label for w in gpulib.wheels} == {"cu128", "null", None}  # cu130: no target
+    assert gpulib.variants_document is not None
+    assert set(gpulib.variants_document["variants"]) == {"cu128", "null"}
+    assert "any-cu130.whl" not in lock.read_text() and "variants.cu130" not in lock.read_text()
 
 
 def test_lock_for_another_python_is_refused_here(capsys, tmp_path, built, profiles) -> None:

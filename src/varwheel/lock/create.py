@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
@@ -38,6 +39,7 @@ from varwheel.resolve.metadata import parse_core_metadata, read_wheel_metadata
 from varwheel.resolve.options import Constraint, ResolveOptions
 from varwheel.resolve.resolver import Resolution, Session
 from varwheel.spec.filenames import WheelFilename
+from varwheel.spec.metadata import parse_json
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.selection import SupportedProperties
 
@@ -56,6 +58,7 @@ class _Collected:
     targets: set[str] = field(default_factory=set)
     plain_targets: set[str] = field(default_factory=set)
     requested: bool = False
+    document_file: IndexFile | None = None  # the release's *-variants.json, when it has one
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def make_lock(
             got.files.setdefault(cand.file.filename, (cand.file, cand.wheel))
             if pkg.choice is not None and pkg.choice.metadata is not None and got.metadata is None:
                 got.metadata = pkg.choice.metadata
+                got.document_file = pkg.choice.release.variants_json
             got.targets.add(target.name)
             got.requested = got.requested or pkg.requested
             if plain:
@@ -239,12 +243,36 @@ def _finish(
                     wheels=tuple(wheels),
                     requires_dist=common,
                     variants=got.metadata if has_labels else None,
+                    variants_document=_document(client, got) if has_labels else None,
                     marker=marker,
                     index=index,
                     targets=tuple(sorted(got.targets)),
                 )
             )
     return tuple(out)
+
+
+def _document(client: IndexClient, got: _Collected) -> dict[str, Any] | None:
+    """The published ``*-variants.json`` (PEP 825: inline it, ``$schema`` preserved); None when
+    the metadata came from the wheels' own ``variant.json`` files (then written as v0.2.0), or
+    when the document holds what TOML cannot (JSON ``null``)."""
+    file = got.document_file
+    if file is None:
+        return None
+    doc = parse_json(client.fetch(file.url, dict(file.hashes)), source=file.url)
+    if not isinstance(doc, dict) or _has_null(doc):
+        return None
+    return doc
+
+
+def _has_null(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, dict):
+        return any(_has_null(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_null(v) for v in value)
+    return False
 
 
 def _most_common(reqs: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from packaging.markers import Marker
 from packaging.utils import NormalizedName
@@ -71,7 +72,10 @@ class LockedPackage:
     version: Version
     wheels: tuple[LockedWheel, ...]
     requires_dist: tuple[str, ...] = ()
-    variants: VariantMetadata | None = None  # [packages.variants-json]
+    variants: VariantMetadata | None = None  # [packages.variants-json], parsed
+    # the index's ``*-variants.json`` document as published (``$schema`` and all), inlined
+    # verbatim but for the labels not listed; None: written from ``variants`` (schema v0.2.0)
+    variants_document: Mapping[str, Any] | None = None
     marker: Marker | None = None
     index: str | None = None
     targets: tuple[str, ...] = ()  # the lock targets that may install it

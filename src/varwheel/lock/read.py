@@ -191,6 +191,7 @@ def _package(raw: Mapping[str, Any], pkg: Any, where: str) -> LockedPackage:
             _strings(tool.get("requires-dist", []), f"{where}.tool.varwheel.requires-dist")
         ),
         variants=variants,
+        variants_document=vraw,
         marker=pkg.marker,
         index=pkg.index,
         targets=tuple(_strings(tool.get("targets", []), f"{where}.tool.varwheel.targets")),

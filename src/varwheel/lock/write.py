@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from typing import Any
 
 import tomli_w
@@ -13,11 +15,16 @@ from varwheel.spec.metadata import to_v0_2_0_dict
 from varwheel.spec.model import SchemaGeneration, VariantMetadata
 
 
-def variants_table(md: VariantMetadata, labels: set[str]) -> dict[str, Any]:
+def variants_table(
+    md: VariantMetadata, labels: set[str], document: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """PEP 825 §"Integration with pylock.toml": the combined metadata, with the ``variants`` cut
     to ``labels`` (the labels of the wheels listed) and namespaces no listed label uses dropped
-    from ``default-priorities.namespace``; every listed label's entry is kept in full."""
-    if md.generation is SchemaGeneration.PEP825:
+    from ``default-priorities.namespace``; every listed label's entry is kept in full. The
+    published ``document`` is copied as it is (``$schema`` preserved) when given."""
+    if document is not None:
+        doc = copy.deepcopy(dict(document))
+    elif md.generation is SchemaGeneration.PEP825:
         doc: dict[str, Any] = {
             "$schema": md.schema,
             "default-priorities": {"namespace": list(md.namespace_priorities)},
@@ -67,7 +74,7 @@ def _package(p: LockedPackage, known: set[str]) -> dict[str, Any]:
     out["wheels"] = [_wheel(w) for w in wheels]
     if p.variants is not None:
         labels = {w.label for w in wheels if w.label is not None}
-        out["variants-json"] = variants_table(p.variants, labels)
+        out["variants-json"] = variants_table(p.variants, labels, p.variants_document)
     tool: dict[str, Any] = {"requires-dist": list(p.requires_dist)}
     own = {
         w.filename.filename: list(w.requires_dist) for w in wheels if w.requires_dist is not None
