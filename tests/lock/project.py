@@ -7,7 +7,7 @@ dependency set per variant (PEP 825 §"Environment markers"):
 - ``gpulib-cu12-rt`` for ``cu128`` (``variant_label``), ``gpulib-cu13-rt`` for ``cu130``;
 - ``gpulib-sm120-kernels`` when ``nvidia :: sm_arch :: 120_real`` is a supported property;
 - ``gpulib-cpu-rt`` without the nvidia namespace (null and non-variant);
-- ``common-dep`` always.
+- ``common-dep`` always; ``gpulib-extra`` for the ``fast`` extra of a CUDA variant.
 
 ``vonly 1.0`` is variant-only (a ``cu128`` wheel, nothing else).
 """
@@ -36,8 +36,16 @@ REQUIRES = [
     'gpulib-cu13-rt; variant_label == "cu130"',
     'gpulib-sm120-kernels; "nvidia :: sm_arch :: 120_real" in variant_properties',
     'gpulib-cpu-rt; "nvidia" not in variant_namespaces',
+    'gpulib-extra; extra == "fast" and "nvidia" in variant_namespaces',
 ]
-DEPS = ("common-dep", "gpulib-cu12-rt", "gpulib-cu13-rt", "gpulib-sm120-kernels", "gpulib-cpu-rt")
+DEPS = (
+    "common-dep",
+    "gpulib-cu12-rt",
+    "gpulib-cu13-rt",
+    "gpulib-sm120-kernels",
+    "gpulib-cpu-rt",
+    "gpulib-extra",
+)
 # what each profile must get: the variant and the whole installed set
 EXPECTED = {
     "cpu": ("null", {"gpulib", "common-dep", "gpulib-cpu-rt"}),

@@ -263,6 +263,32 @@ def test_only_the_labels_of_listed_wheels_are_inlined(capsys, tmp_path, built, p
     assert "any-cu130.whl" not in lock.read_text() and "variants.cu130" not in lock.read_text()
 
 
+def test_python_version_sets_and_hardware_only_profiles(capsys, tmp_path, built) -> None:
+    """An old-style profile (properties only) takes its Python side from --python-version:
+    one target per version; the lock installs on this interpreter's."""
+    hw = tmp_path / "gpu.toml"
+    hw.write_text(
+        '[profile]\ncreated-by = "old"\n[properties.nvidia]\n'
+        'cuda_version_lower_bound = ["12.8"]\nsm_arch = ["90_real"]\n'
+    )
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    lock = tmp_path / "pylock.toml"
+    argv = ["lock", "gpulib", "-q", "-o", str(lock), "--no-index", "-f", str(built / "wheels")]
+    argv += ["--profile", str(hw), "--python-version", here, "--python-version", "3.99"]
+    assert run(capsys, *argv)[0] == 0
+    doc = read_lock(lock)
+    assert [t.name for t in doc.targets] == [f"gpu-py{here}", "gpu-py3.99"]
+    assert len(doc.environments) == 2 and any('"3.99"' in m for m in doc.environments)
+    code, _, err = run(capsys, "lock", "--check", "-o", str(lock))
+    assert code == 0, err  # the sets are recorded
+    venv = make_venv(tmp_path / "venv")
+    code, _, err = run(
+        capsys, "install", "-r", str(lock), "--python", str(venv), "--profile", str(hw)
+    )
+    assert code == 0, err
+    assert installed(venv)["gpulib"] == "cu128"
+
+
 def test_lock_for_another_python_is_refused_here(capsys, tmp_path, built, profiles) -> None:
     other = tmp_path / "py399.toml"
     other.write_text(
@@ -300,6 +326,50 @@ def test_variant_flags_apply_at_install_time(capsys, tmp_path, built, profiles) 
         assert set(got) == names and got["gpulib"] == label, (flags, got)
 
 
+def test_live_providers_choose_at_install_time(
+    capsys, tmp_path, built, profiles, monkeypatch
+) -> None:
+    """No --profile at install: the native nvidia provider answers (forced GPU, as
+    NV_VARIANT_PROVIDER_FORCE_* do for nvidia-variant-provider)."""
+    lock = lock_from_files(capsys, built, profiles, tmp_path / "pylock.toml")
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_CUDA_DRIVER_VERSION", "13.0")
+    monkeypatch.setenv("NV_VARIANT_PROVIDER_FORCE_SM_ARCH", "12.0")
+    venv = make_venv(tmp_path / "venv")
+    code, _, err = run(capsys, "install", "-r", str(lock), "--python", str(venv))
+    assert code == 0, err
+    got = installed(venv)
+    assert set(got) == EXPECTED["cuda130"][1] and got["gpulib"] == "cu130"
+
+
+def test_extras_follow_the_chosen_variant(capsys, tmp_path, built, profiles) -> None:
+    lock = tmp_path / "pylock.toml"
+    argv = [
+        "lock",
+        "gpulib[fast]",
+        "-q",
+        "-o",
+        str(lock),
+        "--no-index",
+        "-f",
+        str(built / "wheels"),
+    ]
+    assert run(capsys, *argv, *profile_args(profiles))[0] == 0
+    for name, extra in (("cuda128", True), ("cpu", False)):
+        venv = make_venv(tmp_path / f"venv-{name}")
+        code, _, err = run(
+            capsys,
+            "install",
+            "-r",
+            str(lock),
+            "--python",
+            str(venv),
+            "--profile",
+            str(profiles[name]),
+        )
+        assert code == 0, err
+        assert set(installed(venv)) == EXPECTED[name][1] | ({"gpulib-extra"} if extra else set())
+
+
 def test_explain_and_sync(capsys, tmp_path, built, profiles) -> None:
     lock = lock_from_files(capsys, built, profiles, tmp_path / "pylock.toml")
     code, out, err = run(
@@ -310,6 +380,13 @@ def test_explain_and_sync(capsys, tmp_path, built, profiles) -> None:
     assert pkgs["gpulib"]["chosen"]["label"] == "cu128"
     assert pkgs["gpulib"]["dependencies"] == ["common-dep", "gpulib-cu12-rt"]
     statuses = {w["label"]: w["status"] for w in pkgs["gpulib"]["wheels"]}
+    code, out, _ = run(capsys, "explain", "-r", str(lock), "--profile", str(profiles["cuda130"]))
+    assert code == 0
+    assert "gpulib 1.0: gpulib-1.0-py3-none-any-cu130.whl (variant 'cu130')" in out
+    assert (
+        "rejected: gpulib-1.0-py3-none-any-cu128.whl (nvidia :: sm_arch needs one of 90_real" in out
+    )
+    assert "pulls in: common-dep, gpulib-cu13-rt, gpulib-sm120-kernels" in out
     assert statuses == {
         "cu128": "chosen",
         "cu130": "rejected",

@@ -65,6 +65,13 @@ def register(subparsers: Any) -> None:
     add_target_arguments(parser)
     add_provider_arguments(parser)
     parser.add_argument(
+        "--python-version",
+        action="append",
+        default=[],
+        metavar="X.Y",
+        help="a target Python version (repeatable: one target each)",
+    )
+    parser.add_argument(
         "--profile",
         action="append",
         default=[],
@@ -111,13 +118,22 @@ def run(args: argparse.Namespace) -> int:
         if not args.find_links and isinstance(inputs.get("find-links"), list):
             args.find_links = [str(x) for x in inputs["find-links"]]
         args.no_index = args.no_index or bool(inputs.get("no-index"))
+        for key, attr in (("python-versions", "python_version"), ("platforms", "platform")):
+            if not getattr(args, attr) and isinstance(inputs.get(key), list):
+                setattr(args, attr, [str(x) for x in inputs[key]])
         if not profiles:
-            profiles = [lock_dir / t.profile for t in existing.targets if t.profile]
+            profiles = list(
+                dict.fromkeys(lock_dir / t.profile for t in existing.targets if t.profile)
+            )
     reqs = requirements_from_args(args)
     config = load_config()
     args.profile = None  # one provider setup per target, below
-    fallback = target_from_args(args, require_env=False)
-    targets = targets_from_profiles(profiles, fallback, base=lock_dir)
+    # --python-version sets: one target each (for profiles without the machine keys)
+    versions = list(args.python_version or ()) or [None]
+    args.python_version = None
+    local = target_from_args(args, require_env=False)
+    pythons = [local.with_overrides(python_version=v) if v else local for v in versions]
+    targets = targets_from_profiles(profiles, pythons)
     provider_options = provider_options_from_args(args, config)
     # every variant a target supports is locked; --prefer/--forbid/--variant act at install time
     options = ResolveOptions(
@@ -151,6 +167,10 @@ def run(args: argparse.Namespace) -> int:
         inputs["find-links"] = list(args.find_links)
     if args.no_index:
         inputs["no-index"] = True
+    if versions != [None]:
+        inputs["python-versions"] = [str(v) for v in versions]
+    if args.platform:
+        inputs["platforms"] = list(args.platform)
     try:
         result = make_lock(
             reqs,

@@ -142,27 +142,42 @@ def _version_ok(text: str) -> bool:
 
 
 def targets_from_profiles(
-    profiles: Sequence[Path], fallback: Any, *, base: Path
+    profiles: Sequence[Path], pythons: Sequence[Any]
 ) -> tuple[LockTarget, ...]:
-    """One target per profile; ``fallback`` (a ``TargetEnvironment``) gives the Python side of
-    hardware-only profiles. Without profiles: one target, ``fallback`` with live providers."""
+    """One target per profile and Python: ``pythons`` (``TargetEnvironment``s: the local target,
+    or one per ``--python-version`` of a set) give the Python side of hardware-only profiles; a
+    whole-machine profile is one target. Without profiles: one target per Python, with live
+    providers."""
+    several = len(pythons) > 1
+
+    def suffix(env: Any) -> str:
+        return f"-py{env.python_version}" if several else ""
+
     if not profiles:
-        return (LockTarget("this-machine", tuple(fallback.tags), dict(fallback.marker_env)),)
+        return tuple(
+            LockTarget(f"this-machine{suffix(env)}", tuple(env.tags), dict(env.marker_env))
+            for env in pythons
+        )
     out: list[LockTarget] = []
     names: set[str] = set()
-    for path in profiles:
-        machine, digest = read_machine(path)
-        if machine is None:
-            tags, markers = tuple(fallback.tags), dict(fallback.marker_env)
-        else:
-            tags = machine.tags()
-            markers = {**dict(fallback.marker_env), **dict(machine.markers)}
-            markers.setdefault("python_version", machine.python_version)
-        name = path.stem
+
+    def add(
+        name: str, tags: tuple[Tag, ...], markers: dict[str, str], path: Path, digest: str
+    ) -> None:
         while name in names:
             name += "_"
         names.add(name)
         out.append(LockTarget(name, tags, markers, path, digest))
+
+    for path in profiles:
+        machine, digest = read_machine(path)
+        if machine is None:
+            for env in pythons:
+                add(path.stem + suffix(env), tuple(env.tags), dict(env.marker_env), path, digest)
+        else:
+            markers = {**dict(pythons[0].marker_env), **dict(machine.markers)}
+            markers.setdefault("python_version", machine.python_version)
+            add(path.stem, machine.tags(), markers, path, digest)
     return tuple(out)
 
 
