@@ -289,6 +289,39 @@ def test_python_version_sets_and_hardware_only_profiles(capsys, tmp_path, built)
     assert installed(venv)["gpulib"] == "cu128"
 
 
+def test_targets_needing_different_versions_are_refused(capsys, tmp_path, built) -> None:
+    lock = tmp_path / "pylock.toml"
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    code, _, err = run(
+        capsys, "lock", "-o", str(lock), "--no-index", "-f", str(built / "wheels"),
+        'common-dep==0.5; python_version == "3.99"', 'common-dep>=1; python_version != "3.99"',
+        "--python-version", here, "--python-version", "3.99",
+    )  # fmt: skip
+    assert code == 1 and "common-dep: target 'this-machine-py3.99' needs 0.5" in err
+    assert not lock.exists()
+
+
+def test_a_lock_without_varwheel_tables_installs_as_pep751_says(
+    capsys, tmp_path, built, profiles
+) -> None:
+    """Another tool's lock: no Requires-Dist kept, so every package whose marker holds."""
+    import tomli_w
+    import tomllib
+
+    lock = lock_from_files(capsys, built, profiles, tmp_path / "pylock.toml")
+    doc = tomllib.loads(lock.read_text())
+    del doc["tool"]
+    for pkg in doc["packages"]:
+        del pkg["tool"]
+    lock.write_text(tomli_w.dumps(doc))
+    venv = make_venv(tmp_path / "venv")
+    code, _, err = run(
+        capsys, "install", "-r", str(lock), "--python", str(venv), "--profile", str(profiles["cpu"])
+    )
+    assert code == 0, err
+    assert installed(venv) == {"gpulib": "null", "common-dep": None, "gpulib-cpu-rt": None}
+
+
 def test_lock_for_another_python_is_refused_here(capsys, tmp_path, built, profiles) -> None:
     other = tmp_path / "py399.toml"
     other.write_text(

@@ -110,6 +110,7 @@ def make_lock(
             session.close()
 
     def record(resolution: Resolution, target: LockTarget, *, plain: bool) -> None:
+        # all or nothing: a scenario left out must not leave some of its wheels behind
         for pkg in resolution.packages:
             cand = pkg.candidate
             if cand.is_sdist or cand.file is None or cand.wheel is None:
@@ -117,15 +118,17 @@ def make_lock(
                     f"{cand.name} {cand.version}: only a source distribution fits target "
                     f"'{target.name}'; a lock lists wheels only (build the wheel and publish it)"
                 )
-            got = collected.get(cand.name)
-            if got is None:
-                got = collected[cand.name] = _Collected(cand.version)
-            elif got.version != cand.version:
+            locked = collected.get(cand.name)
+            if locked is not None and locked.version != cand.version:
                 raise LockError(
                     f"{cand.name}: target '{target.name}' needs {cand.version}, another target "
-                    f"or variant locked {got.version}; one lock holds one version per package "
+                    f"or variant locked {locked.version}; one lock holds one version per package "
                     "(pin it, or make one lock per target)"
                 )
+        for pkg in resolution.packages:
+            cand = pkg.candidate
+            assert cand.file is not None and cand.wheel is not None
+            got = collected.setdefault(cand.name, _Collected(cand.version))
             pins.setdefault(cand.name, cand.version)
             got.files.setdefault(cand.file.filename, (cand.file, cand.wheel))
             if pkg.choice is not None and pkg.choice.metadata is not None and got.metadata is None:

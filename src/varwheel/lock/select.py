@@ -50,6 +50,7 @@ class Planned:
     extras: frozenset[str] = frozenset()
     required_by: tuple[str, ...] = ()
     dependencies: tuple[str, ...] = ()  # canonical names this wheel pulls in on this target
+    walked: bool = True  # False: another tool's lock, no Requires-Dist kept (markers decided)
 
     @property
     def name(self) -> NormalizedName:
@@ -59,8 +60,11 @@ class Planned:
     def label(self) -> str | None:
         return self.wheel.label
 
-    def used_metadata(self) -> RawMetadata:
-        """What the choice read of the wheel's METADATA (checked against the wheel itself)."""
+    def used_metadata(self) -> RawMetadata | None:
+        """What the choice read of the wheel's METADATA (checked against the wheel itself);
+        None when nothing was read from it (another tool's lock)."""
+        if not self.walked:
+            return None
         return {  # type: ignore[typeddict-item]
             "name": self.package.name,
             "version": str(self.package.version),
@@ -115,9 +119,10 @@ def select_from_lock(
                 ignored.append(text)
                 continue
             roots.append(req)
-    else:  # a plain PEP 751 lock: every package whose marker holds
+    else:  # a lock made by another tool: every package whose marker holds (PEP 751)
+        lock_env = {**env, "extras": frozenset(), "dependency_groups": frozenset()}
         for pkg in lock.packages:
-            if pkg.marker is None or pkg.marker.evaluate({**env, "extra": ""}):
+            if pkg.marker is None or pkg.marker.evaluate(lock_env, "lock_file"):
                 roots.append(Requirement(f"{pkg.name}=={pkg.version}"))
     requested = {canonicalize_name(r.name) for r in roots}
     chosen: dict[NormalizedName, dict] = {}
@@ -180,6 +185,7 @@ def select_from_lock(
                 extras=frozenset(c["extras"]),
                 required_by=tuple(c["required_by"]),
                 dependencies=tuple(sorted(c["deps"])),
+                walked=bool(lock.requirements),
             )
         )
     return LockPlan(tuple(items), tuple(ignored))
