@@ -173,6 +173,18 @@ def test_install_from_http_lock_reads_only_the_chosen_files(
     assert "/files/gpulib-1.0-py3-none-any-cu130.whl" in paths
     assert not any("cu128" in p or "cpu_rt" in p for p in paths)  # nothing else is read
     assert set(installed(venv)) == EXPECTED["cuda130"][1]
+    # a tampered hash of a downloaded file: refused, nothing installed
+    lock = tmp_path / "pylock.toml"
+    cu13 = next(w for w in read_lock(lock).by_name()["gpulib-cu13-rt"].wheels)
+    lock.write_text(lock.read_text().replace(cu13.sha256, "f" * 64))
+    other = make_venv(tmp_path / "other")
+    before_tree = snapshot_tree(other)
+    code, _, err = run(
+        capsys, "install", "-r", "pylock.toml", "--python", str(other),
+        "--profile", str(profiles["cuda130"]),
+    )  # fmt: skip
+    assert code == 1 and "tampered" in err, err
+    assert snapshot_tree(other) == before_tree
 
 
 def test_tampered_hash_or_file_is_refused_with_nothing_installed(
