@@ -1,4 +1,4 @@
-"""``cli/selection_options.py``: the session a command builds from its flags."""
+"""``cli/selection_options.py``: the settings a command builds from its flags."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 
 from helpers.cli import isolate_cli
 from helpers.envs import make_venv, venv_python
+from varwheel import api
 from varwheel.cli.main import build_parser
-from varwheel.cli.selection_options import build_context
+from varwheel.cli.selection_options import flags_from_args
 from varwheel.providers.detect import NamespaceResult
 from varwheel.providers.support import explain_empty_answers
-from varwheel.resolve.requirement import parse_requirement
 from varwheel.spec.selection import SupportedProperties
 
 
@@ -26,24 +26,22 @@ def test_plugins_target_the_target_interpreter(tmp_path: Path) -> None:
     into; for another machine (cross-target flags) there is no interpreter to use."""
     venv = make_venv(tmp_path / "venv")
     parser = build_parser("install")
-    reqs = [parse_requirement("anything")]
     args = parser.parse_args(["install", "--python", str(venv), "--no-index", "anything"])
-    ctx = build_context(args, reqs, require_env=True, keep_installed=True)
-    try:
-        assert ctx.provider_options.target_python == str(ctx.target.python)
-        assert Path(ctx.provider_options.target_python).parent == venv_python(venv).parent
-        assert ctx.client.index_strategy == "first-index"
-    finally:
-        ctx.session.close()
+    settings = api.Settings.load(flags_from_args(args))
+    env = api.find_environment(settings)
+    options = api.provider_options(settings, api.target_for(settings, env))
+    assert options.target_python == str(env.python)
+    assert Path(options.target_python).parent == venv_python(venv).parent
+    assert settings.index_client().index_strategy == "first-index"
 
     cross = ["--dry-run", "--python-version", "3.12", "--index-strategy", "unsafe-best-match"]
-    args = parser.parse_args(["install", *cross, "--no-index", "anything"])
-    ctx = build_context(args, reqs, require_env=False, keep_installed=False)
-    try:
-        assert ctx.provider_options.target_python is None
-        assert ctx.client.index_strategy == "unsafe-best-match"
-    finally:
-        ctx.session.close()
+    args = parser.parse_args(["install", "--python", str(venv), *cross, "--no-index", "anything"])
+    settings = api.Settings.load(flags_from_args(args))
+    target = api.target_for(settings, api.find_environment(settings))
+    assert target.is_cross and target.python_version == "3.12"
+    assert api.provider_options(settings, target).target_python is None
+    with settings.index_client() as client:
+        assert client.index_strategy == "unsafe-best-match"
 
 
 def test_empty_answers_get_the_providers_reason() -> None:

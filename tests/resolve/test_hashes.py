@@ -10,7 +10,7 @@ import pytest
 
 from helpers.wheels import build_wheel
 from varwheel.errors import InstallError
-from varwheel.install.hashes import check_hashes, check_hashes_given, required_hashes
+from varwheel.resolve.hashes import check_hashes, check_hashes_given, required_hashes
 
 
 def _pkg(name: str, *, sdist_hashes: dict[str, str] | None = None) -> SimpleNamespace:

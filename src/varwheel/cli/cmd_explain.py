@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 from varwheel.cli.selection_options import (
     add_selection_arguments,
-    build_context,
+    as_described,
     cross_target_requested,
+    flags_from_args,
 )
-from varwheel.resolve.requirements_file import requirement_or_wheel
 
 if TYPE_CHECKING:
-    from varwheel.install.environment import TargetEnvironment
+    from varwheel.api import Environment as TargetEnvironment
 
 
 def register(subparsers: Any) -> None:
@@ -74,32 +74,27 @@ def _say_target(target: TargetEnvironment, args: argparse.Namespace) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from varwheel import api
     from varwheel.cli.cmd_sync import explain_lock, lock_path_of
-    from varwheel.cli.render import environment_json
+    from varwheel.cli.render import ConsoleReporter, environment_json
     from varwheel.errors import InvalidInput
-    from varwheel.resolve.explain import explain_requirement, to_json
 
     lock_path = lock_path_of(args)
     if lock_path is not None:
         return explain_lock(args, lock_path)
     if args.requirement_files or not args.requirements:
         raise InvalidInput("explain: name requirements, or -r pylock.toml")
-    reqs = [requirement_or_wheel(text) for text in args.requirements]
-    ctx = build_context(args, reqs, require_env=False, keep_installed=False)
-    _say_target(ctx.target, args)
-    try:
-        ctx.session.prefetch_pages(reqs)
-        deps = ctx.session.dependencies_of if args.deps else None
-        results = [explain_requirement(r, ctx.session.finder, dependencies_of=deps) for r in reqs]
-    finally:
-        ctx.session.close()
-        ctx.index_warnings.flush()
+    reqs = api.read_requirements(args.requirements)
+    settings = api.Settings.load(flags_from_args(args))
+    reporter = ConsoleReporter()
+    env = api.find_environment(settings, access=api.Access.INSPECT, reporter=reporter)
+    target = api.target_for(settings, env)
+    _say_target(as_described(env, args), args)
+    result = api.explain(
+        reqs, settings, target, environment=env, dependencies=args.deps, reporter=reporter
+    )
     if args.json:
-        doc = {
-            "packages": [to_json(r) for r in results],
-            "environment": dict(ctx.target.marker_env),
-            "target_environment": environment_json(ctx.target),
-        }
+        doc = {**result.to_json(), "target_environment": environment_json(as_described(env, args))}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         from rich.console import Console
@@ -107,6 +102,6 @@ def run(args: argparse.Namespace) -> int:
         from varwheel.cli.render import render_explanation
 
         console = Console(highlight=False, soft_wrap=True)
-        for res in results:
+        for res in result.packages:
             render_explanation(console, res, all_wheels=args.all_wheels)
-    return 0 if all(r.chosen for r in results) else 1
+    return 0 if result.all_chosen else 1

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from varwheel.install.environment import find_target_environment
-from varwheel.install.installed import InstalledDistribution, installed_distributions
-from varwheel.install.transaction import recover_if_needed
+if TYPE_CHECKING:
+    from varwheel.api import InstalledDistribution
 
 
 def register(subparsers: Any) -> None:
@@ -56,14 +54,12 @@ def format_table(dists: list[InstalledDistribution]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from varwheel.cli.render import describe_environment
+    from varwheel import api
+    from varwheel.cli.render import ConsoleReporter
 
-    env = find_target_environment(args.python)
-    print(f"Using environment {describe_environment(env)}", file=sys.stderr)
-    note = recover_if_needed(env)
-    if note:
-        print(f"varwheel: note: {note}", file=sys.stderr)
-    dists = sorted(installed_distributions(env).values(), key=lambda d: d.name)
+    settings = api.Settings(python=args.python)
+    env = api.find_environment(settings, access=api.Access.READ, reporter=ConsoleReporter())
+    dists = api.installed(env)
     if args.json:
         print(json.dumps([_as_json(d) for d in dists], indent=2))
     else:

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
+from varwheel.reporter import Event, EventKind, Progress, Reporter
+
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from varwheel.install.environment import TargetEnvironment
-    from varwheel.resolve.explain import PackageExplanation
-    from varwheel.resolve.provider import InstalledDist
-    from varwheel.resolve.resolver import Resolution, ResolvedPackage
+    from varwheel.api import (
+        Environment,
+        InstalledDist,
+        PackageExplanation,
+        Resolution,
+        ResolvedPackage,
+    )
+
+    TargetEnvironment = Environment
 
 _STATUS_STYLE = {"chosen": "bold green", "compatible": "green", "rejected": "red"}
 
@@ -205,3 +214,34 @@ def download_progress(console: Console, total_files: int) -> Iterator[object]:
 
     with progress:
         yield callback
+
+
+def dump_report(report: Mapping[str, object]) -> str:
+    """The ``--report`` JSON text."""
+    return json.dumps(report, indent=2, sort_keys=False) + "\n"
+
+
+class ConsoleReporter(Reporter):
+    """The command line's reporter: warnings and notes as ``varwheel: warning: ...`` /
+    ``varwheel: note: ...`` lines on stderr as they come, the environment acted on as ``Using
+    environment ...`` (not with ``quiet``), download progress as a rich bar on ``console``."""
+
+    def __init__(self, console: Console | None = None, *, quiet: bool = False) -> None:
+        super().__init__()
+        self.console = console
+        self.quiet = quiet
+
+    def emit(self, event: Event, env: TargetEnvironment | None = None) -> None:
+        if event.kind is EventKind.ENVIRONMENT:
+            if not self.quiet and env is not None:
+                print(f"Using environment {describe_environment(env)}", file=sys.stderr)
+            return
+        print(f"varwheel: {event.kind.value}: {event.text}", file=sys.stderr)
+
+    @contextmanager
+    def downloads(self, count: int) -> Iterator[Progress | None]:
+        if self.console is None:
+            yield None
+            return
+        with download_progress(self.console, count) as callback:
+            yield callback  # type: ignore[misc]

@@ -138,38 +138,76 @@ class TargetEnvironment:
         ``--platform``, ``--implementation``, ``--abi``. Paths stay those of this environment."""
         if not (python_version or platforms or implementation or abis):
             return self
-        version = _parse_python_version(python_version) if python_version else None
-        facts = dict(self.facts)
-        if version is not None:
-            facts["version_info"] = [version[0], version[1], 0]
-            facts["py_version_nodot"] = f"{version[0]}{version[1]}"
-        impl = (
-            _IMPL_FROM_SHORT.get(implementation or "", implementation) if implementation else None
+        over = override_facts(
+            self.facts,
+            self.marker_env,
+            python_version=python_version,
+            platforms=platforms,
+            implementation=implementation,
+            abis=abis,
         )
-        if impl is not None:
-            facts["implementation"] = impl
-        tags = tags_from_facts(
-            facts,
-            platforms=expand_platforms(platforms) or None,
-            abis=tuple(abis) or None,
-        )
-        markers = dict(self.marker_env)
-        if version is not None:
-            markers["python_version"] = f"{version[0]}.{version[1]}"
-            markers["python_full_version"] = f"{version[0]}.{version[1]}.0"
-        if impl is not None:
-            markers["implementation_name"] = impl
-            markers["platform_python_implementation"] = _PLATFORM_IMPL.get(impl, impl)
-        if platforms:
-            markers.update(_markers_for_platform(platforms[0]))
         return dataclasses.replace(
             self,
-            tags=tags,
-            marker_env=MappingProxyType(markers),
-            python_version=markers["python_version"],
-            implementation=impl or self.implementation,
-            facts=MappingProxyType(facts),
+            tags=over.tags,
+            marker_env=over.marker_env,
+            python_version=over.python_version,
+            implementation=over.implementation or self.implementation,
+            facts=over.facts,
         )
+
+
+@dataclass(frozen=True)
+class Overridden:
+    """Tags, markers and facts of another target (``override_facts``); ``implementation`` is
+    None when not overridden."""
+
+    tags: tuple[Tag, ...]
+    marker_env: Mapping[str, str]
+    python_version: str
+    implementation: str | None
+    facts: Mapping[str, Any]
+
+
+def override_facts(
+    facts: Mapping[str, Any],
+    marker_env: Mapping[str, str],
+    *,
+    python_version: str | None = None,
+    platforms: Sequence[str] = (),
+    implementation: str | None = None,
+    abis: Sequence[str] = (),
+) -> Overridden:
+    """pip's ``--python-version``/``--platform``/``--implementation``/``--abi`` applied to an
+    interpreter's probe ``facts`` and marker environment (pure)."""
+    version = _parse_python_version(python_version) if python_version else None
+    facts = dict(facts)
+    if version is not None:
+        facts["version_info"] = [version[0], version[1], 0]
+        facts["py_version_nodot"] = f"{version[0]}{version[1]}"
+    impl = _IMPL_FROM_SHORT.get(implementation or "", implementation) if implementation else None
+    if impl is not None:
+        facts["implementation"] = impl
+    tags = tags_from_facts(
+        facts,
+        platforms=expand_platforms(platforms) or None,
+        abis=tuple(abis) or None,
+    )
+    markers = dict(marker_env)
+    if version is not None:
+        markers["python_version"] = f"{version[0]}.{version[1]}"
+        markers["python_full_version"] = f"{version[0]}.{version[1]}.0"
+    if impl is not None:
+        markers["implementation_name"] = impl
+        markers["platform_python_implementation"] = _PLATFORM_IMPL.get(impl, impl)
+    if platforms:
+        markers.update(_markers_for_platform(platforms[0]))
+    return Overridden(
+        tags=tags,
+        marker_env=MappingProxyType(markers),
+        python_version=markers["python_version"],
+        implementation=impl,
+        facts=MappingProxyType(facts),
+    )
 
 
 _IMPL_FROM_SHORT = {"cp": "cpython", "pp": "pypy", "ip": "ironpython", "jy": "jython"}

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from varwheel.index.client import IndexClient
 from varwheel.index.models import IndexFile
 from varwheel.resolve.candidates import (
     Release,
@@ -26,8 +26,12 @@ from varwheel.resolve.candidates import (
 )
 from varwheel.resolve.options import ResolveOptions
 from varwheel.resolve.prefetch import Prefetcher
+from varwheel.resolve.source import DistributionSource, as_source
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.selection import SupportedProperties
+
+if TYPE_CHECKING:
+    from varwheel.index.client import IndexClient
 
 # Given a version's variant metadata, return what the target supports (providers, profile).
 SupportFunction = Callable[[VariantMetadata], SupportedProperties]
@@ -91,7 +95,7 @@ class Finder:
 
     def __init__(
         self,
-        client: IndexClient,
+        source: DistributionSource | IndexClient,
         *,
         tags: Sequence[Tag],
         python_version: Version,
@@ -99,7 +103,7 @@ class Finder:
         options: ResolveOptions,
         direct: Mapping[NormalizedName, IndexFile] | None = None,
     ) -> None:
-        self.client = client
+        self.source = as_source(source)
         self.tags = tuple(tags)
         self.python_version = python_version
         self.support_for = support_for
@@ -119,7 +123,7 @@ class Finder:
             else:
                 files = self.prefetcher.page(key) if self.prefetcher else None
                 if files is None:
-                    files = self.client.project_files(key)
+                    files = self.source.project_files(key)
             self._releases[key] = group_releases(key, files)
         return self._releases[key]
 
@@ -134,8 +138,7 @@ class Finder:
 
     def searched(self) -> str:
         """Where projects were looked for, for "not found" messages."""
-        indexes = getattr(self.client, "index_urls", ())
-        links = getattr(self.client, "find_links", ())
+        indexes, links = self.source.locations()
         places = [*indexes, *links]
         if not places:
             return "anywhere (--no-index and no --find-links)"
@@ -180,16 +183,14 @@ class Finder:
         metadata = support = route = None
         notes: tuple[str, ...] = ()
         if prefs.variants_enabled and has_tag_compatible_variant(release.wheels, self.tags):
-            from varwheel.index.variants import variant_metadata_for
-
             source = (
                 self.prefetcher.variant_source(release.name, release.version)
                 if self.prefetcher
                 else None
             )
             if source is None:
-                source = variant_metadata_for(
-                    self.client, release.name, release.version, list(release.files)
+                source = self.source.variant_metadata(
+                    release.name, release.version, list(release.files)
                 )
             metadata, route = source.metadata, source.route
             notes = (f"variant metadata read from {source.detail}",) if source.detail else ()

@@ -5,24 +5,26 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import Requirement
 
 from varwheel.errors import IndexFetchError, InvalidMarker, InvalidMetadata
-from varwheel.index.client import IndexClient
 from varwheel.resolve.candidates import Candidate
 from varwheel.spec.markers import VariantEnvironment, requirement_applies
 
+if TYPE_CHECKING:
+    from varwheel.resolve.source import DistributionSource
 
-def fetch_core_metadata(client: IndexClient, candidate: Candidate) -> bytes:
+
+def fetch_core_metadata(source: DistributionSource, candidate: Candidate) -> bytes:
     """METADATA of a wheel candidate: PEP 658/714 file when the index offers it, else from the
     wheel itself (HTTP range requests when the server allows them)."""
     file = candidate.file
     if file is None or candidate.wheel is None:
         raise IndexFetchError(f"{candidate.filename}: no wheel to read metadata from")
-    return client.core_metadata(file)
+    return source.core_metadata(file)
 
 
 def parse_core_metadata(data: bytes, *, source: str) -> RawMetadata:

@@ -14,18 +14,20 @@ import contextlib
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
 
-from varwheel.index.client import IndexClient
 from varwheel.index.models import IndexFile, VariantSource
 from varwheel.resolve.candidates import choose, group_releases, has_tag_compatible_variant
 from varwheel.resolve.options import ResolveOptions
 from varwheel.threads import DaemonExecutor
+
+if TYPE_CHECKING:
+    from varwheel.resolve.source import DistributionSource
 
 T = TypeVar("T")
 
@@ -33,14 +35,14 @@ T = TypeVar("T")
 class Prefetcher:
     def __init__(
         self,
-        client: IndexClient,
+        source: DistributionSource,
         *,
         tags: Sequence[Tag],
         python_version: Version,
         options: ResolveOptions,
         workers: int = 8,
     ) -> None:
-        self.client = client
+        self.source = source
         self.tags = tuple(tags)
         self.python_version = python_version
         self.options = options
@@ -77,7 +79,7 @@ class Prefetcher:
         metadata: bool,
     ) -> None:
         try:
-            files = self.client.project_files(name)
+            files = self.source.project_files(name)
         except BaseException as err:  # handed to the resolver thread, which refetches
             page.set_exception(err)
             return
@@ -95,7 +97,6 @@ class Prefetcher:
     ) -> None:
         """For the newest version ``req`` allows: its variant metadata when a tag-compatible
         wheel has a label, else (with ``metadata``) the likely candidate's METADATA."""
-        from varwheel.index.variants import variant_metadata_for
         from varwheel.resolve.finder import select_versions
 
         releases = group_releases(name, files)
@@ -123,7 +124,7 @@ class Prefetcher:
                 self._variants[key] = vfut
             try:
                 vfut.set_result(
-                    variant_metadata_for(self.client, name, release.version, list(release.files))
+                    self.source.variant_metadata(name, release.version, list(release.files))
                 )
             except BaseException as err:
                 vfut.set_exception(err)
@@ -147,7 +148,7 @@ class Prefetcher:
                 return
             self._metadata[cand.file.url] = fut
         try:
-            fut.set_result(self.client.core_metadata(cand.file))
+            fut.set_result(self.source.core_metadata(cand.file))
         except BaseException as err:
             fut.set_exception(err)
 

@@ -9,7 +9,6 @@ variant wheel, ``null`` for a non-variant wheel (or one built from an sdist).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -97,7 +96,3 @@ def build_report(
         "install": items,
         "environment": dict(marker_env),
     }
-
-
-def dump_report(report: Mapping[str, Any]) -> str:
-    return json.dumps(report, indent=2, sort_keys=False) + "\n"

@@ -6,7 +6,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.metadata import RawMetadata
 from packaging.requirements import Requirement
@@ -17,7 +17,6 @@ from resolvelib import BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from varwheel.errors import ResolutionError
-from varwheel.index.client import IndexClient
 from varwheel.index.models import IndexFile
 from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder, SupportFunction
@@ -32,6 +31,10 @@ from varwheel.resolve.options import ResolveOptions
 from varwheel.resolve.prefetch import Prefetcher
 from varwheel.resolve.provider import InstalledDist, VariantProvider, split_identifier
 from varwheel.resolve.requirement import parse_requirement
+from varwheel.resolve.source import DistributionSource, as_source
+
+if TYPE_CHECKING:
+    from varwheel.index.client import IndexClient
 
 MAX_ROUNDS = 2000
 ABI_PASSES = 3  # re-resolutions for abi_dependency on what this install adds
@@ -102,7 +105,7 @@ class Session:
 
     def __init__(
         self,
-        client: IndexClient,
+        source: DistributionSource | IndexClient,
         *,
         tags: Sequence[Tag],
         marker_env: Mapping[str, str],
@@ -113,7 +116,7 @@ class Session:
         direct: Mapping[NormalizedName, IndexFile] | None = None,
         support_adding: Callable[[Mapping[str, str]], SupportFunction] | None = None,
     ) -> None:
-        self.client = client
+        self.source = as_source(source)
         self.marker_env = dict(marker_env)
         self.options = options
         self.installed = dict(installed or {})
@@ -136,7 +139,7 @@ class Session:
     def _start(self, support_for: SupportFunction) -> None:
         """A fresh finder (per-version choices depend on ``support_for``) and prefetcher."""
         self.finder = Finder(
-            self.client,
+            self.source,
             tags=self._tags,
             python_version=self._pyver,
             support_for=support_for,
@@ -144,7 +147,7 @@ class Session:
             direct=self._direct,
         )
         self._prefetcher = Prefetcher(
-            self.client, tags=self._tags, python_version=self._pyver, options=self.options
+            self.source, tags=self._tags, python_version=self._pyver, options=self.options
         )
         self.finder.prefetcher = self._prefetcher
 
@@ -158,23 +161,19 @@ class Session:
                 data = read_wheel_metadata(self.built_wheel(cand))
             else:
                 pre = self._prefetcher.metadata(cand.file.url) if cand.file else None
-                data = pre if pre is not None else fetch_core_metadata(self.client, cand)
+                data = pre if pre is not None else fetch_core_metadata(self.source, cand)
             self._metadata[key] = parse_core_metadata(data, source=cand.filename)
         return self._metadata[key]
 
     def built_wheel(self, cand: Candidate) -> Path:
         key = (cand.name, cand.version)
         if key not in self._built:
-            from varwheel.resolve.sdist import build_wheel_from_sdist
-
             assert cand.file is not None
             if self._build_dir is None:
                 self._own_build_dir = tempfile.TemporaryDirectory(prefix="varwheel-build-")
                 self._build_dir = Path(self._own_build_dir.name)
-            base = self._build_dir
-            archive = self.client.download(cand.file, base / "sdists")
-            self._built[key] = build_wheel_from_sdist(
-                archive, base / "wheels", isolated=self.options.build_isolation
+            self._built[key] = self.source.build_wheel(
+                cand.file, self._build_dir, isolated=self.options.build_isolation
             )
         return self._built[key]
 
@@ -384,7 +383,7 @@ class Session:
 def resolve(
     requirements: Sequence[Requirement],
     *,
-    client: IndexClient,
+    client: DistributionSource | IndexClient,
     tags: Sequence[Tag],
     marker_env: Mapping[str, str],
     support_for: SupportFunction,

@@ -1,0 +1,604 @@
+"""varwheel as a library: settings → target → plan → execute.
+
+::
+
+    from varwheel.api import Settings, Flags, find_environment, target_for, plan_install, execute
+
+    settings = Settings.load(Flags(find_links=("./wheels",), no_index=True))
+    env = find_environment(settings, access=Access.CHANGE)
+    with plan_install(["fastsum"], settings, target_for(settings, env), environment=env) as plan:
+        for pkg in plan.to_install:
+            print(pkg.name, pkg.candidate.label, pkg.candidate.decided_by)
+        execute(plan, env)
+
+``Settings`` is the one merge of configuration and flags (``varwheel.settings``); ``Target`` the
+machine wheels are chosen for, pure data (``varwheel.target``); ``Environment`` the environment on
+disk that is changed (paths, lock, recovery). ``plan_install`` resolves and chooses (every
+ranking and rejection reason stays in the plan); ``execute`` downloads, verifies and installs
+the plan in one transaction. ``explain``, ``uninstall``, ``installed`` and ``detect`` are the
+other commands. Warnings, notes and progress go to a ``Reporter`` (``varwheel.reporter``):
+nothing here prints. Distributions come from a ``DistributionSource``
+(``varwheel.resolve.source``): the configured indexes and find-links by default, or any other
+source (``MemorySource`` in tests). The command line is a thin layer over these functions.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import tempfile
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from packaging.requirements import Requirement
+from packaging.utils import NormalizedName, canonicalize_name
+
+from varwheel.codes import ExplainStatus, FileKind, MetadataRoute, ReasonCode
+from varwheel.errors import InvalidInput
+from varwheel.install.environment import TargetEnvironment
+from varwheel.reporter import Reporter
+from varwheel.settings import Flags, Settings
+from varwheel.target import CrossTarget, Target
+
+if TYPE_CHECKING:
+    from varwheel.index.models import IndexFile
+    from varwheel.install.installed import InstalledDistribution
+    from varwheel.install.transaction import InstallResult as TransactionResult
+    from varwheel.install.transaction import UninstallResult
+    from varwheel.providers.detect import NamespaceResult, ProviderOptions
+    from varwheel.resolve.explain import PackageExplanation
+    from varwheel.resolve.provider import InstalledDist  # noqa: F401 (type for cli/render)
+    from varwheel.resolve.requirements_file import RequirementsFile
+    from varwheel.resolve.resolver import Resolution, ResolvedPackage, Session
+    from varwheel.resolve.source import DistributionSource
+
+__all__ = [
+    "Access",
+    "CrossTarget",
+    "Environment",
+    "ExplainStatus",
+    "Explanation",
+    "FileKind",
+    "Flags",
+    "InstallPlan",
+    "InstallResult",
+    "MetadataRoute",
+    "ReasonCode",
+    "Reporter",
+    "Requirements",
+    "Settings",
+    "Target",
+    "detect",
+    "execute",
+    "explain",
+    "find_environment",
+    "installed",
+    "plan_install",
+    "provider_options",
+    "read_requirements",
+    "removal_preview",
+    "requirement_names",
+    "target_for",
+    "uninstall",
+]
+
+Environment = TargetEnvironment
+"""The environment on disk that ``execute``/``uninstall`` change: interpreter, scheme paths."""
+
+
+# -- requirements ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Requirements:
+    """Requirements parsed once: command-line texts and ``-r`` files (their index options and
+    ``-c`` constraints in ``options``, which ``Settings.load`` merges), and the wheels named
+    directly (a path or ``name @ URL``: that file is the project's only candidate)."""
+
+    requirements: tuple[Requirement, ...]
+    direct: Mapping[NormalizedName, IndexFile] = field(default_factory=dict)
+    options: RequirementsFile | None = None
+
+    def __iter__(self) -> Any:
+        return iter(self.requirements)
+
+    def __len__(self) -> int:
+        return len(self.requirements)
+
+
+def read_requirements(
+    texts: Iterable[str] = (),
+    *,
+    files: Iterable[str | os.PathLike[str]] = (),
+    constraint_files: Iterable[str | os.PathLike[str]] = (),
+    required: bool = True,
+) -> Requirements:
+    """Parse requirement texts (``name[extras] specifier ; marker``, a wheel path, ``name @
+    URL``) and pip-style requirements files. ``required``: none at all is an ``InvalidInput``."""
+    from varwheel.resolve.requirements_file import (
+        RequirementsFile,
+        direct_wheel,
+        parse_requirements_file,
+        requirement_or_wheel,
+    )
+
+    texts = list(texts)
+    reqs = [requirement_or_wheel(text) for text in texts]
+    options = RequirementsFile()
+    for file in files:
+        options += parse_requirements_file(Path(file))
+    for file in constraint_files:
+        options += parse_requirements_file(Path(file), constraint=True)
+    reqs += options.requirements
+    if required and not reqs:
+        raise InvalidInput("no requirements given (name some, or use -r FILE)")
+    direct: dict[NormalizedName, IndexFile] = {}
+    for text in (*texts, *options.direct):
+        found = direct_wheel(text)  # cached: requirement_or_wheel parsed it already
+        if found is not None:
+            direct[canonicalize_name(found[0].name)] = found[1]
+    return Requirements(tuple(reqs), direct, options)
+
+
+def _as_requirements(requirements: Requirements | Iterable[str | Requirement]) -> Requirements:
+    if isinstance(requirements, Requirements):
+        return requirements
+    items = list(requirements)
+    texts = [r for r in items if isinstance(r, str)]
+    parsed = read_requirements(texts, required=False)
+    given = tuple(r for r in items if isinstance(r, Requirement))
+    return Requirements(parsed.requirements + given, parsed.direct, parsed.options)
+
+
+def requirement_names(
+    texts: Iterable[str] = (), *, files: Iterable[str | os.PathLike[str]] = ()
+) -> list[str]:
+    """Project names, as pip's uninstall reads them: ``NAME==1.0`` or ``NAME[extra]`` name
+    the project ``NAME``; ``-r`` files too."""
+    from varwheel.resolve.requirement import parse_requirement
+    from varwheel.resolve.requirements_file import read_requirements_file
+
+    reqs = [parse_requirement(text) for text in texts]
+    for file in files:
+        reqs += read_requirements_file(Path(file))
+    if not reqs:
+        raise InvalidInput("no distributions named (name some, or use -r FILE)")
+    return [r.name for r in reqs]
+
+
+# -- environment and target --------------------------------------------------------------
+
+
+class Access(enum.Enum):
+    """What a command does to the environment it looks for.
+
+    ``CHANGE`` (install, dry runs too, uninstall): ``--python``, ``$VIRTUAL_ENV``, ``./.venv``;
+    PEP 668 refusal; an interrupted transaction settled first. ``READ`` (list): the same places,
+    recovery, no refusal. ``INSPECT`` (explain): ``--python`` or ``$VIRTUAL_ENV``, else the
+    running interpreter: a ``./.venv`` (a cloned project may commit one) is never run."""
+
+    CHANGE = "change"
+    READ = "read"
+    INSPECT = "inspect"
+
+
+def find_environment(
+    settings: Settings, *, access: Access = Access.CHANGE, reporter: Reporter | None = None
+) -> Environment:
+    """The environment ``settings.python`` (or the environment variables) name, found as
+    ``access`` says; ``reporter.environment`` hears which one (CHANGE, READ) before a recovered
+    transaction's note."""
+    from varwheel.install.environment import (
+        current_environment,
+        find_target_environment,
+        refuse_externally_managed,
+    )
+    from varwheel.install.transaction import recover_if_needed
+
+    reporter = reporter if reporter is not None else Reporter()
+    if access is Access.INSPECT:
+        if settings.python or os.environ.get("VIRTUAL_ENV"):
+            return find_target_environment(settings.python, project_venv=False)
+        return current_environment()
+    env = find_target_environment(settings.python)
+    if access is Access.CHANGE:
+        refuse_externally_managed(env, allow=settings.break_system_packages)
+    reporter.environment(env)
+    note = recover_if_needed(env)
+    if note:
+        reporter.note(note)
+    return env
+
+
+def target_for(settings: Settings, environment: Environment) -> Target:
+    """The target of ``environment``'s interpreter, with the settings' cross-target options
+    (another machine) and profile (variant support read from it) applied."""
+    return (
+        Target.from_environment(environment)
+        .with_overrides(settings.cross)
+        .with_profile(settings.profile)
+    )
+
+
+# -- planning ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """A resolution for one target: per package the chosen wheel (``candidate``: label,
+    ``decided_by``), the version's full ranking and every rejection reason (``choice.selection``)
+    and the route its variant metadata came from. Holds the source and wheels built from sdists
+    until closed (``with plan: ...``)."""
+
+    requirements: Requirements
+    settings: Settings
+    target: Target
+    resolution: Resolution
+    ignored: tuple[Requirement, ...]
+    installed: Mapping[NormalizedName, Any] = field(compare=False)
+    session: Session = field(compare=False, repr=False)
+    source: DistributionSource = field(compare=False, repr=False)
+    reporter: Reporter = field(compare=False, repr=False)
+    _own_source: bool = field(default=False, compare=False, repr=False)
+
+    @property
+    def packages(self) -> tuple[ResolvedPackage, ...]:
+        return self.resolution.packages
+
+    @property
+    def to_install(self) -> list[ResolvedPackage]:
+        """The packages ``execute`` installs (not those kept as installed)."""
+        return [p for p in self.resolution.packages if not p.candidate.installed]
+
+    def package(self, name: str) -> ResolvedPackage:
+        found = self.resolution.by_name().get(canonicalize_name(name))
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def report(self) -> dict[str, Any]:
+        """pip's installation report (version "1") with each item's ``variant``."""
+        from varwheel.resolve.report import build_report
+
+        return build_report(
+            self.resolution,
+            marker_env=self.target.marker_env,
+            metadata_of=self.session.metadata,
+        )
+
+    def close(self) -> None:
+        """Stop background fetching, remove wheels built from sdists, report the source's
+        warnings (once each)."""
+        try:
+            self.session.close()
+        finally:
+            _flush_source(self.source, self.reporter)
+            if self._own_source:
+                self.source.close()
+
+    def __enter__(self) -> InstallPlan:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _flush_source(source: DistributionSource, reporter: Reporter) -> None:
+    for line in source.warnings:
+        reporter.warning(line)
+
+
+def provider_options(
+    settings: Settings, target: Target, *, reporter: Reporter | None = None
+) -> ProviderOptions:
+    """How providers run for ``target``: trusted plugins are installed for (and answer about)
+    its interpreter, none for another machine; its profile, if any, replaces detection."""
+    from dataclasses import replace
+
+    options = settings.provider_options(
+        target_python=None if target.interpreter is None else str(target.interpreter),
+        on_warning=None if reporter is None else reporter.warning,
+    )
+    if target.profile is not None:
+        options = replace(options, profile=target.profile)
+    return options
+
+
+def _session(
+    reqs: Requirements,
+    settings: Settings,
+    target: Target,
+    *,
+    environment: Environment | None,
+    keep_installed: bool,
+    source: DistributionSource | None,
+    reporter: Reporter,
+) -> tuple[Session, DistributionSource, bool, Mapping[NormalizedName, Any]]:
+    from varwheel.install.installed import installed_from_env, installed_versions
+    from varwheel.providers.support import support_function
+    from varwheel.resolve.resolver import Session
+    from varwheel.resolve.source import IndexSource
+
+    for line in settings.warnings:
+        reporter.warning(line)
+    own = source is None
+    src: DistributionSource = IndexSource(settings.index_client()) if source is None else source
+    options = provider_options(settings, target, reporter=reporter)
+    # abi_dependency reads the target's distributions; another machine's are unknown
+    local = environment is not None and not target.is_cross
+    versions = installed_versions(environment) if local else None  # type: ignore[arg-type]
+    kept = installed_from_env(environment) if local and keep_installed else {}  # type: ignore[arg-type]
+    marker_env = target.marker_env
+
+    def support_adding(adding: Mapping[str, str]) -> Any:
+        return support_function(options, marker_env, versions, adding=adding)
+
+    requested = [canonicalize_name(r.name) for r in reqs.requirements]
+    session = Session(
+        src,
+        tags=target.tags,
+        marker_env=marker_env,
+        support_for=support_function(options, marker_env, versions),
+        options=settings.resolve_options(requested, marker_env),
+        installed=kept,
+        direct=dict(reqs.direct),
+        support_adding=support_adding,
+    )
+    return session, src, own, kept
+
+
+def plan_install(
+    requirements: Requirements | Iterable[str | Requirement],
+    settings: Settings,
+    target: Target,
+    *,
+    environment: Environment | None = None,
+    source: DistributionSource | None = None,
+    reporter: Reporter | None = None,
+) -> InstallPlan:
+    """Resolve ``requirements`` for ``target``. With ``environment`` (the target's own), its
+    installed distributions that satisfy a requirement are kept (pip semantics; never for a
+    cross target). ``source``: where distributions come from (default: the settings' indexes
+    and find-links). Raises ``ResolutionError`` with the one-line reason."""
+    reporter = reporter if reporter is not None else Reporter()
+    reqs = _as_requirements(requirements)
+    session, src, own, kept = _session(
+        reqs,
+        settings,
+        target,
+        environment=environment,
+        keep_installed=True,
+        source=source,
+        reporter=reporter,
+    )
+    try:
+        resolution = session.resolve(reqs.requirements)
+    except BaseException:
+        try:
+            session.close()
+        finally:
+            _flush_source(src, reporter)
+            if own:
+                src.close()
+        raise
+    for line in resolution.warnings():
+        reporter.warning(line)
+    from varwheel.resolve.requirement import ignored_by_markers
+
+    return InstallPlan(
+        requirements=reqs,
+        settings=settings,
+        target=target,
+        resolution=resolution,
+        ignored=tuple(ignored_by_markers(list(reqs.requirements), target.marker_env)),
+        installed=kept,
+        session=session,
+        source=src,
+        reporter=reporter,
+        _own_source=own,
+    )
+
+
+# -- executing ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallResult:
+    """What ``execute`` did: the packages installed (``ResolvedPackage``), the transaction's
+    own result (replaced versions, recovered journal) and the dependency problems left."""
+
+    installed: tuple[ResolvedPackage, ...]
+    transaction: TransactionResult | None
+    problems: tuple[str, ...] = ()
+
+
+def execute(
+    plan: InstallPlan, environment: Environment, *, reporter: Reporter | None = None
+) -> InstallResult:
+    """Download (or build) every wheel of ``plan.to_install``, check ``--hash`` values and that
+    each wheel is what the plan read (its ``variant.json`` and METADATA), then install all of
+    them in one transaction (installed distributions of the same projects are replaced).
+    Afterwards, pip's check on the touched distributions is reported as warnings."""
+    from varwheel.install.check import dependency_problems
+    from varwheel.install.installed import installed_from_env
+    from varwheel.install.transaction import direct_url_documents, install_wheels
+    from varwheel.resolve.hashes import check_hashes, check_hashes_given
+    from varwheel.resolve.verify import verify_downloads
+
+    reporter = reporter if reporter is not None else plan.reporter
+    todo = plan.to_install
+    if not todo:
+        return InstallResult((), None)
+    hashes = plan.settings.required_hashes()
+    # ignore_cleanup_errors: after Ctrl-C a download thread may still be writing there
+    with tempfile.TemporaryDirectory(prefix="varwheel-install-", ignore_cleanup_errors=True) as tmp:
+        if hashes:
+            check_hashes_given(todo, hashes)
+        paths = _fetch_wheels(plan, todo, Path(tmp), reporter)
+        if hashes:
+            check_hashes(todo, paths, hashes)
+        for line in verify_downloads(todo, paths):
+            reporter.warning(line)
+        txn = install_wheels(
+            environment,
+            paths,
+            requested={p.name for p in todo if p.requested},
+            direct_urls=direct_url_documents(todo, paths),
+            compile_bytecode=plan.settings.compile_bytecode,
+        )
+    touched = {p.name for p in todo}
+    problems = tuple(
+        dependency_problems(
+            installed_from_env(environment), environment.marker_env, touched=touched
+        )
+    )
+    return InstallResult(tuple(todo), txn, problems)
+
+
+def _fetch_wheels(
+    plan: InstallPlan, todo: Sequence[ResolvedPackage], dest: Path, reporter: Reporter
+) -> list[Path]:
+    wheel_pkgs = [p for p in todo if not p.candidate.is_sdist]
+    files = [p.candidate.file for p in wheel_pkgs if p.candidate.file is not None]
+    with reporter.downloads(len(files)) as progress:
+        downloaded = plan.source.download_many(files, dest, progress)
+    by_name = {f.filename: path for f, path in zip(files, downloaded, strict=True)}
+    out: list[Path] = []
+    for pkg in todo:
+        cand = pkg.candidate
+        if cand.is_sdist:
+            out.append(pkg.built_wheel or plan.session.built_wheel(cand))
+        else:
+            out.append(by_name[cand.filename])
+    return out
+
+
+# -- explain -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """``explain``'s answer: per requirement the version that would be chosen, every wheel's
+    verdict (``ExplainStatus``, rank, ``decided_by``, ``ReasonCode``), the metadata route, the
+    target's support."""
+
+    packages: tuple[PackageExplanation, ...]
+    target: Target
+
+    @property
+    def all_chosen(self) -> bool:
+        return all(p.chosen for p in self.packages)
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable ``explain --json`` document (without ``target_environment``)."""
+        from varwheel.resolve.explain import to_json
+
+        return {
+            "packages": [to_json(p) for p in self.packages],
+            "environment": dict(self.target.marker_env),
+        }
+
+
+def explain(
+    requirements: Requirements | Iterable[str | Requirement],
+    settings: Settings,
+    target: Target,
+    *,
+    environment: Environment | None = None,
+    dependencies: bool = False,
+    source: DistributionSource | None = None,
+    reporter: Reporter | None = None,
+) -> Explanation:
+    """Each requirement alone: the version pip-style ordering picks and why each of its wheels
+    is ranked or rejected. ``environment``'s distributions feed ``abi_dependency`` only;
+    ``dependencies``: also read the chosen wheel's metadata and list what applies."""
+    from varwheel.resolve.explain import explain_requirement
+
+    reporter = reporter if reporter is not None else Reporter()
+    reqs = _as_requirements(requirements)
+    session, src, own, _kept = _session(
+        reqs,
+        settings,
+        target,
+        environment=environment,
+        keep_installed=False,
+        source=source,
+        reporter=reporter,
+    )
+    try:
+        session.prefetch_pages(list(reqs.requirements))
+        deps = session.dependencies_of if dependencies else None
+        results = tuple(
+            explain_requirement(r, session.finder, dependencies_of=deps) for r in reqs.requirements
+        )
+    finally:
+        try:
+            session.close()
+        finally:
+            _flush_source(src, reporter)
+            if own:
+                src.close()
+    return Explanation(results, target)
+
+
+# -- the installed side ------------------------------------------------------------------
+
+
+def installed(environment: Environment) -> list[InstalledDistribution]:
+    """The distributions installed in ``environment``, sorted by canonical name (variant label
+    and properties of each; ``.egg-info`` ones too)."""
+    from varwheel.install.installed import installed_distributions
+
+    return sorted(installed_distributions(environment).values(), key=lambda d: d.name)
+
+
+def removal_preview(
+    names: Collection[str], environment: Environment
+) -> list[tuple[InstalledDistribution, int]]:
+    """What ``uninstall(names)`` would remove: each installed distribution named and its
+    number of RECORD files (missing names are left out)."""
+    from varwheel.install.installed import installed_distributions, read_record
+
+    current = installed_distributions(environment)
+    wanted = dict.fromkeys(canonicalize_name(n) for n in names)
+    return [(current[n], len(read_record(current[n]))) for n in wanted if n in current]
+
+
+def uninstall(
+    names: Collection[str], environment: Environment, *, reporter: Reporter | None = None
+) -> UninstallResult:
+    """Remove the named distributions in one transaction (all or none). Names not installed
+    and what the remaining distributions still require of the removed ones are warnings."""
+    from varwheel.install.check import dependency_problems
+    from varwheel.install.installed import installed_from_env
+    from varwheel.install.transaction import uninstall as remove
+
+    reporter = reporter if reporter is not None else Reporter()
+    result = remove(environment, list(names))
+    for name in result.missing:
+        reporter.warning(f"{name} is not installed in {environment.prefix}")
+    if result.removed:
+        removed = {name for name, _ in result.removed}
+        for line in dependency_problems(
+            installed_from_env(environment), environment.marker_env, touched=removed
+        ):
+            reporter.warning(line)
+    return result
+
+
+def detect(
+    settings: Settings,
+    namespaces: Sequence[str] | None = None,
+    *,
+    reporter: Reporter | None = None,
+) -> tuple[NamespaceResult, ...]:
+    """What this machine supports, per native provider (or per the settings' profile)."""
+    from varwheel.providers.detect import ProviderSession
+
+    reporter = reporter if reporter is not None else Reporter()
+    for line in settings.warnings:
+        reporter.warning(line)
+    options = settings.provider_options(on_warning=reporter.warning)
+    return ProviderSession(options).detect_native(namespaces)
