@@ -334,6 +334,26 @@ def test_a_lock_without_varwheel_tables_installs_as_pep751_says(
     assert installed(venv) == {"gpulib": "null", "common-dep": None, "gpulib-cpu-rt": None}
 
 
+def test_requirements_file_and_variant_only_packages(capsys, tmp_path, built, profiles) -> None:
+    links = ["--no-index", "-f", str(built / "wheels"), "--profile", str(profiles["cuda128"])]
+    (tmp_path / "reqs.txt").write_text("vonly\n")
+    assert run(capsys, "lock", "vonly", "-q", "-o", "pylock.a.toml", *links)[0] == 0
+    code, _, err = run(capsys, "lock", "-r", "reqs.txt", "-o", "pylock.b.toml", *links)
+    assert code == 0 and "no non-variant install" in err  # said, not hidden
+    assert (tmp_path / "pylock.a.toml").read_bytes() == (tmp_path / "pylock.b.toml").read_bytes()
+    venv = make_venv(tmp_path / "venv")
+    before = snapshot_tree(venv)
+    for flags in (
+        ["--profile", str(profiles["cpu"])],
+        ["--profile", str(profiles["cuda128"]), "--no-variants"],
+    ):
+        code, _, err = run(capsys, "install", "-r", "pylock.a.toml", "--python", str(venv), *flags)
+        assert code == 1 and "vonly 1.0: no wheel in the lock fits this target" in err, err
+        assert snapshot_tree(venv) == before
+    code, _, err = run(capsys, "install", "-r", "pylock.a.toml", "--python", str(venv), *links[-2:])
+    assert code == 0 and installed(venv) == {"vonly": "cu128"}
+
+
 def test_lock_for_another_python_is_refused_here(capsys, tmp_path, built, profiles) -> None:
     other = tmp_path / "py399.toml"
     other.write_text(
