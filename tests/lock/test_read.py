@@ -77,6 +77,8 @@ def test_round_trip_is_byte_identical(lock_text: str) -> None:
         (lambda t: t.replace('"$schema" = "https://', '"$schema" = "ftp://'), "variants-json"),
         (lambda t: t.replace('[[packages]]\nname = "gpulib"', '[[packages]]\nname = "GPUlib"'), "not normalized"),
         (lambda t: t + '\n[[packages]]\nname = "common-dep"\nversion = "1.0"\n[packages.archive]\npath = "x.tar.gz"\nhashes = {sha256 = "00"}\n', "no wheels"),
+        # checklist 68: [packages.variants-json] only alongside packages.wheels, never with an archive
+        (lambda t: t + '\n[[packages]]\nname = "xdep"\nversion = "1.0"\n[packages.archive]\npath = "x.tar.gz"\nhashes = {sha256 = "00"}\n[packages.variants-json]\n"$schema" = "https://variants-schema.wheelnext.dev/v0.2.0.json"\n', "no wheels"),
     ],
 )  # fmt: skip
 def test_bad_locks_are_one_line_refusals(lock_text: str, edit, message: str) -> None:
