@@ -129,6 +129,9 @@ def test_lock_is_deterministic_valid_and_checkable(
     assert code == 0 and "up to date" in out
     code, _, err = run(capsys, "lock", "--check", "gpulib", "common-dep<1", *index)
     assert code == 1 and "stale" in err
+    with profiles["cuda130"].open("a") as f:  # a target changed: stale too
+        f.write("# edited\n")
+    assert run(capsys, "lock", "--check", "-q")[0] == 1
     assert (tmp_path / "pylock.toml").read_bytes() == first  # --check writes nothing
     lock = read_lock(tmp_path / "pylock.toml")
     gpulib = lock.by_name()["gpulib"]
