@@ -26,6 +26,7 @@ from varwheel.resolve.metadata import dependencies
 from varwheel.resolve.options import ResolveOptions
 from varwheel.spec.markers import VariantEnvironment, filter_supported
 from varwheel.spec.model import VariantMetadata
+from varwheel.spec.properties import VariantProperty
 from varwheel.spec.selection import SupportedProperties, WheelSelection, select_wheels
 
 SupportFunction = Callable[[VariantMetadata], SupportedProperties]
@@ -43,8 +44,8 @@ class Planned:
     wheel: LockedWheel
     selection: WheelSelection
     support: SupportedProperties | None
-    properties: tuple = ()
-    marker_properties: frozenset = frozenset()
+    properties: tuple[VariantProperty, ...] = ()
+    marker_properties: frozenset[VariantProperty] = frozenset()
     decided_by: str = ""
     requested: bool = False
     extras: frozenset[str] = frozenset()
@@ -99,6 +100,22 @@ def check_environment(lock: LockFile, marker_env: Mapping[str, str]) -> None:
         )
 
 
+@dataclass
+class _Choice:
+    """The walk's state for one package: its chosen wheel and what it pulled in so far."""
+
+    wheel: LockedWheel
+    selection: WheelSelection
+    support: SupportedProperties | None
+    properties: tuple[VariantProperty, ...]
+    marker_properties: frozenset[VariantProperty]
+    decided_by: str
+    variant: VariantEnvironment
+    required_by: list[str] = field(default_factory=list)
+    extras: set[str] = field(default_factory=set)
+    deps: set[NormalizedName] = field(default_factory=set)
+
+
 def select_from_lock(
     lock: LockFile,
     *,
@@ -125,7 +142,7 @@ def select_from_lock(
             if pkg.marker is None or pkg.marker.evaluate(lock_env, "lock_file"):
                 roots.append(Requirement(f"{pkg.name}=={pkg.version}"))
     requested = {canonicalize_name(r.name) for r in roots}
-    chosen: dict[NormalizedName, dict] = {}
+    chosen: dict[NormalizedName, _Choice] = {}
     done: set[tuple[NormalizedName, str]] = set()  # (name, extra) whose dependencies were added
     queue: list[tuple[Requirement, str]] = [(r, "requested") for r in roots]
     while queue:
@@ -142,62 +159,56 @@ def select_from_lock(
             )
         item = chosen.get(name)
         if item is None:
-            item = chosen[name] = _choose(pkg, tags, env, support_for, options)
-            item["required_by"] = []
-            item["extras"] = set()
-            item["deps"] = set()
-        if parent not in item["required_by"]:
-            item["required_by"].append(parent)
+            item = chosen[name] = _choose(pkg, tags, support_for, options)
+        if parent not in item.required_by:
+            item.required_by.append(parent)
         extras = {canonicalize_name(e) for e in req.extras}
-        item["extras"] |= extras
+        item.extras |= extras
         for extra in ("", *sorted(extras)):
             if (name, extra) in done:
                 continue
             done.add((name, extra))
-            wheel: LockedWheel = item["wheel"]
-            raw: RawMetadata = {"requires_dist": list(pkg.requires_dist_of(wheel))}  # type: ignore[typeddict-item]
+            raw: RawMetadata = {"requires_dist": list(pkg.requires_dist_of(item.wheel))}  # type: ignore[typeddict-item]
             try:
                 deps = dependencies(
                     raw,
                     marker_env=env,
-                    variant=item["variant"],
+                    variant=item.variant,
                     extras=(extra,) if extra else (),
                     source=f"{lock.source}: {name}",
                 )
             except (InvalidMarker, InvalidRequirement) as exc:
                 raise InvalidLock(f"{lock.source}: {name}: {exc}") from None
             for dep in deps:
-                item["deps"].add(canonicalize_name(dep.name))
+                item.deps.add(canonicalize_name(dep.name))
                 queue.append((dep, f"{name} {pkg.version}"))
-    items = []
-    for name in sorted(chosen):
-        c = chosen[name]
-        items.append(
-            Planned(
-                package=by_name[name],
-                wheel=c["wheel"],
-                selection=c["selection"],
-                support=c["support"],
-                properties=c["properties"],
-                marker_properties=c["marker_properties"],
-                decided_by=c["decided_by"],
-                requested=name in requested,
-                extras=frozenset(c["extras"]),
-                required_by=tuple(c["required_by"]),
-                dependencies=tuple(sorted(c["deps"])),
-                walked=bool(lock.requirements),
-            )
+    items = [
+        Planned(
+            package=by_name[name],
+            wheel=c.wheel,
+            selection=c.selection,
+            support=c.support,
+            properties=c.properties,
+            marker_properties=c.marker_properties,
+            decided_by=c.decided_by,
+            requested=name in requested,
+            extras=frozenset(c.extras),
+            required_by=tuple(c.required_by),
+            dependencies=tuple(sorted(c.deps)),
+            walked=bool(lock.requirements),
         )
+        for name, c in sorted(chosen.items())
+    ]
     return LockPlan(tuple(items), tuple(ignored))
 
 
 def _choose(
     pkg: LockedPackage,
     tags: Sequence[Tag],
-    env: Mapping[str, str],
     support_for: SupportFunction,
     options: ResolveOptions,
-) -> dict:
+) -> _Choice:
+    """Rank the package's listed wheels for the target; the best one, or why none fits."""
     support = support_for(pkg.variants) if pkg.variants is not None else None
     by_filename = {w.filename: w for w in pkg.wheels}
     selection = select_wheels(
@@ -210,11 +221,10 @@ def _choose(
     if not selection.ranked:
         from varwheel.resolve.candidates import Release
 
-        release = Release(pkg.name, pkg.version)
-        reason = summarize_rejections(release, selection)
+        reason = summarize_rejections(Release(pkg.name, pkg.version), selection)
         raise NoLockedWheel(
             f"{pkg.name} {pkg.version}: no wheel in the lock fits this target: {reason}; "
-            f"run `varwheel explain -r LOCK` for details, or lock again for this machine"
+            "lock again with a profile of this machine"
         )
     best = selection.ranked[0]
     props = tuple(best.properties)
@@ -226,15 +236,9 @@ def _choose(
         if best.label is None
         else VariantEnvironment(best.label, marker_props)
     )
-    return {
-        "wheel": by_filename[best.wheel],
-        "selection": selection,
-        "support": support,
-        "properties": props,
-        "marker_properties": marker_props,
-        "decided_by": best.decided_by,
-        "variant": variant,
-    }
+    return _Choice(
+        by_filename[best.wheel], selection, support, props, marker_props, best.decided_by, variant
+    )
 
 
 def _requirement(text: str, where: str) -> Requirement:
