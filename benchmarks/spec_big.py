@@ -5,6 +5,8 @@ Documents (``tests/spec/big_variants.py``, fixed seed):
   wide     schema v0.2.0, 20 000 labels over four static providers of 4 x 3 000 values, a plugin
   legacy   the same in the PEP 817 v0.0.3 shape (top-level static-properties, priorities)
   many     schema v0.2.0, 24 000 labels over short static lists (20 values per feature)
+  dense-1mb / dense-10mb  compact JSON, one static feature of 10 000 values, 34 000 / 300 000
+           labels of one value each (the shape of the issue's 1.26 MB file that took 31 s)
 Steps, each timed with ``time.perf_counter`` and ``time.process_time`` (medians of ``--reps``, one
 run when a step takes longer than 10 s; compare CPU seconds on a busy machine):
   load     bytes -> ``load_variants_json`` (JSON parse, model, validate, lint): "validates"
@@ -25,13 +27,14 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from packaging.tags import sys_tags
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "spec"))
 
-from big_variants import dump, make_document  # noqa: E402
+from big_variants import dump, dump_compact, make_dense_document, make_document  # noqa: E402
 
 from varwheel.spec.compat import SupportedProperties, effective_support  # noqa: E402
 from varwheel.spec.filenames import parse_wheel_filename  # noqa: E402
@@ -40,10 +43,13 @@ from varwheel.spec.metadata import dump_json, load_variants_json, to_v0_2_0  # n
 from varwheel.spec.ordering import order_variants  # noqa: E402
 from varwheel.spec.selection import select_wheels  # noqa: E402
 
-SHAPES = {
+SHAPES: dict[str, dict[str, Any]] = {
     "wide": {"labels": 20000, "values": 3000, "legacy": False},
     "legacy": {"labels": 20000, "values": 3000, "legacy": True},
     "many": {"labels": 24000, "values": 20, "legacy": False},
+    # compact JSON: one static feature of 10 000 values, one value per label
+    "dense-1mb": {"labels": 34000, "values": 10000, "dense": True},
+    "dense-10mb": {"labels": 300000, "values": 10000, "dense": True},
 }
 
 
@@ -62,7 +68,11 @@ def _time(fn: Callable[[], object], reps: int) -> tuple[float, float]:
 
 
 def run(shape: str, reps: int) -> None:
-    data = dump(make_document(**SHAPES[shape]))  # type: ignore[arg-type]
+    params = dict(SHAPES[shape])
+    if params.pop("dense", False):
+        data = dump_compact(make_dense_document(**params))
+    else:
+        data = dump(make_document(**params))
     md = load_variants_json(data)
     labels = sorted(md.variants)
     halves = [
@@ -91,7 +101,7 @@ def run(shape: str, reps: int) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--only", default=",".join(SHAPES))
+    parser.add_argument("--only", default="wide,legacy,many,dense-10mb")
     args = parser.parse_args()
     for shape in args.only.split(","):
         run(shape, args.reps)

@@ -84,3 +84,22 @@ def make_document(
 
 def dump(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, indent=4).encode()
+
+
+def make_dense_document(labels: int, *, values: int = 10000) -> dict[str, Any]:
+    """The shape of the issue's slow file: one static feature listing ``values`` values and
+    ``labels`` variants that each use one of them (compact JSON: ~35 bytes a label)."""
+    static = [f"v{i}" for i in range(values)]
+    variants: dict[str, Any] = {"null": {}}
+    for i in range(labels):
+        variants[f"l{i}"] = {"s": {"f": [static[(i * 7919) % values]]}}
+    return {
+        "$schema": SCHEMA_V0_2_0,
+        "default-priorities": {"namespace": ["s"]},
+        "providers": {"s": {"static-properties": {"f": static}}},
+        "variants": variants,
+    }
+
+
+def dump_compact(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode()

@@ -176,11 +176,12 @@ def _variants(value: object, path: str) -> dict[str, tuple[VariantProperty, ...]
     made: dict[tuple[str, str, str], VariantProperty] = {}
     checked: set[tuple[str, str]] = set()  # (namespace, feature) pairs already validated
     for label, by_ns in _obj(value, path).items():
-        if not isinstance(label, str) or not isinstance(by_ns, Mapping):
+        # exact-type checks first: an ABC isinstance per object costs more than the rest
+        if type(label) is not str or not (type(by_ns) is dict or isinstance(by_ns, Mapping)):
             _obj(by_ns, f"{path}.{_str(label, path)}")
         keys: list[tuple[str, str, str]] = []
         for ns, by_feature in by_ns.items():
-            if not isinstance(by_feature, Mapping):
+            if not (type(by_feature) is dict or isinstance(by_feature, Mapping)):
                 _obj(by_feature, f"{path}.{label}.{ns}")
             for feature, values in by_feature.items():
                 if type(values) is not list or not values:
@@ -204,7 +205,10 @@ def _variants(value: object, path: str) -> dict[str, tuple[VariantProperty, ...]
                         made[key] = VariantProperty(ns, feature, item)
                     keys.append(key)
         # canonical order (properties.canonical_properties) on the plain key tuples
-        out[label] = tuple(made[key] for key in sorted(set(keys)))
+        if len(keys) == 1:
+            out[label] = (made[keys[0]],)
+        else:
+            out[label] = tuple(made[key] for key in sorted(set(keys)))
     return dict(sorted(out.items()))
 
 

@@ -20,7 +20,9 @@ from varwheel.safeparse import too_long_number_reason
 from varwheel.spec.model import ProviderInfo, ProviderKind, SchemaGeneration, VariantMetadata
 from varwheel.spec.properties import (
     FEATURE_RE,
+    LABEL_RE,
     NAMESPACE_RE,
+    NULL_LABEL,
     VALUE_RE,
     check_label_matches,
     group_by_feature,
@@ -286,35 +288,48 @@ def _check_variants(md: VariantMetadata, kind: DocumentKind, has_providers: bool
     seen_ns: set[str] = set()
     seen_features: set[str] = set()
     seen_values: set[str] = set()
+    pep817 = md.generation is SchemaGeneration.PEP817
     for label, props in md.variants.items():
-        path = f"variants.{label}"
         # PEP 825 §"Variant label": 'null' always means the empty property set, and back.
         # PEP 817-era indexes used another label for it (torch 2.8.0: '00000000'); read those.
-        legacy_null = not props and md.generation is SchemaGeneration.PEP817
-        try:
-            if legacy_null:
-                validate_label(label)
-            else:
-                check_label_matches(label, props)
-        except InvalidLabel as err:
-            raise _fail(str(err), path) from err
+        fine = (
+            type(label) is str
+            and LABEL_RE.fullmatch(label) is not None
+            and (not props or label != NULL_LABEL)
+            and (bool(props) or label == NULL_LABEL or pep817)
+        )
+        if not fine:  # the spelled-out checks name the problem
+            try:
+                if not props and pep817:
+                    validate_label(label)
+                else:
+                    check_label_matches(label, props)
+            except InvalidLabel as err:
+                raise _fail(str(err), f"variants.{label}") from err
         for prop in props:
             ns = prop.namespace
             if ns not in seen_ns:
-                _check_name(NAMESPACE_RE, "namespace", ns, f"{path}.{ns}")
+                _check_name(NAMESPACE_RE, "namespace", ns, f"variants.{label}.{ns}")
                 seen_ns.add(ns)
             if prop.feature not in seen_features:
-                _check_name(FEATURE_RE, "feature name", prop.feature, f"{path}.{ns}.{prop.feature}")
+                _check_name(
+                    FEATURE_RE,
+                    "feature name",
+                    prop.feature,
+                    f"variants.{label}.{ns}.{prop.feature}",
+                )
                 seen_features.add(prop.feature)
             if prop.value not in seen_values:
-                _check_name(VALUE_RE, "feature value", prop.value, f"{path}.{ns}.{prop.feature}")
+                _check_name(
+                    VALUE_RE, "feature value", prop.value, f"variants.{label}.{ns}.{prop.feature}"
+                )
                 seen_values.add(prop.value)
             if ns == ABI_DEPENDENCY and has_providers:
                 continue  # PEP 817 §"abi_dependency": no provider by design
             if ns not in known:
                 raise _fail(
                     f"namespace {prop.namespace!r} is used by variant {label!r} but has no entry in {where}",
-                    f"{path}.{prop.namespace}",
+                    f"variants.{label}.{prop.namespace}",
                 )
 
 
@@ -408,7 +423,12 @@ def lint(md: VariantMetadata) -> tuple[str, ...]:
                 f"variants.{label}: no properties under a label other than 'null' (a pre-PEP 825 "
                 "null variant); treated as the null variant, written as 'null' in schema v0.2.0"
             )
-        for (ns, feature), values in sorted(group_by_feature(props).items()):
+        if len(props) == 1:  # the common case, without grouping and sorting
+            prop = props[0]
+            items = [((prop.namespace, prop.feature), (prop.value,))]
+        else:
+            items = sorted(group_by_feature(props).items())
+        for (ns, feature), values in items:
             by_feature = static_sets.get(ns)
             if by_feature is None:
                 continue
