@@ -483,3 +483,11 @@ def test_list_validation_finds_the_bad_value_in_a_long_list() -> None:
     )
     with pytest.raises(InvalidMetadata, match=r"invalid feature value 'v\\nbad'"):
         load_variants_json(doc)
+
+
+def test_a_megabyte_value_is_cut_in_the_message() -> None:
+    doc = v020({"a": {"x86_64": {"level": ["V" * 1_000_000]}}})
+    with pytest.raises(InvalidMetadata) as err:
+        load_variants_json(doc)
+    message = str(err.value)
+    assert "(1000000 characters)" in message and len(message) < 500

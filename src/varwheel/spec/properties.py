@@ -22,9 +22,18 @@ NULL_LABEL = "null"
 _SPLIT_RE = re.compile(r"\s*::\s*")
 
 
+def shown(value: object, limit: int = 200) -> str:
+    """``repr(value)`` for a one-line message, cut after ``limit`` characters (a hostile
+    document may hold megabytes in one string)."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}...({len(value)} characters)"
+    text = repr(value) if isinstance(value, str) else f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _check(kind: str, regex: re.Pattern[str], text: str, exc: type[Exception]) -> str:
     if not isinstance(text, str) or not regex.fullmatch(text):
-        raise exc(f"invalid variant {kind} {text!r}: must match {regex.pattern}")
+        raise exc(f"invalid variant {kind} {shown(text)}: must match {regex.pattern}")
     return text
 
 
@@ -128,7 +137,7 @@ def default_label(props: Iterable[VariantProperty]) -> str:
 def validate_label(label: str) -> str:
     """Check the label grammar (PEP 825: ``^[0-9a-z_.]+$``, no length cap)."""
     if not isinstance(label, str) or not LABEL_RE.fullmatch(label):
-        raise InvalidLabel(f"invalid variant label {label!r}: must match {LABEL_RE.pattern}")
+        raise InvalidLabel(f"invalid variant label {shown(label)}: must match {LABEL_RE.pattern}")
     return label
 
 

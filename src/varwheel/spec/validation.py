@@ -26,6 +26,7 @@ from varwheel.spec.properties import (
     VALUE_RE,
     check_label_matches,
     group_by_feature,
+    shown,
     validate_label,
 )
 
@@ -51,7 +52,7 @@ def _fail(reason: str, path: str) -> InvalidMetadata:
 
 def _check_name(regex: re.Pattern[str], what: str, text: object, path: str) -> None:
     if not isinstance(text, str) or not regex.fullmatch(text):
-        raise _fail(f"invalid {what} {text!r}: must match {regex.pattern}", path)
+        raise _fail(f"invalid {what} {shown(text)}: must match {regex.pattern}", path)
 
 
 @lru_cache(maxsize=16)
