@@ -43,6 +43,8 @@ from varwheel.settings import Flags, Settings
 from varwheel.target import CrossTarget, Target
 
 if TYPE_CHECKING:
+    from varwheel.config import Config  # noqa: F401 (types for cli/)
+    from varwheel.index.client import IndexClient  # noqa: F401
     from varwheel.index.models import IndexFile
     from varwheel.install.installed import InstalledDistribution
     from varwheel.install.transaction import InstallResult as TransactionResult
@@ -53,6 +55,7 @@ if TYPE_CHECKING:
     from varwheel.resolve.requirements_file import RequirementsFile
     from varwheel.resolve.resolver import Resolution, ResolvedPackage, Session
     from varwheel.resolve.source import DistributionSource
+    from varwheel.spec.selection import Preferences  # noqa: F401
 
 __all__ = [
     "Access",

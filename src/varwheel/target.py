@@ -74,6 +74,13 @@ class Target:
             facts=getattr(env, "facts", {}),
         )
 
+    @classmethod
+    def current(cls) -> Target:
+        """The target of the running interpreter."""
+        from varwheel.install.environment import current_environment
+
+        return cls.from_environment(current_environment())
+
     @property
     def is_cross(self) -> bool:
         """Another machine than ``interpreter``'s: its installed distributions do not count."""

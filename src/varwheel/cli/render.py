@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
+from varwheel.codes import ExplainStatus, ReasonCode
 from varwheel.reporter import Event, EventKind, Progress, Reporter
 
 if TYPE_CHECKING:
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
 
     TargetEnvironment = Environment
 
-_STATUS_STYLE = {"chosen": "bold green", "compatible": "green", "rejected": "red"}
+_STATUS_STYLE = {
+    ExplainStatus.CHOSEN: "bold green",
+    ExplainStatus.COMPATIBLE: "green",
+    ExplainStatus.REJECTED: "red",
+}
 
 
 def _values(values: list[str], limit: int = 8) -> str:
@@ -81,8 +86,12 @@ def render_explanation(
                 f"    {w.rank}. {escape(w.filename)} {label} [{style}]{w.status}[/]"
                 f" — {escape(w.decided_by)}"
             )
-    by_tag = [w for w in rejected if w.reason_code == "tag-mismatch"]
-    listed = rejected if all_wheels else [w for w in rejected if w.reason_code != "tag-mismatch"]
+    by_tag = [w for w in rejected if w.reason_code == ReasonCode.TAG_MISMATCH]
+    listed = (
+        rejected
+        if all_wheels
+        else [w for w in rejected if w.reason_code != ReasonCode.TAG_MISMATCH]
+    )
     if listed:
         console.print("  rejected:")
         for w in listed:

@@ -21,10 +21,7 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.utils import NormalizedName
 
-    from varwheel.api import Environment, Reporter
-    from varwheel.config import Config
-    from varwheel.index.client import IndexClient
-    from varwheel.spec.selection import Preferences
+    from varwheel.api import Config, Environment, IndexClient, Preferences, Reporter
 
 CROSS_TARGET_FLAGS = ("python_version", "platform", "implementation", "abi")
 

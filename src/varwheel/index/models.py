@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from varwheel.codes import MetadataRoute
 from varwheel.spec.model import VariantMetadata
 
 # PEP 691 / PEP 503 hash names in the order we prefer to verify them.
@@ -63,12 +64,13 @@ class VariantSource:
     """
 
     metadata: VariantMetadata | None
-    route: str
+    route: MetadataRoute
     detail: str = ""
 
 
-ROUTE_INDEX = "index variants.json"
-ROUTE_RANGE = "per-wheel variant.json (range requests)"
-ROUTE_WHOLE = "per-wheel variant.json (whole downloads)"
-ROUTE_LOCAL = "per-wheel variant.json (local files)"
-ROUTE_NONE = "no variant wheels"
+# the routes by their old names (``codes.MetadataRoute``; JSON values unchanged)
+ROUTE_INDEX = MetadataRoute.INDEX
+ROUTE_RANGE = MetadataRoute.RANGE
+ROUTE_WHOLE = MetadataRoute.WHOLE
+ROUTE_LOCAL = MetadataRoute.LOCAL
+ROUTE_NONE = MetadataRoute.NONE

@@ -19,6 +19,7 @@ from packaging.utils import (
 )
 from packaging.version import Version
 
+from varwheel.codes import ReasonCode
 from varwheel.errors import InvalidFilename
 from varwheel.index.models import IndexFile
 from varwheel.spec.filenames import (
@@ -231,12 +232,12 @@ def summarize_rejections(
     tag_only = not_requested = 0
     other_tags: dict[str, None] = {}
     for rej in selection.rejected:
-        if rej.reason.code == "tag-mismatch":
+        if rej.reason.code == ReasonCode.TAG_MISMATCH:
             tag_only += 1
             wf = rej.wheel
             other_tags[f"{wf.python_tag}-{wf.abi_tag}-{wf.platform_tag}"] = None
             continue
-        if rej.reason.code == "not-requested":
+        if rej.reason.code == ReasonCode.NOT_REQUESTED:
             not_requested += 1
             continue
         label = rej.wheel.label if rej.wheel.label is not None else "non-variant"

@@ -9,6 +9,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from varwheel.codes import ExplainStatus
 from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder
 from varwheel.resolve.provider import _pinned
@@ -18,7 +19,7 @@ from varwheel.resolve.provider import _pinned
 class WheelVerdict:
     filename: str
     label: str | None
-    status: str  # "chosen" | "compatible" | "rejected"
+    status: ExplainStatus
     rank: int | None = None  # 1-based position among compatible wheels
     decided_by: str = ""  # ranked wheels: the key that put it where it is
     reason_code: str = ""  # rejected wheels
@@ -120,7 +121,7 @@ def _from_choice(
                 WheelVerdict(
                     ranked.wheel.filename,
                     ranked.label,
-                    "chosen" if chosen else "compatible",
+                    ExplainStatus.CHOSEN if chosen else ExplainStatus.COMPATIBLE,
                     rank=i,
                     decided_by=ranked.decided_by,
                     properties=tuple(str(p) for p in ranked.properties),
@@ -135,7 +136,7 @@ def _from_choice(
                 WheelVerdict(
                     rej.wheel.filename,
                     rej.wheel.label,
-                    "rejected",
+                    ExplainStatus.REJECTED,
                     reason_code=rej.reason.code,
                     reason=rej.reason.message,
                     properties=props,
