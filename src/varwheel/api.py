@@ -215,14 +215,12 @@ def find_environment(
     return env
 
 
-def target_for(settings: Settings, environment: Environment) -> Target:
-    """The target of ``environment``'s interpreter, with the settings' cross-target options
-    (another machine) and profile (variant support read from it) applied."""
-    return (
-        Target.from_environment(environment)
-        .with_overrides(settings.cross)
-        .with_profile(settings.profile)
-    )
+def target_for(settings: Settings, environment: Environment | None = None) -> Target:
+    """The target of ``environment``'s interpreter (default: the running one), with the
+    settings' cross-target options (another machine) and profile (variant support read from
+    it) applied."""
+    base = Target.current() if environment is None else Target.from_environment(environment)
+    return base.with_overrides(settings.cross).with_profile(settings.profile)
 
 
 # -- planning ----------------------------------------------------------------------------

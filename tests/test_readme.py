@@ -1,0 +1,44 @@
+"""The README's "Using varwheel from Python" example runs as written."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import isolate_cli
+from helpers.wheels import build_wheel, variant_json
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_example() -> str:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Using varwheel from Python", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert len(blocks) == 1, "the section has one Python example"
+    return blocks[0]
+
+
+def test_readme_api_example_prints_the_chosen_label_and_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolate_cli(tmp_path, monkeypatch)
+    wheels = tmp_path / "wheels"
+    shape = {"providers": {"x86_64": {"requires": ["x86-64-provider"]}}}
+    for level in ("v1", "v2", "v3", "v4"):
+        doc = variant_json(f"x8664{level}", [f"x86_64 :: level :: {level}"], **shape)
+        build_wheel(wheels, "fastsum", "1.0", variant=doc)
+    null = variant_json("null", [], namespace_priorities=["x86_64"], **shape)
+    build_wheel(wheels, "fastsum", "1.0", variant=null)
+    build_wheel(wheels, "fastsum", "1.0")
+    (tmp_path / "machine.toml").write_text(
+        '[profile]\ncreated-by = "tests"\n\n[properties.x86_64]\nlevel = ["v3", "v2", "v1"]\n'
+    )
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(python_example(), str(README), "exec"), {"__name__": "readme"})
+    assert out.getvalue() == "x8664v3 - x86_64 :: level :: v3 ranks before v2\n"
