@@ -36,12 +36,9 @@ API_MODULES = frozenset(
 NOT_YET_ON_THE_API = frozenset(
     {
         "cmd_build",
-        "cmd_cache",
         "cmd_check",
         "cmd_detect",
         "cmd_index",
-        "cmd_inspect",
-        "cmd_label",
         "cmd_lock",
         "cmd_make_variant",
         "cmd_matrix",

@@ -26,29 +26,31 @@ from __future__ import annotations
 
 import enum
 import os
-import tempfile
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.requirements import Requirement
-from packaging.utils import NormalizedName, canonicalize_name
-
 from varwheel.codes import ExplainStatus, FileKind, MetadataRoute, ReasonCode
 from varwheel.errors import InvalidInput
-from varwheel.install.environment import TargetEnvironment
 from varwheel.reporter import Reporter
 from varwheel.settings import Flags, Settings
 from varwheel.target import CrossTarget, Target
 
+# Layers are imported where used: ``import varwheel.api`` stays cheap for every command.
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.utils import NormalizedName
+
     from varwheel.config import Config  # noqa: F401 (types for cli/)
     from varwheel.index.client import IndexClient  # noqa: F401
     from varwheel.index.models import IndexFile
+    from varwheel.inspect import Inspection
+    from varwheel.install.environment import TargetEnvironment
     from varwheel.install.installed import InstalledDistribution
     from varwheel.install.transaction import InstallResult as TransactionResult
     from varwheel.install.transaction import UninstallResult
+    from varwheel.providers.cache import CacheInfo
     from varwheel.providers.detect import NamespaceResult, ProviderOptions
     from varwheel.resolve.explain import PackageExplanation
     from varwheel.resolve.provider import InstalledDist  # noqa: F401 (type for cli/render)
@@ -73,10 +75,15 @@ __all__ = [
     "Requirements",
     "Settings",
     "Target",
+    "cache_info",
+    "clear_cache",
+    "default_label",
     "detect",
     "execute",
     "explain",
     "find_environment",
+    "inspect",
+    "inspection_json",
     "installed",
     "plan_install",
     "provider_options",
@@ -87,8 +94,24 @@ __all__ = [
     "uninstall",
 ]
 
-Environment = TargetEnvironment
-"""The environment on disk that ``execute``/``uninstall`` change: interpreter, scheme paths."""
+if TYPE_CHECKING:
+    Environment = TargetEnvironment
+
+
+def __getattr__(name: str) -> Any:
+    # ``Environment``: the environment on disk that ``execute``/``uninstall`` change
+    # (``install.environment.TargetEnvironment``: interpreter, scheme paths), imported on use.
+    if name == "Environment":
+        from varwheel.install.environment import TargetEnvironment
+
+        return TargetEnvironment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _canonical(name: str) -> NormalizedName:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
 
 
 # -- requirements ------------------------------------------------------------------------
@@ -141,7 +164,7 @@ def read_requirements(
     for text in (*texts, *options.direct):
         found = direct_wheel(text)  # cached: requirement_or_wheel parsed it already
         if found is not None:
-            direct[canonicalize_name(found[0].name)] = found[1]
+            direct[_canonical(found[0].name)] = found[1]
     return Requirements(tuple(reqs), direct, options)
 
 
@@ -151,6 +174,8 @@ def _as_requirements(requirements: Requirements | Iterable[str | Requirement]) -
     items = list(requirements)
     texts = [r for r in items if isinstance(r, str)]
     parsed = read_requirements(texts, required=False)
+    from packaging.requirements import Requirement
+
     given = tuple(r for r in items if isinstance(r, Requirement))
     return Requirements(parsed.requirements + given, parsed.direct, parsed.options)
 
@@ -254,7 +279,7 @@ class InstallPlan:
         return [p for p in self.resolution.packages if not p.candidate.installed]
 
     def package(self, name: str) -> ResolvedPackage:
-        found = self.resolution.by_name().get(canonicalize_name(name))
+        found = self.resolution.by_name().get(_canonical(name))
         if found is None:
             raise KeyError(name)
         return found
@@ -336,7 +361,7 @@ def _session(
     def support_adding(adding: Mapping[str, str]) -> Any:
         return support_function(options, marker_env, versions, adding=adding)
 
-    requested = [canonicalize_name(r.name) for r in reqs.requirements]
+    requested = [_canonical(r.name) for r in reqs.requirements]
     session = Session(
         src,
         tags=target.tags,
@@ -422,6 +447,8 @@ def execute(
     each wheel is what the plan read (its ``variant.json`` and METADATA), then install all of
     them in one transaction (installed distributions of the same projects are replaced).
     Afterwards, pip's check on the touched distributions is reported as warnings."""
+    import tempfile
+
     from varwheel.install.check import dependency_problems
     from varwheel.install.installed import installed_from_env
     from varwheel.install.transaction import direct_url_documents, install_wheels
@@ -563,7 +590,7 @@ def removal_preview(
     from varwheel.install.installed import installed_distributions, read_record
 
     current = installed_distributions(environment)
-    wanted = dict.fromkeys(canonicalize_name(n) for n in names)
+    wanted = dict.fromkeys(_canonical(n) for n in names)
     return [(current[n], len(read_record(current[n]))) for n in wanted if n in current]
 
 
@@ -603,3 +630,54 @@ def detect(
         reporter.warning(line)
     options = settings.provider_options(on_warning=reporter.warning)
     return ProviderSession(options).detect_native(namespaces)
+
+
+# -- files and caches --------------------------------------------------------------------
+
+
+def inspect(path: str | os.PathLike[str]) -> Inspection:
+    """Validate and read the variant metadata of a wheel, ``variant.json``, ``*-variants.json``
+    or ``pyproject.toml`` (any schema generation); ``InvalidInput`` subclasses name the file."""
+    from varwheel.inspect import inspect_path
+
+    return inspect_path(path)
+
+
+def inspection_json(inspection: Inspection) -> dict[str, Any]:
+    """The stable ``inspect --json`` object (``kind`` is a ``FileKind`` value)."""
+    from varwheel.inspect import inspection_to_json
+
+    return inspection_to_json(inspection)
+
+
+def default_label(properties: Iterable[str]) -> str:
+    """The default label of a property set (``ns :: feature :: value`` texts): the first 8 hex
+    digits of sha256 over the sorted lines, as variantlib computes it; ``null`` for none."""
+    from varwheel.errors import InvalidProperty
+    from varwheel.spec.properties import VariantProperty
+    from varwheel.spec.properties import default_label as _label
+
+    parsed = []
+    for text in properties:
+        try:
+            parsed.append(VariantProperty.parse(text))
+        except InvalidProperty as err:
+            raise InvalidProperty(f"-p {text!r}: {err}") from None
+    return _label(parsed)
+
+
+def cache_info() -> CacheInfo:
+    """Where varwheel's cache is (``$VARWHEEL_CACHE_DIR`` or the platform cache dir), its
+    provider answers, plugin venvs and size."""
+    from varwheel.providers.cache import cache_info as _info
+    from varwheel.providers.cache import cache_root
+
+    return _info(cache_root())
+
+
+def clear_cache() -> CacheInfo:
+    """Empty the cache (only a directory marked as varwheel's); returns what was removed."""
+    from varwheel.providers.cache import cache_root
+    from varwheel.providers.cache import clear_cache as _clear
+
+    return _clear(cache_root())

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from packaging.requirements import Requirement
-from packaging.utils import NormalizedName, canonicalize_name
-
 from varwheel.errors import InvalidInput
 from varwheel.target import CrossTarget
 
 if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+    from packaging.utils import NormalizedName
+
     from varwheel.config import Config
     from varwheel.index.client import IndexClient
     from varwheel.providers.detect import ProviderOptions
@@ -266,7 +266,7 @@ class Settings:
         from varwheel.resolve.options import Constraint
 
         return tuple(
-            Constraint(canonicalize_name(req.name), req.specifier, source)
+            Constraint(_canonical(req.name), req.specifier, source)
             for req, source in self.constraints
             if req.marker is None or req.marker.evaluate(dict(marker_env))
         )
@@ -291,7 +291,7 @@ def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, str]:
         name, sep, label = text.partition("=")
         if not sep or not name.strip() or not label.strip():
             raise InvalidInput(f"--variant {text!r}: expected NAME=LABEL, e.g. torch=cuda12.8")
-        pins[canonicalize_name(name.strip())] = validate_label(label.strip())
+        pins[_canonical(name.strip())] = validate_label(label.strip())
     return pins
 
 
@@ -433,3 +433,9 @@ def default_cache_dir() -> Path:
     from varwheel.providers.cache import cache_root
 
     return cache_root() / "index"
+
+
+def _canonical(name: str) -> NormalizedName:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)

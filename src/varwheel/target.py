@@ -17,9 +17,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from packaging.tags import Tag
-
 if TYPE_CHECKING:
+    from packaging.tags import Tag
+
     from varwheel.install.environment import TargetEnvironment
 
 __all__ = ["CrossTarget", "Target"]

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from varwheel.providers.cache import cache_info, cache_root, clear_cache
+from varwheel import api
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,7 +34,7 @@ def _size(n: int) -> str:
 
 
 def run_info(args: argparse.Namespace) -> int:
-    info = cache_info(cache_root())
+    info = api.cache_info()
     if args.json:
         doc = {
             "location": str(info.location),
@@ -52,7 +52,7 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_clear(args: argparse.Namespace) -> int:
-    removed = clear_cache(cache_root())
+    removed = api.clear_cache()
     print(
         f"removed {removed.answers} provider answers and {removed.plugin_envs} plugin venvs "
         f"({_size(removed.size_bytes)}) from {removed.location}"

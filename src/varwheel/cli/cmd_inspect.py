@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from varwheel.inspect import Inspection, inspect_path, inspection_to_json
-from varwheel.spec.model import SchemaGeneration
+from varwheel import api
+from varwheel.codes import FileKind
 
+if TYPE_CHECKING:
+    from varwheel.api import Inspection
+
+# by ``spec.model.SchemaGeneration`` value
 _GENERATIONS = {
-    SchemaGeneration.PEP817: "PEP 817 (v0.0.x: install-time, enable-if, top-level static-properties)",
-    SchemaGeneration.PEP825: "PEP 825 (v0.1.x: namespaces and variants only)",
-    SchemaGeneration.PROVIDERS: "PEP 825 + providers (v0.2.0)",
+    "0.0": "PEP 817 (v0.0.x: install-time, enable-if, top-level static-properties)",
+    "0.1": "PEP 825 (v0.1.x: namespaces and variants only)",
+    "0.2": "PEP 825 + providers (v0.2.0)",
 }
 
 
@@ -33,9 +37,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = inspect_path(args.path)
+    result = api.inspect(args.path)
     if args.json:
-        sys.stdout.write(json.dumps(inspection_to_json(result), indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(json.dumps(api.inspection_json(result), indent=2, sort_keys=True) + "\n")
     else:
         render(result)
     return 0
@@ -70,10 +74,10 @@ def render(result: Inspection) -> None:
     from rich.markup import escape
 
     console = Console(highlight=False, soft_wrap=True)
-    data = inspection_to_json(result)
+    data = api.inspection_json(result)
     md = result.metadata
     console.print(f"[bold]{escape(result.path)}[/] ({escape(result.kind)})")
-    if result.kind == "wheel":
+    if result.kind == FileKind.WHEEL:
         console.print(f"  label: {escape(result.wheel_label or '(none: non-variant wheel)')}")
     if result.project is not None:
         console.print(f"  project: {escape(result.project)} {escape(result.version or '')}")
@@ -81,7 +85,7 @@ def render(result: Inspection) -> None:
         console.print("  no variant metadata")
         return
     console.print(f"  schema: {escape(md.schema or '(pyproject.toml, no $schema)')}")
-    console.print(f"  generation: {escape(_GENERATIONS[md.generation])}")
+    console.print(f"  generation: {escape(_GENERATIONS[md.generation.value])}")
     console.print(f"  namespace priority: {escape(' > '.join(md.namespace_priorities))}")
     if data["providers"]:
         console.print("  providers:")

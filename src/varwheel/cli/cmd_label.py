@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from varwheel.errors import InvalidProperty
-from varwheel.spec.properties import VariantProperty, default_label
+from varwheel import api
 
 
 def register(subparsers: Any) -> None:
@@ -28,14 +27,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _parse(text: str) -> VariantProperty:
-    try:
-        return VariantProperty.parse(text)
-    except InvalidProperty as err:
-        raise InvalidProperty(f"-p {text!r}: {err}") from None
-
-
 def run(args: argparse.Namespace) -> int:
-    props = [_parse(text) for text in args.properties]
-    print(default_label(props))
+    print(api.default_label(args.properties))
     return 0
