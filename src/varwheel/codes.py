@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ExplainStatus", "FileKind", "MetadataRoute", "ReasonCode"]
+__all__ = ["ExplainStatus", "FileKind", "MetadataRoute", "ReasonCode", "SupportSource"]
 
 
 class _Text(str, Enum):
@@ -61,3 +61,16 @@ class ExplainStatus(_Text):
     CHOSEN = "chosen"
     COMPATIBLE = "compatible"
     REJECTED = "rejected"
+
+
+class SupportSource(_Text):
+    """Where a namespace's supported properties came from (``detect --json`` keeps the
+    human ``source`` text; this is its kind)."""
+
+    NATIVE = "native"
+    PROFILE = "profile"
+    PLUGIN = "plugin"
+    EXTERNAL = "external"
+    OPTIONAL = "optional"
+    ENABLE_IF = "enable-if"
+    NONE = "none"

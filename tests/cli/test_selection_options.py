@@ -11,6 +11,7 @@ from helpers.envs import make_venv, venv_python
 from varwheel import api
 from varwheel.cli.main import build_parser
 from varwheel.cli.selection_options import flags_from_args
+from varwheel.codes import SupportSource
 from varwheel.providers.detect import NamespaceResult
 from varwheel.providers.support import explain_empty_answers
 from varwheel.spec.selection import SupportedProperties
@@ -44,15 +45,20 @@ def test_plugins_target_the_target_interpreter(tmp_path: Path) -> None:
         assert client.index_strategy == "unsafe-best-match"
 
 
+NATIVE = SupportSource.NATIVE
+
+
 def test_empty_answers_get_the_providers_reason() -> None:
     detected = SupportedProperties(
         {"nvidia": {}, "x86_64": {"level": ("v2", "v1")}, "amd": {}},
         {"intel": "optional provider 'intel' is not enabled"},
     )
     results = [
-        NamespaceResult("nvidia", "native provider 'nvidia' 0.0.2", {}),
-        NamespaceResult("x86_64", "native provider 'x86_64' 0.0.2", {"level": ("v2", "v1")}),
-        NamespaceResult("amd", "profile gpu.toml", {}),
+        NamespaceResult("nvidia", "native provider 'nvidia' 0.0.2", {}, kind=NATIVE),
+        NamespaceResult(
+            "x86_64", "native provider 'x86_64' 0.0.2", {"level": ("v2", "v1")}, kind=NATIVE
+        ),
+        NamespaceResult("amd", "profile gpu.toml", {}, kind=SupportSource.PROFILE),
     ]
     out = explain_empty_answers(detected, results)
     assert out.properties == detected.properties

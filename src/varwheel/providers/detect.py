@@ -33,6 +33,7 @@ from typing import Any
 from packaging.markers import InvalidMarker as PackagingInvalidMarker
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 
+from varwheel.codes import SupportSource
 from varwheel.errors import InvalidMetadata, ProviderError, VarwheelError
 from varwheel.providers import cache as cache_mod
 from varwheel.providers import external as external_mod
@@ -98,6 +99,7 @@ class NamespaceResult:
     reason: str = ""
     cached: bool = False
     seconds: float = 0.0
+    kind: SupportSource = SupportSource.NONE  # what kind of source ``source`` names
 
 
 @dataclass(frozen=True)
@@ -208,10 +210,15 @@ class ProviderSession:
                 "optional",
                 None,
                 f"optional provider '{ns}' is not enabled (enable it with --enable-provider {ns})",
+                kind=SupportSource.OPTIONAL,
             )
         if info.enable_if is not None and not _enable_if(md, ns, info.enable_if, target_env):
             return NamespaceResult(
-                ns, "enable-if", None, f"enable-if '{info.enable_if}' is false for the target"
+                ns,
+                "enable-if",
+                None,
+                f"enable-if '{info.enable_if}' is false for the target",
+                kind=SupportSource.ENABLE_IF,
             )
         if self.options.profile is not None:
             return self._from_profile(ns)
@@ -264,7 +271,13 @@ class ProviderSession:
             properties[result.namespace] = dict(result.properties)
 
     def _fail(
-        self, ns: str, who: str | None, reason: str, *, key: tuple[Any, ...]
+        self,
+        ns: str,
+        who: str | None,
+        reason: str,
+        *,
+        key: tuple[Any, ...],
+        kind: SupportSource = SupportSource.NONE,
     ) -> NamespaceResult:
         """Unavailable namespace + one warning per session (or ProviderError when strict).
 
@@ -275,7 +288,7 @@ class ProviderSession:
             raise ProviderError(line)
         cached = self._results.get(key)
         if cached is None:
-            cached = NamespaceResult(ns, who or "none", None, reason)
+            cached = NamespaceResult(ns, who or "none", None, reason, kind=kind)
             self._results[key] = cached
             self.warnings.append(line)
             if self.options.on_warning is not None:
@@ -294,8 +307,16 @@ class ProviderSession:
         profile = self._load_profile()
         source = f"profile {self.options.profile}"
         if ns in profile.properties:
-            return NamespaceResult(ns, source, dict(profile.properties[ns]))
-        return NamespaceResult(ns, source, None, f"namespace '{ns}' is not listed in {source}")
+            return NamespaceResult(
+                ns, source, dict(profile.properties[ns]), kind=SupportSource.PROFILE
+            )
+        return NamespaceResult(
+            ns,
+            source,
+            None,
+            f"namespace '{ns}' is not listed in {source}",
+            kind=SupportSource.PROFILE,
+        )
 
     def _run_native(
         self, ns: str, provider: Provider, target_env: Mapping[str, str]
@@ -323,6 +344,7 @@ class ProviderSession:
                         who,
                         configs_to_properties(configs),
                         cached=True,
+                        kind=SupportSource.NATIVE,
                         seconds=time.perf_counter() - start,
                     )
                     self._results[key] = result
@@ -333,13 +355,19 @@ class ProviderSession:
             supported = tuple(provider.get_supported_configs())
             validate_supported(ns, all_configs, supported)
         except VarwheelError as exc:
-            return self._fail(ns, who, str(exc), key=key)
+            return self._fail(ns, who, str(exc), key=key, kind=SupportSource.NATIVE)
         except Exception as exc:  # a native provider bug must not abort the install
-            return self._fail(ns, who, f"{type(exc).__name__}: {exc}", key=key)
+            return self._fail(
+                ns, who, f"{type(exc).__name__}: {exc}", key=key, kind=SupportSource.NATIVE
+            )
         if self._cache is not None and disk_key is not None:
             self._cache.put(disk_key, feature_configs_to_json(supported))
         result = NamespaceResult(
-            ns, who, configs_to_properties(supported), seconds=time.perf_counter() - start
+            ns,
+            who,
+            configs_to_properties(supported),
+            seconds=time.perf_counter() - start,
+            kind=SupportSource.NATIVE,
         )
         self._results[key] = result
         return result
@@ -360,9 +388,13 @@ class ProviderSession:
             supported = feature_configs_from_json(sup_raw, namespace=ns)
             validate_supported(ns, all_configs, supported)
         except (external_mod.ExternalFailure, ProviderError) as exc:
-            return self._fail(ns, who, str(exc), key=key)
+            return self._fail(ns, who, str(exc), key=key, kind=SupportSource.EXTERNAL)
         result = NamespaceResult(
-            ns, who, configs_to_properties(supported), seconds=time.perf_counter() - start
+            ns,
+            who,
+            configs_to_properties(supported),
+            seconds=time.perf_counter() - start,
+            kind=SupportSource.EXTERNAL,
         )
         self._results[key] = result
         return result
@@ -391,7 +423,9 @@ class ProviderSession:
                 )
             except ProviderError as exc:
                 for ns, _api, key in members:
-                    results.append(self._fail(ns, who, str(exc), key=key))
+                    results.append(
+                        self._fail(ns, who, str(exc), key=key, kind=SupportSource.PLUGIN)
+                    )
                 continue
             start = time.perf_counter()
             answers = runner.query_plugins(
@@ -404,9 +438,11 @@ class ProviderSession:
                 try:
                     props = _validated_plugin_answer(ns, answers[ns])
                 except ProviderError as exc:
-                    results.append(self._fail(ns, who, str(exc), key=key))
+                    results.append(
+                        self._fail(ns, who, str(exc), key=key, kind=SupportSource.PLUGIN)
+                    )
                     continue
-                result = NamespaceResult(ns, who, props, seconds=seconds)
+                result = NamespaceResult(ns, who, props, seconds=seconds, kind=SupportSource.PLUGIN)
                 self._results[key] = result
                 results.append(result)
         return results

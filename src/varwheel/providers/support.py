@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from varwheel.codes import SupportSource
 from varwheel.providers.detect import (
     NamespaceResult,
     ProviderOptions,
@@ -59,7 +60,7 @@ def explain_empty_answers(
     notes = dict(detected.unavailable)
     for result in results:
         if result.namespace in empty and result.properties is not None and not result.properties:
-            if result.source.startswith("native provider"):
+            if result.kind is SupportSource.NATIVE:
                 notes[result.namespace] = f"{result.source}: {describe(result)}"
             else:
                 notes[result.namespace] = f"{result.source} lists no supported properties"
