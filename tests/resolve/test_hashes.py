@@ -1,8 +1,11 @@
-"""``install/hashes.py``: pip's hash-checking mode."""
+"""``resolve/hashes.py``: pip's hash-checking mode."""
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -47,3 +50,32 @@ def test_a_built_sdist_is_checked_by_the_index_hash(tmp_path: Path) -> None:
     check_hashes([pkg], [built], {"a": {"sha256:" + "ab" * 32}})
     with pytest.raises(InstallError, match=r"a-1\.0\.tar\.gz"):
         check_hashes([pkg], [built], {"a": {"sha256:" + "cd" * 32}})
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is Linux's")
+def test_a_wheel_is_hashed_in_bounded_memory(tmp_path: Path) -> None:
+    """A 256 MiB file is hashed in chunks (before: read whole, peak above 256 MiB)."""
+    big = tmp_path / "a-1.0-py3-none-any.whl"
+    with big.open("wb") as fh:
+        fh.truncate(256 << 20)
+    digest = hashlib.sha256()
+    with big.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from types import SimpleNamespace
+        from varwheel.resolve.hashes import check_hashes
+        cand = SimpleNamespace(version="1.0", is_sdist=False, file=None)
+        pkg = SimpleNamespace(name="a", candidate=cand)
+        check_hashes([pkg], [Path({str(big)!r})], {{"a": {{"sha256:{digest.hexdigest()}"}}}})
+        with open("/proc/self/status") as fh:
+            print(next(int(l.split()[1]) for l in fh if l.startswith("VmHWM:")) // 1024)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout) < 64, proc.stdout

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from varwheel.resolve.resolver import ResolvedPackage
 
 HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
+_CHUNK = 1024 * 1024
 
 
 def required_hashes(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
@@ -47,8 +48,7 @@ def check_hashes(
             got = {f"{a}:{d}" for a, d in file.hashes.items()}
             what = file.filename
         else:
-            data = path.read_bytes()
-            got = {f"{a}:{hashlib.new(a, data).hexdigest()}" for a in HASH_ALGORITHMS}
+            got = _file_hashes(path)
             what = path.name
         if not got & allowed:
             mine = sorted(h for h in got if h.startswith("sha256:")) or sorted(got)
@@ -56,3 +56,17 @@ def check_hashes(
                 f"{what}: hash {', '.join(mine) or 'unknown'} is not one of the --hash values "
                 f"for {pkg.name}; nothing was installed"
             )
+
+
+def _file_hashes(path: Path) -> set[str]:
+    """``algo:hex`` of ``path`` for every allowed algorithm, in one streamed pass (a wheel can
+    be gigabytes; it is never held whole)."""
+    hashers = [hashlib.new(a) for a in HASH_ALGORITHMS]
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_CHUNK):
+                for h in hashers:
+                    h.update(chunk)
+    except OSError as exc:
+        raise InstallError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
+    return {f"{h.name}:{h.hexdigest()}" for h in hashers}

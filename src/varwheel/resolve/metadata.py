@@ -36,16 +36,22 @@ def parse_core_metadata(data: bytes, *, source: str) -> RawMetadata:
 
 
 def read_wheel_metadata(path: Path) -> bytes:
-    """METADATA member of a local wheel file."""
-    import zipfile
+    """METADATA member of a local wheel file, read through ``varwheel.wheelzip`` (bounded
+    central directory, member size, CRC): a hostile or damaged wheel is one line naming it."""
+    from varwheel.wheelzip import ArchiveError, open_zip, read_member
 
-    with zipfile.ZipFile(path) as zf:
-        names = [
-            n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
-        ]
-        if len(names) != 1:
-            raise InvalidMetadata("wheel has no single *.dist-info/METADATA", source=str(path))
-        return zf.read(names[0])
+    try:
+        with open_zip(path) as zf:
+            names = [
+                n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
+            ]
+            if len(names) != 1:
+                raise InvalidMetadata("wheel has no single *.dist-info/METADATA", source=str(path))
+            return read_member(zf, zf.getinfo(names[0]))
+    except ArchiveError as exc:
+        raise InvalidMetadata(
+            f"cannot read the wheel's METADATA: {exc}", source=str(path)
+        ) from None
 
 
 def variant_environment(candidate: Candidate) -> VariantEnvironment:
