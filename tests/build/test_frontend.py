@@ -23,7 +23,7 @@ from varwheel.build.make_variant import read_wheel_variant
 from varwheel.cli.cmd_build import parse_config_settings
 from varwheel.cli.main import main
 from varwheel.errors import InvalidInput
-from varwheel.spec.properties import VariantProperty
+from varwheel.spec.properties import VariantProperty, default_label
 
 
 @pytest.fixture(autouse=True)
@@ -343,3 +343,30 @@ def test_cli_build_all_show_settings(tmp_path: Path, capsys) -> None:
         "# non-variant (fakebackend)",
         "-Cx=1",
     ]
+
+
+def test_properties_alone_build_the_declared_label(tmp_path: Path, capsys) -> None:
+    # the matrix declares level v4 as x8664v4: -p without --label used to give 'cfdbe307'
+    src = fake_project(tmp_path / "src", matrix=MATRIX)
+    out = tmp_path / "o"
+    args = ["build", str(src), "-p", "x86_64 :: level :: v4", "--no-isolation", "-o", str(out)]
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert Path(captured.out.strip()).name == "demo-1.0-py3-none-any-x8664v4.whl"
+    assert f"label 'x8664v4': declared for these properties in {src / 'pyproject.toml'}" in (
+        captured.err
+    )
+    assert main([*args[:4], "--show-settings"]) == 0
+    assert capsys.readouterr().out.startswith("# x8664v4 ")
+    # undeclared properties keep the hash label; an explicit --label always wins
+    assert main([*args[:2], "-p", "x86_64 :: level :: v2", *args[4:]]) == 0
+    assert (
+        capsys.readouterr()
+        .out.strip()
+        .endswith(f"-{default_label([P('x86_64 :: level :: v2')])}.whl")
+    )
+    assert main([*args, "--label", "mine"]) == 0
+    assert capsys.readouterr().out.strip().endswith("-mine.whl")
+    assert build_wheel(src, tmp_path / "lib", properties=V3, isolation=False).name.endswith(
+        "-x8664v3.whl"
+    )

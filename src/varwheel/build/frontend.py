@@ -33,6 +33,7 @@ from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
 from varwheel.build.make_variant import make_variant, read_wheel_variant
 from varwheel.build.request import VariantRequest, resolve_request
 from varwheel.build.settings import BuildSettings, ConfigValue, apply_env, settings_for
+from varwheel.build.source_tree import copy_source, read_project_file
 from varwheel.errors import InvalidInput
 from varwheel.spec.metadata import load_pyproject
 from varwheel.spec.model import VariantMetadata
@@ -46,6 +47,8 @@ __all__ = [
     "Project",
     "build_wheel",
     "check_built_wheel",
+    "copy_source",
+    "declared_label",
     "load_project",
     "plan_settings",
 ]
@@ -53,12 +56,6 @@ __all__ = [
 # PEP 517 §"Source trees": no build-backend key means setuptools' legacy backend.
 DEFAULT_BACKEND = "setuptools.build_meta:__legacy__"
 LOG_TAIL = 30  # lines of the backend's output kept in a BuildFailed for the CLI's -v
-
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @dataclass(frozen=True)
@@ -90,13 +87,8 @@ def load_project(src: Path | str) -> Project:
         raise InvalidInput(f"{path}: not a source directory")
     pyproject = path / "pyproject.toml"
     document: Mapping[str, Any] = {}
-    if pyproject.is_file():
-        try:
-            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{pyproject}: invalid TOML: {exc}") from None
-        except OSError as exc:
-            raise InvalidInput(f"{pyproject}: cannot read: {exc.strerror or exc}") from None
+    if os.path.lexists(pyproject):
+        document = read_project_file(pyproject, project=path)
     elif not (path / "setup.py").is_file():
         raise InvalidInput(f"{path}: neither pyproject.toml nor setup.py: not a Python project")
     system = document.get("build-system", {})
@@ -110,6 +102,26 @@ def load_project(src: Path | str) -> Project:
     if backend is not None and not isinstance(backend, str):
         raise InvalidInput(f"{pyproject}: build-system.build-backend must be a string")
     return Project(path, document, backend or DEFAULT_BACKEND, native)
+
+
+def declared_label(
+    document: Mapping[str, Any], properties: Iterable[VariantProperty], *, source: str
+) -> str | None:
+    """The label ``[tool.varwheel.build]`` declares for exactly this property set, or None (no
+    matrix, or no variant with these properties). A maintainer who builds one declared variant
+    by its properties gets the label the release uses, not the hash label."""
+    from varwheel.build.matrix import parse_matrix
+    from varwheel.spec.properties import canonical_properties
+
+    tool = document.get("tool")
+    table = tool.get("varwheel") if isinstance(tool, Mapping) else None
+    if not isinstance(table, Mapping) or "build" not in table:
+        return None
+    wanted = canonical_properties(properties)
+    for entry in parse_matrix(document, source=source).variants:
+        if entry.properties == wanted:
+            return entry.label
+    return None
 
 
 def plan_settings(
@@ -241,36 +253,6 @@ def check_built_wheel(path: Path, request: VariantRequest | None, *, backend: st
         )
 
 
-# Left out of the private copy of the source tree: earlier build outputs (setuptools reuses
-# object files under build/ whatever the flags, so a -march=x86-64-v3 build would ship v1
-# objects), virtual environments and tool caches. VCS metadata is kept (setuptools-scm).
-_SKIPPED_TOP = frozenset({"build", "dist", ".tox", ".nox", ".venv", "venv", ".eggs"})
-_SKIPPED_ANY = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
-
-
-def _ignore(root: Path):
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        here = Path(directory)
-        skipped = {
-            n
-            for n in names
-            if n in _SKIPPED_ANY or n.endswith(".egg-info") or n.startswith(".varwheel-")
-        }  # .varwheel-*: our own staging, when -o lies inside the tree
-        if here == root:
-            skipped |= {n for n in names if n in _SKIPPED_TOP}
-        skipped |= {n for n in names if (here / n / "pyvenv.cfg").is_file()}
-        return skipped
-
-    return ignore
-
-
-def copy_source(src: Path, dest: Path) -> Path:
-    """A private copy of the source tree, so that every build starts clean and the user's tree is
-    never written to (backends build in-tree)."""
-    shutil.copytree(src, dest, ignore=_ignore(src))  # links followed: files may be shared
-    return dest
-
-
 def _publish(path: Path, out_dir: Path) -> Path:
     """Copy ``path`` into ``out_dir`` under a temporary name, then rename it into place."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -303,6 +285,8 @@ def build_wheel(
     """Build ``src`` into ``out_dir``; return the wheel's path.
 
     No ``properties`` and not ``null_variant``: a plain wheel (``label`` is then an error).
+    ``label`` None: the label ``[tool.varwheel.build]`` declares for these properties, else the
+    8-hex-digit hash label.
     ``config_settings``/``env``: the caller's (project's, user's) settings, which win over the
     provider-informed ones key by key. ``native``: None = the project's
     ``[tool.varwheel.build] native``. ``trusted``: ``--trust-provider`` pins for plugin providers.
@@ -314,6 +298,8 @@ def build_wheel(
     project = load_project(src)
     props = tuple(properties)
     request: VariantRequest | None = None
+    if props and label is None and not null_variant:
+        label = declared_label(project.document, props, source=str(project.pyproject))
     if props or null_variant:
         request = resolve_request(
             project.variant_metadata(), props, label=label, null=null_variant, trusted=trusted

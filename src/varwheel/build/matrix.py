@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import enum
 import re
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,11 +46,6 @@ from varwheel.spec.properties import (
     group_by_feature,
     validate_label,
 )
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "MAX_LABEL_LENGTH",
@@ -432,20 +426,13 @@ def pyproject_path(path: Path | str) -> Path:
 
 def read_pyproject(path: Path | str) -> dict[str, Any]:
     """Parse a project's pyproject.toml (``path``: the file or its directory); one-line
-    :class:`InvalidInput` naming the file when it cannot be read or is not TOML."""
-    path = pyproject_path(path)
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput(
-            f"{path}: no such file (expected a project directory or its pyproject.toml)"
-        ) from None
-    except OSError as exc:
-        raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path}: invalid TOML: {exc}") from None
-    except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
-        raise InvalidInput(f"{path}: invalid TOML: nested too deeply") from None
+    :class:`InvalidInput` naming the file when it cannot be read or is not TOML. It must be a
+    regular file inside its directory (a cloned project is untrusted: a FIFO would block, a
+    link could lead anywhere)."""
+    from varwheel.build.source_tree import read_project_file
+
+    file = pyproject_path(path)
+    return dict(read_project_file(file, project=file.parent))
 
 
 def project_metadata(pyproject: Mapping[str, Any], *, source: str) -> VariantMetadata:

@@ -95,7 +95,10 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
-        "--label", default=None, help="the variant label (default: 8-hex-digit hash)"
+        "--label",
+        default=None,
+        help="the variant label (default: the label [tool.varwheel.build] declares for these "
+        "properties, else variantlib's 8-hex-digit hash)",
     )
     group.add_argument(
         "--null-variant", action="store_true", help="the null variant (no properties)"
@@ -174,15 +177,19 @@ def _run(args: argparse.Namespace) -> int:
         if props or args.label or args.null_variant:
             raise InvalidInput("--all builds the declared set: drop -p, --label, --null-variant")
         return _run_all(args, src, out, config)
+    label = args.label
+    if props and label is None and not args.null_variant:
+        project = frontend.load_project(src)
+        label = declared_label_for(project.document, props, str(project.pyproject))
     if args.show_settings:
-        return _show(src, props, args, config)
+        return _show(src, props, args, config, label)
     start = time.perf_counter()
     try:
         path = frontend.build_wheel(
             src,
             out,
             properties=props,
-            label=args.label,
+            label=label,
             null_variant=args.null_variant,
             isolation=not args.no_isolation,
             config_settings=config,
@@ -198,6 +205,20 @@ def _run(args: argparse.Namespace) -> int:
     return exitcodes.OK
 
 
+def declared_label_for(
+    document: Any, props: tuple[VariantProperty, ...], source: str
+) -> str | None:
+    """The matrix's label for ``props`` (said on stderr), so that ``-p`` alone builds the
+    declared wheel rather than the hash-labelled one."""
+    from varwheel.build.frontend import declared_label
+
+    label = declared_label(document, props, source=source)
+    if label is not None:
+        print(f"varwheel: label {label!r}: declared for these properties in {source}",
+              file=sys.stderr)  # fmt: skip
+    return label
+
+
 def _print_log(err: BaseException, args: argparse.Namespace) -> None:
     log = getattr(err, "log", ())
     if log and getattr(args, "verbose", False):
@@ -205,12 +226,16 @@ def _print_log(err: BaseException, args: argparse.Namespace) -> None:
 
 
 def _show(
-    src: Path, props: tuple[VariantProperty, ...], args: argparse.Namespace, config: dict[str, Any]
+    src: Path,
+    props: tuple[VariantProperty, ...],
+    args: argparse.Namespace,
+    config: dict[str, Any],
+    label: str | None,
 ) -> int:
     from varwheel.build import frontend
 
     project = frontend.load_project(src)
-    _print_settings(project, props, args.label, args.null_variant, args, config, {})
+    _print_settings(project, props, label, args.null_variant, args, config, {})
     return exitcodes.OK
 
 

@@ -65,30 +65,31 @@ def _register_unmake(subparsers: Any) -> None:
     parser.set_defaults(func=run_unmake)
 
 
-def _project_metadata(path: Path) -> Any:
-    from varwheel.build.frontend import tomllib
-    from varwheel.spec.metadata import load_pyproject
+def _project(path: Path) -> Any:
+    from varwheel.build.source_tree import read_project_file
 
     if not path.is_file():
         raise InvalidInput(
             f"{path}: no such file; pass the project's pyproject.toml with --pyproject"
         )
-    try:
-        document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
-        raise InvalidInput(f"{path}: cannot read TOML: {exc}") from None
-    return load_pyproject(document, source=str(path))
+    return read_project_file(path)
 
 
 def run_make(args: argparse.Namespace) -> int:
     from varwheel.build.make_variant import make_variant
     from varwheel.build.request import resolve_request
+    from varwheel.cli.cmd_build import declared_label_for
+    from varwheel.spec.metadata import load_pyproject
 
     props = parse_properties(args.properties)
+    document = _project(args.pyproject)
+    label = args.label
+    if props and label is None and not args.null_variant:
+        label = declared_label_for(document, props, str(args.pyproject))
     request = resolve_request(
-        _project_metadata(args.pyproject),
+        load_pyproject(document, source=str(args.pyproject)),
         props,
-        label=args.label,
+        label=label,
         null=args.null_variant,
         trusted=trusted_pins(args),
         validate=not args.skip_provider_validation,
