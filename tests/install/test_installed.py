@@ -50,3 +50,19 @@ def test_unreadable_variant_json_still_marks_a_variant(env: TargetEnvironment) -
     assert dists["odd"].variant_label == "?"
     assert dists["nometa"].version == "2.0"  # from the directory name
     assert dists["good"].variant_properties == ("nvidia :: cuda_version_lower_bound :: 12.8",)
+
+
+def test_an_installed_version_past_the_digit_limit_is_left_out(env: TargetEnvironment) -> None:
+    """Before: ``installed_from_env`` raised int()'s 4,300-digit ValueError, so every install
+    and uninstall in that environment failed."""
+    from varwheel.install.installed import installed_from_env
+
+    huge = env.purelib / "huge-1.0.dist-info"
+    huge.mkdir()
+    (huge / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: huge\nVersion: 1.{'9' * 5000}\n\n"
+    )
+    good = env.purelib / "good-3.0.dist-info"
+    good.mkdir()
+    (good / "METADATA").write_text("Metadata-Version: 2.1\nName: good\nVersion: 3.0\n\n")
+    assert sorted(installed_from_env(env)) == ["good"]

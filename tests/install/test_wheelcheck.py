@@ -196,3 +196,15 @@ def test_hostile_record_rows(tmp_path: Path, rows: bytes, message: str) -> None:
     with pytest.raises(InstallError) as info:
         check_wheel(bad)
     assert message in str(info.value) and str(info.value).isprintable()
+
+
+def test_a_metadata_version_past_the_digit_limit_is_one_line(tmp_path: Path) -> None:
+    """Before: ``Version()`` raised int()'s 4,300-digit ValueError (no wheel named)."""
+    huge = "1." + "9" * 5000
+    meta = f"Metadata-Version: 2.1\nName: demo\nVersion: {huge}\nSummary: x\n\n"
+    wheel = build_wheel(tmp_path, "demo", "1.0", extra_dist_info={"METADATA": meta})
+    with pytest.raises(InstallError) as info:
+        check_wheel(wheel)
+    message = str(info.value)
+    assert message.startswith(f"{wheel.name}: METADATA says demo '1.999"), message
+    assert len(message) < 400 and message.isprintable(), message

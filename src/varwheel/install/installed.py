@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from varwheel.errors import InstallError
 
@@ -202,7 +202,7 @@ def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, Installed
     for name, dist in installed_distributions(env).items():
         try:
             version = Version(dist.version)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or past int()'s digit limit: not comparable
             continue
         vjson = dist.dist_info / "variant.json"
         out[name] = InstalledDist(

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from varwheel.errors import InstallError
 from varwheel.spec.filenames import WheelFilename, parse_wheel_filename
@@ -91,8 +91,13 @@ def _check_member_name(path: Path, member: str) -> None:
 def _same_version(a: str, b: str) -> bool:
     try:
         return Version(a) == Version(b)
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or a number past int()'s 4,300-digit limit
         return a == b
+
+
+def _short(text: str) -> str:
+    """A header value for a one-line message: as is when short and printable, else cut."""
+    return text if len(text) <= 100 and text.isprintable() else show(text)
 
 
 def _digest(algorithm: str, chunks: Iterator[bytes]) -> tuple[str, int]:
@@ -156,7 +161,9 @@ def _check_archive(
     if canonicalize_name(name) != filename.project or not _same_version(
         version, str(filename.version)
     ):
-        raise _fail(path, f"METADATA says {name} {version}, the filename says otherwise")
+        raise _fail(
+            path, f"METADATA says {_short(name)} {_short(version)}, the filename says otherwise"
+        )
     wheel = _headers(text("WHEEL"))
     if not wheel.get("wheel-version", "").startswith("1."):
         raise _fail(path, f"unsupported Wheel-Version {wheel.get('wheel-version')!r}")
