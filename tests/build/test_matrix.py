@@ -182,6 +182,11 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
      "invalid environment variable name '1X'"),
     ("env value", project(**{"env": {"X": 1}}), "tool.varwheel.build.env.X", "must be a string"),
     ("env newline", project(**{"env": {"X": "a\nb"}}), "tool.varwheel.build.env.X", "one line"),
+    # a cloned project's matrix flows into CI jobs and the hook: no loader, interpreter or CI knobs
+    *((f"env {name}", project(v("x86_64 :: level :: v3", env={name: "/tmp/evil"})),
+       f"tool.varwheel.build.variants[0].env.{name}", f"{name} may not be set by the project")
+      for name in ("LD_PRELOAD", "PYTHONPATH", "PATH", "DYLD_INSERT_LIBRARIES", "BASH_ENV",
+                   "GITHUB_ENV", "PIP_INDEX_URL", "TWINE_PASSWORD", "pythonhome")),
     ("setting newline", project(**{"config-settings": {"k": ["a", "b\r"]}}),
      "tool.varwheel.build.config-settings.k", "one line"),
     ("flag type", project(**{"null-variant": "yes"}), "tool.varwheel.build.null-variant",

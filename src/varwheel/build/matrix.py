@@ -207,6 +207,20 @@ def _config_settings(raw: object, path: str, source: str) -> dict[str, ConfigVal
     return out
 
 
+# A cloned project's matrix is untrusted input that flows into CI jobs (``varwheel matrix``)
+# and into the hook's environment: it may set build settings, not what decides which programs,
+# libraries or Python code run, nor what steers CI, installers or varwheel itself.
+_RESERVED_ENV = frozenset({"PATH", "BASH_ENV", "ENV", "NODE_OPTIONS", "IFS", "SHELLOPTS"})
+_RESERVED_PREFIXES = ("LD_", "DYLD_", "PYTHON", "GITHUB_", "RUNNER_", "ACTIONS_", "PIP_",
+                      "UV_", "TWINE_", "VARWHEEL_", "_PYPROJECT_HOOKS_")  # fmt: skip
+
+
+def reserved_env_name(name: str) -> bool:
+    """Whether a project's ``env`` may not set ``name`` (docs/build-matrix.md)."""
+    upper = name.upper()
+    return upper in _RESERVED_ENV or upper.startswith(_RESERVED_PREFIXES)
+
+
 def _env(raw: object, path: str, source: str) -> dict[str, str]:
     if raw is None:
         return {}
@@ -216,6 +230,13 @@ def _env(raw: object, path: str, source: str) -> dict[str, str]:
     for key, value in raw.items():
         if not ENV_NAME_RE.fullmatch(key):
             raise _fail(f"invalid environment variable name {key!r}", path, source)
+        if reserved_env_name(key):
+            raise _fail(
+                f"{key} may not be set by the project: it chooses which programs, libraries or "
+                "Python code run, or steers CI and installers (set it in your shell or workflow)",
+                f"{path}.{key}",
+                source,
+            )
         if not isinstance(value, str):
             raise _fail("must be a string", f"{path}.{key}", source)
         if _multiline(value):
