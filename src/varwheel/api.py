@@ -268,6 +268,8 @@ class InstallPlan:
     source: DistributionSource = field(compare=False, repr=False)
     reporter: Reporter = field(compare=False, repr=False)
     _own_source: bool = field(default=False, compare=False, repr=False)
+    # ``installed`` is the whole target environment as scanned for this plan (else: empty)
+    _scanned: bool = field(default=False, compare=False, repr=False)
 
     @property
     def packages(self) -> tuple[ResolvedPackage, ...]:
@@ -424,6 +426,7 @@ def plan_install(
         source=src,
         reporter=reporter,
         _own_source=own,
+        _scanned=environment is not None and not target.is_cross,
     )
 
 
@@ -477,12 +480,35 @@ def execute(
             compile_bytecode=plan.settings.compile_bytecode,
         )
     touched = {p.name for p in todo}
-    problems = tuple(
-        dependency_problems(
-            installed_from_env(environment), environment.marker_env, touched=touched
-        )
-    )
+    after = _installed_after(plan, todo, txn)
+    if after is None:
+        after = installed_from_env(environment)
+    problems = tuple(dependency_problems(after, environment.marker_env, touched=touched))
     return InstallResult(tuple(todo), txn, problems)
+
+
+def _installed_after(
+    plan: InstallPlan, todo: Sequence[ResolvedPackage], txn: TransactionResult
+) -> dict[NormalizedName, Any] | None:
+    """The environment after ``txn`` from the plan's scan and what was installed, without
+    scanning it again; None when that is not known (no scan in the plan, a recovered journal,
+    a package whose metadata was never read)."""
+    from varwheel.resolve.provider import InstalledDist
+
+    if not plan._scanned or txn.recovered or any(p.metadata is None for p in todo):
+        return None
+    after = dict(plan.installed)
+    for name, _version in txn.removed:
+        after.pop(name, None)
+    for pkg in todo:
+        meta = pkg.metadata or {}
+        after[pkg.name] = InstalledDist(
+            pkg.name,
+            pkg.candidate.version,
+            tuple(meta.get("requires_dist", ())),
+            pkg.candidate.label,
+        )
+    return after
 
 
 def _fetch_wheels(
