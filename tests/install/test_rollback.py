@@ -212,3 +212,38 @@ def test_ctrl_c_rollback_ignores_a_journal_replaced_on_disk(
     assert (victim / "deep" / "precious.txt").read_text() == "keep me\n"
     assert snapshot_tree(env.prefix) == before
     assert not journal_path.parent.exists()
+
+
+@pytest.mark.parametrize("moves", ["1", "3", "9", "commit"])
+def test_a_real_ctrl_c_during_placement_exits_130_and_restores(
+    tmp_path: Path, env: TargetEnvironment, moves: str
+) -> None:
+    """The CLI end to end: SIGINT delivered to ``varwheel install`` while it moves files into
+    place (after N moves, or right after the commit record) -> exit 130, one line, no traceback;
+    before commit the old version is back exactly, after commit the new one is whole."""
+    first = _varwheel("install", "--python", str(env.prefix), str(_demo(tmp_path, "1.0")))
+    assert first.returncode == 0, first.stderr
+    before = snapshot_tree(env.prefix)
+    second = str(_demo(tmp_path, "2.0"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "varwheel", "install", "--python", str(env.prefix), second],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={
+            **os.environ,
+            transaction.CRASH_ENV: moves,
+            transaction.CRASH_SIGNAL_ENV: "SIGINT",
+        },
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "varwheel: error: interrupted", proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (env.prefix / ".varwheel" / "txn").exists()
+    versions = {d.name: d.version for d in installed_distributions(env).values()}
+    if moves == "commit":
+        assert versions == {"demo-pkg": "2.0"}
+    else:
+        assert snapshot_tree(env.prefix) == before
+    settled = _varwheel("list", "--python", str(env.prefix))
+    assert settled.returncode == 0 and "Traceback" not in settled.stderr, settled.stderr

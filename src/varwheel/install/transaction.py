@@ -85,8 +85,10 @@ __all__ = [
 
 INSTALLER_NAME = b"varwheel\n"
 LOCK_TIMEOUT_S = 60.0
-# Test-only: SIGKILL this process after N file moves, or after the commit record ("commit").
+# Test-only: SIGKILL this process after N file moves, or after the commit record ("commit");
+# CRASH_SIGNAL_ENV=SIGINT sends that signal instead (a real Ctrl-C in the middle of placement).
 CRASH_ENV = "VARWHEEL_TEST_CRASH_AFTER"
+CRASH_SIGNAL_ENV = "VARWHEEL_TEST_CRASH_SIGNAL"
 
 
 @dataclass(frozen=True)
@@ -510,6 +512,7 @@ def _apply(txn: Path, key: bytes, doc: dict[str, Any], plan: _Plan) -> None:
     journal.write(txn, key, {**doc, "state": "applying"})
     doc["state"] = "applying"
     crash_after = _crash_countdown()
+    crash = signal.Signals[os.environ.get(CRASH_SIGNAL_ENV) or "SIGKILL"]
     moves = 0
     backup = txn / "backup"
     backup.mkdir(exist_ok=True)
@@ -519,7 +522,7 @@ def _apply(txn: Path, key: bytes, doc: dict[str, Any], plan: _Plan) -> None:
         _move(original, str(backup / str(index)))
         moves += 1
         if crash_after is not None and 0 < crash_after <= moves:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), crash)
     for target in plan.place:
         parent = os.path.dirname(target)
         if parent not in made:
@@ -528,11 +531,11 @@ def _apply(txn: Path, key: bytes, doc: dict[str, Any], plan: _Plan) -> None:
         _move(_staged(staging, target), target)
         moves += 1
         if crash_after is not None and 0 < crash_after <= moves:
-            os.kill(os.getpid(), signal.SIGKILL)
+            os.kill(os.getpid(), crash)
     journal.write(txn, key, {**doc, "state": "committed"})
     doc["state"] = "committed"
     if crash_after == -1:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), crash)
 
 
 def _run_plan(
@@ -572,6 +575,11 @@ def _run_plan(
                     f"{env.prefix}: {op} failed ({exc}); the environment was restored"
                 ) from exc
             raise
+        # Past the commit record nothing is undone: finish, then let a Ctrl-C stop the command
+        # (it used to be swallowed here, and the command went on as if never interrupted).
+        _prune(plan.prune_dirs, layout.roots)
+        _remove_txn(txn)
+        raise
     _prune(plan.prune_dirs, layout.roots)
     _remove_txn(txn)
 
