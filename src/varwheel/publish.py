@@ -26,7 +26,7 @@ from varwheel.index.credentials import Repository
 from varwheel.index.dists import WHEEL, file_kind, project_and_version
 from varwheel.index.hashes import file_digest
 from varwheel.index.static import IndexUpdate, RemoteFile, update_side_index, validate_release
-from varwheel.index.upload import UploadResult, upload_file, upload_pool
+from varwheel.index.upload import DEFAULT_TIMEOUT, UploadResult, upload_file, upload_pool
 from varwheel.spec.filenames import parse_wheel_filename
 
 __all__ = [
@@ -189,6 +189,7 @@ def publish(
     server_index: str | None = None,
     retries: int = 3,
     backoff: float = 1.0,
+    timeout: float = DEFAULT_TIMEOUT,
     on_start: Callable[[Path], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     on_done: Callable[[UploadResult], None] | None = None,
@@ -207,6 +208,7 @@ def publish(
             skip_existing=skip_existing,
             retries=retries,
             backoff=backoff,
+            timeout=timeout,
             progress=on_progress,
             pool=pool,
         )

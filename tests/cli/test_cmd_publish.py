@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import io
 import select
+import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -15,6 +17,7 @@ import pytest
 
 from helpers.cli import isolate_cli
 from helpers.wheels import build_wheel, variant_json
+from index.hostile_upload_server import hostile_server
 from index.release import build_release
 from index.upload_server import upload_server
 from varwheel.cli import exitcodes
@@ -201,3 +204,26 @@ def test_password_prompt_on_a_terminal(tmp_path: Path) -> None:
         ]
     )
     assert code == exitcodes.NETWORK_FAILURE  # no prompt: tried without a password
+
+
+@pytest.mark.parametrize("mode", ["huge", "silent", "redirect-host"])
+def test_hostile_servers_one_line_exit_4_no_password(capsys, tmp_path: Path, mode: str) -> None:
+    (wheel,) = build_release(tmp_path / "d", "1.0", labels=())
+    with hostile_server(mode, body_size=64 * 1024 * 1024) as server:
+        url = server.url.replace("http://", "http://alice:hunter2@")
+        argv = ["publish", str(wheel), "--repository-url", url, "--non-interactive",
+                "--retries", "0", "--timeout", "1"]  # fmt: skip
+        code, out, err = run(capsys, *argv)
+        # -v: the traceback too never shows the password
+        verbose = subprocess.run(
+            [sys.executable, "-m", "varwheel", "-v", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert code == exitcodes.NETWORK_FAILURE
+    assert err.startswith("varwheel: error: ") and err.count("\n") == 1 and len(err) < 600
+    for text in (out, err, verbose.stdout, verbose.stderr):
+        assert "hunter2" not in text and "alice:" not in text
+    if mode == "silent":
+        assert "no answer within 1 s (--timeout)" in err

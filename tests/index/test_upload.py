@@ -7,6 +7,7 @@ import hashlib
 import io
 import os
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from helpers.http_server import free_port
 from helpers.wheels import build_wheel
+from index.hostile_upload_server import hostile_server
 from index.release import build_release
 from index.upload_server import upload_server
 from varwheel.errors import IndexFetchError, InvalidInput
@@ -150,3 +152,32 @@ def test_server_reason_is_always_one_short_line(
 ) -> None:
     reason = server_reason(status, http_reason, body, ctype)
     assert reason and "\n" not in reason and "\r" not in reason and len(reason) <= 300
+
+
+def test_a_huge_answer_is_cut_not_read_into_memory(tmp_path: Path) -> None:
+    (wheel,) = build_release(tmp_path, "1.0", labels=())
+    with hostile_server("huge") as server, pytest.raises(UploadRefused) as info:
+        upload_file(repo(server.url), wheel, retries=0)
+    # the old client read the whole 256 MiB body (and 3 GB on a longer one) into memory
+    assert server.sent < 32 * 1024 * 1024
+    assert info.value.status == 400 and len(str(info.value)) < 500
+
+
+def test_a_silent_server_times_out_with_one_line(tmp_path: Path) -> None:
+    (wheel,) = build_release(tmp_path, "1.0", labels=())
+    with hostile_server("silent") as server:
+        start = time.monotonic()
+        with pytest.raises(IndexFetchError) as info:
+            upload_file(repo(server.url), wheel, retries=1, backoff=0.01, timeout=0.5)
+        assert time.monotonic() - start < 10
+    assert str(info.value).endswith("failed after 2 attempt(s): no answer within 0.5 s (--timeout)")
+    assert server.requests == 2
+
+
+def test_a_redirect_to_another_host_is_never_suggested(tmp_path: Path) -> None:
+    (wheel,) = build_release(tmp_path, "1.0", labels=())
+    with hostile_server("redirect-host") as server, pytest.raises(UploadRefused) as info:
+        upload_file(repo(server.url, "alice", "s3cret"), wheel)
+    message = str(info.value)
+    assert "not followed and no credentials sent there" in message
+    assert "use that URL" not in message and "s3cret" not in message

@@ -67,6 +67,13 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--retries", type=int, default=3, help="on connection errors and 5xx")
     parser.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="give up on a server silent this long (default 300; each retry waits again)",
+    )
+    parser.add_argument(
         "--dry-run", action="store_true", help="check and show the upload order only"
     )
     parser.set_defaults(func=run)
@@ -120,6 +127,7 @@ def _prompt(repo: Any) -> Any:
 def run(args: argparse.Namespace) -> int:
     from varwheel.cli.main import printable
     from varwheel.index.credentials import resolve_repository
+    from varwheel.index.upload import DEFAULT_TIMEOUT
     from varwheel.publish import plan_publish, publish
 
     plan = plan_publish(args.dists)
@@ -177,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
             variants_index=args.variants_index,
             server_index=args.server_index_url,
             retries=max(0, args.retries),
+            timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
             on_start=on_start,
             on_progress=on_progress,
             on_done=on_done,

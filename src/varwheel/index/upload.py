@@ -52,6 +52,10 @@ __all__ = [
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
 CHUNK = 64 * 1024
+# An answer to an upload is a status and a line of text: more is never read (a hostile or broken
+# server may stream gigabytes), and the connection is then closed, not reused.
+MAX_ANSWER = 64 * 1024
+DEFAULT_TIMEOUT = 300.0  # seconds without a byte of the answer (PyPI may scan a big file)
 
 # METADATA header -> form field; the repeated ones are sent once per value (twine's mapping)
 _SINGLE = {
@@ -249,7 +253,8 @@ def server_reason(status: int, http_reason: str, body: bytes, content_type: str)
         if lines and lines[0].startswith(f"{status} "):
             lines[0] = lines[0][len(f"{status} ") :]
         found = lines[0] if lines else ""
-    found = " ".join(found.split()) or http_reason or "no reason given"
+    # a reason phrase is the server's text too: whitespace-only or multi-line ones collapse
+    found = " ".join(found.split()) or " ".join(http_reason.split()) or "no reason given"
     return found if len(found) <= 300 else found[:297] + "..."
 
 
@@ -276,7 +281,7 @@ def upload_file(
     skip_existing: bool = False,
     retries: int = 3,
     backoff: float = 1.0,
-    timeout: float = 300.0,
+    timeout: float = DEFAULT_TIMEOUT,
     progress: Callable[[int, int], None] | None = None,
     pool=None,  # type: ignore[no-untyped-def]  # a urllib3 PoolManager to share
 ) -> UploadResult:
@@ -307,21 +312,24 @@ def upload_file(
                 },
                 retries=False,
                 redirect=False,
-                timeout=Timeout(connect=10.0, read=timeout),
-                preload_content=True,
+                timeout=Timeout(connect=min(10.0, timeout), read=timeout),
+                preload_content=False,
             )
+            data = _bounded_body(resp)
         except urllib3.exceptions.HTTPError as exc:
             if attempt <= retries:
                 time.sleep(backoff * 2 ** (attempt - 1))
                 continue
             inner = getattr(exc, "reason", None) or exc
             why = str(inner).split(">: ")[-1] or type(inner).__name__
+            if isinstance(inner, urllib3.exceptions.ReadTimeoutError):
+                why = f"no answer within {timeout:g} s (--timeout)"
             raise IndexFetchError(
                 f"upload of {path.name} to {repository.url} failed after {attempt} attempt(s): {why}"
             ) from None
         status = resp.status
         reason = server_reason(
-            status, resp.reason or "", resp.data, resp.headers.get("content-type", "")
+            status, resp.reason or "", data, resp.headers.get("content-type", "")
         )
         if status in RETRY_STATUSES and attempt <= retries:
             time.sleep(backoff * 2 ** (attempt - 1))
@@ -345,6 +353,42 @@ def upload_file(
         )
 
 
+def _redirect_hint(url: str, location: str) -> str:
+    """What to do about a redirect, which is never followed (as twine: a POST with credentials
+    must not be re-sent blindly). Another host, or https to http, is not suggested as the URL."""
+    from urllib.parse import urljoin, urlsplit
+
+    from varwheel.index.http import split_credentials
+
+    target, _ = split_credentials(urljoin(url, location.strip())) if location else ("", None)
+    old, new = urlsplit(url), urlsplit(target)
+    if not target or not new.hostname:
+        return " (a redirect without a usable Location; not followed)"
+    if (new.hostname, new.port) != (old.hostname, old.port) or (
+        old.scheme == "https" and new.scheme != "https"
+    ):
+        return (
+            f" (redirects to another host or to plain http, {new.scheme}://{new.netloc}; not "
+            "followed and no credentials sent there: check the repository URL)"
+        )
+    return f" (redirected to {target}; not followed: use that URL as --repository-url)"
+
+
+def _bounded_body(resp) -> bytes:  # type: ignore[no-untyped-def]  # urllib3 response
+    """At most :data:`MAX_ANSWER` bytes of the answer; a longer one is cut and its connection
+    closed (reading on would let the server fill memory, draining it would wait for it)."""
+    try:
+        data = resp.read(MAX_ANSWER + 1, decode_content=True)
+        if len(data) > MAX_ANSWER:  # read(amt) returns less only at the end of the body
+            resp.close()
+            return data[:MAX_ANSWER]
+        resp.release_conn()
+        return data
+    except BaseException:
+        resp.close()
+        raise
+
+
 def _refusal(
     filename: str,
     repository: Repository,
@@ -359,8 +403,7 @@ def _refusal(
         head += f" {http_reason}"
     message = f"{head}: {reason}"
     if 300 <= status < 400:
-        location = resp.headers.get("location", "?")
-        message += f" (redirected to {location}; use that URL as --repository-url)"
+        message += _redirect_hint(repository.url, resp.headers.get("location", ""))
     elif exists:
         message += " (--skip-existing skips files the server already has)"
     elif status in (401, 403):
