@@ -210,3 +210,12 @@ def test_one_target_model_for_interpreter_cross_options_and_profile(tmp_path: Pa
     profile = write_profile(tmp_path / "p.toml", cuda=None)
     assert here.with_profile(profile).profile == profile
     assert here.with_profile(profile).tags == here.tags
+
+
+def test_commands_without_configured_settings_ignore_a_broken_config(tmp_path: Path) -> None:
+    """``list``/``uninstall`` never read the configuration: a broken file cannot block them."""
+    (tmp_path / "config.toml").write_text("index-url = [\n")
+    with pytest.raises(InvalidInput, match="invalid TOML"):
+        api.Settings.load()
+    settings = api.Settings.from_flags(api.Flags(python="3.12", break_system_packages=True))
+    assert settings.python == "3.12" and settings.break_system_packages

@@ -198,6 +198,14 @@ class Settings:
             sources=tuple(cfg.sources),
         )
 
+    @classmethod
+    def from_flags(cls, flags: Flags, *, environ: Mapping[str, str] | None = None) -> Settings:
+        """Flags and environment only, no configuration files: for commands that take no
+        configured setting (``list``, ``uninstall``), so a broken config never blocks them."""
+        from varwheel.config import Config as _Config
+
+        return cls.load(flags, config=_Config(), environ=environ)
+
     # -- what the layers take ------------------------------------------------------------
     def selection_preferences(self) -> Preferences:
         from varwheel.spec.selection import Preferences

@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from varwheel.cli.render import ConsoleReporter
 
     names = names_from_args(args)
-    settings = api.Settings.load(flags_from_args(args))
+    settings = api.Settings.from_flags(flags_from_args(args))  # no config: as before
     reporter = ConsoleReporter(quiet=args.quiet)
     env = api.find_environment(settings, access=api.Access.CHANGE, reporter=reporter)
     if not args.yes:
