@@ -318,6 +318,13 @@ def _flush_source(source: DistributionSource, reporter: Reporter) -> None:
         reporter.warning(line)
 
 
+def _config_warnings(settings: Settings, reporter: Reporter) -> None:
+    """What reading the configuration found (a project key that may not run code, ...); the
+    lines quote file contents, so terminal control characters are escaped."""
+    for line in settings.warnings:
+        reporter.warning("".join(c if c.isprintable() else ascii(c)[1:-1] for c in line))
+
+
 def provider_options(
     settings: Settings, target: Target, *, reporter: Reporter | None = None
 ) -> ProviderOptions:
@@ -349,8 +356,7 @@ def _session(
     from varwheel.resolve.resolver import Session
     from varwheel.resolve.source import IndexSource
 
-    for line in settings.warnings:
-        reporter.warning(line)
+    _config_warnings(settings, reporter)
     own = source is None
     src: DistributionSource = IndexSource(settings.index_client()) if source is None else source
     options = provider_options(settings, target, reporter=reporter)
@@ -633,6 +639,8 @@ def uninstall(
     result = remove(environment, list(names))
     for name in result.missing:
         reporter.warning(f"{name} is not installed in {environment.prefix}")
+    for path, why in result.kept:
+        reporter.note(f"kept {path} ({why})")
     if result.removed:
         removed = {name for name, _ in result.removed}
         for line in dependency_problems(
@@ -652,8 +660,7 @@ def detect(
     from varwheel.providers.detect import ProviderSession
 
     reporter = reporter if reporter is not None else Reporter()
-    for line in settings.warnings:
-        reporter.warning(line)
+    _config_warnings(settings, reporter)
     options = settings.provider_options(on_warning=reporter.warning)
     return ProviderSession(options).detect_native(namespaces)
 
