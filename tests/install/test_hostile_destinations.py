@@ -340,6 +340,33 @@ def test_uninstall_keeps_files_another_distribution_owns(
     assert (env.purelib / "shared" / "mod.py").read_text() == "WHO = 'owner'\n"
 
 
+def test_uninstall_names_each_file_it_keeps_in_one_note(
+    tmp_path: Path, env: TargetEnvironment
+) -> None:
+    """Files a removed RECORD lists but another distribution owns, or reserved paths, stay:
+    the CLI says so on stderr, one ``varwheel: note: kept PATH (WHY)`` line each (they used to
+    stay silently)."""
+    owner = build_wheel(tmp_path, "owner", "1.0", files={"shared/mod.py": "WHO = 'owner'\n"})
+    other = build_wheel(tmp_path, "other", "1.0", files={"other/__init__.py": ""})
+    install_wheels(env, [owner, other])
+    _claim(env, "other-1.0.dist-info", "shared/mod.py")
+    _claim(env, "other-1.0.dist-info", "../../../pyvenv.cfg")
+    proc = subprocess.run(
+        [sys.executable, "-m", "varwheel", "uninstall", "-y", "--python", str(env.prefix), "other"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    notes = sorted(line for line in proc.stderr.splitlines() if line.startswith("varwheel: note:"))
+    assert notes == [
+        f"varwheel: note: kept {env.purelib / 'shared' / 'mod.py'} (owner 1.0 lists it too)",
+        f"varwheel: note: kept {env.prefix / 'pyvenv.cfg'} (the environment's configuration "
+        "pyvenv.cfg)",
+    ], proc.stderr
+    assert (env.purelib / "shared" / "mod.py").exists() and (env.prefix / "pyvenv.cfg").exists()
+
+
 @pytest.mark.parametrize(
     "rel", ["../../../bin/python", "../../../pyvenv.cfg", "../../../bin/activate"]
 )

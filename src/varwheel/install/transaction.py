@@ -114,6 +114,9 @@ class UninstallResult:
     removed: tuple[tuple[NormalizedName, str], ...]
     missing: tuple[NormalizedName, ...] = ()
     recovered: str | None = None
+    # files a removed RECORD lists that stay: (absolute path, why), e.g. another
+    # distribution's RECORD lists it too, or it is a reserved path such as the interpreter
+    kept: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -360,13 +363,16 @@ def recover(env: TargetEnvironment) -> str | None:
 
 
 def _files_of(
-    env: TargetEnvironment, layout: EnvironmentLayout, dist: InstalledDistribution
+    env: TargetEnvironment,
+    layout: EnvironmentLayout,
+    dist: InstalledDistribution,
+    kept: dict[str, str] | None = None,
 ) -> list[str]:
     """Absolute paths of ``dist``'s files (RECORD, stale bytecode, unrecorded dist-info files).
 
     A path outside the environment (also through a symlinked directory) is an InstallError;
     reserved paths (the interpreter, ``pyvenv.cfg``, activation scripts, varwheel's state) are
-    never removed, whatever a RECORD says."""
+    never removed, whatever a RECORD says (``kept`` gets them with the reason)."""
     site = str(dist.dist_info.parent)
     out: dict[str, None] = {}
 
@@ -376,8 +382,11 @@ def _files_of(
                 f"{dist.display_name} {dist.version}: RECORD lists {shown!r}, outside the "
                 f"environment {env.prefix}; refusing to remove it"
             )
-        if layout.reserved(path) is None:
+        reason = layout.reserved(path)
+        if reason is None:
             out[path] = None
+        elif kept is not None:
+            kept[path] = reason
 
     for rel in read_record(dist):
         path = os.path.normpath(os.path.join(site, rel))
@@ -400,16 +409,25 @@ def _files_of(
 
 
 def _removable(
-    env: TargetEnvironment, layout: EnvironmentLayout, dists: Sequence[InstalledDistribution]
+    env: TargetEnvironment,
+    layout: EnvironmentLayout,
+    dists: Sequence[InstalledDistribution],
+    kept: dict[str, str] | None = None,
 ) -> dict[str, None]:
     """The files of ``dists`` to displace: all of them except those another installed
-    distribution's RECORD also lists (an upgrade or uninstall never takes another's files)."""
+    distribution's RECORD also lists (an upgrade or uninstall never takes another's files);
+    ``kept`` gets what stays and why."""
     out: dict[str, None] = {}
     for dist in dists:
-        for path in _files_of(env, layout, dist):
+        for path in _files_of(env, layout, dist, kept):
             out[path] = None
     if out:
         others = record_owners(env, exclude={d.name for d in dists})
+        if kept is not None:
+            for path in out:
+                if path in others:
+                    owner = others[path]
+                    kept[path] = f"{owner.display_name} {owner.version} lists it too"
         out = {p: None for p in out if p not in others}
     return out
 
@@ -885,7 +903,8 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
         missing = tuple(n for n in wanted if n not in current)
         layout = EnvironmentLayout.of(env)
         plan = _Plan()
-        displaced = _removable(env, layout, targets)
+        kept: dict[str, str] = {}
+        displaced = _removable(env, layout, targets, kept)
         plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
         plan.displace = _whole_dirs(list(displaced), [str(d) for d in env.site_dirs])
         if plan.displace:
@@ -896,6 +915,7 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
         removed=tuple((d.name, d.version) for d in targets),
         missing=missing,
         recovered=recovered,
+        kept=tuple(kept.items()),
     )
 
 
