@@ -190,9 +190,8 @@ def _run_backend(
     check_dependencies: bool = True,
 ) -> Path:
     """Run the backend on ``tree`` (a copy of ``project.path``; messages name the original)."""
-    import build.env
-
     import build
+    import build.env
 
     log: list[str] = []
     runner = _runner(settings, log)
