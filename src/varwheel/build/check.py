@@ -274,6 +274,18 @@ def _collect(paths: Sequence[Path]) -> list[Path]:
     return list(files)
 
 
+def _check_archive(path: Path) -> None:
+    """The archive rules every varwheel reader applies (zip bombs, duplicate or unsafe member
+    names), from the central directory alone: a release our installer refuses is an error."""
+    from varwheel.wheelzip import ArchiveError, check_entries, open_zip
+
+    try:
+        with open_zip(path) as archive:
+            check_entries(archive.infolist(), path.stat().st_size)
+    except ArchiveError as exc:
+        raise InvalidInput(f"{path.name}: {exc}") from None
+
+
 def _read_files(files: list[Path]) -> tuple[dict[tuple[str, str], _Release], list[Finding]]:
     from varwheel.inspect import inspect_path, inspect_wheel
 
@@ -287,6 +299,7 @@ def _read_files(files: list[Path]) -> tuple[dict[tuple[str, str], _Release], lis
         if path.name.endswith(".whl"):
             try:
                 wf = parse_wheel_filename(path.name)
+                _check_archive(path)
                 ins = inspect_wheel(path)
             except InvalidInput as exc:
                 findings.append(_finding("invalid-wheel", str(exc), (path.name,)))

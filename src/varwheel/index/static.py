@@ -33,12 +33,14 @@ directory, order-independently, with one merged ``*-variants.json`` per version.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import html
 import json as _json
 import os
 import posixpath
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -70,6 +72,7 @@ from varwheel.spec.filenames import (
 from varwheel.spec.merge import merge_metadata
 from varwheel.spec.metadata import dump_json, load_variants_json, load_wheel_variant_json
 from varwheel.spec.model import VariantMetadata
+from varwheel.wheelzip import MAX_METADATA_SIZE, ArchiveError, check_entries, open_zip
 
 __all__ = [
     "API_VERSION",
@@ -120,6 +123,28 @@ def _wheel_member(path: Path, suffix: str, name: str | None = None) -> bytes:
         raise InvalidInput(str(exc)) from None
 
 
+def _check_archive(path: Path) -> None:
+    """The archive-level rules every varwheel reader applies (zip bombs, duplicate or unsafe
+    member names, encrypted members: ``wheelzip.check_entries``), from the central directory
+    alone: an index, a merge or a publish never serves a wheel our installer would refuse."""
+    try:
+        with open_zip(path) as archive:
+            check_entries(archive.infolist(), path.stat().st_size)
+    except ArchiveError as exc:
+        raise InvalidInput(f"{path.name}: {exc}") from None
+
+
+def _read_variants_file(path: Path) -> bytes:
+    """A ``*-variants.json`` to publish, at most ``MAX_METADATA_SIZE`` bytes (never a FIFO)."""
+    with open(path, "rb", buffering=0) as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise InvalidInput(f"{path}: not a regular file")
+        data = fh.read(MAX_METADATA_SIZE + 1)
+    if len(data) > MAX_METADATA_SIZE:
+        raise InvalidInput(f"{path}: larger than {MAX_METADATA_SIZE} bytes; not variant metadata")
+    return data
+
+
 def _check_metadata_names(filename: str, project: str, version: str, metadata: bytes) -> None:
     headers = BytesHeaderParser().parsebytes(metadata)
     name, ver = headers.get("Name"), headers.get("Version")
@@ -142,13 +167,14 @@ def _entry(path: Path) -> _Entry:
     if kind == WHEEL:
         wf = parse_wheel_filename(path.name)
         project, version, label = wf.project, str(wf.version), wf.label
+        _check_archive(path)
         metadata = _wheel_member(path, ".dist-info/METADATA")
         _check_metadata_names(path.name, canonicalize_name(project), version, metadata)
         requires_python = BytesHeaderParser().parsebytes(metadata).get("Requires-Python")
     elif kind == VARIANTS_JSON:
         project, described = parse_variants_json_filename(path.name)
         variants_of = str(described)
-        load_variants_json(path.read_bytes(), source=str(path))  # refuse to publish invalid files
+        load_variants_json(_read_variants_file(path), source=str(path))  # refuse invalid ones
         version = None  # not a release file: does not add to PEP 700 "versions"
     elif kind == SDIST and (found := project_and_version(path.name)):
         project, version = found
@@ -391,7 +417,7 @@ def _variants_docs(entries: Iterable[_Entry], version: str) -> list[VariantMetad
         if e.label is not None and e.version == version:
             docs.append(_wheel_variant_json(e.path, e.label, e.filename))
         elif e.variants_of == version:
-            docs.append(load_variants_json(e.path.read_bytes(), source=e.filename))
+            docs.append(load_variants_json(_read_variants_file(e.path), source=e.filename))
     return docs
 
 
@@ -444,8 +470,18 @@ def merge_artifacts(sources: Iterable[Path], dest: Path) -> MergeResult:
         for version in _variant_versions(items):
             name = variants_json_filename(project, version)
             generated[name] = _merged_variants(project, version, items)
-    # all validated: write (each file atomically; identical files are left alone)
-    dest.mkdir(parents=True, exist_ok=True)
+    # all validated: write (each file atomically; identical files are left alone); a new
+    # directory is filled aside and renamed into place, so an interrupted merge leaves nothing
+    if _fresh(dest):
+        with _created_whole(dest) as staging:
+            _write_merge(staging, entries, generated)
+    else:
+        _write_merge(dest, entries, generated)
+    names = sorted({e.filename for e in entries} | set(generated))
+    return MergeResult(dest, tuple(names), tuple(sorted(generated)), tuple(skipped))
+
+
+def _write_merge(dest: Path, entries: Sequence[_Entry], generated: dict[str, bytes]) -> None:
     for e in entries:
         if e.variants_of is not None and e.filename in generated:
             continue  # superseded by the merged file of the same name
@@ -458,8 +494,6 @@ def merge_artifacts(sources: Iterable[Path], dest: Path) -> MergeResult:
         target = dest / name
         if not (target.exists() and target.read_bytes() == data):
             atomic_write(target, data)
-    names = sorted({e.filename for e in entries} | set(generated))
-    return MergeResult(dest, tuple(names), tuple(sorted(generated)), tuple(skipped))
 
 
 def _copy_atomic(source: Path, target: Path) -> None:
@@ -654,10 +688,42 @@ def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
         raise InvalidInput(f"{dest}: exists and is not a directory")
     if dest.is_dir() and not _is_index(dest) and any(dest.iterdir()):
         raise InvalidInput(f"{dest}: not empty and not a static index (no simple/index.html)")
-    if not dest.is_dir():
-        return _update_index(paths, dest)  # a new index: nothing to read, nothing to race with
+    if _fresh(dest):
+        # a new index: built aside and renamed into place, so that an interrupted run leaves
+        # nothing behind (a half-built directory would block the next run as "not an index")
+        with _created_whole(dest) as staging:
+            update = _update_index(paths, staging)
+        return dataclasses.replace(update, dest=dest)
     with index_lock(dest):
         return _update_index(paths, dest)
+
+
+def _fresh(dest: Path) -> bool:
+    """``dest`` is to be created (missing, or an empty directory that is not a symlink)."""
+    if dest.is_symlink():
+        return False
+    return not dest.exists() or (dest.is_dir() and not any(dest.iterdir()))
+
+
+@contextlib.contextmanager
+def _created_whole(dest: Path) -> Iterator[Path]:
+    """A hidden sibling of ``dest`` to fill; renamed to ``dest`` (missing or an empty
+    directory) when the block succeeds, removed whatever happens otherwise (Ctrl-C included).
+    Made with ``mkdir`` (the umask's permissions, as ``dest`` itself would get), not mkdtemp."""
+    import secrets
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = dest.parent / f".{dest.name}.{secrets.token_hex(6)}.varwheel-new"
+    staging.mkdir()
+    try:
+        yield staging
+        try:
+            os.rename(staging, dest)  # replaces an empty directory, never a non-empty one
+        except OSError as exc:
+            raise InvalidInput(f"{dest}: cannot create it: {exc.strerror or exc}") from None
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
