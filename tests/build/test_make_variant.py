@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from helpers.envs import make_venv
 from helpers.wheels import build_wheel, variant_json
 from varwheel.build.errors import InvalidWheel
 from varwheel.build.make_variant import (
+    _rewrite,
     make_variant,
     read_wheel_variant,
     relabel,
@@ -395,3 +397,68 @@ def test_round_trip_keeps_every_member_and_a_valid_record(
     assert {k: v for k, v in _members(back).items() if not k.endswith("/RECORD")} == plain_members
     with zipfile.ZipFile(made) as zf:
         assert {i.compress_type for i in zf.infolist()} == {compression}
+
+
+def test_the_rewrite_itself_applies_the_archive_bounds(tmp_path: Path) -> None:
+    # the validator runs first, but the file may be replaced before the rewrite reopens it:
+    # the rewrite streams through wheelzip too (the old one unpacked this bomb into out/)
+    wheel = build_wheel(tmp_path, "bomb", "1.0")
+    with (
+        zipfile.ZipFile(wheel, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
+        zf.open("bomb/zeros.bin", "w", force_zip64=True) as fh,
+    ):
+        for _ in range(300):
+            fh.write(bytes(1 << 20))
+    out = tmp_path / "out"
+    with pytest.raises(InvalidWheel, match="refused as a zip bomb"):
+        _rewrite(wheel, out, label=None, variant_json=None, dist_info="bomb-1.0.dist-info")
+    assert list(out.iterdir()) == []
+
+
+def test_a_fifo_named_like_a_wheel_and_odd_outputs(tmp_path: Path, capsys) -> None:
+    pyproject = _pyproject(tmp_path)
+    fifo = tmp_path / "fifo-1.0-py3-none-any.whl"
+    os.mkfifo(fifo)
+    args = ["-p", "x86_64 :: level :: v3", "--pyproject", str(pyproject)]
+    assert main(["make-variant", str(fifo), *args, "-o", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err == f"varwheel: error: {fifo}: not a regular file\n"
+    # -o through a symlink writes into its target, as cp does; a link already at the
+    # output's name is replaced, never written through
+    wheel = build_wheel(tmp_path / "in", "demo-pkg", "1.0")
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    os.symlink(victim, tmp_path / "real" / "demo_pkg-1.0-py3-none-any-x8664v3.whl")
+    assert main(["make-variant", str(wheel), *args, "--label", "x8664v3", "-o", "link"]) == 0
+    made = tmp_path / "real" / "demo_pkg-1.0-py3-none-any-x8664v3.whl"
+    assert not made.is_symlink() and zipfile.is_zipfile(made) and victim.read_text() == "keep"
+
+
+def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    pyproject = _pyproject(tmp_path)
+    wheel = build_wheel(
+        tmp_path / "in", "demo-pkg", "1.0", files={"demo_pkg/blob.bin": os.urandom(3_000_000)}
+    )
+    out = tmp_path / "o"
+    out.mkdir()
+    code = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"  # write() then fails with EFBIG
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))\n"
+        "from varwheel.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    argv = ["make-variant", str(wheel), "-p", "x86_64 :: level :: v3", "--label", "x8664v3"]
+    done = subprocess.run(
+        [sys.executable, "-c", code, *argv, "--pyproject", str(pyproject), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"varwheel: error: {out}: cannot write demo_pkg-1.0-py3-none-any-x8664v3.whl: File too "
+        "large; nothing was written\n"
+    )
+    assert list(out.iterdir()) == []

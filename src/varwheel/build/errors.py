@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from varwheel.errors import InvalidInput, VarwheelError
 
-__all__ = ["BuildFailed", "InvalidBuildRequest", "InvalidWheel"]
+__all__ = ["BuildFailed", "InvalidBuildRequest", "InvalidWheel", "OutputNotWritten"]
 
 
 class InvalidBuildRequest(InvalidInput):
@@ -23,3 +23,12 @@ class BuildFailed(VarwheelError):
     def __init__(self, message: str, *, log: tuple[str, ...] = ()) -> None:
         super().__init__(message)
         self.log = log
+
+
+class OutputNotWritten(VarwheelError):
+    """The output directory could not take the result (full disk, file size limit, read-only):
+    exit 1, nothing left there. The message names the directory and the system's reason."""
+
+    @classmethod
+    def from_os_error(cls, out_dir: object, name: str, exc: OSError) -> OutputNotWritten:
+        return cls(f"{out_dir}: cannot write {name}: {exc.strerror or exc}; nothing was written")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
+from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel, OutputNotWritten
 from varwheel.build.make_variant import make_variant, read_wheel_variant
 from varwheel.build.request import VariantRequest, resolve_request
 from varwheel.build.settings import BuildSettings, ConfigValue, apply_env, settings_for
@@ -261,6 +261,9 @@ def _publish(path: Path, out_dir: Path) -> Path:
     try:
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputNotWritten.from_os_error(out_dir, path.name, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from varwheel.build.errors import InvalidWheel
+from varwheel.build.errors import InvalidWheel, OutputNotWritten
 from varwheel.build.request import check_build_label, inline_static
 from varwheel.errors import InstallError, InvalidInput
 from varwheel.spec.filenames import WheelFilename, parse_wheel_filename
@@ -44,6 +44,14 @@ from varwheel.spec.properties import (
     VariantProperty,
     canonical_properties,
     default_label,
+)
+from varwheel.wheelzip import (
+    MAX_METADATA_SIZE,
+    ArchiveError,
+    check_entries,
+    open_zip,
+    read_member,
+    stream_member,
 )
 
 __all__ = [
@@ -59,7 +67,6 @@ _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_MAX = (2107, 12, 31, 23, 59, 58)
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")  # invalid once RECORD changes: dropped
 _KEEP = object()  # rewrite(): keep the wheel's variant.json as it is
-_CHUNK = 1 << 20
 
 
 def source_date(environ: dict[str, str] | None = None) -> tuple[int, ...] | None:
@@ -101,8 +108,10 @@ def _check_input(wheel: Path) -> str:
     """Validate ``wheel`` completely; return its ``*.dist-info`` directory name."""
     from varwheel.install.wheelcheck import check_wheel
 
-    if not wheel.is_file():
+    if not wheel.exists():
         raise InvalidWheel(f"{wheel}: no such wheel file")
+    if not wheel.is_file():
+        raise InvalidWheel(f"{wheel}: not a regular file")
     try:
         return check_wheel(wheel).dist_info
     except InstallError as err:
@@ -115,11 +124,13 @@ def read_wheel_variant(wheel: Path | str) -> WheelVariant:
     path = Path(wheel)
     filename = parse_wheel_filename(path.name)
     dist_info = _check_input(path)
-    with zipfile.ZipFile(path) as archive:
-        try:
-            data = archive.read(f"{dist_info}/variant.json")
-        except KeyError:
-            data = None
+    data = None
+    try:
+        with open_zip(path) as archive, contextlib.suppress(KeyError):
+            info = archive.getinfo(f"{dist_info}/variant.json")
+            data = read_member(archive, info, MAX_METADATA_SIZE)
+    except ArchiveError as exc:
+        raise InvalidWheel(f"{path.name}: {exc}") from None
     metadata = None
     if filename.label is not None and data is not None:
         metadata = load_wheel_variant_json(
@@ -171,7 +182,10 @@ def _rewrite(
     staging = Path(tempfile.mkdtemp(prefix=".varwheel-", dir=out_dir))
     try:
         staged = staging / filename.filename
-        with zipfile.ZipFile(wheel) as archive, zipfile.ZipFile(staged, "w") as out:
+        # wheelzip's bounds apply here too, not only in the validator before: the input may
+        # have been replaced since, and memory stays bounded whatever a member unpacks to
+        with open_zip(wheel) as archive, zipfile.ZipFile(staged, "w") as out:
+            check_entries(archive.infolist(), wheel.stat().st_size)
             infos = {i.filename: i for i in archive.infolist() if not i.is_dir()}
             dropped = {record_name, *(f"{dist_info}/{s}" for s in _SIGNATURES)}
             if variant_json is not _KEEP:
@@ -190,11 +204,8 @@ def _rewrite(
                     rows.append([name, _record_hash(variant_json), str(len(variant_json))])
                     continue
                 digest, size = hashlib.sha256(), 0
-                with (
-                    archive.open(infos[name]) as src,
-                    out.open(_entry(name, infos[name], date), "w") as dst,
-                ):
-                    while chunk := src.read(_CHUNK):
+                with out.open(_entry(name, infos[name], date), "w") as dst:
+                    for chunk in stream_member(archive, infos[name]):
                         digest.update(chunk)
                         size += len(chunk)
                         dst.write(chunk)
@@ -212,6 +223,12 @@ def _rewrite(
         target = out_dir / filename.filename
         os.replace(staged, target)
         return target
+    except ArchiveError as exc:
+        raise InvalidWheel(f"{wheel.name}: {exc}") from None
+    except OSError as exc:
+        if exc.filename is not None and Path(exc.filename) == wheel:
+            raise  # the input: one line from the CLI's safety net, naming it
+        raise OutputNotWritten.from_os_error(out_dir, filename.filename, exc) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
