@@ -312,7 +312,12 @@ def test_targets_needing_different_versions_are_refused(capsys, tmp_path, built)
         'common-dep==0.5; python_version == "3.99"', 'common-dep>=1; python_version != "3.99"',
         "--python-version", here, "--python-version", "3.99",
     )  # fmt: skip
-    assert code == 1 and "common-dep: target 'this-machine-py3.99' needs 0.5" in err
+    # one line naming the package, both targets and both versions
+    assert code == 1 and err.count("\n") == 1, err
+    assert (
+        f"common-dep: target 'this-machine-py3.99' needs 0.5, target 'this-machine-py{here}' "
+        "locked 1.0; one lock holds one version per package" in err
+    )
     assert not lock.exists()
 
 

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from varwheel.lock.create import make_lock
     from varwheel.lock.model import LockTargetInfo
     from varwheel.lock.read import is_lock_path, parse_lock, read_lock
-    from varwheel.lock.targets import shown_profile_path, targets_from_profiles
+    from varwheel.lock.targets import recorded_path, shown_profile_path, targets_from_profiles
     from varwheel.lock.write import dumps
     from varwheel.providers.support import support_function
     from varwheel.resolve.options import ResolveOptions
@@ -116,14 +116,16 @@ def run(args: argparse.Namespace) -> int:
         if not args.index_url and isinstance(inputs.get("index-url"), str):
             args.index_url = inputs["index-url"]
         if not args.find_links and isinstance(inputs.get("find-links"), list):
-            args.find_links = [str(x) for x in inputs["find-links"]]
+            args.find_links = [_recorded_link(str(x), lock_dir) for x in inputs["find-links"]]
         args.no_index = args.no_index or bool(inputs.get("no-index"))
         for key, attr in (("python-versions", "python_version"), ("platforms", "platform")):
             if not getattr(args, attr) and isinstance(inputs.get(key), list):
                 setattr(args, attr, [str(x) for x in inputs[key]])
         if not profiles:
             profiles = list(
-                dict.fromkeys(lock_dir / t.profile for t in existing.targets if t.profile)
+                dict.fromkeys(
+                    recorded_path(t.profile, lock_dir) for t in existing.targets if t.profile
+                )
             )
     reqs = requirements_from_args(args)
     config = load_config()
@@ -164,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
     if args.index_url:
         inputs["index-url"] = args.index_url
     if args.find_links:
-        inputs["find-links"] = list(args.find_links)
+        inputs["find-links"] = [_shown_link(str(x), lock_dir) for x in args.find_links]
     if args.no_index:
         inputs["no-index"] = True
     if versions != [None]:
@@ -210,3 +212,22 @@ def run(args: argparse.Namespace) -> int:
             f"{len(targets)} target(s) into {output}"
         )
     return 0
+
+
+def _is_url(text: str) -> bool:
+    return "://" in text or text.startswith("file:")
+
+
+def _shown_link(text: str, lock_dir: Path) -> str:
+    """A ``--find-links`` location as recorded: URLs as given, directories relative to the lock
+    (like its wheel ``path`` entries), so the lock's bytes do not depend on the working
+    directory and ``lock --check`` works from anywhere."""
+    from varwheel.lock.targets import shown_profile_path
+
+    return text if _is_url(text) else shown_profile_path(Path(text), lock_dir)
+
+
+def _recorded_link(text: str, lock_dir: Path) -> str:
+    from varwheel.lock.targets import recorded_path
+
+    return text if _is_url(text) else str(recorded_path(text, lock_dir))

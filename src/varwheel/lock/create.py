@@ -59,6 +59,7 @@ class _Collected:
     plain_targets: set[str] = field(default_factory=set)
     requested: bool = False
     document_file: IndexFile | None = None  # the release's *-variants.json, when it has one
+    first: str = ""  # the scenario that locked it first ("target 'cpu'"), for conflicts
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,10 @@ def make_lock(
         finally:
             session.close()
 
-    def record(resolution: Resolution, target: LockTarget, *, plain: bool) -> None:
+    def record(
+        resolution: Resolution, target: LockTarget, *, plain: bool, scenario: str = ""
+    ) -> None:
+        who = f"target '{target.name}'{scenario}"
         # all or nothing: a scenario left out must not leave some of its wheels behind
         for pkg in resolution.packages:
             cand = pkg.candidate
@@ -121,14 +125,14 @@ def make_lock(
             locked = collected.get(cand.name)
             if locked is not None and locked.version != cand.version:
                 raise LockError(
-                    f"{cand.name}: target '{target.name}' needs {cand.version}, another target "
-                    f"or variant locked {locked.version}; one lock holds one version per package "
+                    f"{cand.name}: {who} needs {cand.version}, {locked.first} locked "
+                    f"{locked.version}; one lock holds one version per package "
                     "(pin it, or make one lock per target)"
                 )
         for pkg in resolution.packages:
             cand = pkg.candidate
             assert cand.file is not None and cand.wheel is not None
-            got = collected.setdefault(cand.name, _Collected(cand.version))
+            got = collected.setdefault(cand.name, _Collected(cand.version, first=who))
             pins.setdefault(cand.name, cand.version)
             got.files.setdefault(cand.file.filename, (cand.file, cand.wheel))
             if pkg.choice is not None and pkg.choice.metadata is not None and got.metadata is None:
@@ -155,14 +159,15 @@ def make_lock(
             for label in labels:
                 opts = replace(options, variant_for={**options.variant_for, pkg.name: label})
                 try:
-                    record(run(target, opts), target, plain=False)
+                    scenario = f" (variant {label!r} of {pkg.name})"
+                    record(run(target, opts), target, plain=False, scenario=scenario)
                 except ResolutionError as err:
                     notes.append(
                         f"target '{target.name}': variant {label!r} of {pkg.name} left out: {err}"
                     )
         plain_opts = replace(options, prefs=replace(options.prefs, variants_enabled=False))
         try:
-            record(run(target, plain_opts), target, plain=True)
+            record(run(target, plain_opts), target, plain=True, scenario=" (no variants)")
         except ResolutionError as err:
             notes.append(
                 f"target '{target.name}': no non-variant install (plain PEP 751 installers and "

@@ -10,6 +10,8 @@ dependency set was computed from it); otherwise nothing is installed.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +25,10 @@ from varwheel.lock.model import InvalidLock, LockMismatch
 from varwheel.lock.select import LockPlan, Planned
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.verify import verify_download
+from varwheel.spec.validation import printable
 
 CHUNK = 1 << 16
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ def fetch(
                 source = lock_dir / source
             _copy_hashed(source, target, item)
         elif wheel.url is not None and wheel.url.startswith("file:"):
-            _copy_hashed(Path(unquote(urlparse(wheel.url).path)), target, item)
+            _copy_hashed(local_file_url(wheel.url, item.name), target, item)
         else:
             if client is None:
                 raise InvalidLock(f"{item.name}: {name} has a URL but no HTTP client was given")
@@ -84,17 +88,49 @@ def fetch(
     return out
 
 
+def local_file_url(url: str, name: str) -> Path:
+    """The local path of a ``file:`` URL; RFC 8089: a host other than ``localhost`` names
+    another machine, never a local file."""
+    parts = urlparse(url)
+    if parts.netloc not in ("", "localhost"):
+        raise InvalidLock(
+            f"{name}: {printable(url)}: a file: URL on host {printable(parts.netloc)!r} "
+            "is not a local file"
+        )
+    return Path(unquote(parts.path))
+
+
 def _copy_hashed(source: Path, target: Path, item: Planned) -> None:
+    """Copy ``source`` while hashing it. A lock is untrusted input: only a regular file is
+    read (a FIFO or device named like a wheel would block or never end; the check is on the
+    opened descriptor, so a file swapped in after a check is still caught), and never more
+    than the size the lock records."""
     digest = hashlib.sha256()
     size = 0
+    limit = item.wheel.size
+    shown = printable(str(source))
     try:
-        with source.open("rb") as src, target.open("wb") as dst:
-            while chunk := src.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                dst.write(chunk)
-    except OSError as exc:
-        raise InvalidLock(f"{item.name}: cannot read {source}: {exc.strerror or exc}") from None
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _O_BINARY)
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidLock(f"{item.name}: cannot read {shown}: {printable(why)}") from None
+    with os.fdopen(fd, "rb") as src:
+        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
+            raise InvalidLock(f"{item.name}: {shown} is not a regular file; nothing installed")
+        try:
+            with target.open("wb") as dst:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    if limit is not None and size > limit:
+                        raise LockMismatch(
+                            f"{item.wheel.filename.filename}: {shown} is larger than the "
+                            f"{limit} bytes the lock says (the lock or the file was tampered "
+                            "with); nothing installed"
+                        )
+                    dst.write(chunk)
+        except OSError as exc:
+            raise InvalidLock(f"{item.name}: cannot read {shown}: {exc.strerror or exc}") from None
     _compare(item, digest.hexdigest(), size)
 
 
@@ -110,8 +146,10 @@ def _compare(item: Planned, sha256: str, size: int) -> None:
     wheel = item.wheel
     name = wheel.filename.filename
     if sha256 != wheel.sha256:
+        # the file's own digest is not shown: a hostile lock may point at a local file
+        # whose hash should not end up in a (public CI) log
         raise LockMismatch(
-            f"{name}: sha256 {sha256} but the lock says {wheel.sha256} "
+            f"{name}: its sha256 is not the {wheel.sha256} the lock says "
             "(the lock or the file was tampered with); nothing installed"
         )
     if wheel.size is not None and size != wheel.size:

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.pylock import Pylock, PylockValidationError, is_valid_pylock_path
@@ -28,7 +29,7 @@ from varwheel.lock.model import (
     LockFile,
     LockTargetInfo,
 )
-from varwheel.safeparse import toml_loads
+from varwheel.safeparse import toml_loads, too_long_number_reason
 from varwheel.spec.filenames import parse_wheel_filename
 from varwheel.spec.metadata import load_variants_json
 from varwheel.spec.validation import printable
@@ -61,10 +62,19 @@ def parse_lock(data: bytes | str, *, source: str = "pylock.toml") -> LockFile:
         doc = toml_loads(data)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidLock(f"{source}: invalid TOML: {printable(str(exc))}") from None
+    # every version, specifier and marker in the file is compared as integers by packaging:
+    # refuse an over-long digit run here, naming the file, not later with a bare ValueError
+    text = data.decode("utf-8") if isinstance(data, bytes) else data  # toml_loads checked it
+    reason = too_long_number_reason(text)
+    if reason is not None:
+        raise InvalidLock(f"{source}: holds {reason}")
     try:
         pylock = Pylock.from_dict(_label_less(doc, source))
     except PylockValidationError as exc:
-        raise InvalidLock(f"{source}: not a valid PEP 751 lock: {printable(str(exc))}") from None
+        where = f"{exc.context}: " if exc.context else ""
+        raise InvalidLock(
+            f"{source}: not a valid PEP 751 lock: {where}{first_line(exc.message)}"
+        ) from None
     packages = tuple(
         _package(raw, pkg, f"{source}: packages[{i}]")
         for i, (raw, pkg) in enumerate(zip(doc["packages"], pylock.packages, strict=True))
@@ -123,15 +133,21 @@ def _label_less(doc: Mapping[str, Any], source: str) -> dict[str, Any]:
 
 
 def _wheel_name(wheel: Mapping[str, Any]) -> str | None:
+    """The wheel's file name: ``name`` as written (a bare name, checked by the filename
+    parser), else the last component of ``path`` or ``url`` (packaging's rule)."""
     for key in ("name", "path", "url"):
         value = wheel.get(key)
         if isinstance(value, str) and value:
-            from urllib.parse import unquote, urlparse
-
-            if key == "url":
-                return unquote(urlparse(value).path.rsplit("/", 1)[-1])
-            return value.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+            if key == "name":
+                return value
+            return _basename(value, url=key == "url")
     return None
+
+
+def _basename(value: str, *, url: bool) -> str:
+    if url:
+        return unquote(urlparse(value).path).rsplit("/", 1)[-1]
+    return value.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
 
 
 def _plain_name(wheel: Mapping[str, Any], where: str) -> Mapping[str, Any]:
@@ -211,6 +227,14 @@ def _wheel(
     wf = parse_wheel_filename(filename)
     if wf.project != name or wf.version != version:
         raise InvalidLock(f"{where}: {filename} is not {name} {version}")
+    # A local file is read before its hash can be checked: it must be the wheel it is named
+    # (a lock from a cloned repository must not make us read /etc/passwd or a device)
+    local = wheel.path or (wheel.url if (wheel.url or "").startswith("file:") else None)
+    if local is not None and _basename(local, url=local is wheel.url) != filename:
+        raise InvalidLock(
+            f"{where}: {printable(local)} is not a file named {filename} "
+            "(a local wheel's path must end with its name)"
+        )
     sha = wheel.hashes.get("sha256")
     if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
         raise InvalidLock(
@@ -261,11 +285,16 @@ def _strings(value: object, where: str) -> list[str]:
     return items
 
 
+def first_line(message: str) -> str:
+    """packaging's parse errors draw the text and a caret on further lines: one line of it."""
+    return printable(message.split("\n", 1)[0].strip())
+
+
 def parse_marker(text: str, where: str) -> Marker:
     try:
         return Marker(text)
     except InvalidMarker as exc:
-        raise InvalidLock(f"{where}: invalid marker: {exc}") from None
+        raise InvalidLock(f"{where}: invalid marker: {first_line(str(exc))}") from None
 
 
 def parse_version(text: str, where: str) -> Version:

@@ -21,6 +21,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from varwheel.errors import InvalidMarker, ResolutionError
 from varwheel.lock.model import InvalidLock, LockedPackage, LockedWheel, LockFile
+from varwheel.lock.read import first_line
 from varwheel.resolve.candidates import summarize_rejections
 from varwheel.resolve.metadata import dependencies
 from varwheel.resolve.options import ResolveOptions
@@ -28,6 +29,7 @@ from varwheel.spec.markers import VariantEnvironment, filter_supported
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
 from varwheel.spec.selection import SupportedProperties, WheelSelection, select_wheels
+from varwheel.spec.validation import printable
 
 SupportFunction = Callable[[VariantMetadata], SupportedProperties]
 
@@ -178,7 +180,7 @@ def select_from_lock(
                     source=f"{lock.source}: {name}",
                 )
             except (InvalidMarker, InvalidRequirement) as exc:
-                raise InvalidLock(f"{lock.source}: {name}: {exc}") from None
+                raise InvalidLock(first_line(str(exc))) from None  # names the lock and package
             for dep in deps:
                 item.deps.add(canonicalize_name(dep.name))
                 queue.append((dep, f"{name} {pkg.version}"))
@@ -245,4 +247,4 @@ def _requirement(text: str, where: str) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
-        raise InvalidLock(f"{where}: {text!r}: {exc}") from None
+        raise InvalidLock(f"{where}: {printable(text)!r}: {first_line(str(exc))}") from None

@@ -11,6 +11,7 @@ hardware, and takes the Python side from the local target and the cross-target f
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -182,8 +183,16 @@ def targets_from_profiles(
 
 
 def shown_profile_path(path: Path, base: Path) -> str:
-    """A profile's path as the lock records it: relative to the lock's directory when inside."""
+    """A local path (a profile, a ``--find-links`` directory) as the lock records it: relative
+    to the lock's directory (PEP 751 does the same for ``path``), so that the bytes do not
+    depend on the working directory and re-locking from anywhere finds it; absolute only when
+    no relative path exists (another drive)."""
     try:
-        return path.resolve().relative_to(base.resolve()).as_posix()
+        return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
     except ValueError:
-        return str(path)
+        return str(path.resolve())
+
+
+def recorded_path(text: str, base: Path) -> Path:
+    """The inverse of :func:`shown_profile_path`."""
+    return base / text

@@ -1,0 +1,269 @@
+"""A lock committed in a cloned repository is untrusted input: ``install -r pylock.toml`` must
+refuse, in one line and before anything is written, whatever would read the wrong files, block,
+never end, leak a local file's digest, or depend on where it runs (docs/lock.md "Hostile locks")."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from helpers.cli import isolate_cli
+from helpers.envs import make_venv, snapshot_tree
+from helpers.wheels import build_wheel
+from lock.project import build_project, write_profiles
+from varwheel.cli.main import main
+from varwheel.lock.model import InvalidLock
+from varwheel.lock.read import parse_lock
+
+CU130 = "gpulib-1.0-py3-none-any-cu130.whl"
+
+
+@pytest.fixture(scope="module")
+def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("hostile") / "wheels"
+    build_project(root)
+    # a dependency cycle: cyc-a -> cyc-b -> cyc-a (legal in Python packaging)
+    build_wheel(root, "cyc-a", "1.0", requires_dist=["cyc-b"])
+    build_wheel(root, "cyc-b", "1.0", requires_dist=["cyc-a>=1"])
+    return root
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolate_cli(tmp_path, monkeypatch, drop_env_prefixes=("NV_VARIANT_PROVIDER_",))
+
+
+@pytest.fixture
+def project(tmp_path: Path, wheels: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """``project/pylock.toml`` with its wheels in ``project/wheels`` (relative ``path``s)."""
+    root = tmp_path / "project"
+    shutil.copytree(wheels, root / "wheels")
+    profiles = write_profiles(root / "profiles")
+    code, _, err = run(
+        capsys, "lock", "gpulib", "-q", "-o", str(root / "pylock.toml"), "--no-index",
+        "-f", str(root / "wheels"), *[a for p in profiles.values() for a in ("--profile", str(p))],
+    )  # fmt: skip
+    assert code == 0, err
+    return root
+
+
+@pytest.fixture
+def venv(tmp_path: Path) -> Path:
+    return make_venv(tmp_path / "venv")
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@contextmanager
+def deadline(seconds: int) -> Iterator[None]:
+    """Turn a hang (the bug: open() on a FIFO, reading /dev/zero) into a test failure."""
+
+    def fail(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def install(capsys, project: Path, venv: Path, *extra: str) -> tuple[int, str, str]:
+    return run(
+        capsys, "install", "-r", str(project / "pylock.toml"), "--python", str(venv),
+        "--profile", str(project / "profiles" / "cuda130.toml"), *extra,
+    )  # fmt: skip
+
+
+def edit(project: Path, old: str, new: str) -> None:
+    lock = project / "pylock.toml"
+    text = lock.read_text()
+    assert old in text
+    lock.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        'path = "/etc/passwd"',
+        'path = "../../../../../../../../etc/passwd"',
+        'url = "file:///etc/passwd"',
+        'path = "wheels/gpulib-1.0-py3-none-any-cu128.whl"',  # another listed wheel
+    ],
+)
+def test_a_local_path_must_end_with_the_wheels_name(capsys, project, venv, location) -> None:
+    """PEP 751 allows absolute and ``..`` paths (uv writes both), so they stay allowed; but a
+    local file is read before its hash is known to match: it must at least be named as the
+    wheel, so a lock cannot point varwheel at /etc/passwd."""
+    edit(project, f'path = "wheels/{CU130}"', location)
+    before = snapshot_tree(venv)
+    code, _, err = install(capsys, project, venv)
+    assert code == 2, err
+    assert f"is not a file named {CU130}" in err and err.count("\n") == 1, err
+    assert snapshot_tree(venv) == before
+
+
+def test_a_wheel_name_is_a_bare_file_name(capsys, project, venv) -> None:
+    edit(project, f'name = "{CU130}"', f'name = "../../{CU130}"')
+    code, _, err = install(capsys, project, venv)
+    assert code == 2 and "contains a path separator" in err, err
+
+
+def test_a_file_url_on_another_host_is_not_read_locally(capsys, project, venv) -> None:
+    """RFC 8089: ``file://host/path`` names a file on ``host``; the old code read ``/path``."""
+    edit(project, f'path = "wheels/{CU130}"', f'url = "file://evil.example/tmp/{CU130}"')
+    code, _, err = install(capsys, project, venv)
+    assert code == 2 and "file: URL on host 'evil.example' is not a local file" in err, err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_fifo_or_device_named_as_the_wheel_is_refused_at_once(
+    capsys, project, venv, kind
+) -> None:
+    """A FIFO blocked open() forever; /dev/zero (behind a symlink with the wheel's name) was
+    copied into the temporary directory until the disk was full."""
+    victim = project / "wheels" / CU130
+    victim.unlink()
+    if kind == "fifo":
+        os.mkfifo(victim)
+    else:
+        victim.symlink_to("/dev/zero")
+    before = snapshot_tree(venv)
+    with deadline(20):
+        code, _, err = install(capsys, project, venv)
+    assert code == 2 and "is not a regular file; nothing installed" in err, err
+    assert snapshot_tree(venv) == before
+
+
+def test_a_symlinked_file_is_hashed_but_its_digest_not_shown(capsys, project, venv) -> None:
+    """Symlinks are followed (a wheel directory may be a link farm), the target's bytes are
+    what is checked; a mismatch must not print the digest of whatever file it points at."""
+    secret = project.parent / "secret.txt"
+    secret.write_text("hunter2\n")
+    victim = project / "wheels" / CU130
+    victim.unlink()
+    victim.symlink_to(secret)
+    code, _, err = install(capsys, project, venv)
+    assert code == 1 and "tampered" in err, err
+    assert hashlib.sha256(secret.read_bytes()).hexdigest() not in err
+
+
+def test_a_file_larger_than_locked_is_refused_while_reading(capsys, project, venv) -> None:
+    text = (project / "pylock.toml").read_text()
+    size = (project / "wheels" / CU130).stat().st_size
+    block = text[text.index(f'path = "wheels/{CU130}"') :]
+    assert block.splitlines()[1] == f"size = {size}"
+    edit(project, f'path = "wheels/{CU130}"\nsize = {size}', f'path = "wheels/{CU130}"\nsize = 10')
+    code, _, err = install(capsys, project, venv)
+    assert code == 1 and "is larger than the 10 bytes the lock says" in err, err
+
+
+def test_malformed_markers_in_the_lock_are_one_clean_line(capsys, project, venv) -> None:
+    good = (project / "pylock.toml").read_text()
+    lock = project / "pylock.toml"
+    cases = [
+        ('"common-dep>=1",', '"common-dep>=1; variant_label ==",', "gpulib: invalid marker"),
+        ('environments = [', 'environments = [ "python_version >>",', "environments[0]: Expected"),
+        ('requirements = [\n    "gpulib",', 'requirements = [\n    "gpulib; os_name ==",',
+         "tool.varwheel.requirements: 'gpulib; os_name =='"),
+    ]  # fmt: skip
+    for old, new, message in cases:
+        assert old in good
+        lock.write_text(good.replace(old, new, 1))
+        code, _, err = install(capsys, project, venv, "--dry-run")
+        assert code == 2 and message in err, err
+        line = err.strip().splitlines()[-1]
+        assert line.count(str(lock)) == 1 and "\\n" not in line and "^" not in line, line
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('created-by = "varwheel"', 'requires-python = ">=3.{n}"\ncreated-by = "varwheel"'),
+        ("environments = [", 'environments = [ "python_version > \\"3.{n}\\"",'),
+        ('requirements = [\n    "gpulib",', 'requirements = [\n    "gpulib>=1.{n}",'),
+        ('"common-dep>=1",', '"common-dep>=1.{n}",'),
+    ],
+)
+def test_over_long_numbers_anywhere_are_refused_naming_the_lock(project, old, new) -> None:
+    """packaging compares versions as ints: 4,301 digits were a bare ValueError (the CLI's
+    generic 'the input has an integer...' line, not naming the file) or passed parsing."""
+    text = (project / "pylock.toml").read_text()
+    assert old in text
+    with pytest.raises(InvalidLock) as info:
+        parse_lock(text.replace(old, new.replace("{n}", "9" * 5000), 1), source="pylock.toml")
+    assert str(info.value).startswith("pylock.toml: holds a number with more than")
+
+
+def test_a_dependency_cycle_installs_once(capsys, tmp_path, wheels, venv) -> None:
+    lock = tmp_path / "pylock.toml"
+    code, _, err = run(
+        capsys, "lock", "cyc-a", "-q", "-o", str(lock), "--no-index", "-f", str(wheels)
+    )
+    assert code == 0, err
+    code, out, err = run(capsys, "install", "-r", str(lock), "--python", str(venv))
+    assert code == 0, err
+    assert out.count("Installing cyc-a") == 1 and out.count("Installing cyc-b") == 1
+
+
+def test_the_lock_does_not_depend_on_the_working_directory(
+    capsys, tmp_path, wheels, monkeypatch
+) -> None:
+    """Profiles and find-links are recorded relative to the lock (as its wheel paths are): the
+    old code recorded them as spelled (relative to the cwd), so the bytes changed with the cwd
+    and ``lock --check`` from the lock's own directory could not find the profiles."""
+    shutil.copytree(wheels, tmp_path / "wheels")
+    profiles = write_profiles(tmp_path / "profiles")
+    (tmp_path / "sub").mkdir()
+    flags = [
+        "--no-index",
+        "-q",
+        "--profile",
+        "profiles/cpu.toml",
+        "--profile",
+        "profiles/cuda130.toml",
+    ]
+    assert run(capsys, "lock", "gpulib", "-o", "sub/pylock.toml", "-f", "wheels", *flags)[0] == 0
+    first = (tmp_path / "sub" / "pylock.toml").read_bytes()
+    assert b'profile = "../profiles/cpu.toml"' in first and b'"../wheels"' in first
+    monkeypatch.chdir(tmp_path / "sub")
+    code, _, err = run(capsys, "lock", "--check")
+    assert code == 0, err
+    monkeypatch.chdir("/")
+    absolute = [str(tmp_path / "sub" / "pylock.toml"), "-f", str(tmp_path / "wheels")]
+    flags = [*flags[:2], "--profile", str(profiles["cpu"]), "--profile", str(profiles["cuda130"])]
+    assert run(capsys, "lock", "gpulib", "-o", *absolute, *flags)[0] == 0
+    assert (tmp_path / "sub" / "pylock.toml").read_bytes() == first
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="PYTHONHASHSEED subprocesses, POSIX paths")
+def test_the_lock_does_not_depend_on_the_hash_seed(tmp_path, wheels) -> None:
+    import subprocess
+
+    shutil.copytree(wheels, tmp_path / "wheels")
+    write_profiles(tmp_path / "profiles")
+    out = []
+    for seed in ("1", "2"):
+        name = f"pylock.s{seed}.toml"
+        argv = [sys.executable, "-m", "varwheel", "lock", "gpulib", "-q", "-o", name,
+                "--no-index", "-f", "wheels", "--profile", "profiles/cpu.toml",
+                "--profile", "profiles/cuda128.toml", "--profile", "profiles/cuda130.toml"]  # fmt: skip
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        out.append((tmp_path / name).read_bytes())
+    assert out[0] == out[1]
