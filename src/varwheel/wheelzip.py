@@ -4,7 +4,7 @@ A wheel comes from an index or a user and may be built to hurt: a zip bomb, size
 encrypted or exotically compressed member, or member names that escape the target or confuse a
 terminal. Everything here is checked from the central directory *before* a byte is decompressed,
 and member data is only ever streamed in chunks of :data:`CHUNK` bytes, so that memory stays
-bounded (see docs/DESIGN.md "Security invariants of wheel archives") whatever a
+bounded (see docs/DESIGN.md "Security invariants", "Wheel archives") whatever a
 member unpacks to. Numbers, all documented in DESIGN:
 
 - compression: stored (0) or deflate (8) only. Wheels are written with these (the ``wheel``

@@ -37,7 +37,7 @@ from varwheel.install.wheelcheck import check_wheel
 from varwheel.wheelzip import MAX_MEMBERS, MAX_METADATA_SIZE, MAX_TOTAL_SIZE, RATIO_FLOOR
 
 WHEEL = "demo-1.0-py3-none-any.whl"
-PEAK_BOUND_MIB = 200  # docs/DESIGN.md "Security invariants of wheel archives"
+PEAK_BOUND_MIB = 200  # docs/DESIGN.md "Security invariants", "Wheel archives"
 
 
 def _wheel(
