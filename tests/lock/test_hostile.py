@@ -89,6 +89,14 @@ def install(capsys, project: Path, venv: Path, *extra: str) -> tuple[int, str, s
     )  # fmt: skip
 
 
+def installed_names(venv: Path) -> set[str]:
+    site = next((venv / "lib").glob("python*/site-packages"))
+    return {
+        d.name[: -len(".dist-info")].rsplit("-", 1)[0].replace("_", "-").lower()
+        for d in site.glob("*.dist-info")
+    }
+
+
 def edit(project: Path, old: str, new: str) -> None:
     lock = project / "pylock.toml"
     text = lock.read_text()
@@ -267,3 +275,63 @@ def test_the_lock_does_not_depend_on_the_hash_seed(tmp_path, wheels) -> None:
         assert result.returncode == 0, result.stderr
         out.append((tmp_path / name).read_bytes())
     assert out[0] == out[1]
+
+
+def test_sync_keeps_the_tools_and_what_they_need(capsys, tmp_path, project, venv) -> None:
+    """sync removes what the lock does not select, but never pip/setuptools/wheel/varwheel:
+    nor what they require as installed (the old code removed ``packaging`` from under an
+    installed varwheel, breaking it)."""
+    tools = tmp_path / "tools"
+    build_wheel(
+        tools, "varwheel", "99.0", requires_dist=["vw-needs>=1", 'vw-win; sys_platform == "win32"']
+    )
+    build_wheel(tools, "vw-needs", "1.0", requires_dist=["vw-deeper"])
+    build_wheel(tools, "vw-deeper", "1.0")
+    build_wheel(tools, "vw-win", "1.0")
+    build_wheel(tools, "stray", "1.0")
+    names = ["varwheel", "vw-needs", "vw-deeper", "vw-win", "stray"]
+    code, _, err = run(
+        capsys, "install", "--python", str(venv), "--no-index", "-f", str(tools), *names
+    )
+    assert code == 0, err
+    lock = project / "pylock.toml"
+    code, _, err = run(
+        capsys, "sync", str(lock), "--python", str(venv), "--profile", str(project / "profiles" / "cpu.toml")
+    )  # fmt: skip
+    assert code == 0, err
+    got = installed_names(venv)
+    assert {"varwheel", "vw-needs", "vw-deeper"} <= got, got
+    assert "stray" not in got and "vw-win" not in got, got  # a marker that fails here: not needed
+
+
+@pytest.mark.parametrize("moves", ["1", "commit"])
+def test_ctrl_c_during_sync_exits_130_and_leaves_a_consistent_environment(
+    capsys, project, venv, moves
+) -> None:
+    """SIGINT while sync moves files into place: exit 130, one line; before the commit the
+    environment is exactly as it was (nothing installed, nothing removed yet), after it the
+    new set is whole and the extraneous packages are still there (removal is a second
+    transaction, docs/lock.md); a rerun finishes the job."""
+    import subprocess
+
+    from varwheel.install import transaction
+
+    lock = str(project / "pylock.toml")
+    profile = ["--profile", str(project / "profiles" / "cuda130.toml")]
+    cpu = ["--profile", str(project / "profiles" / "cpu.toml")]
+    assert run(capsys, "install", "-r", lock, "--python", str(venv), *cpu)[0] == 0
+    before = snapshot_tree(venv)
+    env = {**os.environ, transaction.CRASH_ENV: moves, transaction.CRASH_SIGNAL_ENV: "SIGINT"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "varwheel", "sync", lock, "--python", str(venv), *profile],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.splitlines()[-1] == "varwheel: error: interrupted"
+    assert "Traceback" not in proc.stderr
+    if moves != "commit":
+        assert snapshot_tree(venv) == before
+    code, _, err = run(capsys, "sync", lock, "--python", str(venv), *profile)
+    assert code == 0, err
+    code, out, _ = run(capsys, "sync", lock, "--python", str(venv), *profile)
+    assert code == 0 and "Nothing to do" in out

@@ -144,9 +144,8 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
     installed = installed_distributions(target)
     work = work_for(plan, installed, force=bool(getattr(args, "force_reinstall", False)))
     wanted = {p.name for p in plan.items}
-    extraneous = (
-        sorted(n for n in installed if n not in wanted and n not in PROTECTED) if sync else []
-    )
+    kept = protected(target) if sync else frozenset()
+    extraneous = sorted(n for n in installed if n not in wanted and n not in kept) if sync else []
     for text in plan.ignored:
         console.print(f"Ignoring {text}: markers don't match the target environment")
     verb = "Would install" if dry_run else "Installing"
@@ -180,6 +179,37 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
             + f" from {lock_path.name}"
         )
     return 0
+
+
+def protected(target: TargetEnvironment) -> frozenset[str]:
+    """The tools sync never removes and everything they need as installed in the target (their
+    Requires-Dist, followed): removing ``packaging`` from under the varwheel that is running
+    sync (or from the one installed in the target) would break it. Unlike ``uv sync``, which
+    is exact and removes even ``pip``, varwheel treats these as the environment's tooling."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from varwheel.install.installed import installed_from_env
+
+    installed = installed_from_env(target)
+    env = {**dict(target.marker_env), "extra": ""}
+    keep: set[str] = set()
+    todo = [n for n in PROTECTED if n in installed]
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        for line in installed[name].requires_dist:  # type: ignore[index]
+            try:
+                req = Requirement(line)
+                applies = req.marker is None or req.marker.evaluate(env)
+            except (InvalidRequirement, ValueError, LookupError):
+                continue  # an unreadable line of an installed tool: nothing more to keep
+            dep = canonicalize_name(req.name)
+            if applies and dep in installed:
+                todo.append(dep)
+    return frozenset(keep | PROTECTED)
 
 
 def _describe(item: Any) -> str:
