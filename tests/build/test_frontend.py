@@ -9,7 +9,12 @@ measured in build-publish.md (silently plain, wrong label, wrong properties, cra
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
+import time
 import zipfile
 from pathlib import Path
 
@@ -45,6 +50,9 @@ def _digest(data):
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     config = dict(config_settings or {})
     mode = tomllib.load(open("pyproject.toml", "rb"))["tool"]["fake"]["mode"]
+    if mode == "slow":  # a long compile: says it started, then takes a minute
+        open(os.environ["FAKE_STARTED"], "a").write("started")
+        import time; time.sleep(60)
     if mode == "crash" or (mode == "crash-v4" and "x86-64-v4" in os.environ.get("CFLAGS", "")):
         print("compiling demo.c", flush=True)
         print("demo.c:1:1: error: unknown type name 'flaot'", file=sys.stderr)
@@ -322,7 +330,7 @@ def test_cli_build_all_is_all_or_nothing(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert "varwheel: error: x8664v4: " in err and "unknown type name 'flaot'" in err
     assert "1 of 4 builds failed; nothing was written" in err
-    assert list(out.iterdir()) == []
+    assert not out.exists()
 
 
 def test_cli_build_all_show_settings(tmp_path: Path, capsys) -> None:
@@ -370,3 +378,29 @@ def test_properties_alone_build_the_declared_label(tmp_path: Path, capsys) -> No
     assert build_wheel(src, tmp_path / "lib", properties=V3, isolation=False).name.endswith(
         "-x8664v3.whl"
     )
+
+
+@pytest.mark.parametrize("all_", [True, False])
+def test_ctrl_c_stops_the_backends_at_once_and_writes_nothing(tmp_path: Path, all_: bool) -> None:
+    src = fake_project(tmp_path / "src", "slow", matrix=MATRIX)
+    started = tmp_path / "started"
+    out = tmp_path / "o"
+    which = ["--all", "-j", "2"] if all_ else ["-p", "x86_64 :: level :: v3"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "varwheel", "build", str(src), *which, "--no-isolation",
+         "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "FAKE_STARTED": str(started)},
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not started.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    begin = time.monotonic()
+    _, err = proc.communicate(timeout=90)
+    # the old build_all waited for every running backend to finish (a minute here)
+    assert time.monotonic() - begin < 20
+    assert proc.returncode == 130 and err.endswith("varwheel: error: interrupted\n"), err
+    assert "built" not in err and not out.exists()

@@ -19,11 +19,13 @@ or nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,20 +152,40 @@ def plan_settings(
     return settings
 
 
+# The backend processes running now (every thread's), so that Ctrl-C during ``build_all`` stops
+# them instead of waiting minutes for compilers whose output nobody will keep.
+_BACKENDS: set[subprocess.Popen[bytes]] = set()
+_BACKENDS_LOCK = threading.Lock()
+
+
+def _stop_backends() -> None:
+    with _BACKENDS_LOCK:
+        running = list(_BACKENDS)
+    for proc in running:
+        with contextlib.suppress(OSError):
+            proc.kill()
+
+
 def _runner(settings: BuildSettings, log: list[str]):
     def run(
         cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
     ) -> None:
         env = apply_env(settings, {**os.environ, **(extra_environ or {})})
-        proc = subprocess.run(
-            list(cmd),
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            check=False,
+        proc = subprocess.Popen(
+            list(cmd), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
-        log.extend(proc.stdout.decode("utf-8", "replace").splitlines())
+        with _BACKENDS_LOCK:
+            _BACKENDS.add(proc)
+        try:
+            output, _ = proc.communicate()
+        except BaseException:  # Ctrl-C in this thread: the backend goes too
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            with _BACKENDS_LOCK:
+                _BACKENDS.discard(proc)
+        log.extend(output.decode("utf-8", "replace").splitlines())
         if proc.returncode != 0:
             raise subprocess.CalledProcessError(proc.returncode, cmd)
 
@@ -365,12 +387,13 @@ def build_all(
     all or nothing: the wheels reach ``out_dir`` only when every build succeeded. Results are
     in matrix order; ``config_settings`` (the command line's ``-C``) win over the matrix's."""
     import time
-    from concurrent.futures import ThreadPoolExecutor
 
     from varwheel.build.matrix import BuildKind
 
     entries = tuple(matrix.entries)
     workers = max(1, min(len(entries), jobs or os.cpu_count() or 1))
+
+    interrupted = threading.Event()
 
     def one(entry: MatrixEntry, staging: Path) -> BuildResult:
         start = time.perf_counter()
@@ -391,15 +414,42 @@ def build_all(
             result = BuildResult(entry, path, time.perf_counter() - start)
         except Exception as err:  # reported per entry; the whole set then fails
             result = BuildResult(entry, None, time.perf_counter() - start, err)
-        if on_done is not None:
+        if on_done is not None and not interrupted.is_set():
             on_done(result)
         return result
 
     out = Path(out_dir)
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _build_all_into(out, matrix, entries, workers, one, interrupted)
+    finally:  # a failed or interrupted set leaves no trace, not even the directory
+        if created and not any(out.iterdir()):
+            with contextlib.suppress(OSError):
+                out.rmdir()
+
+
+def _build_all_into(
+    out: Path,
+    matrix: BuildMatrix,
+    entries: tuple[MatrixEntry, ...],
+    workers: int,
+    one: Callable[[MatrixEntry, Path], BuildResult],
+    interrupted: threading.Event,
+) -> tuple[BuildResult, ...]:
+    from concurrent.futures import ThreadPoolExecutor
+
     with tempfile.TemporaryDirectory(prefix=".varwheel-all-", dir=out) as tmp:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
             results = list(pool.map(lambda e: one(e, Path(tmp)), entries))
+        except BaseException:  # Ctrl-C: drop the queued builds, kill the running backends
+            interrupted.set()
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_backends()
+            pool.shutdown(wait=True)
+            raise
+        pool.shutdown()
         if any(r.error is not None for r in results):
             return tuple(results)
         names = [r.path.name for r in results if r.path is not None]
