@@ -3,6 +3,7 @@ keyring) and passwords kept out of every message."""
 
 from __future__ import annotations
 
+import os
 import sys
 import types
 from pathlib import Path
@@ -95,3 +96,22 @@ def test_unreadable_pypirc(tmp_path: Path) -> None:
     (tmp_path / ".pypirc").write_text("[local\nrepository = x\n")
     with pytest.raises(InvalidInput, match=r"\.pypirc: not a valid \.pypirc"):
         resolve_repository(repository="local", environ={"HOME": str(tmp_path)})
+
+
+def test_odd_pypirc_files(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    pypirc = tmp_path / ".pypirc"
+    # Notepad's byte order mark: read as the file it is (it was "no section headers")
+    pypirc.write_bytes(b"\xef\xbb\xbf" + PYPIRC.encode())
+    repo = resolve_repository(repository="local", environ=env)
+    assert repo.credentials.password == "filesecret"
+    # latin-1: one line naming the byte, never the text around it (the password)
+    pypirc.write_bytes(PYPIRC.replace("filesecret", "s3cr\xe9t").encode("latin-1"))
+    with pytest.raises(InvalidInput) as info:
+        resolve_repository(repository="local", environ=env)
+    assert str(info.value) == f"{pypirc}: not UTF-8 (byte 0xe9); save it as UTF-8"
+    # a FIFO planted as ~/.pypirc: refused at once (it blocked the publish forever)
+    pypirc.unlink()
+    os.mkfifo(pypirc)
+    with pytest.raises(InvalidInput, match=r"\.pypirc: not a regular file$"):
+        resolve_repository(repository="local", environ=env)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ DEFAULT_REPOSITORIES = {
     "testpypi": "https://test.pypi.org/legacy/",
 }
 _PREFIXES = ("VARWHEEL_", "TWINE_")
+_MAX_PYPIRC = 1024 * 1024
 
 
 class InvalidRepositoryConfig(InvalidInput):
@@ -83,11 +85,27 @@ def _env(environ: Mapping[str, str], suffix: str) -> tuple[str | None, str]:
 def _read_pypirc(path: Path) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser()
     try:
-        text = path.read_text(encoding="utf-8")
+        # non-blocking, then fstat: a FIFO planted as ~/.pypirc must not hang the publish
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return parser
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidRepositoryConfig(f"{path}: cannot read: {exc}") from None
+    except OSError as exc:
+        raise InvalidRepositoryConfig(f"{path}: cannot read: {exc.strerror or exc}") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InvalidRepositoryConfig(f"{path}: not a regular file")
+        try:
+            data = fh.read(_MAX_PYPIRC + 1)
+        except OSError as exc:
+            raise InvalidRepositoryConfig(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > _MAX_PYPIRC:
+        raise InvalidRepositoryConfig(f"{path}: larger than {_MAX_PYPIRC} bytes; not a .pypirc")
+    try:
+        text = data.decode("utf-8-sig")  # Notepad's byte order mark is not a syntax error
+    except UnicodeDecodeError as exc:
+        raise InvalidRepositoryConfig(
+            f"{path}: not UTF-8 (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8"
+        ) from None
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error as exc:
