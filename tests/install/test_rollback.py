@@ -247,3 +247,49 @@ def test_a_real_ctrl_c_during_placement_exits_130_and_restores(
         assert snapshot_tree(env.prefix) == before
     settled = _varwheel("list", "--python", str(env.prefix))
     assert settled.returncode == 0 and "Traceback" not in settled.stderr, settled.stderr
+
+
+def _immutable(path: Path, on: bool) -> bool:
+    """``chattr +i``/``-i``: a file even root cannot delete (as a file in a read-only directory
+    is for anyone else); False where the file system or the container does not allow it."""
+    flag = "+i" if on else "-i"
+    done = subprocess.run(["chattr", flag, str(path)], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def test_an_undeletable_leftover_never_blocks_the_next_run(
+    tmp_path: Path, env: TargetEnvironment
+) -> None:
+    """A file of an uninstalled package that cannot be deleted stays in the backup after the
+    uninstall succeeded. Before: the transaction directory stayed, every later command printed
+    "removed the staging area of an interrupted varwheel run" without removing it, and every
+    later uninstall failed with ".varwheel/txn: File exists". Now it is moved aside into
+    ``.varwheel/leftovers`` (retried by later runs) and nothing is blocked."""
+    assert (
+        _varwheel("install", "--python", str(env.prefix), str(_demo(tmp_path, "1.0"))).returncode
+        == 0
+    )
+    stubborn = env.purelib / "demo_pkg" / "m3.py"
+    if not _immutable(stubborn, True):
+        pytest.skip("chattr +i is not available here")
+    try:
+        first = _varwheel("uninstall", "-y", "--python", str(env.prefix), "demo-pkg")
+        assert first.returncode == 0, first.stderr
+        assert not (env.prefix / ".varwheel" / "txn").exists()
+        for args in (
+            ("install", str(_demo(tmp_path, "2.0"))),
+            ("uninstall", "-y", "demo-pkg"),
+            ("list",),
+        ):
+            proc = _varwheel(*args, "--python", str(env.prefix))
+            assert proc.returncode == 0, proc.stderr
+            assert "note:" not in proc.stderr and "error" not in proc.stderr, proc.stderr
+        assert installed_distributions(env) == {}
+        leftovers = list((env.prefix / ".varwheel" / "leftovers").rglob("m3.py"))
+        assert [p.read_text() for p in leftovers] == ["X = 3\n"]
+    finally:
+        for path in (env.prefix / ".varwheel").rglob("m3.py"):
+            _immutable(path, False)
+    again = _varwheel("list", "--python", str(env.prefix))
+    assert again.returncode == 0, again.stderr
+    assert not (env.prefix / ".varwheel" / "leftovers").exists()  # retried, now deletable

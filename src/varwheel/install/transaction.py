@@ -138,6 +138,10 @@ def _txn_dir(env: TargetEnvironment) -> Path:
     return _state_dir(env) / "txn"
 
 
+def _leftovers_dir(env: TargetEnvironment) -> Path:
+    return _state_dir(env) / "leftovers"
+
+
 def _settle_hint(env: TargetEnvironment) -> str:
     """The command that settles an interrupted transaction: any command that recovers does
     (``list`` is the one that changes nothing else)."""
@@ -231,6 +235,21 @@ def _remove_txn(txn: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(txn / journal.JOURNAL_NAME)
     shutil.rmtree(txn, ignore_errors=True)
+    if os.path.lexists(txn):
+        # Something in it cannot be deleted (an immutable file, a read-only directory of a
+        # removed package): move it aside so it never blocks the next run, which retries
+        # deleting it (``_clear_leftovers``).
+        aside = txn.parent / "leftovers" / f"txn-{time.time_ns()}"
+        with contextlib.suppress(OSError):
+            aside.parent.mkdir(exist_ok=True)
+            os.rename(txn, aside)
+
+
+def _clear_leftovers(env: TargetEnvironment) -> None:
+    """Retry deleting what earlier runs could not (best effort, under the lock)."""
+    leftovers = _leftovers_dir(env)
+    if os.path.lexists(leftovers):
+        shutil.rmtree(leftovers, ignore_errors=True)
 
 
 # --- recovery -------------------------------------------------------------------------------
@@ -328,6 +347,7 @@ def recover(env: TargetEnvironment) -> str | None:
     Returns a one-line account of what was done, or None when there was nothing to do.
     ``StuckTransaction`` when the journal is not varwheel's own for this environment, names a
     path outside it, or the rollback cannot be completed (nothing unsafe is touched)."""
+    _clear_leftovers(env)
     txn = _txn_dir(env)
     if not os.path.lexists(txn):
         return None
@@ -922,7 +942,7 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
 def recover_if_needed(env: TargetEnvironment) -> str | None:
     """``recover`` under the lock, taken only when a leftover transaction exists (cheap check,
     so read-only commands such as ``list`` work in environments they cannot write to)."""
-    if not os.path.lexists(_txn_dir(env)):
+    if not os.path.lexists(_txn_dir(env)) and not os.path.lexists(_leftovers_dir(env)):
         return None
     with environment_lock(env):
         return recover(env)
