@@ -335,3 +335,44 @@ def test_ctrl_c_during_sync_exits_130_and_leaves_a_consistent_environment(
     assert code == 0, err
     code, out, _ = run(capsys, "sync", lock, "--python", str(venv), *profile)
     assert code == 0 and "Nothing to do" in out
+
+
+def test_a_package_requires_python_excluding_the_target_is_refused(capsys, project, venv) -> None:
+    """PEP 751 ``packages.requires-python``: "an error MUST be raised if it isn't" satisfied
+    (the old code ignored it and installed)."""
+    edit(
+        project,
+        'name = "common-dep"\nversion = "1.0"\n',
+        'name = "common-dep"\nversion = "1.0"\nrequires-python = ">=3.99"\n',
+    )
+    before = snapshot_tree(venv)
+    code, _, err = install(capsys, project, venv)
+    assert code == 1 and "common-dep 1.0 requires Python >=3.99, the target has" in err, err
+    assert snapshot_tree(venv) == before
+
+
+def test_lock_records_requires_python_and_refuses_a_target_it_excludes(capsys, tmp_path) -> None:
+    """A find-links directory has no ``data-requires-python``, so the resolver picked
+    ``dual 2.0`` (Requires-Python >=3.99) for a 3.11 target too, and the lock installed it
+    there; now the wheels' own Requires-Python is recorded and checked per target."""
+    links = tmp_path / "links"
+    build_wheel(links, "dual", "1.0")
+    build_wheel(links, "dual", "2.0", requires_python=">=3.99")
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    base = ["lock", "dual", "-q", "--no-index", "-f", str(links)]
+    code, _, err = run(
+        capsys,
+        *base,
+        "-o",
+        "pylock.both.toml",
+        "--python-version",
+        here,
+        "--python-version",
+        "3.99",
+    )
+    assert code == 1 and err.count("\n") == 1, err
+    assert f"dual 2.0: its wheels require Python >=3.99, target 'this-machine-py{here}' has" in err
+    assert not (tmp_path / "pylock.both.toml").exists()
+    assert run(capsys, *base, "-o", "pylock.new.toml", "--python-version", "3.99")[0] == 0
+    text = (tmp_path / "pylock.new.toml").read_text()
+    assert 'name = "dual"\nversion = "2.0"\nrequires-python = ">=3.99"\n' in text

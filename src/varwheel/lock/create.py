@@ -204,12 +204,15 @@ def _finish(
             got = collected[name]
             wheels = []
             reqs_by_file: dict[str, tuple[str, ...]] = {}
+            pythons: set[str] = set()
             for filename in sorted(got.files):
                 file, wf = got.files[filename]
                 path = client.download(file, Path(tmp) / name)
                 data = path.read_bytes()
                 raw = parse_core_metadata(read_wheel_metadata(path), source=filename)
                 reqs_by_file[filename] = tuple(raw.get("requires_dist", []))
+                if raw.get("requires_python"):
+                    pythons.add(str(raw["requires_python"]))
                 url, local = _location(file, lock_dir)
                 wheels.append(
                     LockedWheel(
@@ -239,6 +242,8 @@ def _finish(
                 if variant_only or not parts:
                     parts.append(VARIANT_ONLY_MARKER)
                 marker = Marker(" or ".join(parts))
+            requires_python = ",".join(sorted(pythons)) or None
+            _check_targets_python(name, got, requires_python, targets)
             has_labels = any(w.filename.label is not None for w in wheels)
             index = next(
                 (f.index for f, _ in got.files.values() if f.index.startswith(("http:", "https:"))),
@@ -255,9 +260,28 @@ def _finish(
                     marker=marker,
                     index=index,
                     targets=tuple(sorted(got.targets)),
+                    requires_python=requires_python,
                 )
             )
     return tuple(out)
+
+
+def _check_targets_python(
+    name: str, got: _Collected, requires_python: str | None, targets: Sequence[LockTarget]
+) -> None:
+    """Every target that installs the package must satisfy its wheels' Requires-Python (read
+    from their METADATA: a find-links directory has no ``data-requires-python`` to filter on)."""
+    if not requires_python:
+        return
+    spec = SpecifierSet(requires_python)
+    for target in targets:
+        version = target.marker_env.get("python_full_version")
+        if target.name in got.targets and version and not spec.contains(version, prereleases=True):
+            raise LockError(
+                f"{name} {got.version}: its wheels require Python {requires_python}, target "
+                f"'{target.name}' has {version} (pin an older {name} for it, or make one lock "
+                "per target)"
+            )
 
 
 def _document(client: IndexClient, got: _Collected) -> dict[str, Any] | None:

@@ -79,6 +79,9 @@ class LockedPackage:
     marker: Marker | None = None
     index: str | None = None
     targets: tuple[str, ...] = ()  # the lock targets that may install it
+    # PEP 751 ``packages.requires-python`` (the wheels' Requires-Python): an installer MUST
+    # refuse a target it excludes
+    requires_python: str | None = None
 
     def requires_dist_of(self, wheel: LockedWheel) -> tuple[str, ...]:
         return wheel.requires_dist if wheel.requires_dist is not None else self.requires_dist

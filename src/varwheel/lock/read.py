@@ -211,6 +211,7 @@ def _package(raw: Mapping[str, Any], pkg: Any, where: str) -> LockedPackage:
         marker=pkg.marker,
         index=pkg.index,
         targets=tuple(_strings(tool.get("targets", []), f"{where}.tool.varwheel.targets")),
+        requires_python=str(pkg.requires_python) if pkg.requires_python else None,
     )
 
 

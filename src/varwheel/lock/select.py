@@ -161,6 +161,7 @@ def select_from_lock(
             )
         item = chosen.get(name)
         if item is None:
+            _check_python(pkg, env, lock.source)
             item = chosen[name] = _choose(pkg, tags, support_for, options)
         if parent not in item.required_by:
             item.required_by.append(parent)
@@ -202,6 +203,19 @@ def select_from_lock(
         for name, c in sorted(chosen.items())
     ]
     return LockPlan(tuple(items), tuple(ignored))
+
+
+def _check_python(pkg: LockedPackage, env: Mapping[str, str], source: str) -> None:
+    """PEP 751 ``packages.requires-python``: "an error MUST be raised if it isn't" satisfied."""
+    version = env.get("python_full_version", "")
+    if pkg.requires_python and version:
+        from packaging.specifiers import SpecifierSet
+
+        if not SpecifierSet(pkg.requires_python).contains(version, prereleases=True):
+            raise NoLockedWheel(
+                f"{source}: {pkg.name} {pkg.version} requires Python {pkg.requires_python}, "
+                f"the target has {version}; lock again with a profile of this machine"
+            )
 
 
 def _choose(

@@ -65,6 +65,8 @@ def _package(p: LockedPackage, known: set[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"name": p.name, "version": str(p.version)}
     if p.marker is not None:
         out["marker"] = str(p.marker)
+    if p.requires_python:
+        out["requires-python"] = p.requires_python
     if p.index:
         out["index"] = p.index
     deps = sorted(_dependency_names(p) & known)
