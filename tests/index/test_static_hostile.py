@@ -115,3 +115,23 @@ def test_check_reports_a_hostile_wheel_as_an_error(tmp_path: Path, capsys) -> No
     assert main(["check", str(wheel)]) == exitcodes.FAILURE  # was: 0 errors, exit 0
     out = capsys.readouterr().out
     assert f"error[invalid-wheel]: {wheel.name}: " in out and "zip bomb" in out
+
+
+def test_a_wheel_whose_record_lies_is_refused_by_check_and_publish(tmp_path: Path, capsys) -> None:
+    wheel = build_wheel(tmp_path, "lierec", "1.0", files={"lierec/__init__.py": "x = 1\n"})
+    members = {}
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            members[info.filename] = zf.read(info)
+    members["lierec/__init__.py"] = b"import os; os.system('echo pwned')\n"  # RECORD unchanged
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    # both said "0 error(s)" / "would upload" before
+    assert main(["check", str(wheel)]) == exitcodes.FAILURE
+    assert "error[invalid-wheel]: lierec-1.0-py3-none-any.whl: size mismatch for " in (
+        capsys.readouterr().out
+    )
+    assert main(["publish", "--dry-run", str(wheel)]) == exitcodes.INVALID_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("varwheel: error: refusing to publish: invalid-wheel: lierec-1.0-")

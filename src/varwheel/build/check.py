@@ -275,15 +275,16 @@ def _collect(paths: Sequence[Path]) -> list[Path]:
 
 
 def _check_archive(path: Path) -> None:
-    """The archive rules every varwheel reader applies (zip bombs, duplicate or unsafe member
-    names), from the central directory alone: a release our installer refuses is an error."""
-    from varwheel.wheelzip import ArchiveError, check_entries, open_zip
+    """The wheel as ``varwheel install`` validates it (``install.wheelcheck``: archive rules
+    against zip bombs and unsafe or duplicate members, every RECORD hash and size, dist-info
+    names): a release our installer refuses is an error here, and ``publish`` refuses it."""
+    from varwheel.errors import InstallError
+    from varwheel.install.wheelcheck import check_wheel
 
     try:
-        with open_zip(path) as archive:
-            check_entries(archive.infolist(), path.stat().st_size)
-    except ArchiveError as exc:
-        raise InvalidInput(f"{path.name}: {exc}") from None
+        check_wheel(path)
+    except InstallError as exc:
+        raise InvalidInput(str(exc).removesuffix("; nothing was installed")) from None
 
 
 def _read_files(files: list[Path]) -> tuple[dict[tuple[str, str], _Release], list[Finding]]:
