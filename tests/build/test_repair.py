@@ -244,3 +244,16 @@ def test_real_auditwheel_on_an_x86_64_v3_extension(
     assert "manylinux" in result.path.name and result.path.name.endswith("-x8664v3.whl")
     assert not result.restored  # auditwheel keeps dist-info files
     assert read_wheel_variant(result.path).variant_json == read_wheel_variant(wheel).variant_json
+
+
+def test_a_tool_that_writes_another_distribution_is_refused(
+    tmp_path: Path, variant_wheel: Path
+) -> None:
+    other = build_wheel(tmp_path / "other", "evil-pkg", "6.6")
+    script = tmp_path / "tool.sh"
+    script.write_text(f'#!/bin/sh\ncp {other} "$2"\n')
+    script.chmod(0o755)
+    # the old repair labelled evil_pkg-6.6 as demo-pkg's x8664v3 variant
+    with pytest.raises(InvalidWheel, match=r"wrote evil_pkg-6\.6-py3-none-any\.whl, not a build"):
+        repair_wheel(variant_wheel, [str(script), "{wheel}", "{dest_dir}"], out_dir=tmp_path / "wh")
+    assert list((tmp_path / "wh").iterdir()) == []

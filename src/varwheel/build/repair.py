@@ -118,7 +118,18 @@ def repair_wheel(
         staged = scratch / "labelled"
         results = []
         for repaired in written:
-            survived = read_wheel_variant(repaired).variant_json == original.variant_json
+            found = read_wheel_variant(repaired)
+            if (found.filename.project, found.filename.version) != (
+                original.filename.project,
+                original.filename.version,
+            ):
+                # a tool (or what it was tricked into) wrote another distribution: never give
+                # it this variant's label and variant.json
+                raise InvalidWheel(
+                    f"{path.name}: {tool_name(command)} wrote {repaired.name}, not a build of "
+                    f"{original.filename.project} {original.filename.version}; nothing was written"
+                )
+            survived = found.variant_json == original.variant_json
             labelled = relabel(repaired, staged, variant_json=original.variant_json, label=label)
             again = read_wheel_variant(labelled)
             if again.label != label or again.properties != original.properties:
