@@ -376,3 +376,37 @@ def test_lock_records_requires_python_and_refuses_a_target_it_excludes(capsys, t
     assert run(capsys, *base, "-o", "pylock.new.toml", "--python-version", "3.99")[0] == 0
     text = (tmp_path / "pylock.new.toml").read_text()
     assert 'name = "dual"\nversion = "2.0"\nrequires-python = ">=3.99"\n' in text
+
+
+def test_the_verified_bytes_are_the_ones_installed(capsys, project, venv, monkeypatch) -> None:
+    """TOCTOU: each local wheel is copied into a private temporary directory while it is
+    hashed; the checks and the install read that copy, so swapping the file next to the lock
+    after the hash check changes nothing."""
+    import varwheel.lock.plan as plan
+
+    real_verify = plan.verify
+    source = project / "wheels" / CU130
+
+    def swap_then_verify(items, paths):  # the attacker wins the race right after fetch()
+        shutil.copy(project / "wheels" / "gpulib-1.0-py3-none-any-cu128.whl", source)
+        return real_verify(items, paths)
+
+    monkeypatch.setattr(plan, "verify", swap_then_verify)
+    code, _, err = install(capsys, project, venv)
+    assert code == 0, err
+    site = next((venv / "lib").glob("python*/site-packages"))
+    assert '"cu130"' in (site / "gpulib-1.0.dist-info" / "variant.json").read_text()
+
+
+def test_a_newer_minor_lock_version_warns_naming_the_file(capsys, project, venv) -> None:
+    """PEP 751: warn on an unknown minor version (packaging printed a bare, unprefixed log
+    line), refuse an unknown major one (test_read: ``lock-version = "2.0"``)."""
+    edit(project, 'lock-version = "1.0"', 'lock-version = "1.1"')
+    code, _, err = install(capsys, project, venv, "--dry-run")
+    assert code == 0, err
+    lock = project / "pylock.toml"
+    assert err.splitlines()[0] == (
+        f"varwheel: warning: {lock}: lock-version 1.1 is newer than 1.0, the version varwheel "
+        "reads: keys it added are ignored"
+    )
+    assert "pylock minor version" not in err

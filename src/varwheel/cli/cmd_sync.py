@@ -114,6 +114,8 @@ def plan_for(args: argparse.Namespace, lock_path: Path, *, writable: bool) -> tu
     from varwheel.lock.select import select_from_lock
 
     lock = read_lock(lock_path)
+    for line in lock.warnings:
+        print(f"varwheel: warning: {line}", file=sys.stderr)
     target, support, options = _context(args, lock, writable=writable)
     plan = select_from_lock(
         lock, tags=target.tags, marker_env=target.marker_env, support_for=support, options=options

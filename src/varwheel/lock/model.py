@@ -108,6 +108,7 @@ class LockFile:
     created_by: str = "varwheel"
     inputs: Mapping[str, object] = field(default_factory=dict)  # index settings for --check
     source: str = "pylock.toml"
+    warnings: tuple[str, ...] = ()  # one line each, for the CLI to show (not written back)
 
     def by_name(self) -> dict[NormalizedName, LockedPackage]:
         return {p.name: p for p in self.packages}

@@ -68,8 +68,9 @@ def parse_lock(data: bytes | str, *, source: str = "pylock.toml") -> LockFile:
     reason = too_long_number_reason(text)
     if reason is not None:
         raise InvalidLock(f"{source}: holds {reason}")
+    shown, warnings = _newer_minor(doc, source)
     try:
-        pylock = Pylock.from_dict(_label_less(doc, source))
+        pylock = Pylock.from_dict(_label_less(shown, source))
     except PylockValidationError as exc:
         where = f"{exc.context}: " if exc.context else ""
         raise InvalidLock(
@@ -108,7 +109,28 @@ def parse_lock(data: bytes | str, *, source: str = "pylock.toml") -> LockFile:
         created_by=pylock.created_by,
         inputs=inputs,
         source=source,
+        warnings=warnings,
     )
+
+
+def _newer_minor(doc: dict[str, Any], source: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """PEP 751: a newer minor ``lock-version`` is read with a warning, a newer major refused.
+    packaging logs that warning itself (a bare line on stderr): it is shown ``1.0`` instead and
+    our warning names the file."""
+    text = doc.get("lock-version")
+    if not isinstance(text, str):
+        return doc, ()
+    try:
+        version = Version(text)
+    except InvalidVersion:
+        return doc, ()  # packaging refuses it, naming the key
+    if not Version("1.0") < version < Version("2.dev0"):
+        return doc, ()
+    warning = (
+        f"{source}: lock-version {printable(text)} is newer than 1.0, the version varwheel "
+        "reads: keys it added are ignored"
+    )
+    return {**doc, "lock-version": "1.0"}, (warning,)
 
 
 def _label_less(doc: Mapping[str, Any], source: str) -> dict[str, Any]:
