@@ -410,3 +410,35 @@ def test_a_newer_minor_lock_version_warns_naming_the_file(capsys, project, venv)
         "reads: keys it added are ignored"
     )
     assert "pylock minor version" not in err
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://evil.example/{name}", "data:application/zip;base64,AAAA/{name}", "gopher://x/{name}"],
+)
+def test_only_http_https_and_file_urls_are_fetched(capsys, project, venv, url) -> None:
+    """Refused while reading the lock (exit 2), not when the download fails (exit 4)."""
+    edit(project, f'path = "wheels/{CU130}"', f'url = "{url.format(name=CU130)}"')
+    code, _, err = install(capsys, project, venv, "--dry-run")
+    assert code == 2 and "only http, https and file URLs are fetched" in err, err
+
+
+def test_a_remote_url_is_only_planned_by_dry_run(capsys, project, venv) -> None:
+    """A lock may point anywhere (PyPI's files are on another host than the index): the URL is
+    fetched only when that wheel is chosen, only at install, and must match the locked sha256
+    and size. Checked by inspection, never fetched: --dry-run reads no file at all."""
+    url = f"https://files.example.invalid/packages/{CU130}"
+    edit(project, f'path = "wheels/{CU130}"', f'url = "{url}"')
+    before = snapshot_tree(venv)
+    code, out, err = install(capsys, project, venv, "--dry-run")
+    assert code == 0, err
+    assert f"Would install gpulib 1.0 (variant 'cu130') {CU130}" in out
+    assert snapshot_tree(venv) == before
+    from varwheel.lock.read import read_lock
+
+    wheel = next(
+        w
+        for w in read_lock(project / "pylock.toml").by_name()["gpulib"].wheels
+        if w.label == "cu130"
+    )
+    assert wheel.url == url and wheel.path is None

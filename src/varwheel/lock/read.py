@@ -40,6 +40,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SCHEMES = ("http", "https", "file")
 
 
 def is_lock_path(path: str | Path) -> bool:
@@ -250,6 +251,10 @@ def _wheel(
     wf = parse_wheel_filename(filename)
     if wf.project != name or wf.version != version:
         raise InvalidLock(f"{where}: {filename} is not {name} {version}")
+    if wheel.url is not None and urlparse(wheel.url).scheme.lower() not in _SCHEMES:
+        raise InvalidLock(
+            f"{where}: {printable(wheel.url)}: only http, https and file URLs are fetched"
+        )
     # A local file is read before its hash can be checked: it must be the wheel it is named
     # (a lock from a cloned repository must not make us read /etc/passwd or a device)
     local = wheel.path or (wheel.url if (wheel.url or "").startswith("file:") else None)
