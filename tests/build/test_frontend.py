@@ -404,3 +404,18 @@ def test_ctrl_c_stops_the_backends_at_once_and_writes_nothing(tmp_path: Path, al
     assert time.monotonic() - begin < 20
     assert proc.returncode == 130 and err.endswith("varwheel: error: interrupted\n"), err
     assert "built" not in err and not out.exists()
+
+
+def test_abi_dependency_variants_build_as_the_matrix_accepts_them(tmp_path: Path) -> None:
+    # PEP 817 §"abi_dependency": no provider entry by design; load_matrix accepted such a
+    # variant but build refused it twice ("has no provider"), so --all could never succeed
+    matrix = """
+[[tool.varwheel.build.variants]]
+label = "torch29"
+properties = ["abi_dependency :: torch :: 2.9", "x86_64 :: level :: v3"]
+"""
+    src = fake_project(tmp_path / "src", matrix=matrix)
+    props = (P("abi_dependency :: torch :: 2.9"), *V3)
+    wheel = build_wheel(src, tmp_path / "dist", properties=props, isolation=False)
+    assert wheel.name == "demo-1.0-py3-none-any-torch29.whl"
+    assert read_wheel_variant(wheel).properties == tuple(sorted(props))

@@ -40,6 +40,7 @@ from varwheel.errors import InvalidInput
 from varwheel.spec.metadata import load_pyproject
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
+from varwheel.spec.validation import ABI_DEPENDENCY
 
 if TYPE_CHECKING:
     from varwheel.build.matrix import BuildMatrix, MatrixEntry
@@ -267,7 +268,9 @@ def check_built_wheel(path: Path, request: VariantRequest | None, *, backend: st
             f"{path.name}: variant.json gives {request.label!r} the properties [{got}], "
             f"not the requested ones"
         )
-    undeclared = sorted({p.namespace for p in found.properties} - set(found.metadata.providers))
+    # PEP 817 §"abi_dependency": the reserved namespace has no provider by design
+    used = {p.namespace for p in found.properties} - {ABI_DEPENDENCY}
+    undeclared = sorted(used - set(found.metadata.providers))
     if undeclared:
         raise InvalidWheel(
             f"{path.name}: namespace '{undeclared[0]}' has no provider in variant.json"

@@ -45,6 +45,7 @@ from varwheel.spec.properties import (
     canonical_properties,
     default_label,
 )
+from varwheel.spec.validation import ABI_DEPENDENCY
 from varwheel.wheelzip import (
     MAX_METADATA_SIZE,
     ArchiveError,
@@ -270,7 +271,7 @@ def make_variant(
     chosen = chosen if chosen is not None else default_label(props)
     check_build_label(chosen, props)
     for prop in props:
-        if prop.namespace not in metadata.providers:
+        if prop.namespace not in metadata.providers and prop.namespace != ABI_DEPENDENCY:
             raise InvalidInput(
                 f"{prop}: namespace '{prop.namespace}' has no provider in the variant metadata "
                 f"of {metadata.source or 'the project'}"

@@ -30,6 +30,7 @@ from varwheel.spec.properties import (
     default_label,
     group_by_feature,
 )
+from varwheel.spec.validation import ABI_DEPENDENCY  # PEP 817: no provider
 
 __all__ = [
     "MAX_LABEL_LENGTH",
@@ -202,6 +203,8 @@ def _check_properties(
     grouped: Mapping[tuple[str, str], tuple[str, ...]] = group_by_feature(properties)
     configs_by_ns: dict[str, dict[str, FeatureConfig]] = {}
     for (ns, feature), values in grouped.items():
+        if ns == ABI_DEPENDENCY:
+            continue  # PEP 817 §"abi_dependency": no provider by design; any dist and release
         info = md.providers.get(ns)
         if info is None:
             # PEP 817 §"Building a variant wheel": a namespace without a provider is an error.
@@ -270,7 +273,7 @@ def resolve_request(
         _check_properties(project, props, access=access, where=where)
     else:
         for prop in props:
-            if prop.namespace not in project.providers:
+            if prop.namespace not in project.providers and prop.namespace != ABI_DEPENDENCY:
                 raise InvalidBuildRequest(
                     f"{prop}: namespace '{prop.namespace}' has no provider in "
                     f"[variant.providers] of {where}"
