@@ -8,6 +8,7 @@ import errno
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -293,3 +294,52 @@ def test_an_undeletable_leftover_never_blocks_the_next_run(
     again = _varwheel("list", "--python", str(env.prefix))
     assert again.returncode == 0, again.stderr
     assert not (env.prefix / ".varwheel" / "leftovers").exists()  # retried, now deletable
+
+
+@pytest.fixture
+def read_only_purelib(env: TargetEnvironment) -> Iterator[Path]:
+    """The environment's site-packages as a read-only bind mount (another file system than
+    ``.varwheel``: moves are copies there, and deleting fails); skipped where mounting is not
+    allowed (not root, no CAP_SYS_ADMIN)."""
+    site = str(env.purelib)
+    bind = subprocess.run(["mount", "--bind", site, site], capture_output=True, check=False)
+    if bind.returncode != 0:
+        pytest.skip("cannot bind-mount here")
+    try:
+        ro = subprocess.run(
+            ["mount", "-o", "remount,bind,ro", site], capture_output=True, check=False
+        )
+        if ro.returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        yield env.purelib
+    finally:
+        subprocess.run(["umount", site], capture_output=True, check=False)
+
+
+@pytest.mark.parametrize("op", ["uninstall", "upgrade"])
+def test_a_read_only_site_packages_is_restored_not_stuck(
+    tmp_path: Path, env: TargetEnvironment, request: pytest.FixtureRequest, op: str
+) -> None:
+    """Before: moving a package into the backup copied it (another file system), failed to
+    delete the read-only original, kept both, and the rollback then found "a directory in the
+    way": a stuck transaction in every later command, even after the file system was writable
+    again. Now a move that cannot delete its source leaves no copy: one line, exit 1, the
+    environment as it was, nothing left to settle."""
+    assert (
+        _varwheel("install", "--python", str(env.prefix), str(_demo(tmp_path, "1.0"))).returncode
+        == 0
+    )
+    before = snapshot_tree(env.prefix)
+    request.getfixturevalue("read_only_purelib")
+    if op == "uninstall":
+        proc = _varwheel("uninstall", "-y", "--python", str(env.prefix), "demo-pkg")
+    else:
+        proc = _varwheel("install", "--python", str(env.prefix), str(_demo(tmp_path, "2.0")))
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("varwheel: error")]
+    assert proc.returncode == 1, proc.stderr
+    assert len(errors) == 1 and "Read-only file system" in errors[0], proc.stderr
+    assert "the environment was restored" in errors[0], proc.stderr
+    assert not (env.prefix / ".varwheel" / "txn").exists()
+    assert snapshot_tree(env.prefix) == before
+    settled = _varwheel("list", "--python", str(env.prefix))
+    assert settled.returncode == 0 and "demo-pkg" in settled.stdout, settled.stderr

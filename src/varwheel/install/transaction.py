@@ -192,16 +192,67 @@ def _move(src: str, dst: str) -> None:
     except OSError as exc:
         if exc.errno != errno.EXDEV:
             raise
-        # Across filesystems: copy to exactly ``dst``, then remove ``src``. When ``src`` cannot
-        # be removed both stay (nothing is lost) and the error propagates.
+        # Across filesystems: copy to exactly ``dst``, then remove ``src``. A move that fails
+        # half-way must not have happened: a partial copy is dropped, and when ``src`` cannot
+        # be removed (read-only) what was removed of it is put back and the copy dropped, so a
+        # rollback never finds the original and its backup both in place (a stuck
+        # transaction). Only if that fails too do both stay (nothing is lost).
         if os.path.lexists(dst):
             raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), dst) from exc
-        if os.path.isdir(src) and not os.path.islink(src):
-            shutil.copytree(src, dst, symlinks=True)
-            shutil.rmtree(src)
+        tree = os.path.isdir(src) and not os.path.islink(src)
+        try:
+            if tree:
+                shutil.copytree(src, dst, symlinks=True)
+            else:
+                shutil.copy2(src, dst, follow_symlinks=False)
+        except BaseException:
+            _discard(dst)  # did not exist before: only our partial copy
+            raise
+        try:
+            if tree:
+                shutil.rmtree(src)
+            else:
+                os.unlink(src)
+        except OSError as failed:
+            if _put_back_missing(dst, src):
+                _discard(dst)
+            # rmtree names only the entry it failed on; the user needs the path that was moved
+            raise OSError(failed.errno, failed.strerror, src) from failed
+
+
+def _discard(path: str) -> None:
+    with contextlib.suppress(OSError):
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
         else:
-            shutil.copy2(src, dst, follow_symlinks=False)
-            os.unlink(src)
+            os.unlink(path)
+
+
+def _put_back_missing(copy: str, src: str) -> bool:
+    """Recreate under ``src`` whatever of ``copy`` a failed delete already removed; True when
+    ``src`` is whole again."""
+    try:
+        if not os.path.lexists(src):
+            if os.path.isdir(copy) and not os.path.islink(copy):
+                shutil.copytree(copy, src, symlinks=True)
+            else:
+                shutil.copy2(copy, src, follow_symlinks=False)
+            return True
+        for root, dirs, files in os.walk(copy):
+            there = os.path.join(src, os.path.relpath(root, copy))
+            for name in dirs:
+                if not os.path.lexists(os.path.join(there, name)):
+                    shutil.copytree(
+                        os.path.join(root, name), os.path.join(there, name), symlinks=True
+                    )
+            for name in files:
+                if not os.path.lexists(os.path.join(there, name)):
+                    shutil.copy2(
+                        os.path.join(root, name), os.path.join(there, name), follow_symlinks=False
+                    )
+    except OSError:
+        return False
+    return True
 
 
 def _staged(staging: Path, target: str) -> str:
