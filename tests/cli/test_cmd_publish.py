@@ -227,3 +227,13 @@ def test_hostile_servers_one_line_exit_4_no_password(capsys, tmp_path: Path, mod
         assert "hunter2" not in text and "alice:" not in text
     if mode == "silent":
         assert "no answer within 1 s (--timeout)" in err
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_timeout_must_be_a_positive_number(capsys, value: str) -> None:
+    code, _, err = run(capsys, "publish", "x.whl", "--timeout", value)
+    assert code == exitcodes.INVALID_INPUT
+    assert (
+        err
+        == f"varwheel: error: --timeout {float(value):g}: must be a positive number of seconds\n"
+    )

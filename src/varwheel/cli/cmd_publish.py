@@ -126,10 +126,13 @@ def _prompt(repo: Any) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from varwheel.cli.main import printable
+    from varwheel.errors import InvalidInput
     from varwheel.index.credentials import resolve_repository
     from varwheel.index.upload import DEFAULT_TIMEOUT
     from varwheel.publish import plan_publish, publish
 
+    if args.timeout is not None and not 0 < args.timeout < float("inf"):
+        raise InvalidInput(f"--timeout {args.timeout:g}: must be a positive number of seconds")
     plan = plan_publish(args.dists)
     for path in plan.skipped:
         print(f"varwheel: skipped {path} (not a wheel, sdist or *-variants.json)", file=sys.stderr)
