@@ -81,8 +81,8 @@ def parse_lock(data: bytes | str, *, source: str = "pylock.toml") -> LockFile:
         _package(raw, pkg, f"{source}: packages[{i}]")
         for i, (raw, pkg) in enumerate(zip(doc["packages"], pylock.packages, strict=True))
     )
-    names = [p.name for p in packages]
-    dup = next((n for n in names if names.count(n) > 1), None)
+    seen: set[str] = set()  # linear: a hostile lock may list 100,000 packages
+    dup = next((p.name for p in packages if p.name in seen or seen.add(p.name)), None)
     if dup is not None:
         # PEP 751 allows it with disjoint markers; our locks hold one version per package
         raise InvalidLock(f"{source}: package {dup!r} is listed more than once")

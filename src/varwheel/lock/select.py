@@ -10,6 +10,7 @@ Every dependency must be locked at a version that satisfies it, else the lock is
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -146,9 +147,9 @@ def select_from_lock(
     requested = {canonicalize_name(r.name) for r in roots}
     chosen: dict[NormalizedName, _Choice] = {}
     done: set[tuple[NormalizedName, str]] = set()  # (name, extra) whose dependencies were added
-    queue: list[tuple[Requirement, str]] = [(r, "requested") for r in roots]
+    queue = deque((r, "requested") for r in roots)
     while queue:
-        req, parent = queue.pop(0)
+        req, parent = queue.popleft()
         name = canonicalize_name(req.name)
         pkg = by_name.get(name)
         if pkg is None:
