@@ -112,3 +112,11 @@ def test_scikit_build_core_native_variant(
         "avx2": True,
         "avx512f": False,
     }
+
+
+def test_the_skbuild_example_carries_the_same_sources() -> None:
+    # copies, not links: varwheel build refuses links that lead outside the project
+    for name in ("__init__.py", "_fastsum.c"):
+        mine = EXAMPLES / "fastsum-skbuild" / "src" / "fastsum" / name
+        assert not mine.is_symlink()
+        assert mine.read_bytes() == (EXAMPLES / "fastsum" / "src" / "fastsum" / name).read_bytes()
