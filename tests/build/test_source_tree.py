@@ -133,3 +133,23 @@ def test_toml_a_parser_cannot_take_names_the_file(
     ):
         assert main(command) == 2
         _one_error(capsys, f"{pyproject}: invalid TOML: ", reason or "not UTF-8")
+
+
+def test_planted_build_outputs_and_environments_stay_out_of_the_copy(tmp_path: Path) -> None:
+    src = fake_project(tmp_path / "src")
+    planted = {
+        "build/lib/demo/evil.py": "stale object of another variant",
+        "dist/old.whl": "old",
+        "demo.egg-info/PKG-INFO": "stale",
+        "env/pyvenv.cfg": "home = /usr",
+        "pkg/__pycache__/x.pyc": "",
+        ".varwheel-all-x/y.whl": "staging of a run with -o inside the tree",
+    }
+    for name, text in planted.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(text)
+    (src / "pkg" / "build").mkdir()  # a package's own build/ below the top is source
+    (src / "pkg" / "build" / "__init__.py").write_text("")
+    copy = copy_source(src, tmp_path / "copy")
+    found = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
+    assert found == ["fakebackend.py", "pkg/build/__init__.py", "pyproject.toml"]
