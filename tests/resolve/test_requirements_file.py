@@ -94,6 +94,17 @@ def test_hostile_wheel_arguments() -> None:
     assert direct_wheel("demo>=1") is None
 
 
+def test_a_wheel_argument_that_is_a_fifo_or_directory_says_so(tmp_path: Path) -> None:
+    """Before: "no such wheel file" for a FIFO or directory that exists."""
+    os.mkfifo(tmp_path / "fifo-1.0-py3-none-any.whl")
+    (tmp_path / "dir-1.0-py3-none-any.whl").mkdir()
+    for name in ("fifo-1.0-py3-none-any.whl", "dir-1.0-py3-none-any.whl"):
+        with pytest.raises(InvalidInput, match="is not a regular file"):
+            requirement_or_wheel(str(tmp_path / name))
+    with pytest.raises(InvalidInput, match="no such wheel file"):
+        requirement_or_wheel(str(tmp_path / "gone-1.0-py3-none-any.whl"))
+
+
 def test_cli_exit_code_2_and_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -243,6 +243,8 @@ def _wheel_path(text: str, raw: str, *, resolve: bool = True) -> Path:
     try:
         path = Path(raw).expanduser().resolve() if resolve else Path(raw)
         if not path.is_file():
+            if path.exists():  # a FIFO, a directory, a device named like a wheel
+                raise InvalidInput(f"{shown}: {printable(str(path))} is not a regular file")
             raise InvalidInput(f"{shown}: no such wheel file {printable(str(path))}")
     except (OSError, RuntimeError) as err:  # RuntimeError: unknown ~user, symlink loop
         raise InvalidInput(f"{shown}: cannot use {raw!r} as a wheel file: {_why(err)}") from None
