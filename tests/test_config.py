@@ -117,7 +117,7 @@ def test_user_path_defaults_to_platform_dir() -> None:
         ("index-url = ''\n", "index-url: must be a URL string"),
         ("trusted-providers = [\n", "invalid TOML"),
         # hostile shapes: Python's int limit, NUL characters, unclosed quotes, huge pins
-        ("provider-timeout = " + "1" * 5000 + "\n", "4300 digits"),
+        ("provider-timeout = " + "1" * 5000 + "\n", "holds a number with more than 4300 digits"),
         (f"trusted-providers = ['a=={'1' * 5000}']\n", "trusted-providers: invalid provider pin"),
         ('trusted-providers = ["a==1\\u0000"]\n', "trusted-providers: must not contain a NUL"),
         ('external-providers = { tpu = "/bin/x \\u0000" }\n', "external-providers.tpu: must not"),

@@ -122,14 +122,19 @@ def merge(base: Config, over: Config) -> Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    text = ""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return tomllib.loads(text)
     except OSError as exc:
         raise InvalidConfig(f"{path}: cannot read: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InvalidConfig(f"{path}: invalid TOML: {exc}") from exc
     except ValueError as exc:  # an integer past Python's 4300-digit limit
-        raise InvalidConfig(f"{path}: invalid TOML: {str(exc)[:200]}") from None
+        from varwheel.safeparse import too_long_number_reason
+
+        reason = too_long_number_reason(text) or str(exc).split(";")[0][:200]
+        raise InvalidConfig(f"{path}: invalid TOML: holds {reason}") from None
     except RecursionError:  # tomllib recurses per nesting level of arrays and inline tables
         raise InvalidConfig(f"{path}: invalid TOML: nested too deeply") from None
 
