@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from varwheel.errors import IndexFetchError, InvalidInput
-from varwheel.index.credentials import Repository
+from varwheel.index.credentials import Credentials, Repository
 from varwheel.index.dists import WHEEL, file_kind, project_and_version
 from varwheel.index.hashes import file_digest
+from varwheel.index.http import split_credentials
 from varwheel.index.static import IndexUpdate, RemoteFile, update_side_index, validate_release
 from varwheel.index.upload import DEFAULT_TIMEOUT, UploadResult, upload_file, upload_pool
 from varwheel.spec.filenames import parse_wheel_filename
@@ -132,8 +133,15 @@ def _remote_files(
 ) -> tuple[str, list[RemoteFile]]:
     from varwheel.index.client import IndexClient
 
+    given_auth = None
+    if server_index:
+        # user:password@ in --server-index-url authenticates; it never reaches a message, the
+        # report or the side index's pages
+        server_index, given_auth = split_credentials(server_index)
     candidates = [server_index] if server_index else server_simple_candidates(repository.url)
     credentials = repository.credentials
+    if given_auth is not None:
+        credentials = Credentials(given_auth[0], given_auth[1], "--server-index-url")
     for url in candidates:
         index_url = url
         if credentials.username is not None and credentials.password is not None:

@@ -429,3 +429,19 @@ def test_killed_publish_leaves_the_side_index_as_it_was(
     with urllib.request.urlopen(pypiserver.simple_url + "vpub/") as resp:
         assert resp.read().decode().count(f">vpub-{second}-") == 8
     shutil.rmtree(tmp_path / "two")
+
+
+def test_credentials_in_the_server_index_url_are_never_shown_or_written(
+    pypiserver: Server, tmp_path: Path, capsys
+) -> None:
+    release(tmp_path / "d", new_version(), labels=("cu12",))
+    secret_url = pypiserver.simple_url.replace("http://", "http://alice:idx-hunter2@")
+    args = publish_args(pypiserver, "-p", pypiserver.password, "--variants-index", "side")
+    code, out, err = cli(capsys, "publish", "d", *args, "--server-index-url", secret_url)
+    assert code == 0, err
+    # the old report printed "its pages link http://alice:idx-hunter2@..."
+    assert f"(its pages link {pypiserver.simple_url})" in out
+    assert "idx-hunter2" not in out + err
+    for page in (tmp_path / "side").rglob("*"):
+        if page.is_file():
+            assert b"idx-hunter2" not in page.read_bytes(), page

@@ -135,3 +135,11 @@ def test_a_wheel_whose_record_lies_is_refused_by_check_and_publish(tmp_path: Pat
     assert main(["publish", "--dry-run", str(wheel)]) == exitcodes.INVALID_INPUT
     err = capsys.readouterr().err
     assert err.startswith("varwheel: error: refusing to publish: invalid-wheel: lierec-1.0-")
+
+
+def test_a_fifo_named_like_a_wheel_is_named_as_such(tmp_path: Path, capsys) -> None:
+    fifo = tmp_path / "x-1.0-py3-none-any.whl"
+    os.mkfifo(fifo)
+    for argv in (["index", "build", str(fifo), "-o", "idx"], ["publish", "--dry-run", str(fifo)]):
+        assert main(argv) == exitcodes.INVALID_INPUT
+        assert capsys.readouterr().err == f"varwheel: error: {fifo}: not a regular file\n"

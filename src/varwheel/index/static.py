@@ -385,6 +385,8 @@ def collect_distributions(paths: Iterable[Path]) -> tuple[list[Path], list[Path]
                 (found if file_kind(child.name) else skipped).append(child)
         elif path.is_file():
             found.append(path)
+        elif path.exists():
+            raise InvalidInput(f"{path}: not a regular file")  # a FIFO or device named *.whl
         else:
             raise InvalidInput(f"{path}: no such file or directory")
     return found, skipped
