@@ -126,6 +126,14 @@ def test_source_date_epoch_is_clamped_and_checked() -> None:
     assert source_date({"SOURCE_DATE_EPOCH": "0"}) == (1980, 1, 1, 0, 0, 0)
     with pytest.raises(InvalidInput, match="SOURCE_DATE_EPOCH"):
         source_date({"SOURCE_DATE_EPOCH": "yesterday"})
+    # past time_t (was an OverflowError traceback) or past Python's 4300-digit limit
+    for huge in ("99999999999999999999", "9" * 5000, "4354819199"):
+        assert source_date({"SOURCE_DATE_EPOCH": huge}) == (2107, 12, 31, 23, 59, 58)
+    assert source_date({"SOURCE_DATE_EPOCH": "-99999999999999999"}) == (1980, 1, 1, 0, 0, 0)
+    for bad in ("1e9", "١٢٣", "9" * 5000 + "x"):
+        with pytest.raises(InvalidInput) as info:
+            source_date({"SOURCE_DATE_EPOCH": bad})
+        assert str(info.value).endswith("is not an integer") and len(str(info.value)) < 100
 
 
 def test_each_member_keeps_its_compression(tmp_path: Path, metadata) -> None:

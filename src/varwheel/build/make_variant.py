@@ -66,6 +66,7 @@ __all__ = [
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 _ZIP_MAX = (2107, 12, 31, 23, 59, 58)
+_ZIP_MAX_EPOCH = 4354819198  # _ZIP_MAX as seconds since 1970
 _SIGNATURES = ("RECORD.jws", "RECORD.p7s")  # invalid once RECORD changes: dropped
 _KEEP = object()  # rewrite(): keep the wheel's variant.json as it is
 
@@ -77,12 +78,18 @@ def source_date(environ: dict[str, str] | None = None) -> tuple[int, ...] | None
     raw = env.get("SOURCE_DATE_EPOCH")
     if raw is None or not raw.strip():
         return None
-    try:
-        seconds = int(raw.strip())
-    except ValueError:
-        raise InvalidInput(f"SOURCE_DATE_EPOCH={raw!r} is not an integer") from None
-    date = tuple(time.gmtime(max(seconds, 315532800))[:6])  # 1980-01-01: zip's first date
-    return min(date, _ZIP_MAX)
+    text = raw.strip()
+    shown = repr(text[:40] + ("..." if len(text) > 40 else ""))
+    if not text.isascii() or not text.lstrip("-").isdigit():
+        raise InvalidInput(f"SOURCE_DATE_EPOCH={shown} is not an integer")
+    if text.startswith("-"):
+        return _ZIP_EPOCH  # before zip's first date: clamped
+    if len(text) > 12:  # past zip's last date (2107) whatever the digits; int() may refuse them
+        return _ZIP_MAX
+    seconds = int(text)
+    if seconds >= _ZIP_MAX_EPOCH:
+        return _ZIP_MAX
+    return tuple(time.gmtime(max(seconds, 315532800))[:6])  # 1980-01-01: zip's first date
 
 
 @dataclass(frozen=True)
