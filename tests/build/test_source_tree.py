@@ -153,3 +153,11 @@ def test_planted_build_outputs_and_environments_stay_out_of_the_copy(tmp_path: P
     copy = copy_source(src, tmp_path / "copy")
     found = sorted(str(p.relative_to(copy)) for p in copy.rglob("*") if p.is_file())
     assert found == ["fakebackend.py", "pkg/build/__init__.py", "pyproject.toml"]
+
+
+def test_a_huge_pyproject_is_not_read(tmp_path: Path, capsys) -> None:
+    src = fake_project(tmp_path / "src")
+    with open(src / "pyproject.toml", "r+b") as fh:
+        fh.truncate(64 * 1024 * 1024)  # sparse: 64 MiB of NULs after the table
+    assert main(["matrix", str(src)]) == 2
+    _one_error(capsys, f"{src / 'pyproject.toml'}: larger than 16777216 bytes; not read")

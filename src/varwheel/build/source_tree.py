@@ -42,6 +42,10 @@ SKIPPED_TOP = frozenset({"build", "dist", ".tox", ".nox", ".venv", "venv", ".egg
 SKIPPED_ANY = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 
 
+# The largest pyproject.toml on PyPI is a few hundred KB; a bigger one is an attack on memory.
+MAX_PROJECT_FILE = 16 * 1024 * 1024
+
+
 class UnsafeSourceTree(InvalidInput):
     """The project holds a link leading outside it or a special file (exit 2)."""
 
@@ -140,9 +144,11 @@ def read_project_file(path: Path, *, project: Path | None = None) -> Mapping[str
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise InvalidInput(f"{path}: not a regular file")
         try:
-            data = fh.read()
+            data = fh.read(MAX_PROJECT_FILE + 1)
         except OSError as exc:
             raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_PROJECT_FILE:
+        raise InvalidInput(f"{path}: larger than {MAX_PROJECT_FILE} bytes; not read")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
