@@ -442,3 +442,23 @@ def test_a_remote_url_is_only_planned_by_dry_run(capsys, project, venv) -> None:
         if w.label == "cu130"
     )
     assert wheel.url == url and wheel.path is None
+
+
+@pytest.mark.parametrize("profile", ["/dev/zero", "fifo", "huge"])
+def test_lock_check_does_not_read_devices_or_huge_files_a_lock_names(
+    capsys, project, profile
+) -> None:
+    """``lock --check`` (CI, on a pull request's lock) reads the profiles the lock records;
+    ``profile = "/dev/zero"`` was read until memory ran out."""
+    lock = project / "pylock.toml"
+    if profile == "fifo":
+        os.mkfifo(project / "fifo.toml")
+        profile = "fifo.toml"
+    elif profile == "huge":
+        (project / "huge.toml").write_text("# padding\n" * 200_000)
+        profile = "huge.toml"
+    edit(project, 'profile = "profiles/cpu.toml"', f'profile = "{profile}"')
+    with deadline(20):
+        code, _, err = run(capsys, "lock", "--check", "-o", str(lock))
+    assert code == 2 and err.count("\n") == 1, err
+    assert "a profile must be a regular file" in err or "a profile is at most" in err, err

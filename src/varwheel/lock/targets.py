@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,10 +101,7 @@ def machine_of(env: Any) -> dict[str, Any]:
 def read_machine(path: Path) -> tuple[Machine | None, str]:
     """The machine a profile describes (None for a hardware-only profile) and the file's sha256."""
     shown = printable(str(path))
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidProfile(f"{shown}: cannot read profile: {exc.strerror or exc}") from None
+    data = _read_small_file(path, shown)
     digest = hashlib.sha256(data).hexdigest()
     try:
         header = toml_loads(data).get("profile", {})
@@ -131,6 +129,29 @@ def read_machine(path: Path) -> tuple[Machine | None, str]:
             "platform-tags (arrays of strings, platform-tags not empty) and a markers table of strings"
         )
     return Machine(str(version), str(impl), tuple(abis), tuple(plats), dict(markers)), digest
+
+
+# A profile is a few KiB; a lock names its profiles, and a lock from a cloned repository is
+# untrusted: ``lock --check`` must not read /dev/zero, a FIFO or a huge file named there.
+MAX_PROFILE_BYTES = 1 << 20
+
+
+def _read_small_file(path: Path, shown: str) -> bytes:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except (OSError, ValueError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InvalidProfile(f"{shown}: cannot read profile: {printable(why)}") from None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            raise InvalidProfile(f"{shown}: a profile must be a regular file")
+        try:
+            data = f.read(MAX_PROFILE_BYTES + 1)
+        except OSError as exc:
+            raise InvalidProfile(f"{shown}: cannot read profile: {exc.strerror or exc}") from None
+    if len(data) > MAX_PROFILE_BYTES:
+        raise InvalidProfile(f"{shown}: a profile is at most {MAX_PROFILE_BYTES} bytes")
+    return data
 
 
 def _strings(value: object) -> bool:
