@@ -462,3 +462,26 @@ def test_lock_check_does_not_read_devices_or_huge_files_a_lock_names(
         code, _, err = run(capsys, "lock", "--check", "-o", str(lock))
     assert code == 2 and err.count("\n") == 1, err
     assert "a profile must be a regular file" in err or "a profile is at most" in err, err
+
+
+def test_a_version_every_target_accepts_is_found_whatever_the_target_order(
+    capsys, tmp_path
+) -> None:
+    """One lock holds one version per package. The first target pinned its best version for
+    the others, so ``--python-version 3.99 --python-version X`` failed where the reverse
+    order worked ("needs 1.5, ... locked 2.0") although 1.5 fits both."""
+    links = tmp_path / "links"
+    for version in ("1.5", "2.0"):
+        build_wheel(links, "dep", version)
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    reqs = ['dep; python_version == "3.99"', 'dep<2; python_version != "3.99"']
+    base = ["lock", *reqs, "-q", "--no-index", "-f", str(links)]
+    outputs = []
+    for order in (("3.99", here), (here, "3.99")):
+        name = f"pylock.o{len(outputs)}.toml"
+        flags = [a for v in order for a in ("--python-version", v)]
+        code, _, err = run(capsys, *base, "-o", name, *flags)
+        assert code == 0, (order, err)
+        text = (tmp_path / name).read_text()
+        assert 'name = "dep"\nversion = "1.5"\n' in text
+        outputs.append(text)

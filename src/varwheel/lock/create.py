@@ -50,6 +50,15 @@ class LockError(ResolutionError):
     """The targets cannot share one lock (exit 1)."""
 
 
+class _Conflict(LockError):
+    """A later target needs another version of a package than an earlier one locked."""
+
+    def __init__(self, message: str, name: NormalizedName, version: Version) -> None:
+        super().__init__(message)
+        self.name = name
+        self.version = version
+
+
 @dataclass
 class _Collected:
     version: Version
@@ -124,10 +133,12 @@ def make_lock(
                 )
             locked = collected.get(cand.name)
             if locked is not None and locked.version != cand.version:
-                raise LockError(
+                raise _Conflict(
                     f"{cand.name}: {who} needs {cand.version}, {locked.first} locked "
                     f"{locked.version}; one lock holds one version per package "
-                    "(pin it, or make one lock per target)"
+                    "(pin it, or make one lock per target)",
+                    cand.name,
+                    cand.version,
                 )
         for pkg in resolution.packages:
             cand = pkg.candidate
@@ -143,7 +154,11 @@ def make_lock(
             if plain:
                 got.plain_targets.add(target.name)
 
-    for target in targets:
+    def lock_all() -> None:
+        for target in targets:
+            lock_one(target)
+
+    def lock_one(target: LockTarget) -> None:
         default = run(target, options)
         record(default, target, plain=False)
         for pkg in default.packages:
@@ -173,6 +188,24 @@ def make_lock(
                 f"target '{target.name}': no non-variant install (plain PEP 751 installers and "
                 f"--no-variants will refuse there): {err}"
             )
+
+    # The first target's versions are pinned for the next ones; when a later target needs
+    # another version, start again with that version pinned for all (it may fit the earlier
+    # targets too), once per package; so the order of --profile no longer decides whether a
+    # version that fits every target is found.
+    forced: dict[NormalizedName, Version] = {}
+    while True:
+        pins.clear()
+        pins.update({**(preferred or {}), **forced})
+        collected.clear()
+        notes.clear()
+        try:
+            lock_all()
+            break
+        except _Conflict as conflict:
+            if conflict.name in forced:
+                raise
+            forced[conflict.name] = conflict.version
     packages = _finish(collected, targets, client, lock_dir)
     lock = LockFile(
         packages=packages,
