@@ -99,7 +99,9 @@ def _check(
 def plan_publish(paths: Iterable[Path], *, check: bool = True) -> PublishPlan:
     """Validate and order a release; raise :class:`InvalidInput` / :class:`ReleaseRefused`."""
     given = [Path(p) for p in paths]
-    release = validate_release(given)
+    from varwheel.build.check import validate_wheel
+
+    release = validate_release(given, validate_wheel=validate_wheel)
     errors: list[str] = []
     warnings: list[str] = []
     if check:

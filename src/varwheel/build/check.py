@@ -48,6 +48,7 @@ __all__ = [
     "check_release",
     "has_errors",
     "shadowing",
+    "validate_wheel",
 ]
 
 
@@ -274,7 +275,7 @@ def _collect(paths: Sequence[Path]) -> list[Path]:
     return list(files)
 
 
-def _check_archive(path: Path) -> None:
+def validate_wheel(path: Path) -> None:
     """The wheel as ``varwheel install`` validates it (``install.wheelcheck``: archive rules
     against zip bombs and unsafe or duplicate members, every RECORD hash and size, dist-info
     names): a release our installer refuses is an error here, and ``publish`` refuses it."""
@@ -300,7 +301,7 @@ def _read_files(files: list[Path]) -> tuple[dict[tuple[str, str], _Release], lis
         if path.name.endswith(".whl"):
             try:
                 wf = parse_wheel_filename(path.name)
-                _check_archive(path)
+                validate_wheel(path)
                 ins = inspect_wheel(path)
             except InvalidInput as exc:
                 findings.append(_finding("invalid-wheel", str(exc), (path.name,)))

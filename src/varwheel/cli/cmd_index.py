@@ -57,9 +57,10 @@ def _warn_skipped(skipped: tuple[Path, ...]) -> None:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    from varwheel.build.check import validate_wheel
     from varwheel.index.static import update_index
 
-    result = update_index(args.paths, args.output)
+    result = update_index(args.paths, args.output, validate_wheel=validate_wheel)
     _warn_skipped(result.skipped)
     for name in result.added:
         print(f"added {name}")
@@ -76,9 +77,10 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
+    from varwheel.build.check import validate_wheel
     from varwheel.index.static import merge_artifacts
 
-    result = merge_artifacts(args.paths, args.output)
+    result = merge_artifacts(args.paths, args.output, validate_wheel=validate_wheel)
     _warn_skipped(result.skipped)
     for name in result.variants_json:
         print(f"merged {name}")

@@ -43,7 +43,7 @@ import shutil
 import stat
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import Path
@@ -123,10 +123,12 @@ def _wheel_member(path: Path, suffix: str, name: str | None = None) -> bytes:
         raise InvalidInput(str(exc)) from None
 
 
-def _check_archive(path: Path) -> None:
-    """The archive-level rules every varwheel reader applies (zip bombs, duplicate or unsafe
-    member names, encrypted members: ``wheelzip.check_entries``), from the central directory
-    alone: an index, a merge or a publish never serves a wheel our installer would refuse."""
+def check_archive(path: Path) -> None:
+    """The archive rules every varwheel reader applies (zip bombs, duplicate, unsafe or
+    encrypted members: ``wheelzip.check_entries``), from the central directory alone. The
+    default ``validate_wheel`` of the functions below; ``varwheel index`` and ``publish`` pass
+    ``varwheel.build.check.validate_wheel``, which also checks every RECORD hash (the index
+    package cannot import the installer's validator: no package cycles)."""
     try:
         with open_zip(path) as archive:
             check_entries(archive.infolist(), path.stat().st_size)
@@ -160,14 +162,17 @@ def _check_metadata_names(filename: str, project: str, version: str, metadata: b
         raise InvalidInput(f"{filename}: METADATA has version {ver!r}, the file name {version!r}")
 
 
-def _entry(path: Path) -> _Entry:
+WheelValidator = Callable[[Path], None]
+
+
+def _entry(path: Path, validate_wheel: WheelValidator = check_archive) -> _Entry:
     kind = file_kind(path.name)
     metadata = requires_python = label = variants_of = None
     version: str | None
     if kind == WHEEL:
         wf = parse_wheel_filename(path.name)
         project, version, label = wf.project, str(wf.version), wf.label
-        _check_archive(path)
+        validate_wheel(path)
         metadata = _wheel_member(path, ".dist-info/METADATA")
         _check_metadata_names(path.name, canonicalize_name(project), version, metadata)
         requires_python = BytesHeaderParser().parsebytes(metadata).get("Requires-Python")
@@ -392,12 +397,14 @@ def collect_distributions(paths: Iterable[Path]) -> tuple[list[Path], list[Path]
     return found, skipped
 
 
-def _read_inputs(paths: Iterable[Path]) -> list[_Entry]:
+def _read_inputs(
+    paths: Iterable[Path], validate_wheel: WheelValidator = check_archive
+) -> list[_Entry]:
     """One entry per distinct file name; the same name twice must be the same bytes (a file
     that several CI jobs produced, like the sdist), else the two paths are named."""
     by_name: dict[str, _Entry] = {}
     for path in sorted(Path(p) for p in paths):
-        entry = _entry(path)
+        entry = _entry(path, validate_wheel)
         first = by_name.get(entry.filename)
         if first is None:
             by_name[entry.filename] = entry
@@ -451,7 +458,9 @@ class MergeResult:
     skipped: tuple[Path, ...]  # non-distribution files in the input directories
 
 
-def merge_artifacts(sources: Iterable[Path], dest: Path) -> MergeResult:
+def merge_artifacts(
+    sources: Iterable[Path], dest: Path, *, validate_wheel: WheelValidator = check_archive
+) -> MergeResult:
     """Combine artifact directories (and files) into ``dest``: the union of their files, each
     name once (the same name must be the same bytes), and one ``{name}-{version}-variants.json``
     per version with variant wheels, merged from every wheel's ``variant.json`` and any given
@@ -463,7 +472,7 @@ def merge_artifacts(sources: Iterable[Path], dest: Path) -> MergeResult:
         raise InvalidInput(f"{dest}: exists and is not a directory")
     inputs = [Path(p) for p in sources]
     found, skipped = collect_distributions([*inputs, *([dest] if dest.is_dir() else [])])
-    entries = _read_inputs(found)
+    entries = _read_inputs(found, validate_wheel)
     generated: dict[str, bytes] = {}
     by_project: dict[str, list[_Entry]] = {}
     for e in entries:
@@ -675,7 +684,9 @@ def _remove_stale_temps(dest: Path) -> None:
                     tmp.unlink()
 
 
-def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
+def update_index(
+    paths: Iterable[Path], dest: Path, *, validate_wheel: WheelValidator = check_archive
+) -> IndexUpdate:
     """Add the distribution files of ``paths`` (files or artifact directories) to the static
     index at ``dest`` (created when missing; an existing non-index directory must be empty).
 
@@ -694,10 +705,10 @@ def update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
         # a new index: built aside and renamed into place, so that an interrupted run leaves
         # nothing behind (a half-built directory would block the next run as "not an index")
         with _created_whole(dest) as staging:
-            update = _update_index(paths, staging)
+            update = _update_index(paths, staging, validate_wheel)
         return dataclasses.replace(update, dest=dest)
     with index_lock(dest):
-        return _update_index(paths, dest)
+        return _update_index(paths, dest, validate_wheel)
 
 
 def _fresh(dest: Path) -> bool:
@@ -728,11 +739,13 @@ def _created_whole(dest: Path) -> Iterator[Path]:
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _update_index(paths: Iterable[Path], dest: Path) -> IndexUpdate:
+def _update_index(
+    paths: Iterable[Path], dest: Path, validate_wheel: WheelValidator = check_archive
+) -> IndexUpdate:
     found, skipped = collect_distributions(paths)
     if not found:
         raise InvalidInput("no wheel, sdist or *-variants.json file among the inputs")
-    new_entries = _read_inputs(found)
+    new_entries = _read_inputs(found, validate_wheel)
     touched: dict[str, list[_Entry]] = {}
     for e in new_entries:
         touched.setdefault(e.project, [])
@@ -909,13 +922,15 @@ class ValidatedRelease:
     skipped: tuple[Path, ...]
 
 
-def validate_release(paths: Iterable[Path]) -> ValidatedRelease:
+def validate_release(
+    paths: Iterable[Path], *, validate_wheel: WheelValidator = check_archive
+) -> ValidatedRelease:
     """The checks of :func:`update_index` without an index: names, METADATA, one file name one
     content, and each version's variant metadata merged (raises :class:`InvalidInput`)."""
     found, skipped = collect_distributions(paths)
     if not found:
         raise InvalidInput("no wheel, sdist or *-variants.json file among the inputs")
-    entries = _read_inputs(found)
+    entries = _read_inputs(found, validate_wheel)
     variants: dict[tuple[str, str], bytes] = {}
     by_project: dict[str, list[_Entry]] = {}
     for e in entries:
