@@ -150,14 +150,11 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
     extraneous = sorted(n for n in installed if n not in wanted and n not in kept) if sync else []
     for text in plan.ignored:
         console.print(f"Ignoring {text}: markers don't match the target environment")
-    verb = "Would install" if dry_run else "Installing"
-    for item in work.install:
-        console.print(f"{verb} {_describe(item)}")
-    for name in extraneous:
-        console.print(
-            f"{'Would remove' if dry_run else 'Removing'} {name} {installed[name].version}"
-        )
     if dry_run:
+        for item in work.install:
+            console.print(f"Would install {_describe(item)}")
+        for name in extraneous:
+            console.print(f"Would remove {name} {installed[name].version}")
         return 0
     if work.install:
         _install(
@@ -171,6 +168,8 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
     if extraneous:
         from varwheel.install.transaction import uninstall
 
+        for name in extraneous:
+            console.print(f"Removing {name} {installed[name].version}")
         uninstall(target, extraneous)
     if not work.install and not extraneous:
         console.print("Nothing to do: the environment matches the lock")
@@ -246,6 +245,9 @@ def _install(
         paths = fetch(items, Path(tmp), lock_dir=lock_path.resolve().parent, client=client)
         for line in verify(items, paths):
             print(f"varwheel: warning: {line}", file=sys.stderr)
+        # said only now: a refused file (hash, size, metadata) installs nothing
+        for item in items:
+            console.print(f"Installing {_describe(item)}")
         install_wheels(
             target,
             paths,
