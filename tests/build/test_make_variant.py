@@ -470,3 +470,16 @@ def test_a_full_disk_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
         "large; nothing was written\n"
     )
     assert list(out.iterdir()) == []
+
+
+def test_a_pyproject_of_another_project_is_refused(tmp_path: Path, capsys) -> None:
+    # make-variant run in the wrong directory tagged the wheel with that project's providers
+    pyproject = _pyproject(tmp_path)  # project "demo-pkg"
+    wheel = build_wheel(tmp_path / "in", "other-pkg", "1.0")
+    argv = ["make-variant", str(wheel), "-p", "x86_64 :: level :: v3", "-o", str(tmp_path / "o")]
+    assert main([*argv, "--pyproject", str(pyproject)]) == 2
+    assert capsys.readouterr().err == (
+        f"varwheel: error: {wheel.name}: a wheel of 'other-pkg', but {pyproject} is project "
+        "'demo-pkg'; pass that project's pyproject.toml with --pyproject\n"
+    )
+    assert not (tmp_path / "o").exists()

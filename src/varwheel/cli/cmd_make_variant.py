@@ -75,6 +75,25 @@ def _project(path: Path) -> Any:
     return read_project_file(path)
 
 
+def _same_project(document: Any, pyproject: Path, wheel: Path) -> None:
+    """A wheel tagged with another project's [variant] table (make-variant run in the wrong
+    directory) would name that project's providers: refused when [project] names another."""
+    from packaging.utils import canonicalize_name
+
+    from varwheel.spec.filenames import parse_wheel_filename
+
+    table = document.get("project")
+    name = table.get("name") if isinstance(table, dict) else None
+    if not isinstance(name, str):
+        return  # a dynamic or missing name: nothing to compare
+    project = parse_wheel_filename(wheel.name).project
+    if canonicalize_name(name) != project:
+        raise InvalidInput(
+            f"{wheel.name}: a wheel of {project!r}, but {pyproject} is project {name!r}; "
+            "pass that project's pyproject.toml with --pyproject"
+        )
+
+
 def run_make(args: argparse.Namespace) -> int:
     from varwheel.build.make_variant import make_variant
     from varwheel.build.request import resolve_request
@@ -83,6 +102,7 @@ def run_make(args: argparse.Namespace) -> int:
 
     props = parse_properties(args.properties)
     document = _project(args.pyproject)
+    _same_project(document, args.pyproject, args.wheel)
     label = args.label
     if props and label is None and not args.null_variant:
         label = declared_label_for(document, props, str(args.pyproject))
