@@ -486,3 +486,12 @@ def test_a_version_every_target_accepts_is_found_whatever_the_target_order(
         text = (tmp_path / name).read_text()
         assert 'name = "dep"\nversion = "1.5"\n' in text
         outputs.append(text)
+
+
+def test_upgrade_package_names_a_package_the_lock_does_not_hold(capsys, project) -> None:
+    lock = project / "pylock.toml"
+    before = lock.read_bytes()
+    code, _, err = run(capsys, "lock", "-o", str(lock), "-P", "common_dep", "-P", "comon-dep", "-q")
+    assert code == 0, err
+    assert err.splitlines() == [f"varwheel: warning: -P comon-dep: {lock} does not lock it"]
+    assert lock.read_bytes() == before  # common-dep has nothing newer: same bytes

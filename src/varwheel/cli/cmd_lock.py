@@ -153,6 +153,9 @@ def run(args: argparse.Namespace) -> int:
     preferred = {}
     if existing is not None and not args.upgrade:
         preferred = {p.name: p.version for p in existing.packages if p.name not in upgrade}
+        for name in sorted(upgrade - {p.name for p in existing.packages}):
+            # a typo must not pass for "nothing newer": say that nothing was freed
+            print(f"varwheel: warning: -P {name}: {output} does not lock it", file=sys.stderr)
     infos = [
         LockTargetInfo(
             name=t.name,
