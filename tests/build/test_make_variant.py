@@ -425,7 +425,7 @@ def test_the_rewrite_itself_applies_the_archive_bounds(tmp_path: Path) -> None:
 
 def test_a_fifo_named_like_a_wheel_and_odd_outputs(tmp_path: Path, capsys) -> None:
     pyproject = _pyproject(tmp_path)
-    fifo = tmp_path / "fifo-1.0-py3-none-any.whl"
+    fifo = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
     os.mkfifo(fifo)
     args = ["-p", "x86_64 :: level :: v3", "--pyproject", str(pyproject)]
     assert main(["make-variant", str(fifo), *args, "-o", str(tmp_path / "o")]) == 2
