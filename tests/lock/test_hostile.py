@@ -495,3 +495,22 @@ def test_upgrade_package_names_a_package_the_lock_does_not_hold(capsys, project)
     assert code == 0, err
     assert err.splitlines() == [f"varwheel: warning: -P comon-dep: {lock} does not lock it"]
     assert lock.read_bytes() == before  # common-dep has nothing newer: same bytes
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        (f'path = "wheels/missing/{CU130}"', "No such file or directory"),
+        (f'path = "whe\\u0000els/{CU130}"', "null byte"),
+    ],
+)
+def test_an_unreadable_wheel_path_is_one_line_naming_the_package(
+    capsys, project, venv, location, message
+) -> None:
+    edit(project, f'path = "wheels/{CU130}"', location)
+    before = snapshot_tree(venv)
+    code, _, err = install(capsys, project, venv)
+    assert code == 2 and err.startswith("Using environment"), err
+    line = err.splitlines()[-1]
+    assert line.startswith("varwheel: error: gpulib: cannot read ") and message in line, err
+    assert snapshot_tree(venv) == before
