@@ -22,6 +22,7 @@ import pytest
 
 from helpers.cli import isolate_cli
 from helpers.envs import snapshot_tree
+from helpers.wheels import build_wheel as write_wheel
 from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
 from varwheel.build.frontend import build_wheel, load_project, plan_settings
 from varwheel.build.make_variant import read_wheel_variant
@@ -419,3 +420,22 @@ properties = ["abi_dependency :: torch :: 2.9", "x86_64 :: level :: v3"]
     wheel = build_wheel(src, tmp_path / "dist", properties=props, isolation=False)
     assert wheel.name == "demo-1.0-py3-none-any-torch29.whl"
     assert read_wheel_variant(wheel).properties == tuple(sorted(props))
+
+
+def test_a_declared_label_for_other_properties_is_refused(tmp_path: Path, capsys) -> None:
+    # PEP 817: one label, one property set; the old build wrote x8664v4 holding level v3
+    src = fake_project(tmp_path / "src", matrix=MATRIX)
+    out = tmp_path / "o"
+    args = ["-p", "x86_64 :: level :: v3", "--label", "x8664v4", "-o", str(out)]
+    assert main(["build", str(src), "--no-isolation", *args]) == 2
+    pyproject = src / "pyproject.toml"
+    expected = (
+        f"varwheel: error: --label 'x8664v4': {pyproject} declares it for "
+        "[x86_64 :: level :: v4]; a label names one property set (PEP 817): pick another label "
+        "or drop --label\n"
+    )
+    assert capsys.readouterr().err == expected
+    wheel = write_wheel(tmp_path / "plain", "demo", "1.0")
+    assert main(["make-variant", str(wheel), "--pyproject", str(pyproject), *args]) == 2
+    assert capsys.readouterr().err == expected
+    assert not out.exists()

@@ -50,6 +50,7 @@ __all__ = [
     "Project",
     "build_wheel",
     "check_built_wheel",
+    "check_label_matches_matrix",
     "copy_source",
     "declared_label",
     "load_project",
@@ -125,6 +126,28 @@ def declared_label(
         if entry.properties == wanted:
             return entry.label
     return None
+
+
+def check_label_matches_matrix(
+    document: Mapping[str, Any], properties: Iterable[VariantProperty], label: str, *, source: str
+) -> None:
+    """Refuse ``--label L`` for other properties than ``[tool.varwheel.build]`` declares under
+    L (PEP 817: a label names exactly one property set; the release would carry both)."""
+    from varwheel.build.matrix import parse_matrix
+    from varwheel.spec.properties import canonical_properties
+
+    tool = document.get("tool")
+    table = tool.get("varwheel") if isinstance(tool, Mapping) else None
+    if not isinstance(table, Mapping) or "build" not in table:
+        return
+    wanted = canonical_properties(properties)
+    for entry in parse_matrix(document, source=source).variants:
+        if entry.label == label and entry.properties != wanted:
+            shown = ", ".join(map(str, entry.properties))
+            raise InvalidBuildRequest(
+                f"--label {label!r}: {source} declares it for [{shown}]; a label names one "
+                "property set (PEP 817): pick another label or drop --label"
+            )
 
 
 def plan_settings(
@@ -327,6 +350,8 @@ def build_wheel(
     request: VariantRequest | None = None
     if props and label is None and not null_variant:
         label = declared_label(project.document, props, source=str(project.pyproject))
+    elif props and label is not None:
+        check_label_matches_matrix(project.document, props, label, source=str(project.pyproject))
     if props or null_variant:
         request = resolve_request(
             project.variant_metadata(), props, label=label, null=null_variant, trusted=trusted

@@ -95,6 +95,7 @@ def _same_project(document: Any, pyproject: Path, wheel: Path) -> None:
 
 
 def run_make(args: argparse.Namespace) -> int:
+    from varwheel.build.frontend import check_label_matches_matrix
     from varwheel.build.make_variant import make_variant
     from varwheel.build.request import resolve_request
     from varwheel.cli.cmd_build import declared_label_for
@@ -106,6 +107,8 @@ def run_make(args: argparse.Namespace) -> int:
     label = args.label
     if props and label is None and not args.null_variant:
         label = declared_label_for(document, props, str(args.pyproject))
+    elif props and label is not None:
+        check_label_matches_matrix(document, props, label, source=str(args.pyproject))
     request = resolve_request(
         load_pyproject(document, source=str(args.pyproject)),
         props,
