@@ -115,3 +115,19 @@ def test_odd_pypirc_files(tmp_path: Path) -> None:
     os.mkfifo(pypirc)
     with pytest.raises(InvalidInput, match=r"\.pypirc: not a regular file$"):
         resolve_repository(repository="local", environ=env)
+
+
+def test_a_pypirc_password_others_can_read_is_warned_about(home: Path) -> None:
+    pypirc = home / ".pypirc"
+    env = {"HOME": str(home)}
+    pypirc.chmod(0o644)
+    repo = resolve_repository(repository="local", environ=env)
+    assert repo.warnings == (
+        f"{pypirc} holds a password and other users can read it (mode 644); chmod 600 {pypirc}",
+    )
+    assert "filesecret" not in repo.warnings[0]
+    pypirc.chmod(0o600)
+    assert resolve_repository(repository="local", environ=env).warnings == ()
+    pypirc.chmod(0o644)  # the password comes from elsewhere: the file's is not used
+    other = resolve_repository(repository="local", environ={**env, "TWINE_PASSWORD": "x"})
+    assert other.warnings == ()

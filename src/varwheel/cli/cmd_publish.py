@@ -153,6 +153,8 @@ def run(args: argparse.Namespace) -> int:
         password=args.password,
         config_file=args.config_file,
     )
+    for line in repo.warnings:
+        print(f"varwheel: warning: {printable(line)}", file=sys.stderr)
     if repo.credentials.password is None and not args.non_interactive and sys.stdin.isatty():
         repo = _prompt(repo)
     print(

@@ -17,6 +17,7 @@ a message or a ``repr``; :attr:`Credentials.source` says where each part came fr
 from __future__ import annotations
 
 import configparser
+import contextlib
 import os
 import stat
 from collections.abc import Mapping
@@ -65,6 +66,7 @@ class Repository:
     url: str  # the upload URL, without credentials
     name: str | None  # the .pypirc section, when one was used
     credentials: Credentials
+    warnings: tuple[str, ...] = ()  # one line each, for the CLI to print
 
 
 def pypirc_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -166,6 +168,7 @@ def resolve_repository(
     env = os.environ if environ is None else environ
     sources: list[str] = []
     name: str | None = None
+    path: Path | None = None
     section_user = section_password = None
     url = repository_url
     if url is None:
@@ -208,4 +211,14 @@ def resolve_repository(
         secret = _keyring_password(url, user)
         if secret is not None:
             sources.append("password from keyring")
-    return Repository(url, name, Credentials(user, secret, ", ".join(sources) or "none"))
+    warnings: list[str] = []
+    if section_password is not None and secret == section_password and path is not None:
+        with contextlib.suppress(OSError):
+            mode = path.stat().st_mode
+            if mode & (stat.S_IRGRP | stat.S_IROTH):
+                warnings.append(
+                    f"{path} holds a password and other users can read it (mode "
+                    f"{stat.S_IMODE(mode):o}); chmod 600 {path}"
+                )
+    credentials = Credentials(user, secret, ", ".join(sources) or "none")
+    return Repository(url, name, credentials, tuple(warnings))
