@@ -169,7 +169,9 @@ def _spawn(command: list[str], prctl: _Prctl | None, guarded: set[int]) -> tuple
             os.close(read_end)
             for signum in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
                 signal.signal(signum, signal.SIG_DFL)  # as subprocess's restore_signals
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, guarded)
+            # an empty mask, not just ``guarded`` unblocked: a mask inherited from the thread of
+            # varwheel that started the reaper must not reach the provider either
+            signal.pthread_sigmask(signal.SIG_SETMASK, ())
             os.setpgid(0, 0)
             if prctl is not None:
                 prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
