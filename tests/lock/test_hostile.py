@@ -110,6 +110,7 @@ def edit(project: Path, old: str, new: str) -> None:
         'path = "/etc/passwd"',
         'path = "../../../../../../../../etc/passwd"',
         'url = "file:///etc/passwd"',
+        'url = "FILE:///etc/passwd"',  # schemes are case-insensitive (RFC 3986)
         'path = "wheels/gpulib-1.0-py3-none-any-cu128.whl"',  # another listed wheel
     ],
 )
@@ -131,9 +132,10 @@ def test_a_wheel_name_is_a_bare_file_name(capsys, project, venv) -> None:
     assert code == 2 and "contains a path separator" in err, err
 
 
-def test_a_file_url_on_another_host_is_not_read_locally(capsys, project, venv) -> None:
+@pytest.mark.parametrize("scheme", ["file", "File"])
+def test_a_file_url_on_another_host_is_not_read_locally(capsys, project, venv, scheme) -> None:
     """RFC 8089: ``file://host/path`` names a file on ``host``; the old code read ``/path``."""
-    edit(project, f'path = "wheels/{CU130}"', f'url = "file://evil.example/tmp/{CU130}"')
+    edit(project, f'path = "wheels/{CU130}"', f'url = "{scheme}://evil.example/tmp/{CU130}"')
     code, _, err = install(capsys, project, venv)
     assert code == 2 and "file: URL on host 'evil.example' is not a local file" in err, err
 

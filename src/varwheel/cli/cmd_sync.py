@@ -236,7 +236,9 @@ def _install(
     from varwheel.lock.plan import fetch, verify
 
     client = None
-    if any(i.wheel.url and not i.wheel.url.startswith("file:") for i in items):
+    from varwheel.lock.model import is_file_url
+
+    if any(i.wheel.url and not is_file_url(i.wheel.url) for i in items):
         from varwheel.cli.selection_options import cache_dir
         from varwheel.index.client import IndexClient
 

@@ -34,6 +34,11 @@ VARIANT_GROUP = "varwheel-variant-deps"
 VARIANT_ONLY_MARKER = f"'{VARIANT_GROUP}' in dependency_groups"
 
 
+def is_file_url(url: str | None) -> bool:
+    """A ``file:`` URL (RFC 3986: the scheme is case-insensitive, ``FILE:`` too)."""
+    return url is not None and url.partition(":")[0].lower() == "file" and ":" in url
+
+
 class InvalidLock(InvalidInput):
     """A lock file that is malformed or inconsistent (exit 2): nothing is installed."""
 

@@ -21,7 +21,7 @@ from packaging.utils import NormalizedName
 
 from varwheel.errors import DownloadMismatch, HashMismatch, IndexFetchError
 from varwheel.index.models import IndexFile
-from varwheel.lock.model import InvalidLock, LockMismatch
+from varwheel.lock.model import InvalidLock, LockMismatch, is_file_url
 from varwheel.lock.select import LockPlan, Planned
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.verify import verify_download
@@ -68,7 +68,7 @@ def fetch(
             if not source.is_absolute():
                 source = lock_dir / source
             _copy_hashed(source, target, item)
-        elif wheel.url is not None and wheel.url.startswith("file:"):
+        elif wheel.url is not None and is_file_url(wheel.url):
             _copy_hashed(local_file_url(wheel.url, item.name), target, item)
         else:
             if client is None:

@@ -28,6 +28,7 @@ from varwheel.lock.model import (
     LockedWheel,
     LockFile,
     LockTargetInfo,
+    is_file_url,
 )
 from varwheel.safeparse import toml_loads, too_long_number_reason
 from varwheel.spec.filenames import parse_wheel_filename
@@ -257,8 +258,9 @@ def _wheel(
         )
     # A local file is read before its hash can be checked: it must be the wheel it is named
     # (a lock from a cloned repository must not make us read /etc/passwd or a device)
-    local = wheel.path or (wheel.url if (wheel.url or "").startswith("file:") else None)
-    if local is not None and _basename(local, url=local is wheel.url) != filename:
+    from_url = wheel.path is None and is_file_url(wheel.url)
+    local = wheel.url if from_url else wheel.path
+    if local is not None and _basename(local, url=from_url) != filename:
         raise InvalidLock(
             f"{where}: {printable(local)} is not a file named {filename} "
             "(a local wheel's path must end with its name)"
