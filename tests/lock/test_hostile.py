@@ -288,11 +288,15 @@ def test_sync_keeps_the_tools_and_what_they_need(capsys, tmp_path, project, venv
     build_wheel(
         tools, "varwheel", "99.0", requires_dist=["vw-needs>=1", 'vw-win; sys_platform == "win32"']
     )
-    build_wheel(tools, "vw-needs", "1.0", requires_dist=["vw-deeper"])
+    # a variant marker (PEP 825) packaging cannot parse: kept, to be safe
+    build_wheel(
+        tools, "vw-needs", "1.0", requires_dist=["vw-deeper", 'vw-gpu; variant_label == "x"']
+    )
+    build_wheel(tools, "vw-gpu", "1.0")
     build_wheel(tools, "vw-deeper", "1.0")
     build_wheel(tools, "vw-win", "1.0")
     build_wheel(tools, "stray", "1.0")
-    names = ["varwheel", "vw-needs", "vw-deeper", "vw-win", "stray"]
+    names = ["varwheel", "vw-needs", "vw-deeper", "vw-gpu", "vw-win", "stray"]
     code, _, err = run(
         capsys, "install", "--python", str(venv), "--no-index", "-f", str(tools), *names
     )
@@ -303,7 +307,7 @@ def test_sync_keeps_the_tools_and_what_they_need(capsys, tmp_path, project, venv
     )  # fmt: skip
     assert code == 0, err
     got = installed_names(venv)
-    assert {"varwheel", "vw-needs", "vw-deeper"} <= got, got
+    assert {"varwheel", "vw-needs", "vw-deeper", "vw-gpu"} <= got, got
     assert "stray" not in got and "vw-win" not in got, got  # a marker that fails here: not needed
 
 

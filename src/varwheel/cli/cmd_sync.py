@@ -187,6 +187,8 @@ def protected(target: TargetEnvironment) -> frozenset[str]:
     Requires-Dist, followed): removing ``packaging`` from under the varwheel that is running
     sync (or from the one installed in the target) would break it. Unlike ``uv sync``, which
     is exact and removes even ``pip``, varwheel treats these as the environment's tooling."""
+    import re
+
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.utils import canonicalize_name
 
@@ -202,12 +204,21 @@ def protected(target: TargetEnvironment) -> frozenset[str]:
             continue
         keep.add(name)
         for line in installed[name].requires_dist:  # type: ignore[index]
+            # a line packaging cannot read (variant markers, PEP 825) or a marker it cannot
+            # evaluate: keep the named distribution, to be safe
             try:
                 req = Requirement(line)
-                applies = req.marker is None or req.marker.evaluate(env)
-            except (InvalidRequirement, ValueError, LookupError):
-                continue  # an unreadable line of an installed tool: nothing more to keep
-            dep = canonicalize_name(req.name)
+                name_text = req.name
+            except InvalidRequirement:
+                found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+                if found is None:
+                    continue
+                req, name_text = None, found.group(1)
+            try:
+                applies = req is None or req.marker is None or req.marker.evaluate(env)
+            except (ValueError, LookupError):
+                applies = True
+            dep = canonicalize_name(name_text)
             if applies and dep in installed:
                 todo.append(dep)
     return frozenset(keep | PROTECTED)
