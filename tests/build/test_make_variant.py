@@ -407,9 +407,16 @@ def test_round_trip_keeps_every_member_and_a_valid_record(
         assert {i.compress_type for i in zf.infolist()} == {compression}
 
 
-def test_the_rewrite_itself_applies_the_archive_bounds(tmp_path: Path) -> None:
+def test_the_rewrite_itself_applies_the_archive_bounds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # the validator runs first, but the file may be replaced before the rewrite reopens it:
-    # the rewrite streams through wheelzip too (the old one unpacked this bomb into out/)
+    # the rewrite streams through wheelzip too, and refuses before writing. The old one
+    # unpacked all 300 MiB into out/ and only the check of its own output refused them.
+    def verified_output(*args: object) -> None:
+        raise AssertionError("the bomb was written out before it was refused")
+
+    monkeypatch.setattr("varwheel.build.make_variant._verify", verified_output)
     wheel = build_wheel(tmp_path, "bomb", "1.0")
     with (
         zipfile.ZipFile(wheel, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf,
