@@ -520,3 +520,19 @@ def test_an_unreadable_wheel_path_is_one_line_naming_the_package(
     line = err.splitlines()[-1]
     assert line.startswith("varwheel: error: gpulib: cannot read ") and message in line, err
     assert snapshot_tree(venv) == before
+
+
+@pytest.mark.parametrize("requires_python", [">=3.x!!", ">=3." + "9" * 5000])
+def test_an_invalid_requires_python_in_a_wheel_is_ignored_with_a_note(
+    capsys, tmp_path, requires_python
+) -> None:
+    """As pip ("has an invalid Requires-Python"); it was a traceback once the lock began to
+    record Requires-Python."""
+    links = tmp_path / "links"
+    build_wheel(links, "odd", "1.0", requires_python=requires_python)
+    code, _, err = run(capsys, "lock", "odd", "-q", "--no-index", "-f", str(links))
+    assert code == 0, err
+    assert err.startswith(
+        "varwheel: note: odd-1.0-py3-none-any.whl: its Requires-Python is ignored"
+    )
+    assert err.count("\n") == 1 and "requires-python" not in (tmp_path / "pylock.toml").read_text()

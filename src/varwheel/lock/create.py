@@ -26,7 +26,7 @@ from typing import Any
 
 from packaging.markers import Marker
 from packaging.requirements import Requirement
-from packaging.specifiers import SpecifierSet
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import NormalizedName
 from packaging.version import Version
 
@@ -38,10 +38,12 @@ from varwheel.lock.targets import LockTarget
 from varwheel.resolve.metadata import parse_core_metadata, read_wheel_metadata
 from varwheel.resolve.options import Constraint, ResolveOptions
 from varwheel.resolve.resolver import Resolution, Session
+from varwheel.safeparse import too_long_number_reason
 from varwheel.spec.filenames import WheelFilename
 from varwheel.spec.metadata import parse_json
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.selection import SupportedProperties
+from varwheel.spec.validation import printable
 
 SupportFor = Callable[[LockTarget], Callable[[VariantMetadata], SupportedProperties]]
 
@@ -206,7 +208,7 @@ def make_lock(
             if conflict.name in forced:
                 raise
             forced[conflict.name] = conflict.version
-    packages = _finish(collected, targets, client, lock_dir)
+    packages = _finish(collected, targets, client, lock_dir, notes)
     lock = LockFile(
         packages=packages,
         requirements=tuple(str(r) for r in requirements),
@@ -228,6 +230,7 @@ def _finish(
     targets: Sequence[LockTarget],
     client: IndexClient,
     lock_dir: Path,
+    notes: list[str],
 ) -> tuple[LockedPackage, ...]:
     all_markers = {t.marker for t in targets}
     marker_of = {t.name: t.marker for t in targets}
@@ -244,8 +247,9 @@ def _finish(
                 data = path.read_bytes()
                 raw = parse_core_metadata(read_wheel_metadata(path), source=filename)
                 reqs_by_file[filename] = tuple(raw.get("requires_dist", []))
-                if raw.get("requires_python"):
-                    pythons.add(str(raw["requires_python"]))
+                python = _requires_python(raw.get("requires_python"), filename, notes)
+                if python:
+                    pythons.add(python)
                 url, local = _location(file, lock_dir)
                 wheels.append(
                     LockedWheel(
@@ -297,6 +301,22 @@ def _finish(
                 )
             )
     return tuple(out)
+
+
+def _requires_python(value: object, filename: str, notes: list[str]) -> str | None:
+    """A wheel's Requires-Python when it is a valid specifier; an invalid one is ignored with a
+    note, as pip does ("has an invalid Requires-Python")."""
+    if not value:
+        return None
+    text = str(value)
+    why = too_long_number_reason(text)
+    if why is None:
+        try:
+            return str(SpecifierSet(text))
+        except InvalidSpecifier as exc:
+            why = str(exc)
+    notes.append(f"{filename}: its Requires-Python is ignored: {printable(why)}")
+    return None
 
 
 def _check_targets_python(
