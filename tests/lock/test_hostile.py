@@ -536,3 +536,37 @@ def test_an_invalid_requires_python_in_a_wheel_is_ignored_with_a_note(
         "varwheel: note: odd-1.0-py3-none-any.whl: its Requires-Python is ignored"
     )
     assert err.count("\n") == 1 and "requires-python" not in (tmp_path / "pylock.toml").read_text()
+
+
+def _evil_sdist(links: Path, marker: Path) -> None:
+    """An sdist whose in-tree build backend writes ``marker`` when it is imported."""
+    import io
+    import tarfile
+
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+        'backend-path = ["."]\n[project]\nname = "evil"\nversion = "1.0"\n',
+        "backend.py": f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n",
+        "PKG-INFO": "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+    }
+    links.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(links / "evil-1.0.tar.gz", "w:gz") as tar:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"evil-1.0/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_lock_check_on_a_cloned_lock_never_runs_a_build_backend(capsys, project) -> None:
+    """``lock --check`` re-locks from the requirements and find-links the lock records; an
+    sdist there had its build backend run (arbitrary code) just to learn its metadata,
+    although a lock lists wheels only. Locking never builds now."""
+    marker = project / "PWNED"
+    _evil_sdist(project / "evil-links", marker)
+    edit(project, 'requirements = [\n    "gpulib",', 'requirements = [\n    "gpulib",\n    "evil",')
+    edit(project, "find-links = [\n", f'find-links = [\n    "{project / "evil-links"}",\n')
+    code, _, err = run(capsys, "lock", "--check", "-o", str(project / "pylock.toml"))
+    assert code == 1, err
+    assert "evil 1.0 has no wheel for this target: only a source distribution" in err, err
+    assert not marker.exists()

@@ -138,11 +138,10 @@ def run(args: argparse.Namespace) -> int:
     targets = targets_from_profiles(profiles, pythons)
     provider_options = provider_options_from_args(args, config)
     # every variant a target supports is locked; --prefer/--forbid/--variant act at install time
-    options = ResolveOptions(
-        allow_prereleases=bool(args.pre),
-        allow_sdists=not args.no_build,
-        build_isolation=not args.no_build_isolation,
-    )
+    # A lock lists wheels only, so locking never builds: building an sdist would only run its
+    # build backend (arbitrary code: `lock --check` re-locks from the requirements and index
+    # a cloned lock records) to learn metadata of a version the lock must refuse anyway.
+    options = ResolveOptions(allow_prereleases=bool(args.pre), allow_sdists=False)
     client = index_client_from_args(args, config)
 
     def support_for(target: Any) -> Any:
