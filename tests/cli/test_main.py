@@ -225,3 +225,4 @@ def test_cli_inputs_that_used_to_crash_are_one_line(tmp_path: Path, argv: list[s
         check=False,
     )
     assert "Traceback" in verbose.stderr  # -v shows what happened
+    assert verbose.returncode == done.returncode  # ... and keeps the documented exit code

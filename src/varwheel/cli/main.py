@@ -133,8 +133,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             mapped: tuple[int, str] | None = (exitcodes.for_error(err), str(err))
         else:  # the last resort for what a parser or reader let through (OSError, ...)
             mapped = exitcodes.last_resort(err)
-        if mapped is None or state["verbose"]:
+        if mapped is None:
             raise
+        if state["verbose"]:  # the traceback, then the same line and exit code as without -v
+            import traceback
+
+            traceback.print_exc()
         _error(mapped[1])
         return mapped[0]
 
