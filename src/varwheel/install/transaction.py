@@ -31,6 +31,11 @@ came from; when it cannot (something in its way, a read-only directory) it stays
 the journal is kept and ``StuckTransaction`` says, in one line, what is in the way and which
 command finishes the rollback; every later command refuses with that same line until then.
 
+Wheels go through the unpacked-wheel cache (``install.unpacked``): validated and unpacked
+once, then their members are hard-linked (or cloned, or copied: the link mode) into staging;
+RECORD, INSTALLER, REQUESTED, ``direct_url.json`` and scripts are written per install. Staging
+stays inside ``.varwheel/txn``, so everything above holds unchanged for linked files.
+
 Bytecode is not compiled by default (like uv; pip compiles): Python writes ``__pycache__`` on
 first import anyway, and compiling dominates the cost of installing small wheels.
 ``compile_bytecode=True`` (``--compile``) compiles into the staging area, so it is atomic too.
@@ -42,6 +47,7 @@ import contextlib
 import errno
 import filecmp
 import functools
+import io
 import json
 import os
 import shlex
@@ -67,7 +73,14 @@ from varwheel.install.installed import (
     read_record,
     record_owners,
 )
-from varwheel.install.wheelcheck import CheckedWheel, check_wheel
+from varwheel.install.unpacked import (
+    UnpackedCache,
+    UnpackedWheel,
+    default_unpacked_cache,
+    link_mode_from,
+    place,
+)
+from varwheel.install.wheelcheck import CheckedWheel
 
 if TYPE_CHECKING:
     from varwheel.resolve.resolver import ResolvedPackage
@@ -711,6 +724,7 @@ def _destination_class() -> type:
 
     class _Destination(SchemeDictionaryDestination):  # type: ignore[misc]
         guard: _Guard | None = None
+        link_mode: str = "copy"
 
         def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
             # Files in the scripts scheme are commands: executable even when the archive lost
@@ -732,6 +746,15 @@ def _destination_class() -> type:
             if self.guard is not None:
                 base = os.path.abspath(self.scheme_dict[scheme])
                 self.guard.check(os.path.normpath(os.path.join(base, path)), path)
+            if isinstance(stream, _CachedMember) and scheme != "scripts":
+                # an unchanged archive member from the unpacked cache: link it (scripts are
+                # always written: their ``#!python`` may have been rewritten for this interpreter)
+                from installer.records import Hash, RecordEntry
+
+                target = str(self._path_with_destdir(scheme, path))
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                self.link_mode = place(stream.name, target, self.link_mode, stream.executable)
+                return RecordEntry(path, Hash("sha256", stream.sha256), stream.size)
             return super().write_to_fs(scheme, path, stream, is_executable)
 
         def _path_with_destdir(self, scheme: Any, path: str) -> Path:
@@ -770,6 +793,61 @@ def _source_class() -> type:
     return _Source
 
 
+class _CachedMember(io.FileIO):
+    """A member read from the unpacked cache, with what RECORD needs without reading it."""
+
+    sha256: str = ""
+    size: int = 0
+    executable: bool = False
+
+
+@functools.cache
+def _cached_source_class() -> type:
+    from installer.sources import WheelSource
+    from installer.utils import parse_wheel_filename
+
+    class _CachedSource(WheelSource):  # type: ignore[misc]
+        """installer's view of a wheel in the unpacked cache (validated when it was filled)."""
+
+        guard: _Guard | None = None
+
+        def __init__(self, unpacked: UnpackedWheel) -> None:
+            parsed = parse_wheel_filename(unpacked.checked.path.name)
+            super().__init__(distribution=parsed.distribution, version=parsed.version)
+            self._unpacked = unpacked
+
+        @property
+        def dist_info_dir(self) -> str:
+            return self._unpacked.checked.dist_info
+
+        @property
+        def dist_info_filenames(self) -> list[str]:
+            base = self.dist_info_dir + "/"
+            return [m.name[len(base) :] for m in self._unpacked.members if m.name.startswith(base)]
+
+        def read_dist_info(self, filename: str) -> str:
+            path = self._unpacked.file(f"{self.dist_info_dir}/{filename}")
+            with open(path, "rb") as fh:
+                return fh.read().decode("utf-8")
+
+        def get_contents(self) -> Iterator[Any]:
+            for member in self._unpacked.members:
+                if self.guard is not None:
+                    self.guard.member = member.name
+                with _CachedMember(self._unpacked.file(member.name)) as stream:
+                    stream.sha256, stream.size = member.sha256, member.size
+                    stream.executable = member.executable
+                    yield (
+                        (member.name, f"sha256={member.sha256}", str(member.size)),
+                        stream,
+                        member.executable,
+                    )
+            if self.guard is not None:
+                self.guard.member = None
+
+    return _CachedSource
+
+
 def _stage(
     env: TargetEnvironment,
     checked: CheckedWheel,
@@ -777,6 +855,8 @@ def _stage(
     extra: Mapping[str, bytes],
     compile_bytecode: bool,
     guard: _Guard,
+    unpacked: UnpackedWheel | None = None,
+    link_mode: str = "copy",
 ) -> None:
     from installer import install
 
@@ -797,7 +877,13 @@ def _stage(
         overwrite_existing=True,
     )
     destination.guard = guard
+    destination.link_mode = link_mode
     try:
+        if unpacked is not None:
+            source = _cached_source_class()(unpacked)
+            source.guard = guard
+            install(source, destination, dict(extra))
+            return
         with _source_class().open(checked.path) as source:
             source.guard = guard
             install(source, destination, dict(extra))
@@ -880,16 +966,26 @@ def install_wheels(
     requested: Collection[str] = frozenset(),
     direct_urls: Mapping[str, Mapping[str, Any]] | None = None,
     compile_bytecode: bool = False,
+    unpacked_cache: UnpackedCache | str | None = "default",
+    link_mode: str | None = None,
 ) -> InstallResult:
     """Install ``wheels`` into ``env`` atomically: all of them, or none and the env unchanged.
 
     An installed distribution of the same project is replaced (``upgrade_existing``) or the wheel
     skipped. ``requested`` names get a ``REQUESTED`` file; ``direct_urls`` maps a project name to
     its PEP 610 ``direct_url.json`` document (only for direct URL/path installs, like pip).
+    ``unpacked_cache`` (``"default"``: under varwheel's cache root; None: none) keeps each wheel
+    validated and unpacked once; ``link_mode`` says how its files reach the environment
+    (``install.unpacked``; default ``$VARWHEEL_LINK_MODE`` or ``hardlink``).
     """
     requested_names = {canonicalize_name(n) for n in requested}
     urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
-    checked = [check_wheel(Path(w)) for w in wheels]
+    mode = link_mode_from(link_mode)
+    cache = default_unpacked_cache() if unpacked_cache == "default" else unpacked_cache
+    assert not isinstance(cache, str)
+    prepared = _prepare(cache, [Path(w) for w in wheels])
+    checked = [c for c, _ in prepared]
+    entries = {c.path: u for c, u in prepared}
     seen: dict[NormalizedName, CheckedWheel] = {}
     for c in checked:
         if c.project in seen:
@@ -927,7 +1023,7 @@ def install_wheels(
                 if c.project in urls:
                     extra["direct_url.json"] = json.dumps(urls[c.project], sort_keys=True).encode()
                 guard = _Guard(layout, c.path.name, c.dist_info, written)
-                _stage(env, c, staging, extra, compile_bytecode, guard)
+                _stage(env, c, staging, extra, compile_bytecode, guard, entries.get(c.path), mode)
             plan = _Plan()
             displaced = _removable(env, layout, replaced) if replaced else {}
             plan.place, overwritten = _placement(staging, written)
@@ -958,6 +1054,31 @@ def install_wheels(
         skipped=tuple(skipped),
         recovered=recovered,
     )
+
+
+def _prepare(
+    cache: UnpackedCache | None, wheels: Sequence[Path]
+) -> list[tuple[CheckedWheel, UnpackedWheel | None]]:
+    """Validate every wheel (filling the cache); several at once: zlib and hashlib release the
+    GIL, so big wheels overlap. The first failure in the order given is raised, as one by one."""
+    from varwheel.install.wheelcheck import check_wheel
+
+    def one(path: Path) -> tuple[CheckedWheel, UnpackedWheel | None]:
+        return (check_wheel(path), None) if cache is None else cache.prepare(path)
+
+    if len(wheels) < 2:
+        return [one(w) for w in wheels]
+    from concurrent.futures import wait
+
+    from varwheel.threads import DaemonExecutor
+
+    pool = DaemonExecutor(min(len(wheels), os.cpu_count() or 1, 8), "varwheel-unpack")
+    futures = [pool.submit(one, w) for w in wheels]
+    try:
+        wait(futures)
+    finally:
+        pool.shutdown(wait=False)
+    return [f.result() for f in futures]
 
 
 def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:

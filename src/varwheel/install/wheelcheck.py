@@ -22,6 +22,8 @@ import codecs
 import csv
 import hashlib
 import json
+import os
+import stat
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,7 +46,7 @@ from varwheel.wheelzip import (
     stream_member,
 )
 
-__all__ = ["CheckedWheel", "check_wheel"]
+__all__ = ["CheckedWheel", "UnpackFailed", "UnpackedMember", "check_wheel"]
 
 _SCHEMES = frozenset({"purelib", "platlib", "scripts", "headers", "data"})
 # Signature files may be absent from RECORD (PEP 376 / PEP 491).
@@ -65,6 +67,27 @@ class CheckedWheel:
     root_is_purelib: bool
     label: str | None
     members: int
+    # With ``check_wheel(..., unpack_to=DIR)``: every member written under DIR, in archive order
+    unpacked: tuple[UnpackedMember, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnpackedMember:
+    """A member written out by ``check_wheel(..., unpack_to=)``: its sha256 (urlsafe base64, as
+    RECORD writes it), size and whether the archive marks it executable (as installer reads it)."""
+
+    name: str
+    sha256: str
+    size: int
+    executable: bool
+
+
+class UnpackFailed(Exception):
+    """Writing an unpacked member failed (the cache directory, not the wheel): ``error`` says why."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _fail(path: Path, reason: str) -> InstallError:
@@ -109,15 +132,19 @@ def _digest(algorithm: str, chunks: Iterator[bytes]) -> tuple[str, int]:
     return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii"), size
 
 
-def check_wheel(path: Path | str) -> CheckedWheel:
+def check_wheel(path: Path | str, *, unpack_to: Path | None = None) -> CheckedWheel:
     """Validate the archive at ``path`` completely: every member is streamed, hashed and
-    size-checked against RECORD; memory stays bounded whatever the members unpack to."""
+    size-checked against RECORD; memory stays bounded whatever the members unpack to.
+
+    With ``unpack_to`` (a new, empty directory the caller discards when this raises), each
+    member is also written there as it is hashed (one decompression for both), read-only
+    (``0o444``, ``0o555`` when executable); a failed write is ``UnpackFailed``."""
     path = Path(path)
     filename = parse_wheel_filename(path.name)
     try:
         archive_size = path.stat().st_size
         with open_zip(path) as archive:
-            return _check_archive(path, filename, archive, archive_size)
+            return _check_archive(path, filename, archive, archive_size, unpack_to)
     except OSError as exc:
         raise _fail(path, f"not a readable zip archive ({exc.strerror or exc})") from None
     except ArchiveError as exc:
@@ -129,7 +156,11 @@ def check_wheel(path: Path | str) -> CheckedWheel:
 
 
 def _check_archive(
-    path: Path, filename: WheelFilename, archive: zipfile.ZipFile, archive_size: int
+    path: Path,
+    filename: WheelFilename,
+    archive: zipfile.ZipFile,
+    archive_size: int,
+    unpack_to: Path | None = None,
 ) -> CheckedWheel:
     all_infos = archive.infolist()
     check_entries(all_infos, archive_size)
@@ -171,7 +202,7 @@ def _check_archive(
     # installer reads entry_points.txt whole: bounded like the other metadata files
     raw("entry_points.txt")
 
-    _check_record(path, dist_info, archive, infos)
+    unpacked = _check_record(path, dist_info, archive, infos, unpack_to)
 
     data_prefix = f"{dist_info[: -len('.dist-info')]}.data/"
     for member in infos:
@@ -191,6 +222,7 @@ def _check_archive(
         root_is_purelib=root_is_purelib,
         label=filename.label,
         members=len(infos),
+        unpacked=unpacked,
     )
 
 
@@ -236,8 +268,12 @@ def _show_row(row: list[str]) -> str:
 
 
 def _check_record(
-    path: Path, dist_info: str, archive: zipfile.ZipFile, infos: dict[str, zipfile.ZipInfo]
-) -> None:
+    path: Path,
+    dist_info: str,
+    archive: zipfile.ZipFile,
+    infos: dict[str, zipfile.ZipInfo],
+    unpack_to: Path | None = None,
+) -> tuple[UnpackedMember, ...]:
     record = infos.get(f"{dist_info}/RECORD")
     if record is None:
         raise _fail(path, f"{dist_info}/RECORD is missing")
@@ -264,12 +300,64 @@ def _check_record(
             raise _fail(path, f"size mismatch for {show(member)} (RECORD says {show(size)})")
     # Only now read the data: every member streamed once (in archive order), CRC and declared
     # size checked by ``stream_member``, the RECORD hash computed chunk by chunk.
+    unpacked: list[UnpackedMember] = []
     for member, info in infos.items():
         hash_field = listed.get(member, ("", ""))[0]
         algorithm, _, expected = hash_field.partition("=")
-        digest = _digest(algorithm or "sha256", stream_member(archive, info))[0]
+        chunks = stream_member(archive, info)
+        if unpack_to is None:
+            digest = _digest(algorithm or "sha256", chunks)[0]
+        else:
+            digest, written = _unpack(unpack_to, info, algorithm or "sha256", chunks)
+            unpacked.append(written)
         if hash_field and digest != expected:
             raise _fail(path, f"hash mismatch for {show(member)} (RECORD says {show(hash_field)})")
+    return tuple(unpacked)
+
+
+def _unpack(
+    root: Path, info: zipfile.ZipInfo, algorithm: str, chunks: Iterator[bytes]
+) -> tuple[str, UnpackedMember]:
+    """Write one member under ``root`` while hashing it (RECORD's algorithm, and sha256 for
+    the installed RECORD). Names were checked by ``check_entries`` before: relative, no ``..``,
+    never both a file and a directory; ``O_EXCL | O_NOFOLLOW`` so nothing is written twice or
+    through a link."""
+    mode = info.external_attr >> 16
+    executable = bool(mode and stat.S_ISREG(mode) and mode & 0o111)
+    hasher = hashlib.new(algorithm)
+    sha256 = hasher if algorithm == "sha256" else hashlib.sha256()
+    size = 0
+    target = os.path.join(root, *info.filename.split("/"))
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise UnpackFailed(exc) from None
+    try:
+        for chunk in chunks:
+            hasher.update(chunk)
+            if sha256 is not hasher:
+                sha256.update(chunk)
+            size += len(chunk)
+            _write_all(fd, chunk)
+        os.fchmod(fd, 0o555 if executable else 0o444)
+    except OSError as exc:
+        raise UnpackFailed(exc) from None
+    finally:
+        os.close(fd)
+    return _b64(hasher.digest()), UnpackedMember(
+        info.filename, _b64(sha256.digest()), size, executable
+    )
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
 def _check_variant(path: Path, dist_info: str, label: str | None, data: bytes | None) -> None:
