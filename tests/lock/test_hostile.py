@@ -570,3 +570,14 @@ def test_lock_check_on_a_cloned_lock_never_runs_a_build_backend(capsys, project)
     assert code == 1, err
     assert "evil 1.0 has no wheel for this target: only a source distribution" in err, err
     assert not marker.exists()
+
+
+def test_a_varwheel_lock_with_no_requirements_installs_nothing(capsys, project, venv) -> None:
+    """Emptied ``tool.varwheel.requirements`` made the lock pass for another tool's: every
+    package whose marker holds was installed, with no Requires-Dist walked: the cu130 variant
+    next to the CPU runtime, a set no target has."""
+    edit(project, 'requirements = [\n    "gpulib",\n]', "requirements = []")
+    before = snapshot_tree(venv)
+    code, out, err = install(capsys, project, venv)
+    assert code == 0, err
+    assert "Nothing to do" in out and snapshot_tree(venv) == before

@@ -114,6 +114,9 @@ class LockFile:
     inputs: Mapping[str, object] = field(default_factory=dict)  # index settings for --check
     source: str = "pylock.toml"
     warnings: tuple[str, ...] = ()  # one line each, for the CLI to show (not written back)
+    # [tool.varwheel] present: install by walking ``requirements`` (even none: nothing);
+    # False: another tool's lock, installed by its package markers (PEP 751)
+    walk: bool = True
 
     def by_name(self) -> dict[NormalizedName, LockedPackage]:
         return {p.name: p for p in self.packages}

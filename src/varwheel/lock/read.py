@@ -112,6 +112,7 @@ def parse_lock(data: bytes | str, *, source: str = "pylock.toml") -> LockFile:
         inputs=inputs,
         source=source,
         warnings=warnings,
+        walk=bool(tool),
     )
 
 

@@ -132,7 +132,7 @@ def select_from_lock(
     env = dict(marker_env)
     roots: list[Requirement] = []
     ignored: list[str] = []
-    if lock.requirements:
+    if lock.walk:
         for text in lock.requirements:
             req = _requirement(text, f"{lock.source}: tool.varwheel.requirements")
             if req.marker is not None and not req.marker.evaluate(env):
@@ -199,7 +199,7 @@ def select_from_lock(
             extras=frozenset(c.extras),
             required_by=tuple(c.required_by),
             dependencies=tuple(sorted(c.deps)),
-            walked=bool(lock.requirements),
+            walked=lock.walk,
         )
         for name, c in sorted(chosen.items())
     ]
