@@ -101,6 +101,7 @@ class ServerOptions:
     basic_auth: tuple[str, str] | None = None  # (user, password) every request must carry
     failures: dict[str, list[int]] = field(default_factory=dict)
     truncations: dict[str, int] = field(default_factory=dict)
+    cache_control: str | None = None  # sent with every 200/304 answer for a file when set
 
 
 def _parse_range(value: str, size: int) -> tuple[int, int] | None:
@@ -210,6 +211,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         ctype = JSON_V1 if target.name == "index.json" else _TYPES.get(target.suffix, "text/plain")
         headers = {"Content-Type": ctype}
+        if opts.cache_control is not None:
+            headers["Cache-Control"] = opts.cache_control
         if opts.conditional:
             headers["ETag"] = etag
             headers["Last-Modified"] = modified
@@ -304,14 +307,17 @@ def serve_directory(
     json_negotiation: bool = True,
     gzip_pages: bool = False,
     basic_auth: tuple[str, str] | None = None,
+    cache_control: str | None = None,
 ) -> Iterator[LocalServer]:
     """Serve ``root`` on 127.0.0.1 (a free port) for the duration of the ``with`` block.
 
     ``gzip_pages`` compresses ``.html``/``.json`` bodies for clients that accept gzip (a full
     200 answer, never a range). ``basic_auth=(user, password)`` answers 401 to any request
-    without those HTTP Basic credentials.
+    without those HTTP Basic credentials. ``cache_control`` is sent as ``Cache-Control`` with
+    every file (``options.cache_control`` changes it while the server runs).
     """
     options = ServerOptions(range_support, conditional, json_negotiation, gzip_pages, basic_auth)
+    options.cache_control = cache_control
     server = _Server(Path(root), options)
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="test-http-server", daemon=True

@@ -98,13 +98,16 @@ class HttpSession:
         credentials: Mapping[str, tuple[str, str]] | None = None,
         max_body: int = MAX_BODY,
         deadline: float | None = None,
+        refresh: bool = False,
     ) -> None:
         """``credentials`` maps a ``host[:port]`` to the (user, password) sent to it (Basic).
 
         ``max_body`` bounds a page or small file (decoded); ``deadline`` (default ten read
-        timeouts) bounds the whole time spent reading one.
+        timeouts) bounds the whole time spent reading one. ``refresh`` revalidates every cached
+        page even while it is fresh (``--refresh``).
         """
         self.cache = cache
+        self.refresh = refresh
         self._max_body = max_body
         self._deadline = deadline if deadline is not None else 10 * timeout
         self._auth = {
@@ -203,8 +206,10 @@ class HttpSession:
     def get(self, url: str, *, accept: str | None = None, use_cache: bool = False) -> Response:
         """GET ``url``. Returns 200 and 404 responses; any other failure raises IndexFetchError.
 
-        With ``use_cache``, a cached copy is revalidated (If-None-Match / If-Modified-Since) and
-        reused on 304; a fresh 200 with an ETag or Last-Modified is stored.
+        With ``use_cache``, a cached copy still fresh (``Cache-Control: max-age``) is returned
+        without a request (unless ``refresh``); otherwise it is revalidated (If-None-Match /
+        If-Modified-Since) and reused on 304. A 200 with a validator or a ``max-age`` is stored
+        (never one marked ``no-store``).
         """
         if is_file_url(url):
             return _get_file(url, accept)
@@ -212,6 +217,9 @@ class HttpSession:
         if accept:
             headers["Accept"] = accept
         cached = self.cache.load(url) if (use_cache and self.cache) else None
+        if cached and not self.refresh and cached.is_fresh():
+            ctype = {"content-type": cached.content_type} if cached.content_type else {}
+            return Response(cached.final_url or url, 200, ctype, cached.body, from_cache=True)
         if cached:
             headers.update(cached.validators())
         resp = self._request(url, headers, preload=False)
@@ -222,6 +230,8 @@ class HttpSession:
         elif resp.status != 200:  # the body is not wanted: never read an unbounded one
             resp.close()
         if resp.status == 304 and cached:
+            if self.cache is not None:
+                self.cache.revalidated(cached, self._headers(resp))
             ctype = {"content-type": cached.content_type} if cached.content_type else {}
             return Response(final_url, 200, ctype, cached.body, from_cache=True)
         if resp.status == 404:
@@ -231,7 +241,7 @@ class HttpSession:
         body = self._read_body(url, resp)
         hdrs = self._headers(resp)
         if use_cache and self.cache:
-            self.cache.store(url, body, hdrs)
+            self.cache.store(url, body, hdrs, final_url=final_url)
         return Response(final_url, 200, hdrs, body)
 
     def _read_body(
