@@ -200,8 +200,15 @@ class _Pool:
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    page_max_age = 600  # PyPI's simple pages say ``Cache-Control: max-age=600``
+
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+    def end_headers(self) -> None:
+        if self.page_max_age and self.path.startswith("/simple/"):
+            self.send_header("Cache-Control", f"max-age={self.page_max_age}, public")
+        super().end_headers()
 
 
 class _Server(http.server.ThreadingHTTPServer):
@@ -330,12 +337,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument(
+        "--page-max-age",
+        type=int,
+        default=600,
+        help="Cache-Control max-age of the HTTP index pages (default 600, as PyPI; 0: none)",
+    )
+    parser.add_argument(
         "--json",
         type=Path,
         default=REPO / ".benchmarks" / "install.json",
         help="write the results here (default: .benchmarks/install.json, git-ignored)",
     )
     args = parser.parse_args(argv)
+    _QuietHandler.page_max_age = args.page_max_age
     wanted = [TOOLS[name.strip()] for name in args.tools.split(",") if name.strip()]
     missing = [
         t.name for t in wanted if not Path(t.argv[0]).exists() and not t.argv[0].startswith("{")

@@ -238,3 +238,22 @@ def test_link_mode_is_checked() -> None:
     assert link_mode_from(None, {"VARWHEEL_LINK_MODE": "copy"}) == "copy"
     with pytest.raises(InvalidInput, match="link mode 'symlink': must be one of"):
         link_mode_from("symlink", {})
+
+
+def test_the_default_cache_is_under_the_cache_root_and_cleared_with_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from varwheel.providers.cache import cache_root, clear_cache
+
+    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(tmp_path / "root"))
+    env = _env(tmp_path, "a")
+    install_wheels(env, [_wheel(tmp_path)])  # the default: <cache root>/unpacked
+    unpacked = tmp_path / "root" / "unpacked"
+    assert os.stat(env.purelib / "demo_pkg" / "data.txt").st_nlink == 2
+    assert len(list(unpacked.iterdir())) == 1
+    clear_cache(cache_root())
+    assert not unpacked.exists()
+    assert (env.purelib / "demo_pkg" / "data.txt").read_bytes() == b"payload\n"
+    install_wheels(env, [_wheel(tmp_path, "2.0")], unpacked_cache=None)  # no cache at all
+    assert not unpacked.exists()
+    _record_matches_files(env, "2.0")

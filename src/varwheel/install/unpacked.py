@@ -81,9 +81,11 @@ def link_mode_from(value: str | None, environ: Mapping[str, str] | None = None) 
 
 def default_unpacked_cache() -> UnpackedCache:
     """``<varwheel cache root>/unpacked`` (``$VARWHEEL_CACHE_DIR`` moves it)."""
-    from varwheel.providers.cache import cache_root
+    from varwheel.providers.cache import cache_root, mark_cache_dir
 
-    return UnpackedCache(cache_root() / "unpacked")
+    root = cache_root()
+    mark_cache_dir(root)  # so ``varwheel cache clear`` empties ``unpacked`` too
+    return UnpackedCache(root / "unpacked")
 
 
 @dataclass(frozen=True)
