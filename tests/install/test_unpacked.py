@@ -257,3 +257,22 @@ def test_the_default_cache_is_under_the_cache_root_and_cleared_with_it(
     install_wheels(env, [_wheel(tmp_path, "2.0")], unpacked_cache=None)  # no cache at all
     assert not unpacked.exists()
     _record_matches_files(env, "2.0")
+
+
+def test_a_per_install_file_shipped_in_the_wheel_never_writes_through_a_link(
+    tmp_path: Path,
+) -> None:
+    """A wheel that ships its own ``INSTALLER``: the member is linked first, then varwheel's
+    ``INSTALLER`` replaces it in staging; writing it through the link would change the cache
+    (and, as root, every environment linked to it)."""
+    cache = UnpackedCache(tmp_path / "cache")
+    wheel = _wheel(tmp_path, extra_dist_info={"INSTALLER": b"pip\n"})
+    first, second = _env(tmp_path, "a"), _env(tmp_path, "b")
+    install_wheels(first, [wheel], unpacked_cache=cache)
+    install_wheels(second, [wheel], unpacked_cache=cache)
+    cached = _entry(cache) / "files" / "demo_pkg-1.0.dist-info" / "INSTALLER"
+    assert cached.read_bytes() == b"pip\n"
+    for env in (first, second):
+        installer = env.purelib / "demo_pkg-1.0.dist-info" / "INSTALLER"
+        assert installer.read_bytes() == b"varwheel\n"
+        assert os.stat(installer).st_nlink == 1

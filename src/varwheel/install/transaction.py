@@ -755,6 +755,10 @@ def _destination_class() -> type:
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 self.link_mode = place(stream.name, target, self.link_mode, stream.executable)
                 return RecordEntry(path, Hash("sha256", stream.sha256), stream.size)
+            # A later write to a path already staged (varwheel's INSTALLER over one the wheel
+            # ships) must replace the file, never write through a link into the cache.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path_with_destdir(scheme, path))
             return super().write_to_fs(scheme, path, stream, is_executable)
 
         def _path_with_destdir(self, scheme: Any, path: str) -> Path:
