@@ -725,6 +725,7 @@ def _destination_class() -> type:
     class _Destination(SchemeDictionaryDestination):  # type: ignore[misc]
         guard: _Guard | None = None
         link_mode: str = "copy"
+        made: set[str]  # directories known to exist in staging
 
         def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
             # Files in the scripts scheme are commands: executable even when the archive lost
@@ -752,7 +753,10 @@ def _destination_class() -> type:
                 from installer.records import Hash, RecordEntry
 
                 target = str(self._path_with_destdir(scheme, path))
-                os.makedirs(os.path.dirname(target), exist_ok=True)
+                parent = os.path.dirname(target)
+                if parent not in self.made:
+                    os.makedirs(parent, exist_ok=True)
+                    self.made.add(parent)
                 self.link_mode = place(stream.name, target, self.link_mode, stream.executable)
                 return RecordEntry(path, Hash("sha256", stream.sha256), stream.size)
             # A later write to a path already staged (varwheel's INSTALLER over one the wheel
@@ -797,12 +801,34 @@ def _source_class() -> type:
     return _Source
 
 
-class _CachedMember(io.FileIO):
-    """A member read from the unpacked cache, with what RECORD needs without reading it."""
+class _CachedMember:
+    """A member of the unpacked cache, with what RECORD needs: linking it never opens it; the
+    file is opened only when installer reads it (a copy, a script's shebang)."""
 
-    sha256: str = ""
-    size: int = 0
-    executable: bool = False
+    def __init__(self, name: str, sha256: str, size: int, executable: bool) -> None:
+        self.name, self.sha256, self.size, self.executable = name, sha256, size, executable
+        self._file: io.BufferedReader | None = None
+
+    def _open(self) -> io.BufferedReader:
+        if self._file is None:
+            self._file = open(self.name, "rb")  # noqa: SIM115 (closed by close())
+        return self._file
+
+    def read(self, n: int = -1) -> bytes:
+        return self._open().read(n)
+
+    def readline(self, n: int = -1) -> bytes:
+        return self._open().readline(n)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._open().seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._open().tell()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 @functools.cache
@@ -838,14 +864,20 @@ def _cached_source_class() -> type:
             for member in self._unpacked.members:
                 if self.guard is not None:
                     self.guard.member = member.name
-                with _CachedMember(self._unpacked.file(member.name)) as stream:
-                    stream.sha256, stream.size = member.sha256, member.size
-                    stream.executable = member.executable
+                stream = _CachedMember(
+                    self._unpacked.file(member.name),
+                    member.sha256,
+                    member.size,
+                    member.executable,
+                )
+                try:
                     yield (
                         (member.name, f"sha256={member.sha256}", str(member.size)),
                         stream,
                         member.executable,
                     )
+                finally:
+                    stream.close()
             if self.guard is not None:
                 self.guard.member = None
 
@@ -882,6 +914,7 @@ def _stage(
     )
     destination.guard = guard
     destination.link_mode = link_mode
+    destination.made = set()
     try:
         if unpacked is not None:
             source = _cached_source_class()(unpacked)
