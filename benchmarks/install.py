@@ -208,6 +208,9 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         if self.page_max_age and self.path.startswith("/simple/"):
             self.send_header("Cache-Control", f"max-age={self.page_max_age}, public")
+        elif self.page_max_age and self.path.startswith("/files/"):
+            # as files.pythonhosted.org: a file URL never changes
+            self.send_header("Cache-Control", "max-age=365000000, immutable, public")
         super().end_headers()
 
 
@@ -340,7 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--page-max-age",
         type=int,
         default=600,
-        help="Cache-Control max-age of the HTTP index pages (default 600, as PyPI; 0: none)",
+        help="Cache-Control max-age of the HTTP index pages (default 600, as PyPI; files then "
+        "get PyPI's immutable one; 0: no Cache-Control at all)",
     )
     parser.add_argument(
         "--json",
