@@ -484,6 +484,7 @@ def execute(
             requested={p.name for p in todo if p.requested},
             direct_urls=direct_url_documents(todo, paths),
             compile_bytecode=plan.settings.compile_bytecode,
+            link_mode=plan.settings.link_mode,
         )
     touched = {p.name for p in todo}
     after = _installed_after(plan, todo, txn)

@@ -78,6 +78,8 @@ class Flags:
     provider_timeout: float | None = None
     no_cache: bool = False
     break_system_packages: bool = False
+    link_mode: str | None = None  # hardlink | clone | copy (install/unpacked.py)
+    refresh: bool = False  # revalidate cached index pages even while fresh
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Settings:
     provider_cache_dir: Path | None = None
     warnings: tuple[str, ...] = ()  # from reading the configuration (reported by the API)
     sources: tuple[Path, ...] = ()  # configuration files read, lowest precedence first
+    link_mode: str | None = None  # None: $VARWHEEL_LINK_MODE, else hardlink
+    refresh: bool = False
 
     # -- building ------------------------------------------------------------------------
     @classmethod
@@ -196,6 +200,8 @@ class Settings:
             provider_cache_dir=root,
             warnings=tuple(cfg.warnings),
             sources=tuple(cfg.sources),
+            link_mode=_link_mode(f.link_mode, env),
+            refresh=f.refresh,
         )
 
     @classmethod
@@ -223,6 +229,7 @@ class Settings:
             no_index=self.no_index,
             cache_dir=self.cache_dir,
             index_strategy=self.index_strategy,
+            refresh=self.refresh,
         )
 
     def provider_options(
@@ -434,6 +441,16 @@ def break_system_packages_from_environ(environ: Mapping[str, str] | None = None)
     from varwheel.install.environment import break_system_packages_from_environ as _from
 
     return _from(environ)
+
+
+def _link_mode(value: str | None, environ: Mapping[str, str]) -> str | None:
+    """``--link-mode``, else ``$VARWHEEL_LINK_MODE`` (InvalidInput when not a mode), else None
+    (the install's default, hardlink); install/ is imported only when one is given."""
+    if value is None and not environ.get("VARWHEEL_LINK_MODE"):
+        return None
+    from varwheel.install.unpacked import link_mode_from
+
+    return link_mode_from(value, environ)
 
 
 def default_cache_dir() -> Path:

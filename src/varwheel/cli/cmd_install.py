@@ -64,6 +64,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="compile installed modules to bytecode (.pyc), as pip does by default; off like uv",
     )
+    parser.add_argument(
+        "--link-mode",
+        choices=("hardlink", "clone", "copy"),
+        help="how files get from varwheel's unpacked-wheel cache into the environment: "
+        "hardlink (default; read-only files, a copy across file systems), clone (copy-on-write "
+        "file systems, else a copy) or copy (independent files, as pip); $VARWHEEL_LINK_MODE",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     parser.add_argument(
         "-v",

@@ -64,6 +64,11 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
             "(as pip) merges the files of every index"
         ),
     )
+    group.add_argument(
+        "--refresh",
+        action="store_true",
+        help="revalidate cached index pages and *-variants.json even while still fresh",
+    )
     group.add_argument("--pre", action="store_true", help="consider pre-release versions")
     group.add_argument(
         "--no-build-isolation",
@@ -201,6 +206,8 @@ def flags_from_args(args: argparse.Namespace) -> Flags:
         provider_timeout=getattr(args, "provider_timeout", None),
         no_cache=flag("no_cache"),
         break_system_packages=flag("break_system_packages"),
+        link_mode=getattr(args, "link_mode", None),
+        refresh=flag("refresh"),
     )
 
 

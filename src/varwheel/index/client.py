@@ -115,6 +115,7 @@ class IndexClient:
         retries: int = 3,
         backoff: float = 0.25,
         max_workers: int = 8,
+        refresh: bool = False,
     ) -> None:
         if index_strategy not in INDEX_STRATEGIES:
             raise InvalidInput(
@@ -142,6 +143,7 @@ class IndexClient:
             backoff=backoff,
             pool_size=max(10, self.max_workers),
             credentials=credentials,
+            refresh=refresh,  # revalidate cached pages even while fresh (--refresh)
         )
         self._lock = threading.Lock()
         self._find_links_lock = threading.Lock()
