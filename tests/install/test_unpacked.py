@@ -276,3 +276,16 @@ def test_a_per_install_file_shipped_in_the_wheel_never_writes_through_a_link(
         installer = env.purelib / "demo_pkg-1.0.dist-info" / "INSTALLER"
         assert installer.read_bytes() == b"varwheel\n"
         assert os.stat(installer).st_nlink == 1
+
+
+def test_what_a_killed_fill_left_is_swept_when_old(tmp_path: Path) -> None:
+    root = tmp_path / "cache"
+    old, recent = root / ".tmp-0123456789abcdef-1-1", root / ".tmp-fedcba9876543210-2-2"
+    for leftover in (old, recent):
+        (leftover / "files").mkdir(parents=True)
+        (leftover / "files" / "x.py").write_text("X = 1\n")
+        (leftover / "files" / "x.py").chmod(0o444)
+    os.utime(old, (1, 1))
+    install_wheels(_env(tmp_path, "a"), [_wheel(tmp_path)], unpacked_cache=UnpackedCache(root))
+    assert not old.exists()
+    assert recent.exists()  # may be another process's fill in progress

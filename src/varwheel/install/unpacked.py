@@ -68,6 +68,8 @@ LINK_MODE_ENV = "VARWHEEL_LINK_MODE"
 MANIFEST = "manifest.json"
 FILES = "files"
 _FORMAT = 1
+# A temp or trash directory this old was left by a killed run (a fill takes well under this).
+_STALE_S = 3600.0
 
 
 def link_mode_from(value: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -113,6 +115,20 @@ class UnpackedCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._swept = False
+
+    def _sweep(self) -> None:
+        """Remove what killed runs left (``.tmp-*``, ``.trash-*`` older than an hour), once."""
+        if self._swept:
+            return
+        self._swept = True
+        cutoff = time.time() - _STALE_S
+        with contextlib.suppress(OSError), os.scandir(self.root) as entries:
+            for entry in entries:
+                if entry.name.startswith((".tmp-", ".trash-")):
+                    with contextlib.suppress(OSError):
+                        if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                            _remove_tree(Path(entry.path))
 
     def prepare(self, wheel: Path) -> tuple[CheckedWheel, UnpackedWheel | None]:
         """The validated wheel, and its cache entry (filled now if missing). Without a usable
@@ -129,6 +145,7 @@ class UnpackedCache:
             return found.checked, found
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            self._sweep()
             tmp = self.root / f".tmp-{key[:16]}-{os.getpid()}-{time.monotonic_ns()}"
             tmp.mkdir()
         except OSError:
