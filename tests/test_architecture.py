@@ -145,3 +145,24 @@ def test_the_rules_catch_what_they_should(tmp_path: Path) -> None:
     assert "varwheel.cli.selection_options" in found
     graph = package_graph()
     assert "install" in graph["api"] and "resolve" in graph["api"]
+
+
+# Layers: a package never imports one above it (the import cycle install <-> resolve is gone:
+# install works on wheels and environments, resolve on the plan, the API joins them).
+NEVER_IMPORTS = {
+    "spec": {"providers", "index", "install", "resolve", "lock", "build", "api", "cli"},
+    "install": {"resolve", "lock", "build", "api", "settings", "target", "cli"},
+    "index": {"install", "resolve", "lock", "build", "api", "settings", "target", "cli"},
+    "resolve": {"lock", "build", "api", "settings", "target", "cli"},
+    "providers": {"install", "resolve", "lock", "build", "api", "cli"},
+}
+
+
+def test_layers_never_import_upwards() -> None:
+    graph = package_graph()
+    bad = [
+        f"{low} imports {high}: " + "; ".join(graph[low][high])
+        for low, highs in NEVER_IMPORTS.items()
+        for high in sorted(highs & set(graph.get(low, {})))
+    ]
+    assert bad == [], "\n".join(bad)

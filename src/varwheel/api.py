@@ -47,13 +47,15 @@ if TYPE_CHECKING:
     from varwheel.index.models import IndexFile
     from varwheel.inspect import Inspection
     from varwheel.install.environment import TargetEnvironment
-    from varwheel.install.installed import InstalledDistribution
+    from varwheel.install.installed import (
+        InstalledDist,  # noqa: F401 (type for cli/render)
+        InstalledDistribution,
+    )
     from varwheel.install.transaction import InstallResult as TransactionResult
     from varwheel.install.transaction import UninstallResult
     from varwheel.providers.cache import CacheInfo
     from varwheel.providers.detect import NamespaceResult, ProviderOptions
     from varwheel.resolve.explain import PackageExplanation
-    from varwheel.resolve.provider import InstalledDist  # noqa: F401 (type for cli/render)
     from varwheel.resolve.requirements_file import RequirementsFile
     from varwheel.resolve.resolver import Resolution, ResolvedPackage, Session
     from varwheel.resolve.source import DistributionSource
@@ -351,7 +353,7 @@ def _session(
     source: DistributionSource | None,
     reporter: Reporter,
 ) -> tuple[Session, DistributionSource, bool, Mapping[NormalizedName, Any]]:
-    from varwheel.install.installed import installed_from_env, installed_versions
+    from varwheel.install.installed import installed_distributions, installed_from_env
     from varwheel.providers.support import support_function
     from varwheel.resolve.resolver import Session
     from varwheel.resolve.source import IndexSource
@@ -362,8 +364,10 @@ def _session(
     options = provider_options(settings, target, reporter=reporter)
     # abi_dependency reads the target's distributions; another machine's are unknown
     local = environment is not None and not target.is_cross
-    versions = installed_versions(environment) if local else None  # type: ignore[arg-type]
-    kept = installed_from_env(environment) if local and keep_installed else {}  # type: ignore[arg-type]
+    # one scan of the environment: every version (abi_dependency) and the resolver's view
+    dists = installed_distributions(environment) if local else None  # type: ignore[arg-type]
+    versions = None if dists is None else {n: d.version for n, d in dists.items()}
+    kept = installed_from_env(environment, dists) if local and keep_installed else {}  # type: ignore[arg-type]
     marker_env = target.marker_env
 
     def support_adding(adding: Mapping[str, str]) -> Any:
@@ -460,8 +464,9 @@ def execute(
 
     from varwheel.install.check import dependency_problems
     from varwheel.install.installed import installed_from_env
-    from varwheel.install.transaction import direct_url_documents, install_wheels
+    from varwheel.install.transaction import install_wheels
     from varwheel.resolve.hashes import check_hashes, check_hashes_given
+    from varwheel.resolve.report import direct_url_documents
     from varwheel.resolve.verify import verify_downloads
 
     reporter = reporter if reporter is not None else plan.reporter
@@ -500,7 +505,7 @@ def _installed_after(
     """The environment after ``txn`` from the plan's scan and what was installed, without
     scanning it again; None when that is not known (no scan in the plan, a recovered journal,
     a package whose metadata was never read)."""
-    from varwheel.resolve.provider import InstalledDist
+    from varwheel.install.installed import InstalledDist
 
     if not plan._scanned or txn.recovered or any(p.metadata is None for p in todo):
         return None

@@ -11,7 +11,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
 if TYPE_CHECKING:
-    from varwheel.resolve.provider import InstalledDist
+    from varwheel.install.installed import InstalledDist
 
 
 def dependency_problems(

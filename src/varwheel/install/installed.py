@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,9 +22,9 @@ from varwheel.errors import InstallError
 
 if TYPE_CHECKING:  # environment.py imports this module
     from varwheel.install.environment import TargetEnvironment
-    from varwheel.resolve.provider import InstalledDist
 
 __all__ = [
+    "InstalledDist",
     "InstalledDistribution",
     "installed_distributions",
     "installed_from_env",
@@ -47,6 +47,19 @@ class InstalledDistribution:
     variant_label: str | None
     variant_properties: tuple[str, ...]
     requested: bool
+
+
+@dataclass(frozen=True)
+class InstalledDist:
+    """What resolution and pip's check need of an ``InstalledDistribution``: a valid version,
+    Requires-Dist, and for a variant wheel its label and raw ``variant.json`` (for its
+    markers); built by ``installed_from_env``."""
+
+    name: NormalizedName
+    version: Version
+    requires_dist: tuple[str, ...] = ()
+    label: str | None = None
+    variant_json: bytes | None = None
 
 
 def _read_text(path: Path) -> str | None:
@@ -193,13 +206,15 @@ def record_owners(
     return owners
 
 
-def installed_from_env(env: TargetEnvironment) -> dict[NormalizedName, InstalledDist]:
+def installed_from_env(
+    env: TargetEnvironment,
+    dists: Mapping[NormalizedName, InstalledDistribution] | None = None,
+) -> dict[NormalizedName, InstalledDist]:
     """What the resolver (and pip's check) needs of each installed distribution: version,
     Requires-Dist and variant; distributions with an invalid version are left out."""
-    from varwheel.resolve.provider import InstalledDist
-
     out: dict[NormalizedName, InstalledDist] = {}
-    for name, dist in installed_distributions(env).items():
+    scanned = installed_distributions(env) if dists is None else dists  # one scan per caller
+    for name, dist in scanned.items():
         try:
             version = Version(dist.version)
         except ValueError:  # InvalidVersion, or past int()'s digit limit: not comparable

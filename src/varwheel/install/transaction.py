@@ -58,12 +58,11 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from varwheel.errors import InstallError, StuckTransaction
-from varwheel.index.hashes import file_digest
 from varwheel.install import journal
 from varwheel.install.destinations import STATE_DIR, EnvironmentLayout
 from varwheel.install.environment import TargetEnvironment
@@ -81,9 +80,6 @@ from varwheel.install.unpacked import (
     place,
 )
 from varwheel.install.wheelcheck import CheckedWheel
-
-if TYPE_CHECKING:
-    from varwheel.resolve.resolver import ResolvedPackage
 
 __all__ = [
     "InstallResult",
@@ -975,24 +971,6 @@ def _same_content(a: str, b: str) -> bool:
         return not os.path.islink(a) and not os.path.islink(b) and filecmp.cmp(a, b, shallow=False)
     except OSError:
         return False
-
-
-def direct_url_documents(
-    todo: Sequence[ResolvedPackage], paths: Sequence[Path]
-) -> dict[str, dict[str, Any]]:
-    """PEP 610 ``direct_url.json`` documents of the packages named by path or URL, keyed by
-    project; a URL given without a hash gets the sha256 of the wheel that is installed."""
-    out: dict[str, dict[str, Any]] = {}
-    for pkg, path in zip(todo, paths, strict=True):
-        file = pkg.candidate.file
-        if not pkg.is_direct or file is None:
-            continue
-        archive_info: dict[str, Any] = {"hashes": dict(file.hashes)}
-        if not file.hashes:
-            digest = file_digest(path, "sha256")
-            archive_info = {"hashes": {"sha256": digest}, "hash": f"sha256={digest}"}
-        out[pkg.name] = {"url": file.url, "archive_info": archive_info}
-    return out
 
 
 def install_wheels(

@@ -4,29 +4,16 @@ each version (see ``candidates.choose``), identifiers ``name`` or ``name[extra,.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
-from packaging.version import Version
 from resolvelib import AbstractProvider
 
+from varwheel.install.installed import InstalledDist
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.finder import Finder
-
-
-@dataclass(frozen=True)
-class InstalledDist:
-    """A distribution already in the target environment; ``variant_json`` is the raw
-    ``*.dist-info/variant.json`` of an installed variant wheel (for its markers)."""
-
-    name: NormalizedName
-    version: Version
-    requires_dist: tuple[str, ...] = ()
-    label: str | None = None
-    variant_json: bytes | None = None
 
 
 def identifier(name: str, extras: Iterable[str] = ()) -> str:

@@ -9,12 +9,14 @@ variant wheel, ``null`` for a non-variant wheel (or one built from an sdist).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from packaging.metadata import RawMetadata
 
 from varwheel import __version__
+from varwheel.index.hashes import file_digest
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.metadata import metadata_json
 from varwheel.resolve.resolver import Resolution, ResolvedPackage
@@ -96,3 +98,21 @@ def build_report(
         "install": items,
         "environment": dict(marker_env),
     }
+
+
+def direct_url_documents(
+    todo: Sequence[ResolvedPackage], paths: Sequence[Path]
+) -> dict[str, dict[str, Any]]:
+    """PEP 610 ``direct_url.json`` documents of the packages named by path or URL, keyed by
+    project; a URL given without a hash gets the sha256 of the wheel that is installed."""
+    out: dict[str, dict[str, Any]] = {}
+    for pkg, path in zip(todo, paths, strict=True):
+        file = pkg.candidate.file
+        if not pkg.is_direct or file is None:
+            continue
+        archive_info: dict[str, Any] = {"hashes": dict(file.hashes)}
+        if not file.hashes:
+            digest = file_digest(path, "sha256")
+            archive_info = {"hashes": {"sha256": digest}, "hash": f"sha256={digest}"}
+        out[pkg.name] = {"url": file.url, "archive_info": archive_info}
+    return out
