@@ -219,3 +219,33 @@ def test_commands_without_configured_settings_ignore_a_broken_config(tmp_path: P
         api.Settings.load()
     settings = api.Settings.from_flags(api.Flags(python="3.12", break_system_packages=True))
     assert settings.python == "3.12" and settings.break_system_packages
+
+
+def test_execute_opens_each_wheel_at_most_twice(
+    tmp_path: Path, wheels: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verification reads two members; validation and unpacking (into the unpacked-wheel
+    cache) read the archive once more: never the three opens of verify, check and installer."""
+    import zipfile
+
+    venv = make_venv(tmp_path / "venv")
+    settings = api.Settings(python=str(venv))
+    env = api.find_environment(settings)
+    target = api.target_for(settings, env).with_profile(
+        write_profile(tmp_path / "gpu.toml", cuda=["12.8", "12.0"])
+    )
+    opened: list[object] = []
+    real_init = zipfile.ZipFile.__init__
+
+    def counting_init(self: zipfile.ZipFile, file: object, *args: object, **kw: object) -> None:
+        opened.append(file)
+        real_init(self, file, *args, **kw)  # type: ignore[arg-type]
+
+    with api.plan_install(
+        ["vdemo"], settings, target, environment=env, source=MemorySource(wheels)
+    ) as plan:
+        monkeypatch.setattr(zipfile.ZipFile, "__init__", counting_init)
+        result = api.execute(plan, env)
+        monkeypatch.undo()
+    assert len(result.installed) == 2
+    assert len(opened) <= 2 * len(result.installed), opened

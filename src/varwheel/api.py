@@ -465,9 +465,9 @@ def execute(
     from varwheel.install.check import dependency_problems
     from varwheel.install.installed import installed_from_env
     from varwheel.install.transaction import install_wheels
+    from varwheel.install.verify import verify_download
     from varwheel.resolve.hashes import check_hashes, check_hashes_given
     from varwheel.resolve.report import direct_url_documents
-    from varwheel.resolve.verify import verify_downloads
 
     reporter = reporter if reporter is not None else plan.reporter
     todo = plan.to_install
@@ -481,8 +481,14 @@ def execute(
         paths = _fetch_wheels(plan, todo, Path(tmp), reporter)
         if hashes:
             check_hashes(todo, paths, hashes)
-        for line in verify_downloads(todo, paths):
-            reporter.warning(line)
+        # each wheel declares what chose it (PEP 825 variant.json, PEP 658 METADATA); sdists
+        # built here are non-variant by construction (PEP 817 §8.3)
+        for pkg, path in zip(todo, paths, strict=True):
+            if pkg.candidate.is_sdist:
+                continue
+            md = pkg.choice.metadata if pkg.choice is not None else None
+            for line in verify_download(path, pkg.candidate, md, pkg.metadata):
+                reporter.warning(line)
         txn = install_wheels(
             environment,
             paths,

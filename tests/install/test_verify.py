@@ -22,9 +22,9 @@ from varwheel.errors import DownloadMismatch
 from varwheel.index.static import write_static_index
 from varwheel.install.environment import find_target_environment
 from varwheel.install.installed import installed_distributions
+from varwheel.install.verify import verify_download
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.metadata import parse_core_metadata, read_wheel_metadata
-from varwheel.resolve.verify import verify_download
 from varwheel.spec.filenames import parse_wheel_filename
 from varwheel.spec.metadata import dump_json, load_variant_json
 from varwheel.spec.properties import VariantProperty
