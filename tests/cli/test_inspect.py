@@ -182,13 +182,15 @@ def test_broken_files_exit_2_with_one_line(
         assert "Traceback" not in err
 
 
-def test_verbose_shows_the_exception(tmp_path: Path) -> None:
+def test_verbose_shows_the_exception(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "x-1.0-variants.json"
     path.write_text("{")
     from varwheel.errors import InvalidMetadata
 
-    with pytest.raises(InvalidMetadata):
-        main(["--verbose", "inspect", str(path)])
+    assert main(["--verbose", "inspect", str(path)]) == 2  # the same exit code as without -v
+    err = capsys.readouterr().err
+    assert "Traceback" in err and InvalidMetadata.__name__ in err
+    assert err.rstrip().splitlines()[-1].startswith("varwheel: error: ")
 
 
 def _run_varwheel(*args: str, prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
