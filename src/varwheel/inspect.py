@@ -9,8 +9,9 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from varwheel.codes import FileKind
 from varwheel.errors import InvalidFilename, InvalidMetadata
 from varwheel.safeparse import path_problem, toml_loads
 from varwheel.spec.filenames import (
@@ -35,7 +36,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-FileKind = Literal["wheel", "variant.json", "variants.json", "pyproject"]
 
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 
@@ -60,16 +60,16 @@ def detect_kind(path: Path, head: bytes, source: str | None = None) -> FileKind:
     """Tell the kind of file by its name, then by its first bytes."""
     name = path.name
     if name.endswith(".whl") or head.startswith(b"PK\x03\x04"):
-        return "wheel"
+        return FileKind.WHEEL
     if name.endswith(".toml"):
-        return "pyproject"
+        return FileKind.PYPROJECT
     if name.endswith(VARIANTS_JSON_SUFFIX):
-        return "variants.json"
+        return FileKind.VARIANTS_JSON
     if name.startswith("variant.json"):
-        return "variant.json"
+        return FileKind.VARIANT_JSON
     if head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
         # a JSON document under another name: read it as index-level metadata (any label count)
-        return "variants.json"
+        return FileKind.VARIANTS_JSON
     raise InvalidMetadata(
         "cannot tell what this file is: expected a .whl, variant.json, *-variants.json or pyproject.toml",
         source=source or printable(str(path)),
@@ -158,11 +158,11 @@ def inspect_wheel(path: Path, source: str | None = None) -> Inspection:
             raise InvalidMetadata(
                 f"variant wheel (label {label!r}) has no *.dist-info/variant.json", source=source
             )
-        return _inspection(path, "wheel", None)
+        return _inspection(path, FileKind.WHEEL, None)
     member = info.filename
     member_source = f"{source}!{printable(member)}"
     md = load_wheel_variant_json(data, label, source=member_source)
-    return _inspection(path, "wheel", md, wheel_label=label, member=member)
+    return _inspection(path, FileKind.WHEEL, md, wheel_label=label, member=member)
 
 
 def inspect_path(path: Path | str) -> Inspection:
@@ -175,11 +175,11 @@ def inspect_path(path: Path | str) -> Inspection:
     _check_regular_file(path, source)
     data = _read(path, source)
     kind = detect_kind(path, data[:16], source)
-    if kind == "wheel":
+    if kind == FileKind.WHEEL:
         return inspect_wheel(path, source)
-    if kind == "pyproject":
+    if kind == FileKind.PYPROJECT:
         return _inspection(path, kind, load_pyproject(_load_toml(data, source), source=source))
-    if kind == "variant.json":
+    if kind == FileKind.VARIANT_JSON:
         return _inspection(path, kind, load_variant_json(data, source=source))
     extra: dict[str, Any] = {}
     if path.name.endswith(VARIANTS_JSON_SUFFIX):
@@ -194,7 +194,7 @@ def inspect_path(path: Path | str) -> Inspection:
 def inspection_to_json(ins: Inspection) -> dict[str, Any]:
     """A stable, machine-readable view of an inspection (``varwheel inspect --json``)."""
     out: dict[str, Any] = {"path": ins.path, "kind": ins.kind, "variant": ins.metadata is not None}
-    if ins.kind == "wheel":
+    if ins.kind == FileKind.WHEEL:
         out["wheel"] = {"label": ins.wheel_label, "member": ins.member}
     if ins.project is not None:
         out["project"] = {"name": ins.project, "version": ins.version}

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from packaging.markers import InvalidMarker as PackagingInvalidMarker
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
 
+from varwheel.codes import ReasonCode
 from varwheel.errors import InvalidMetadata
 from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
 from varwheel.spec.properties import VariantProperty, group_by_feature
@@ -86,7 +87,7 @@ class Reason:
     feature-unsupported, forbidden, variants-disabled, not-requested.
     """
 
-    code: str
+    code: ReasonCode
     message: str
     namespace: str | None = None
     feature: str | None = None
@@ -125,7 +126,7 @@ def failure_reason(
     if features is None:
         why = supported.unavailable.get(ns) or f"no provider result for namespace '{ns}'"
         return Reason(
-            "namespace-unavailable",
+            ReasonCode.NAMESPACE_UNAVAILABLE,
             f"{needs}; {why}",
             namespace=ns,
             feature=feature,
@@ -139,7 +140,7 @@ def failure_reason(
     else:
         why = "target has no supported values"
     return Reason(
-        "feature-unsupported",
+        ReasonCode.FEATURE_UNSUPPORTED,
         f"{needs}; {why}",
         namespace=ns,
         feature=feature,

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from varwheel.codes import ReasonCode
 from varwheel.errors import InvalidProperty
 from varwheel.spec.compat import Reason, SupportedProperties, failure_reason, first_failure
 from varwheel.spec.model import VariantMetadata
@@ -280,16 +281,19 @@ def _pre_rejection(
     forbids: tuple[ForbidPattern, ...],
 ) -> Reason | None:
     if not prefs.variants_enabled:
-        return Reason("variants-disabled", f"variant '{label}': variant wheels are disabled")
+        return Reason(
+            ReasonCode.VARIANTS_DISABLED, f"variant '{label}': variant wheels are disabled"
+        )
     if prefs.variant is not None and label != prefs.variant:
         return Reason(
-            "not-requested", f"variant '{label}' is not the requested variant '{prefs.variant}'"
+            ReasonCode.NOT_REQUESTED,
+            f"variant '{label}' is not the requested variant '{prefs.variant}'",
         )
     for pattern in forbids:
         for prop in props:
             if pattern.matches(prop):
                 return Reason(
-                    "forbidden",
+                    ReasonCode.FORBIDDEN,
                     f"variant '{label}' has {prop}: forbidden by --forbid {pattern.text}",
                     namespace=prop.namespace,
                     feature=prop.feature,
@@ -300,7 +304,9 @@ def _pre_rejection(
 
 def _unordered(props: tuple[VariantProperty, ...]) -> Reason:
     # Only reachable when support and order disagree, which build_order rules out.
-    return Reason("feature-unsupported", f"no supported value for {', '.join(map(str, props))}")
+    return Reason(
+        ReasonCode.FEATURE_UNSUPPORTED, f"no supported value for {', '.join(map(str, props))}"
+    )
 
 
 def describe_decision(first: RankedVariant, second: RankedVariant | None) -> str:

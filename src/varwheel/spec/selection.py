@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from varwheel.codes import ReasonCode
 from varwheel.spec.compat import (
     Reason,
     SupportedProperties,
@@ -112,12 +113,12 @@ def _label_reason(
         return rejected[label]
     if md is None or ranking is None:
         return Reason(
-            "no-metadata",
+            ReasonCode.NO_METADATA,
             f"{wheel.filename}: no variant metadata for this version, so variant wheels are "
             "incompatible (PEP 817 §6.1 step 5)",
         )
     return Reason(
-        "label-not-in-metadata",
+        ReasonCode.LABEL_NOT_IN_METADATA,
         f"{wheel.filename}: label '{label}' is not in the variant metadata, so the wheel is "
         "incompatible (PEP 817 §6.1 step 6)",
     )
@@ -158,7 +159,8 @@ def select_wheels(
                 RejectedWheel(
                     wheel,
                     Reason(
-                        "tag-mismatch", f"{wheel.filename}: tags {tags} do not match the target"
+                        ReasonCode.TAG_MISMATCH,
+                        f"{wheel.filename}: tags {tags} do not match the target",
                     ),
                 )
             )
@@ -167,7 +169,7 @@ def select_wheels(
         if label is None:
             if prefs.variant is not None:
                 reason = Reason(
-                    "not-requested",
+                    ReasonCode.NOT_REQUESTED,
                     f"{wheel.filename}: non-variant wheel, but variant '{prefs.variant}' was requested",
                 )
                 rejected.append(RejectedWheel(wheel, reason))
@@ -206,12 +208,12 @@ def select_wheels(
 def _wheel_pre_reason(wheel: WheelFilename, label: str, prefs: Preferences) -> Reason | None:
     if not prefs.variants_enabled:
         return Reason(
-            "variants-disabled",
+            ReasonCode.VARIANTS_DISABLED,
             f"{wheel.filename}: variant wheels are disabled (non-variant wheels only)",
         )
     if prefs.variant is not None and label != prefs.variant:
         return Reason(
-            "not-requested",
+            ReasonCode.NOT_REQUESTED,
             f"{wheel.filename}: label '{label}' is not the requested variant '{prefs.variant}'",
         )
     return None
