@@ -138,7 +138,7 @@ def check_wheel(path: Path | str, *, unpack_to: Path | None = None) -> CheckedWh
 
     With ``unpack_to`` (a new, empty directory the caller discards when this raises), each
     member is also written there as it is hashed (one decompression for both), read-only
-    (``0o444``, ``0o555`` when executable); a failed write is ``UnpackFailed``."""
+    (``0o444``, ``0o555`` when executable, less the umask); a failed write is ``UnpackFailed``."""
     path = Path(path)
     filename = parse_wheel_filename(path.name)
     try:
@@ -301,6 +301,7 @@ def _check_record(
     # Only now read the data: every member streamed once (in archive order), CRC and declared
     # size checked by ``stream_member``, the RECORD hash computed chunk by chunk.
     unpacked: list[UnpackedMember] = []
+    made: set[str] = set()
     for member, info in infos.items():
         hash_field = listed.get(member, ("", ""))[0]
         algorithm, _, expected = hash_field.partition("=")
@@ -308,7 +309,7 @@ def _check_record(
         if unpack_to is None:
             digest = _digest(algorithm or "sha256", chunks)[0]
         else:
-            digest, written = _unpack(unpack_to, info, algorithm or "sha256", chunks)
+            digest, written = _unpack(unpack_to, info, algorithm or "sha256", chunks, made)
             unpacked.append(written)
         if hash_field and digest != expected:
             raise _fail(path, f"hash mismatch for {show(member)} (RECORD says {show(hash_field)})")
@@ -316,7 +317,7 @@ def _check_record(
 
 
 def _unpack(
-    root: Path, info: zipfile.ZipInfo, algorithm: str, chunks: Iterator[bytes]
+    root: Path, info: zipfile.ZipInfo, algorithm: str, chunks: Iterator[bytes], made: set[str]
 ) -> tuple[str, UnpackedMember]:
     """Write one member under ``root`` while hashing it (RECORD's algorithm, and sha256 for
     the installed RECORD). Names were checked by ``check_entries`` before: relative, no ``..``,
@@ -329,8 +330,13 @@ def _unpack(
     size = 0
     target = os.path.join(root, *info.filename.split("/"))
     try:
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        parent = os.path.dirname(target)
+        if parent not in made:
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        # created read-only: the mode binds later opens, not this descriptor
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        fd = os.open(target, flags, 0o555 if executable else 0o444)
     except OSError as exc:
         raise UnpackFailed(exc) from None
     try:
@@ -340,7 +346,6 @@ def _unpack(
                 sha256.update(chunk)
             size += len(chunk)
             _write_all(fd, chunk)
-        os.fchmod(fd, 0o555 if executable else 0o444)
     except OSError as exc:
         raise UnpackFailed(exc) from None
     finally:
