@@ -226,3 +226,71 @@ def test_cli_inputs_that_used_to_crash_are_one_line(tmp_path: Path, argv: list[s
     )
     assert "Traceback" in verbose.stderr  # -v shows what happened
     assert verbose.returncode == done.returncode  # ... and keeps the documented exit code
+
+
+# --- start-up: what a run imports (issue 10) -----------------------------------------------------
+
+# third-party layers that only running a command may need
+_HEAVY = ("packaging", "rich", "urllib3", "resolvelib", "installer", "build", "tomli_w")
+
+
+def _modules_after(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The modules loaded by a real ``python -m varwheel ARGS`` run, read at interpreter exit."""
+    probe = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print('MODULES', ' '.join(sys.modules), file=sys.stderr))\n"
+        f"sys.argv = ['varwheel', *{list(args)!r}]\n"
+        "runpy.run_module('varwheel', run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
+    return set(line.split()[1:]), done
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in _HEAVY}
+
+
+def test_version_imports_neither_the_parser_nor_any_layer() -> None:
+    modules, done = _modules_after("--version")
+    assert done.returncode == 0 and done.stdout.startswith("varwheel ")
+    ours = {m for m in modules if m.split(".")[0] == "varwheel"}
+    assert ours <= {"varwheel", "varwheel.__main__", "varwheel.cli", "varwheel.cli.main",
+                    "varwheel.cli.exitcodes", "varwheel.errors"}  # fmt: skip
+    assert not _heavy(modules)
+    assert "argparse" not in modules
+
+
+def test_top_level_help_imports_no_command() -> None:
+    modules, done = _modules_after("--help")
+    assert done.returncode == 0 and "install" in done.stdout
+    assert not {m for m in modules if m.startswith("varwheel.cli.cmd_")}
+    assert not {m for m in modules if m.split(".")[0] == "varwheel"} - {
+        "varwheel", "varwheel.__main__", "varwheel.cli", "varwheel.cli.main",
+        "varwheel.cli.exitcodes", "varwheel.errors",
+    }  # fmt: skip
+    assert not _heavy(modules)
+
+
+def test_command_help_imports_that_command_alone() -> None:
+    modules, done = _modules_after("install", "--help")
+    assert done.returncode == 0 and "--find-links" in done.stdout
+    assert {m for m in modules if m.startswith("varwheel.cli.cmd_")} == {"varwheel.cli.cmd_install"}
+    assert not _heavy(modules)
+
+
+def test_summaries_are_the_commands_own_help_lines() -> None:
+    full = cli_main.build_parser(None)
+    sub = next(a for a in full._actions if a.dest == "command")
+    assert {a.dest: a.help for a in sub._choices_actions} == cli_main.SUMMARIES
+    assert full.format_help() == cli_main.build_parser(None, summaries=True).format_help()
+
+
+def test_a_command_without_summary_is_still_listed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(cli_main.SUMMARIES, "unmake-variant")
+    parser = cli_main.build_parser(None, summaries=True)
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert set(sub.choices) == set(cli_main.COMMANDS)
+    assert "turn a variant wheel back" in parser.format_help()

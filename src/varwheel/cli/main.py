@@ -37,6 +37,31 @@ COMMANDS = {
 # one module may register several commands (make-variant, unmake-variant): import it once
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
+# command name -> its one-line help, for ``varwheel --help`` (and a bad or missing command), which
+# then imports no command module and none of the layers behind them. A command missing here is
+# registered from its module instead; tests/cli/test_main.py checks the text equals register()'s.
+SUMMARIES = {
+    "inspect": "validate and show the variant metadata of a wheel, variant.json, "
+    "*-variants.json or pyproject.toml",
+    "label": "print the default variant label of a set of properties",
+    "detect": "show what this machine supports, per variant provider",
+    "cache": "show or clear varwheel's cache",
+    "install": "install packages, choosing the best wheel variant for this machine",
+    "explain": "show how the wheel of a package is chosen for this target",
+    "list": "list installed distributions and their variant labels",
+    "uninstall": "remove installed distributions",
+    "build": "build a plain or variant wheel with the project's PEP 517 backend",
+    "make-variant": "turn a plain wheel into a variant wheel (adds variant.json and the label)",
+    "unmake-variant": "turn a variant wheel back into a plain wheel",
+    "repair": "run a wheel repair tool on a variant wheel, keeping its label and variant.json",
+    "matrix": "print the declared build matrix ([tool.varwheel.build]) for CI, or its coverage",
+    "check": "lint a release directory or a project's declared variants",
+    "index": "build a static simple index, or merge CI artifact directories",
+    "publish": "check a release and upload it to an index server",
+    "lock": "write a pylock.toml (PEP 751) that keeps the variant choice for install time",
+    "sync": "install exactly what a pylock.toml selects for this machine, removing the rest",
+}
+
 INTERRUPTED = 130  # = exitcodes.INTERRUPTED; here so that reporting it needs no import
 
 
@@ -52,8 +77,26 @@ def _requested_command(argv: Sequence[str]) -> str | None:
     return None
 
 
-def build_parser(command: str | None = None):  # type: ignore[no-untyped-def]  # argparse lazily
-    """The parser with every command, or with ``command`` alone when it is given."""
+def _asks_version(argv: Sequence[str]) -> bool:
+    """``--version`` comes before any ``-h``: argparse would act on the first of them too."""
+    for arg in argv:
+        if arg in ("-h", "--help"):
+            return False
+        if arg == "--version":
+            return True
+    return False
+
+
+def _commands_of(module: str) -> list[str]:
+    return [name for name, registered_by in COMMANDS.items() if registered_by == module]
+
+
+def build_parser(command: str | None = None, *, summaries: bool = False):  # type: ignore[no-untyped-def]  # argparse lazily
+    """The parser with every command, or with ``command`` alone when it is given.
+
+    With ``summaries``, a command listed in ``SUMMARIES`` is added by name and help line only
+    (enough to list it, not to run it): for the top-level help, which imports no command.
+    """
     import argparse
     import importlib
 
@@ -68,7 +111,16 @@ def build_parser(command: str | None = None):  # type: ignore[no-untyped-def]  #
         "-v", "--verbose", action="store_true", help="show tracebacks and debug output"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    modules = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
+    if command in COMMANDS:
+        modules: Sequence[str] = [COMMANDS[command]]
+    else:
+        modules = list(COMMAND_MODULES)
+        if summaries:  # a module is skipped only when every command it registers is summarised
+            skipped = {m for m in modules if all(c in SUMMARIES for c in _commands_of(m))}
+            for listed, module in COMMANDS.items():
+                if module in skipped:
+                    sub.add_parser(listed, help=SUMMARIES[listed])
+            modules = [m for m in modules if m not in skipped]
     for name in modules:
         try:
             module = importlib.import_module(name)
@@ -98,7 +150,13 @@ def _run(argv: list[str], state: dict[str, bool]) -> int:
 
     from varwheel.cli import exitcodes
 
-    parser = build_parser(_requested_command(argv))
+    command = _requested_command(argv)
+    if command is None and _asks_version(argv):  # before argparse: start-up near bare Python
+        from varwheel import __version__
+
+        print(f"varwheel {__version__}")
+        return exitcodes.OK
+    parser = build_parser(command, summaries=command is None)
     args = parser.parse_args(argv)
     state["verbose"] = bool(getattr(args, "verbose", False))
     if not getattr(args, "func", None):
