@@ -249,3 +249,18 @@ def test_execute_opens_each_wheel_at_most_twice(
         monkeypatch.undo()
     assert len(result.installed) == 2
     assert len(opened) <= 2 * len(result.installed), opened
+
+
+def test_public_surface_is_complete_and_documented() -> None:
+    import inspect as pyinspect
+
+    import varwheel
+    from varwheel import codes, reporter, settings, target
+    from varwheel.resolve import source
+
+    for module in (api, settings, target, reporter, codes, source):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if pyinspect.isfunction(obj) or pyinspect.isclass(obj):
+                assert obj.__doc__, f"{module.__name__}.{name} has no docstring"
+    assert (Path(varwheel.__file__).parent / "py.typed").is_file()

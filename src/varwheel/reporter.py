@@ -27,6 +27,8 @@ Progress = Callable[["ProgressEvent"], None]
 
 
 class EventKind(str, enum.Enum):
+    """What an :class:`Event` is: a warning, a note, or the environment a command acts on."""
+
     WARNING = "warning"
     NOTE = "note"
     ENVIRONMENT = "environment"
