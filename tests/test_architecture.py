@@ -45,7 +45,6 @@ NOT_YET_ON_THE_API = frozenset(
         "cmd_publish",
         "cmd_repair",
         "cmd_sync",
-        "provider_options",
     }
 )
 
