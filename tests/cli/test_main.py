@@ -294,3 +294,19 @@ def test_a_command_without_summary_is_still_listed(monkeypatch: pytest.MonkeyPat
     sub = next(a for a in parser._actions if a.dest == "command")
     assert set(sub.choices) == set(cli_main.COMMANDS)
     assert "turn a variant wheel back" in parser.format_help()
+
+
+def test_no_op_install_imports_no_lock_reader(tmp_path: Path) -> None:
+    from tests.helpers.envs import make_venv, venv_python
+    from tests.helpers.wheels import build_wheel
+
+    links = tmp_path / "links"
+    build_wheel(links, "noopdemo", "1.0")
+    python = str(venv_python(make_venv(tmp_path / "venv")))
+    install = ("install", "--python", python, "--no-index", "--find-links", str(links))
+    first = _varwheel(*install, "noopdemo")
+    assert first.returncode == 0, first.stderr
+    modules, again = _modules_after(*install, "noopdemo")
+    assert again.returncode == 0 and "noopdemo" in again.stdout + again.stderr
+    # the pylock.toml reader is for `-r pylock.toml` only
+    assert not {"varwheel.lock.read", "packaging.pylock"} & modules

@@ -67,9 +67,11 @@ def run(args: argparse.Namespace) -> int:
 def lock_path_of(args: argparse.Namespace) -> Path | None:
     """The one ``-r`` file that is a PEP 751 lock (``pylock.toml``, ``pylock.<name>.toml``);
     mixing it with other requirements is refused (a lock is the whole set)."""
+    files = list(getattr(args, "requirement_files", None) or ())
+    if not files:  # the common case: no lock reader (packaging.pylock, TOML) to import
+        return None
     from varwheel.lock.read import is_lock_path
 
-    files = list(getattr(args, "requirement_files", None) or ())
     locks = [f for f in files if is_lock_path(f)]
     if not locks:
         return None
