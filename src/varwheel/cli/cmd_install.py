@@ -85,10 +85,9 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from varwheel import api
     from varwheel.cli.cmd_sync import install_from_lock, lock_path_of
+    from varwheel.cli.plain import make_console
     from varwheel.cli.render import ConsoleReporter, render_installed, render_plan
 
     lock_path = lock_path_of(args)  # -r pylock.toml: install what the lock selects (PEP 751)
@@ -103,7 +102,10 @@ def run(args: argparse.Namespace) -> int:
         args.requirements, files=args.requirement_files, constraint_files=args.constraint_files
     )
     settings = api.Settings.load(flags_from_args(args), requirements=reqs.options)
-    console = Console(stderr=args.report == "-", highlight=False, soft_wrap=True, quiet=args.quiet)
+    # rich only on a terminal (progress bars); plain lines to a pipe or file (start-up time)
+    console = make_console(
+        stderr=args.report == "-", quiet=args.quiet, highlight=False, soft_wrap=True
+    )
     reporter = ConsoleReporter(console, quiet=args.quiet)
     # a dry run acts on the same target as the real run: same errors, same installed packages
     env = api.find_environment(settings, access=api.Access.CHANGE, reporter=reporter)

@@ -8,8 +8,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
-
+from varwheel.cli.plain import escape  # = rich.markup.escape, without importing rich
 from varwheel.codes import ExplainStatus, ReasonCode
 from varwheel.reporter import Event, EventKind, Progress, Reporter
 
