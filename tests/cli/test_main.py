@@ -279,6 +279,8 @@ def test_command_help_imports_that_command_alone() -> None:
     assert done.returncode == 0 and "--find-links" in done.stdout
     assert {m for m in modules if m.startswith("varwheel.cli.cmd_")} == {"varwheel.cli.cmd_install"}
     assert not _heavy(modules)
+    # settings' and target's dataclasses wait until the command runs
+    assert not {"varwheel.settings", "varwheel.target", "dataclasses"} & modules
 
 
 def test_summaries_are_the_commands_own_help_lines() -> None:
@@ -312,3 +314,10 @@ def test_no_op_install_imports_no_lock_reader(tmp_path: Path) -> None:
     assert not {"varwheel.lock.read", "packaging.pylock"} & modules
     assert not {m for m in modules if m.split(".")[0] == "rich"}
     assert "Requirement already satisfied: noopdemo 1.0" in again.stdout
+
+
+def test_provider_timeout_help_shows_the_settings_default() -> None:
+    from varwheel.cli import provider_options
+    from varwheel.settings import DEFAULT_PROVIDER_TIMEOUT
+
+    assert provider_options.DEFAULT_TIMEOUT == DEFAULT_PROVIDER_TIMEOUT

@@ -12,10 +12,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from varwheel.settings import DEFAULT_PROVIDER_TIMEOUT as DEFAULT_TIMEOUT
-
 if TYPE_CHECKING:
     from varwheel.api import Config, ProviderOptions
+
+# = varwheel.settings.DEFAULT_PROVIDER_TIMEOUT (tests/cli/test_main.py checks): a copy, so that
+# building the parser does not import settings and its dataclasses (start-up time)
+DEFAULT_TIMEOUT = 10.0
 
 
 def add_provider_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,9 +12,6 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from varwheel.settings import Flags, Settings
-from varwheel.target import CrossTarget
-
 # Heavy layers (HTTP client, resolver, providers) are imported where used, so that building
 # the argument parser for every command stays cheap.
 if TYPE_CHECKING:
@@ -22,6 +19,8 @@ if TYPE_CHECKING:
     from packaging.utils import NormalizedName
 
     from varwheel.api import Config, Environment, IndexClient, Preferences, Reporter
+    from varwheel.settings import Flags, Settings
+    from varwheel.target import CrossTarget
 
 CROSS_TARGET_FLAGS = ("python_version", "platform", "implementation", "abi")
 
@@ -159,6 +158,8 @@ def cross_target_requested(args: argparse.Namespace) -> bool:
 
 
 def cross_target_from_args(args: argparse.Namespace) -> CrossTarget:
+    from varwheel.target import CrossTarget
+
     return CrossTarget(
         python_version=getattr(args, "python_version", None),
         platforms=tuple(getattr(args, "platform", None) or ()),
@@ -176,6 +177,8 @@ def flags_from_args(args: argparse.Namespace) -> Flags:
 
     def flag(name: str) -> bool:
         return bool(getattr(args, name, False))
+
+    from varwheel.settings import Flags
 
     profile = getattr(args, "profile", None)
     return Flags(
@@ -232,6 +235,8 @@ def preferences_from_args(args: argparse.Namespace, config: Config | None = None
 
 
 def _settings(args: argparse.Namespace, config: Config | None) -> Settings:
+    from varwheel.settings import Settings
+
     return Settings.load(
         flags_from_args(args), config=config if config is not None else load_config()
     )
@@ -268,6 +273,7 @@ def target_from_args(
     """The environment ``install`` changes (``require_env``) or ``explain`` reads
     (``api.find_environment``), with the cross-target flags applied to its tags and markers."""
     from varwheel.api import Access, find_environment
+    from varwheel.settings import Settings
 
     if reporter is None:
         from varwheel.cli.render import ConsoleReporter
