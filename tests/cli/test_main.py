@@ -311,7 +311,7 @@ def test_no_op_install_imports_no_lock_reader(tmp_path: Path) -> None:
     modules, again = _modules_after(*install, "noopdemo")
     assert again.returncode == 0 and "noopdemo" in again.stdout + again.stderr
     # the pylock.toml reader is for `-r pylock.toml` only; rich for a terminal only
-    assert not {"varwheel.lock.read", "packaging.pylock"} & modules
+    assert not {"varwheel.lock.read", "packaging.pylock", "varwheel.cli.cmd_sync"} & modules
     assert not {m for m in modules if m.split(".")[0] == "rich"}
     assert "Requirement already satisfied: noopdemo 1.0" in again.stdout
 

@@ -86,13 +86,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from varwheel import api
-    from varwheel.cli.cmd_sync import install_from_lock, lock_path_of
     from varwheel.cli.plain import make_console
     from varwheel.cli.render import ConsoleReporter, render_installed, render_plan
 
-    lock_path = lock_path_of(args)  # -r pylock.toml: install what the lock selects (PEP 751)
-    if lock_path is not None:
-        return install_from_lock(args, lock_path, sync=False)
+    if args.requirement_files:  # -r pylock.toml: install what the lock selects (PEP 751)
+        from varwheel.cli.cmd_sync import install_from_lock, lock_path_of
+
+        lock_path = lock_path_of(args)
+        if lock_path is not None:
+            return install_from_lock(args, lock_path, sync=False)
     if cross_target_requested(args) and not args.dry_run:
         raise InvalidInput(
             "--python-version/--platform/--implementation/--abi describe another machine: "
