@@ -172,3 +172,21 @@ def test_sdist_fallback_builds_a_non_variant_wheel(
     no_build = profile_session(client, target, gpu_profile, allow_sdists=False)
     with pytest.raises(ResolutionError, match="building from source is disabled"):
         no_build.resolve(reqs("sdpkg"))
+
+
+def test_a_wheel_whose_metadata_excludes_the_target_python_is_refused(
+    tmp_path: Path, target, cpu_profile: Path
+) -> None:
+    """Core metadata 1.2 Requires-Python read from the wheel itself (a find-links directory has
+    no data-requires-python): pip refuses such a wheel; it used to be installed."""
+    from helpers.wheels import build_wheel
+
+    build_wheel(tmp_path, "dual", "2.0", requires_python=">=3.99")
+    build_wheel(tmp_path, "odd", "1.0", requires_python="not a specifier")
+    with pytest.raises(
+        ResolutionError, match=r"dual-2\.0-py3-none-any\.whl: requires Python >=3\.99"
+    ):
+        session(tmp_path, target, cpu_profile).resolve(reqs("dual"))
+    # an unparsable value is ignored, as pip ignores it
+    res = session(tmp_path, target, cpu_profile).resolve(reqs("odd"))
+    assert [p.name for p in res.packages] == ["odd"]

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from packaging.metadata import RawMetadata
 from packaging.requirements import Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import Version
@@ -188,6 +189,7 @@ class Session:
             got = self.metadata(cand)
             assert got is not None
             raw = got
+            self._check_requires_python(cand, raw)
         deps = dependencies(
             raw,
             marker_env=self.marker_env,
@@ -197,6 +199,25 @@ class Session:
         )
         self._prefetcher.warm(deps, skip=self._prefetch_skip)
         return deps
+
+    def _check_requires_python(self, cand: Candidate, raw: RawMetadata) -> None:
+        """The wheel's own METADATA ``Requires-Python`` (core metadata 1.2), which a find-links
+        directory or a local wheel never states in ``data-requires-python``: refused as pip
+        refuses it, instead of installing a wheel the target cannot run. An unparsable value is
+        ignored, as pip does."""
+        text = raw.get("requires_python")
+        if not text:
+            return
+        try:
+            spec = SpecifierSet(text)
+            fits = spec.contains(self._pyver, prereleases=True)
+        except (InvalidSpecifier, ValueError):  # ValueError: a version past the digit limit
+            return
+        if not fits:
+            raise ResolutionError(
+                f"{cand.filename}: requires Python {_shown(text)} (its METADATA "
+                f"Requires-Python); the target is Python {self._pyver}"
+            )
 
     def close(self) -> None:
         """Stop background fetching; remove the wheels built from sdists unless the caller
@@ -413,3 +434,9 @@ __all__ = [
     "resolve",
     "split_identifier",
 ]
+
+
+def _shown(text: str) -> str:
+    """A value from a wheel's METADATA in a one-line message: control characters escaped, cut."""
+    clean = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return clean if len(clean) <= 120 else clean[:120] + "..."
