@@ -97,11 +97,10 @@ def run(args: argparse.Namespace) -> int:
         doc = {**result.to_json(), "target_environment": environment_json(as_described(env, args))}
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        from rich.console import Console
-
+        from varwheel.cli.plain import make_console
         from varwheel.cli.render import render_explanation
 
-        console = Console(highlight=False, soft_wrap=True)
+        console = make_console(highlight=False, soft_wrap=True)  # rich on a terminal only
         for res in result.packages:
             render_explanation(console, res, all_wheels=args.all_wheels)
     return 0 if result.all_chosen else 1

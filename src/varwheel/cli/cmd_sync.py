@@ -126,8 +126,7 @@ def plan_for(args: argparse.Namespace, lock_path: Path, *, writable: bool) -> tu
 
 
 def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) -> int:
-    from rich.console import Console
-
+    from varwheel.cli.plain import make_console
     from varwheel.install.installed import installed_distributions
     from varwheel.lock.plan import work_for
 
@@ -144,7 +143,8 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
                 f"{shown} does not apply to a lock file: it is the whole set, resolved"
             )
     lock, target, plan = plan_for(args, lock_path, writable=True)
-    console = Console(highlight=False, soft_wrap=True, quiet=bool(getattr(args, "quiet", False)))
+    quiet = bool(getattr(args, "quiet", False))
+    console = make_console(quiet=quiet, highlight=False, soft_wrap=True)  # rich on a terminal only
     installed = installed_distributions(target)
     work = work_for(plan, installed, force=bool(getattr(args, "force_reinstall", False)))
     wanted = {p.name for p in plan.items}
@@ -227,7 +227,7 @@ def protected(target: TargetEnvironment) -> frozenset[str]:
 
 
 def _describe(item: Any) -> str:
-    from rich.markup import escape
+    from varwheel.cli.plain import escape
 
     label = f"variant {item.label!r}" if item.label is not None else "non-variant"
     why = f": {item.decided_by}" if item.decided_by else ""
@@ -315,9 +315,7 @@ def explain_json(plan: LockPlan) -> dict[str, Any]:
 
 
 def explain_lock(args: argparse.Namespace, lock_path: Path) -> int:
-    from rich.console import Console
-    from rich.markup import escape
-
+    from varwheel.cli.plain import escape, make_console
     from varwheel.lock.select import NoLockedWheel
 
     try:
@@ -330,7 +328,7 @@ def explain_lock(args: argparse.Namespace, lock_path: Path) -> int:
         doc["environment"] = dict(target.marker_env)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console(highlight=False, soft_wrap=True)  # rich on a terminal only
     for pkg in doc["packages"]:
         chosen = pkg["chosen"]
         label = f"variant {chosen['label']!r}" if chosen["label"] is not None else "non-variant"
