@@ -114,6 +114,35 @@ def test_scikit_build_core_native_variant(
     }
 
 
+def test_scikit_build_core_native_matrix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """The whole declared matrix of the scikit-build-core example (v1-v4, null, non-variant),
+    each wheel tagged by the backend itself and checked by varwheel, each build's compiled ISA
+    as its label says."""
+    host = _host_level()
+    pytest.importorskip("scikit_build_core")
+    pytest.importorskip("variantlib")
+    if shutil.which("cmake") is None:
+        pytest.skip("cmake is not installed")
+    isolate_cli(tmp_path, monkeypatch)
+    (tmp_path / "config.toml").write_text("")
+    out = tmp_path / "dist"
+    argv = ["build", str(EXAMPLES / "fastsum-skbuild"), "--all", "--no-isolation",
+            "--skip-dependency-check", "-o", str(out)]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    wheels = {read_wheel_variant(p).label: p for p in out.glob("*.whl")}
+    assert sorted(wheels, key=str) == sorted(
+        [None, "null", *(f"x8664{v}" for v in LEVELS)], key=str
+    )
+    venv = make_venv(tmp_path / "venv")
+    for level in LEVELS[:host]:
+        isa = _install_and_ask(venv, wheels[f"x8664{level}"], tmp_path)
+        assert isa["level"] == level
+    for label in ("null", None):
+        assert _install_and_ask(venv, wheels[label], tmp_path)["level"] == "v1"
+
+
 def test_the_skbuild_example_carries_the_same_sources() -> None:
     # copies, not links: varwheel build refuses links that lead outside the project
     for name in ("__init__.py", "_fastsum.c"):
