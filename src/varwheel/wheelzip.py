@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 import struct
 import unicodedata
 import zipfile
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from varwheel.errors import VarwheelError
+from varwheel.fsutil import NotARegularFile, open_regular
 
 __all__ = [
     "CHUNK",
@@ -284,13 +284,11 @@ def _open_regular(path: Path | str) -> BinaryIO:
     """``path`` opened for reading if it is a regular file: a FIFO or device named ``x.whl``
     must not block or stream forever (opened non-blocking, then checked with ``fstat``)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return open_regular(path)
+    except NotARegularFile:
+        raise ArchiveError("not a regular file") from None
     except OSError as exc:
         raise ArchiveError(f"cannot be read ({exc.strerror or exc})") from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise ArchiveError("not a regular file")
-    return os.fdopen(fd, "rb")
 
 
 def _reason(exc: BaseException) -> str:

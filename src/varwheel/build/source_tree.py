@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from varwheel.errors import InvalidInput
+from varwheel.fsutil import FileTooLarge, NotARegularFile, read_regular
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,22 +134,17 @@ def read_project_file(path: Path, *, project: Path | None = None) -> Mapping[str
                 f"{path}: a symbolic link to {resolved}, outside the project; not read"
             )
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        data = read_regular(path, limit=MAX_PROJECT_FILE)
     except FileNotFoundError:
         raise InvalidInput(
             f"{path}: no such file (expected a project directory or its pyproject.toml)"
         ) from None
+    except NotARegularFile:
+        raise InvalidInput(f"{path}: not a regular file") from None
+    except FileTooLarge:
+        raise InvalidInput(f"{path}: larger than {MAX_PROJECT_FILE} bytes; not read") from None
     except OSError as exc:
         raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InvalidInput(f"{path}: not a regular file")
-        try:
-            data = fh.read(MAX_PROJECT_FILE + 1)
-        except OSError as exc:
-            raise InvalidInput(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_PROJECT_FILE:
-        raise InvalidInput(f"{path}: larger than {MAX_PROJECT_FILE} bytes; not read")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

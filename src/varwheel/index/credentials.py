@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from varwheel.errors import InvalidInput
+from varwheel.fsutil import FileTooLarge, NotARegularFile, read_regular
 from varwheel.index.http import split_credentials
 
 __all__ = [
@@ -86,22 +87,18 @@ def _env(environ: Mapping[str, str], suffix: str) -> tuple[str | None, str]:
 
 def _read_pypirc(path: Path) -> configparser.RawConfigParser:
     parser = configparser.RawConfigParser()
-    try:
-        # non-blocking, then fstat: a FIFO planted as ~/.pypirc must not hang the publish
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:  # a FIFO planted as ~/.pypirc must not hang the publish
+        data = read_regular(path, limit=_MAX_PYPIRC)
     except FileNotFoundError:
         return parser
+    except NotARegularFile:
+        raise InvalidRepositoryConfig(f"{path}: not a regular file") from None
+    except FileTooLarge:
+        raise InvalidRepositoryConfig(
+            f"{path}: larger than {_MAX_PYPIRC} bytes; not a .pypirc"
+        ) from None
     except OSError as exc:
         raise InvalidRepositoryConfig(f"{path}: cannot read: {exc.strerror or exc}") from None
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise InvalidRepositoryConfig(f"{path}: not a regular file")
-        try:
-            data = fh.read(_MAX_PYPIRC + 1)
-        except OSError as exc:
-            raise InvalidRepositoryConfig(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > _MAX_PYPIRC:
-        raise InvalidRepositoryConfig(f"{path}: larger than {_MAX_PYPIRC} bytes; not a .pypirc")
     try:
         text = data.decode("utf-8-sig")  # Notepad's byte order mark is not a syntax error
     except UnicodeDecodeError as exc:

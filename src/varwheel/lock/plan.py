@@ -10,8 +10,6 @@ dependency set was computed from it); otherwise nothing is installed.
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from urllib.parse import unquote, urlparse
 from packaging.utils import NormalizedName
 
 from varwheel.errors import DownloadMismatch, HashMismatch, IndexFetchError
+from varwheel.fsutil import NotARegularFile, open_regular
 from varwheel.index.models import IndexFile
 from varwheel.lock.model import InvalidLock, LockMismatch, is_file_url
 from varwheel.lock.select import LockPlan, Planned
@@ -28,7 +27,6 @@ from varwheel.resolve.verify import verify_download
 from varwheel.spec.validation import printable
 
 CHUNK = 1 << 16
-_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 @dataclass(frozen=True)
@@ -110,13 +108,15 @@ def _copy_hashed(source: Path, target: Path, item: Planned) -> None:
     limit = item.wheel.size
     shown = printable(str(source))
     try:
-        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | _O_BINARY)
+        opened = open_regular(source)
+    except NotARegularFile:
+        raise InvalidLock(
+            f"{item.name}: {shown} is not a regular file; nothing installed"
+        ) from None
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InvalidLock(f"{item.name}: cannot read {shown}: {printable(why)}") from None
-    with os.fdopen(fd, "rb") as src:
-        if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):
-            raise InvalidLock(f"{item.name}: {shown} is not a regular file; nothing installed")
+    with opened as src:
         try:
             with target.open("wb") as dst:
                 while chunk := src.read(CHUNK):

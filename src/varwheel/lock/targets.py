@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Any
 from packaging.tags import Tag
 
 from varwheel.errors import InvalidProfile
+from varwheel.fsutil import FileTooLarge, NotARegularFile, read_regular
 from varwheel.safeparse import toml_loads
 from varwheel.spec.validation import printable
 
@@ -138,20 +138,14 @@ MAX_PROFILE_BYTES = 1 << 20
 
 def _read_small_file(path: Path, shown: str) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        return read_regular(path, limit=MAX_PROFILE_BYTES)
+    except NotARegularFile:
+        raise InvalidProfile(f"{shown}: a profile must be a regular file") from None
+    except FileTooLarge:
+        raise InvalidProfile(f"{shown}: a profile is at most {MAX_PROFILE_BYTES} bytes") from None
     except (OSError, ValueError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InvalidProfile(f"{shown}: cannot read profile: {printable(why)}") from None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            raise InvalidProfile(f"{shown}: a profile must be a regular file")
-        try:
-            data = f.read(MAX_PROFILE_BYTES + 1)
-        except OSError as exc:
-            raise InvalidProfile(f"{shown}: cannot read profile: {exc.strerror or exc}") from None
-    if len(data) > MAX_PROFILE_BYTES:
-        raise InvalidProfile(f"{shown}: a profile is at most {MAX_PROFILE_BYTES} bytes")
-    return data
 
 
 def _strings(value: object) -> bool:
