@@ -71,6 +71,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "-j", "--jobs", type=int, default=None, help="parallel builds for --all (default: CPUs)"
     )
+    add_trust_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def add_trust_argument(parser: argparse.ArgumentParser) -> None:
+    """``--trust-provider`` of the build commands (shared with make-variant)."""
     parser.add_argument(
         "--trust-provider",
         dest="trusted",
@@ -79,7 +85,6 @@ def register(subparsers: Any) -> None:
         metavar="NAME==VERSION",
         help="run this exact plugin version to validate properties of a non-native provider",
     )
-    parser.set_defaults(func=run)
 
 
 def add_variant_arguments(parser: argparse.ArgumentParser) -> None:

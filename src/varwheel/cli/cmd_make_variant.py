@@ -7,7 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from varwheel.cli import exitcodes
-from varwheel.cli.cmd_build import add_variant_arguments, parse_properties, trusted_pins
+from varwheel.cli.cmd_build import (
+    add_trust_argument,
+    add_variant_arguments,
+    parse_properties,
+    trusted_pins,
+)
 from varwheel.errors import InvalidInput
 
 
@@ -42,14 +47,7 @@ def _register_make(subparsers: Any) -> None:
         action="store_true",
         help="do not check the properties against the providers (namespaces still must be declared)",
     )
-    parser.add_argument(
-        "--trust-provider",
-        dest="trusted",
-        action="append",
-        default=[],
-        metavar="NAME==VERSION",
-        help="run this exact plugin version to validate properties of a non-native provider",
-    )
+    add_trust_argument(parser)
     parser.set_defaults(func=run_make)
 
 
