@@ -76,9 +76,9 @@ def test_project_directory_and_file(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     assert out.splitlines()[0].startswith("warning[shadowed-variant]: variant 'x8664v4'")
     assert run(capsys, str(DEMO))[1] == out
-    # the current directory by default
+    # the current directory as "." (no PATH checks the environment: tests/cli/test_check_env.py)
     (tmp_path / "pyproject.toml").write_text(DEMO.read_text())
-    assert run(capsys)[1] == out.replace(str(DEMO), str(Path("pyproject.toml")))
+    assert run(capsys, ".")[1] == out.replace(str(DEMO), str(Path("pyproject.toml")))
 
 
 def test_directory_with_wheels_is_a_release(

@@ -19,7 +19,7 @@ from varwheel.spec.filenames import is_variants_json_filename
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
-        help="lint a release directory or a project's declared variants",
+        help="check the environment's requirements, or lint a release or project (PATH)",
         description="Check built wheels and *-variants.json files (a directory such as dist/, "
         "or files) or a project's pyproject.toml ([variant] and [tool.varwheel.build]) for "
         "problems installers would trip over. Exit 1 when an error is found.",
@@ -29,8 +29,11 @@ def register(subparsers: Any) -> None:
         nargs="*",
         metavar="PATH",
         help="a directory of wheels, wheel / *-variants.json files, or a pyproject.toml or "
-        "project directory (default: .)",
+        "project directory (none: check the installed environment's requirements, as pip's "
+        "check; '.' for the current project)",
     )
+    parser.add_argument("--python", metavar="PATH|VERSION", help="environment to check (no PATH)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only problems")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     parser.set_defaults(func=run)
@@ -68,7 +71,11 @@ def findings_for(paths: list[Path]) -> tuple[Finding, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths] or [Path(".")]
+    if not args.paths:  # no PATH: pip's check of the environment (cli/cmd_check_env.py)
+        from varwheel.cli.cmd_check_env import run as check_environment
+
+        return check_environment(args)
+    paths = [Path(p) for p in args.paths]
     from varwheel.cli.main import printable
 
     findings = findings_for(paths)
