@@ -128,3 +128,8 @@ class StuckTransaction(InstallError):
     completed (or its journal is not varwheel's own): nothing more is done to the environment
     until it is settled. The message is one line naming the environment, the obstacle and the
     command that settles it; every later command refuses with that same line."""
+
+
+class CacheBusy(VarwheelError):
+    """``varwheel cache clear`` found another varwheel holding the cache lock (exit code 1):
+    clearing would pull unpacked wheels or plugin venvs from under it."""

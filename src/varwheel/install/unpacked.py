@@ -83,10 +83,11 @@ def link_mode_from(value: str | None, environ: Mapping[str, str] | None = None) 
 
 def default_unpacked_cache() -> UnpackedCache:
     """``<varwheel cache root>/unpacked`` (``$VARWHEEL_CACHE_DIR`` moves it)."""
-    from varwheel.providers.cache import cache_root, mark_cache_dir
+    from varwheel.providers.cache import cache_root, hold_cache, mark_cache_dir
 
     root = cache_root()
     mark_cache_dir(root)  # so ``varwheel cache clear`` empties ``unpacked`` too
+    hold_cache(root)  # ... but refuses while this process may still link from it
     return UnpackedCache(root / "unpacked")
 
 

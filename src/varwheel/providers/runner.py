@@ -30,7 +30,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from varwheel.errors import ProviderError
-from varwheel.providers.cache import PLUGIN_ENVS, mark_cache_dir
+from varwheel.providers.cache import PLUGIN_ENVS, hold_cache, mark_cache_dir
 from varwheel.providers.pinlock import InstalledWheel, check_and_record
 from varwheel.providers.trust import TrustedPin
 
@@ -144,6 +144,7 @@ def ensure_plugin_env(
         raise ProviderError("no trusted pins to install")
     allowed = tuple(sorted({*pins, *allowed}))
     envs = cache_root / PLUGIN_ENVS
+    hold_cache(cache_root)  # `cache clear` elsewhere waits until this process ends
     final = envs / env_key(pins, python, source, allowed)
     if (final / _COMPLETE).is_file():
         if venv_python(final).exists():
