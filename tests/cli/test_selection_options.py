@@ -68,3 +68,18 @@ def test_empty_answers_get_the_providers_reason() -> None:
     assert "x86_64" not in out.unavailable
     plain = SupportedProperties({"x86_64": {"level": ("v1",)}})
     assert explain_empty_answers(plain, results) is plain
+
+
+def test_requirements_from_args_leaves_args_unchanged(tmp_path: Path) -> None:
+    """Parsing returns a merged copy; the caller's namespace keeps what was typed (issue 12)."""
+    from varwheel.cli.selection_options import requirements_from_args
+
+    req = tmp_path / "req.txt"
+    req.write_text("--index-url http://127.0.0.1:1/simple/\n-f ./wheels\n--pre\ndemo>=1\n")
+    args = build_parser("lock").parse_args(["lock", "-r", str(req), "other"])
+    before = dict(vars(args))
+    reqs, merged = requirements_from_args(args)
+    assert vars(args) == before
+    assert [r.name for r in reqs] == ["other", "demo"]
+    assert merged.index_url == "http://127.0.0.1:1/simple/" and merged.pre is True
+    assert merged.find_links == ["./wheels"] and merged is not args

@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                     recorded_path(t.profile, lock_dir) for t in existing.targets if t.profile
                 )
             )
-    reqs = requirements_from_args(args)
+    reqs, args = requirements_from_args(args)  # a merged copy; parsing changes no args
     config = load_config()
     args.profile = None  # one provider setup per target, below
     # --python-version sets: one target each (for profiles without the machine keys)

@@ -56,12 +56,46 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--index-strategy",
         choices=("first-index", "unsafe-best-match"),
-        default="first-index",
+        default=None,  # not given: VARWHEEL_INDEX_STRATEGY, the config, else first-index
         help=(
             "with several indexes: 'first-index' (default, as uv) takes a project only from the "
             "first index that lists it, so a later index cannot shadow it; 'unsafe-best-match' "
             "(as pip) merges the files of every index"
         ),
+    )
+    group.add_argument(
+        "--index",
+        dest="indexes",
+        action="append",
+        default=[],
+        metavar="[NAME=]URL",
+        help="a named index, searched before --index-url (as uv's --index); NAME for --index-for",
+    )
+    group.add_argument(
+        "--index-for",
+        action="append",
+        default=[],
+        metavar="PROJECT=NAME|URL",
+        help="take PROJECT only from this index (e.g. torch=pytorch); repeatable",
+    )
+    group.add_argument(
+        "--keyring-provider",
+        choices=("disabled", "subprocess"),
+        default=None,
+        help="'subprocess': after HTTP 401, ask the 'keyring' command for the password",
+    )
+    group.add_argument("--cert", metavar="PATH", help="CA bundle to verify HTTPS indexes with")
+    group.add_argument(
+        "--client-cert", metavar="PATH", help="PEM file with a client certificate and its key"
+    )
+    group.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="HTTP read timeout (default 30)"
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="retries on connection errors and HTTP 5xx, with backoff (default 3)",
     )
     group.add_argument(
         "--refresh",
@@ -211,6 +245,13 @@ def flags_from_args(args: argparse.Namespace) -> Flags:
         break_system_packages=flag("break_system_packages"),
         link_mode=getattr(args, "link_mode", None),
         refresh=flag("refresh"),
+        indexes=words("indexes"),
+        index_for=words("index_for"),
+        keyring_provider=getattr(args, "keyring_provider", None),
+        cert=getattr(args, "cert", None),
+        client_cert=getattr(args, "client_cert", None),
+        timeout=getattr(args, "timeout", None),
+        retries=getattr(args, "retries", None),
     )
 
 
@@ -242,10 +283,13 @@ def _settings(args: argparse.Namespace, config: Config | None) -> Settings:
     )
 
 
-def requirements_from_args(args: argparse.Namespace) -> list[Requirement]:
-    """The requirements of the command line and its ``-r`` files. The files' index options
-    and ``-c`` constraints are merged into ``args`` (flags given on the command line win):
-    for ``lock``, which reads them from ``args``; the API commands use ``Settings``."""
+def requirements_from_args(
+    args: argparse.Namespace,
+) -> tuple[list[Requirement], argparse.Namespace]:
+    """The requirements of the command line and its ``-r`` files (each text parsed once), and
+    a copy of ``args`` with the files' index options and ``-c`` constraints merged in (flags
+    given on the command line win): for ``lock``, which reads them from its arguments; the API
+    commands use ``Settings``. ``args`` itself is never changed."""
     from varwheel.api import read_requirements
 
     reqs = read_requirements(
@@ -255,16 +299,16 @@ def requirements_from_args(args: argparse.Namespace) -> list[Requirement]:
     )
     files = reqs.options
     assert files is not None
-    if files.index_url and not args.index_url:
-        args.index_url = files.index_url
-    args.extra_index_url = [*args.extra_index_url, *files.extra_index_urls]
-    args.find_links = [*args.find_links, *files.find_links]
-    args.no_index = args.no_index or files.no_index
-    args.pre = args.pre or files.pre
-    args.constraints = files.constraints
-    args.required_hashes = files.hashes
-    args.direct_lines = files.direct
-    return list(reqs.requirements)
+    merged = argparse.Namespace(**vars(args))
+    merged.index_url = args.index_url or files.index_url
+    merged.extra_index_url = [*args.extra_index_url, *files.extra_index_urls]
+    merged.find_links = [*args.find_links, *files.find_links]
+    merged.no_index = args.no_index or files.no_index
+    merged.pre = args.pre or files.pre
+    merged.constraints = files.constraints
+    merged.required_hashes = files.hashes
+    merged.direct_lines = files.direct
+    return list(reqs.requirements), merged
 
 
 def target_from_args(
