@@ -18,7 +18,12 @@ from collections.abc import Sequence
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from varwheel.errors import InvalidFilename, InvalidMetadata, WheelMemberNotFound
+from varwheel.errors import (
+    InvalidFilename,
+    InvalidMetadata,
+    UnsupportedSchema,
+    WheelMemberNotFound,
+)
 from varwheel.index.client import MEMBER_LOCAL, MEMBER_RANGE, IndexClient
 from varwheel.index.models import (
     ROUTE_INDEX,
@@ -94,15 +99,20 @@ def variant_metadata_for(
     index_file = find_variants_json(files, project, version)
     if index_file is not None:
         data = client.fetch(index_file.url, dict(index_file.hashes))
-        return VariantSource(
-            load_variants_json(data, source=index_file.url), ROUTE_INDEX, index_file.url
-        )
+        try:
+            md = load_variants_json(data, source=index_file.url)
+        except UnsupportedSchema as err:
+            return _degraded(client, project, version, index_file.filename, err)
+        return VariantSource(md, ROUTE_INDEX, index_file.url)
     labelled = wheels_by_label(files, project, version)
     if not labelled:
         return VariantSource(None, ROUTE_NONE)
     workers = min(client.max_workers, len(labelled))
-    with DaemonExecutor(workers, "varwheel-variant-json") as pool:
-        results = list(pool.map(lambda item: _read_one(client, *item), labelled.items()))
+    try:
+        with DaemonExecutor(workers, "varwheel-variant-json") as pool:
+            results = list(pool.map(lambda item: _read_one(client, *item), labelled.items()))
+    except UnsupportedSchema as err:
+        return _degraded(client, project, version, err.source or "variant.json", err)
     merged = merge_metadata(md for md, _ in results)
     routes = {route for _, route in results}
     if routes == {MEMBER_LOCAL}:
@@ -112,3 +122,19 @@ def variant_metadata_for(
     else:
         route = ROUTE_WHOLE  # a server ignored Range, or wheels came from the download cache
     return VariantSource(merged, route, ", ".join(f.filename for f in labelled.values()))
+
+
+def _degraded(
+    client: IndexClient, project: str, version: Version, what: str, err: UnsupportedSchema
+) -> VariantSource:
+    """PEP 825: metadata of an unsupported ``$schema`` MUST NOT be used, and the installer
+    SHOULD degrade gracefully: the version is read as having no variant metadata (its variant
+    wheels are unusable, a non-variant wheel may still be chosen), with a warning."""
+    line = (
+        f"{project} {version}: {what}: {err.reason}; ignoring its variant wheels (PEP 825): "
+        "a non-variant wheel is used if there is one"
+    )
+    warn = getattr(client, "_warn", None)  # IndexClient; other sources keep no warnings
+    if warn is not None:
+        warn([line])
+    return VariantSource(None, ROUTE_NONE, "")
