@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import shlex
 import sys
 from collections.abc import Mapping
@@ -35,10 +36,23 @@ else:  # pragma: no cover
 
 CONFIG_ENV = "VARWHEEL_CONFIG"
 USER_ONLY_KEYS = frozenset({"trusted-providers", "external-providers"})
+INDEX_STRATEGIES = ("first-index", "unsafe-best-match")
+KEYRING_PROVIDERS = ("disabled", "subprocess")
+_INDEX_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?", re.IGNORECASE)
 
 
 class InvalidConfig(InvalidInput):
     """A configuration file is malformed; the message names the file, the key and the reason."""
+
+
+@dataclass(frozen=True)
+class NamedIndex:
+    """An ``[[index]]`` entry (uv's ``[[tool.uv.index]]``): searched before ``index-url`` in
+    the order given, or with ``explicit`` only for the projects ``index-for`` pins to it."""
+
+    name: str
+    url: str
+    explicit: bool = False
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,15 @@ class Config:
     prefer: tuple[str, ...] = ()
     forbid: tuple[str, ...] = ()
     no_variants: bool | None = None
+    index_strategy: str | None = None
+    no_index: bool | None = None
+    index: tuple[NamedIndex, ...] = ()
+    index_for: Mapping[str, str] = field(default_factory=dict)  # project -> index name or URL
+    keyring_provider: str | None = None
+    cert: str | None = None
+    client_cert: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
     sources: tuple[Path, ...] = ()  # files that were read, lowest precedence first
     warnings: tuple[str, ...] = ()
     # The user config alone (``load_config`` sets it; None: no user config was read). Where
@@ -80,7 +103,8 @@ def user_config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def load_config(*, cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Config:
-    """Read the user config, then ``[tool.varwheel]`` of ``cwd/pyproject.toml`` over it."""
+    """Read the user config, then ``[tool.varwheel]`` of ``cwd/pyproject.toml`` over it, then
+    the ``VARWHEEL_*`` variables of ``environ`` over both (``environment_config``)."""
     env = os.environ if environ is None else environ
     config = Config()
     user = user_config_path(env)
@@ -100,7 +124,110 @@ def load_config(*, cwd: Path | None = None, environ: Mapping[str, str] | None = 
             # [tool.varwheel.build] is the build matrix (varwheel.build.matrix), not a setting
             settings = {k: v for k, v in table.items() if k != "build"}
             config = merge(config, parse_config(settings, source=project, user=False))
+    from_env = environment_config(env)
+    if from_env != Config():
+        config = merge(config, from_env)
+        # the environment is the user's own: it counts for where trusted plugins come from
+        user_layer = merge(user_layer or Config(), from_env)
     return replace(config, user_layer=user_layer)
+
+
+_LIST_SEPARATORS = {"prefer": ",", "forbid": ",", "external-providers": ";"}
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def env_var(key: str) -> str:
+    """The variable for a config key: ``extra-index-url`` -> ``VARWHEEL_EXTRA_INDEX_URL``."""
+    return "VARWHEEL_" + key.upper().replace("-", "_")
+
+
+def environment_config(environ: Mapping[str, str] | None = None) -> Config:
+    """A ``VARWHEEL_*`` variable for every key (docs/configuration.md#environment-variables).
+
+    Lists are separated by whitespace (pip's rule for ``PIP_*`` lists), except ``prefer`` and
+    ``forbid`` (commas: a property holds spaces) and ``external-providers`` (``ns=cmd; ns=cmd``);
+    ``index`` is ``[NAME=]URL ...`` (uv's ``UV_INDEX``) and ``index-for`` ``PROJECT=INDEX ...``;
+    booleans are 1/0, true/false, yes/no, on/off. A bad value is one error naming the variable.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for key in sorted(_KNOWN):
+        var = env_var(key)
+        text = env.get(var)
+        if text is None or (not text.strip() and key not in _BOOL_KEYS):
+            continue
+        source = Path("$" + var)
+        raw = _env_value(key, text, source)
+        values[_KEY_TO_FIELD[key]] = _convert(key, raw, source)
+    return Config(**values)
+
+
+_BOOL_KEYS = frozenset({"strict-providers", "no-variants", "no-index"})
+
+
+def _env_value(key: str, text: str, source: Path) -> Any:
+    """A variable's text as the value the TOML key would hold."""
+    if key in _BOOL_KEYS:
+        word = text.strip().lower()
+        if word not in _TRUE | _FALSE:
+            raise _fail(source, key, f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
+        return word in _TRUE
+    if key in ("provider-timeout", "timeout"):
+        try:
+            return float(text)
+        except ValueError:
+            raise _fail(source, key, f"not a number: {text!r}") from None
+    if key == "retries":
+        try:
+            return int(text)
+        except ValueError:
+            raise _fail(source, key, f"not a whole number: {text!r}") from None
+    if key in ("prefer", "forbid"):
+        return [item.strip() for item in text.split(",") if item.strip()]
+    if key == "external-providers":
+        commands: dict[str, str] = {}
+        for item in text.split(";"):
+            ns, sep, cmd = item.partition("=")
+            if item.strip() and not sep:
+                raise _fail(source, key, f"expected NAMESPACE=COMMAND, got {item.strip()!r}")
+            if item.strip():
+                commands[ns.strip()] = cmd
+        return commands
+    if key == "index":
+        return [index_entry(item, str(source)) for item in text.split()]
+    if key == "index-for":
+        return dict(index_pin(item, str(source)) for item in text.split())
+    if key in ("extra-index-url", "find-links", "trusted-providers", "enable-providers"):
+        return text.split()
+    return text.strip()
+
+
+def index_entry(text: str, origin: str) -> dict[str, Any]:
+    """``NAME=URL`` or ``URL`` (``--index``, ``VARWHEEL_INDEX``, uv's ``UV_INDEX``) as the
+    table an ``[[index]]`` entry holds; an unnamed index is named after its host."""
+    name, sep, url = text.partition("=")
+    if not sep or "://" in name or name.startswith(("file:", "/", ".")):
+        url, name = text, ""
+    url = url.strip()
+    if not url:
+        raise InvalidConfig(f"{origin}: {text!r}: expected [NAME=]URL")
+    if not name:
+        from urllib.parse import urlsplit
+
+        name = urlsplit(url).hostname or Path(url).name or "index"
+    return {"name": name.strip(), "url": url}
+
+
+def index_pin(text: str, origin: str) -> tuple[str, str]:
+    """``PROJECT=INDEX`` (``--index-for``, ``VARWHEEL_INDEX_FOR``); INDEX: a name or a URL."""
+    project, sep, index = text.partition("=")
+    if not sep or not project.strip() or not index.strip():
+        raise InvalidConfig(
+            f"{origin}: {text!r}: expected PROJECT=INDEX, e.g. torch=pytorch (an index name) "
+            "or torch=https://download.pytorch.org/whl/cu128"
+        )
+    return project.strip(), index.strip()
 
 
 def merge(base: Config, over: Config) -> Config:
@@ -213,7 +340,7 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
         if bad or not math.isfinite(raw) or raw <= 0:  # TOML has nan and inf
             raise _fail(source, key, "must be a positive number of seconds")
         return float(raw)
-    if key in ("strict-providers", "no-variants"):
+    if key in _BOOL_KEYS:
         if not isinstance(raw, bool):
             raise _fail(source, key, "must be true or false")
         return raw
@@ -222,10 +349,42 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
             raise _fail(source, key, "must be a path string")
         path = Path(_check_text(key, raw, source)).expanduser()
         return path if path.is_absolute() else source.parent / path
-    if key == "index-url":
+    if key in ("index-url", "cert", "client-cert"):
+        what = "a URL string" if key == "index-url" else "a path string"
         if not isinstance(raw, str) or not raw:
-            raise _fail(source, key, "must be a URL string")
-        return _check_text(key, raw, source)
+            raise _fail(source, key, f"must be {what}")
+        text = _check_text(key, raw, source)
+        if key == "index-url":
+            return text
+        path = Path(text).expanduser()
+        return str(path if path.is_absolute() else source.parent / path)
+    if key in ("index-strategy", "keyring-provider"):
+        choices = INDEX_STRATEGIES if key == "index-strategy" else KEYRING_PROVIDERS
+        if raw not in choices:
+            raise _fail(source, key, f"must be one of {', '.join(choices)}, got {raw!r}")
+        return raw
+    if key == "timeout":
+        bad = isinstance(raw, bool) or not isinstance(raw, (int, float))
+        if bad or not math.isfinite(raw) or raw <= 0:
+            raise _fail(source, key, "must be a positive number of seconds")
+        return float(raw)
+    if key == "retries":
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 <= raw <= 100:
+            raise _fail(source, key, "must be a whole number from 0 to 100")
+        return raw
+    if key == "index":
+        return _named_indexes(raw, source)
+    if key == "index-for":
+        if not isinstance(raw, dict):
+            raise _fail(source, key, 'must be a table of project = "index name or URL"')
+        pins: dict[str, str] = {}
+        for project, target in raw.items():
+            if isinstance(target, dict) and set(target) == {"index"}:  # uv's { index = "…" }
+                target = target["index"]
+            if not isinstance(target, str) or not target:
+                raise _fail(source, f"{key}.{project}", "must be an index name or URL string")
+            pins[project] = _check_text(f"{key}.{project}", target, source)
+        return pins
     if key in ("prefer", "forbid"):
         from varwheel.spec.ordering import ForbidPattern
 
@@ -239,3 +398,29 @@ def _convert(key: str, raw: Any, source: Path) -> Any:
         return texts
     # extra-index-url, find-links
     return _str_list(key, raw, source)
+
+
+def _named_indexes(raw: Any, source: Path) -> tuple[NamedIndex, ...]:
+    """``[[index]]`` entries: ``name``, ``url``, optional ``explicit``; names unique."""
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise _fail(source, "index", "must be an array of tables ([[index]] name = …, url = …)")
+    out: list[NamedIndex] = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise _fail(source, "index", "each [[index]] must be a table with name and url")
+        unknown = sorted(set(entry) - {"name", "url", "explicit"})
+        if unknown:
+            raise _fail(source, "index", f"unknown key {unknown[0]!r} (known: name, url, explicit)")
+        name, url, explicit = entry.get("name"), entry.get("url"), entry.get("explicit", False)
+        if not isinstance(name, str) or not _INDEX_NAME_RE.fullmatch(name):
+            raise _fail(source, "index", f"name {name!r}: letters, digits, '.', '_' and '-' only")
+        if not isinstance(url, str) or not url:
+            raise _fail(source, f"index {name}", "needs a url string")
+        if not isinstance(explicit, bool):
+            raise _fail(source, f"index {name}", "explicit must be true or false")
+        if any(i.name == name for i in out):
+            raise _fail(source, "index", f"the name {name!r} is used twice")
+        out.append(NamedIndex(name, _check_text(f"index {name}", url, source), explicit))
+    return tuple(out)

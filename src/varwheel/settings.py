@@ -1,9 +1,11 @@
 """``Settings``: the one merge of user config, project config (``[tool.varwheel]``), environment
 variables, requirements-file options and command-line flags, as an immutable value.
 
-Precedence (docs/configuration.md#precedence), lowest first: built-in defaults, the user config
-(``$VARWHEEL_CONFIG`` or the platform config dir), the project's ``[tool.varwheel]``, options of
-the ``-r`` requirements files, environment variables, flags. For scalar keys the highest source
+Precedence (docs/configuration.md#precedence), lowest first: built-in defaults, pip's and uv's
+settings (``peer_settings.py``: pip.conf, ``PIP_*``, ``UV_*``; index locations only when no
+varwheel source names one), the user config (``$VARWHEEL_CONFIG`` or the platform config dir),
+the project's ``[tool.varwheel]``, the ``VARWHEEL_*`` variables, options of the ``-r``
+requirements files, flags. For scalar keys the highest source
 that sets the key wins; the permission lists (trusted, enabled and external providers) add up
 (config then flags); the index lists (``extra-index-url``, ``find-links``) from flags and ``-r``
 files replace the configured lists. Keys that make varwheel run code are honoured from the user
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.utils import NormalizedName
 
-    from varwheel.config import Config
+    from varwheel.config import Config, NamedIndex
     from varwheel.index.client import IndexClient
     from varwheel.providers.detect import ProviderOptions
     from varwheel.providers.runner import PluginSource
@@ -43,6 +45,8 @@ __all__ = ["Flags", "Settings"]
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 DEFAULT_PROVIDER_TIMEOUT = 10.0
+DEFAULT_HTTP_TIMEOUT = 30.0
+DEFAULT_RETRIES = 3
 INDEX_STRATEGIES = ("first-index", "unsafe-best-match")
 
 
@@ -80,6 +84,18 @@ class Flags:
     break_system_packages: bool = False
     link_mode: str | None = None  # hardlink | clone | copy (install/unpacked.py)
     refresh: bool = False  # revalidate cached index pages even while fresh
+    reinstall_packages: tuple[str, ...] = ()  # --reinstall-package NAME
+    upgrade_strategy: str | None = None  # only-if-needed | eager
+    # --only-binary / --no-binary values in command-line order: ("only-binary", "a,b"), ...
+    format_control: tuple[tuple[str, str], ...] = ()
+    require_hashes: bool = False
+    indexes: tuple[str, ...] = ()  # --index [NAME=]URL
+    index_for: tuple[str, ...] = ()  # --index-for PROJECT=NAME|URL
+    keyring_provider: str | None = None  # disabled | subprocess
+    cert: str | None = None
+    client_cert: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,21 @@ class Settings:
     sources: tuple[Path, ...] = ()  # configuration files read, lowest precedence first
     link_mode: str | None = None  # None: $VARWHEEL_LINK_MODE, else hardlink
     refresh: bool = False
+    reinstall_packages: frozenset[NormalizedName] = frozenset()
+    upgrade_strategy: str = "only-if-needed"
+    only_binary: frozenset[str] = frozenset()  # canonical names or ":all:"
+    no_binary: frozenset[str] = frozenset()
+    require_hashes: bool = False  # pip's --require-hashes: every requirement pinned + --hash
+    # named indexes (searched before index_url unless explicit) and projects pinned to one
+    indexes: tuple[NamedIndex, ...] = ()
+    index_for: Mapping[NormalizedName, str] = field(default_factory=dict)  # -> index URL
+    keyring_provider: str = "disabled"
+    netrc: Path | None = None  # None: no .netrc is read
+    cert: str | None = None
+    client_cert: str | None = None
+    timeout: float = DEFAULT_HTTP_TIMEOUT
+    retries: int = DEFAULT_RETRIES
+    index_origin: str = ""  # where the index locations came from, when pip's or uv's settings
 
     # -- building ------------------------------------------------------------------------
     @classmethod
@@ -138,6 +169,7 @@ class Settings:
         for ``cwd`` and ``environ``; ``requirements`` are the ``-r``/``-c`` files' options."""
         from varwheel.config import Config as _Config
         from varwheel.config import load_config
+        from varwheel.index.auth import netrc_path
         from varwheel.install.environment import break_system_packages_from_environ
         from varwheel.providers.cache import cache_root
         from varwheel.resolve.requirements_file import RequirementsFile as _Files
@@ -150,11 +182,21 @@ class Settings:
         extra = (*f.extra_index_urls, *files.extra_index_urls)
         links = (*f.find_links, *files.find_links)
         no_index = f.no_index or files.no_index
-        strategy = f.index_strategy or "first-index"
+        warnings = list(cfg.warnings)
+        cfg, index_origin = _with_peer_fallbacks(
+            cfg,
+            own_index=bool(index_url or extra or links or no_index or f.indexes),
+            use=config is None,
+            environ=env,
+            warnings=warnings,
+        )
+        strategy = f.index_strategy or cfg.index_strategy or "first-index"
         if strategy not in INDEX_STRATEGIES:
             raise InvalidInput(
                 f"--index-strategy {strategy!r}: expected one of {', '.join(INDEX_STRATEGIES)}"
             )
+        named, pins = _named_indexes(f, cfg)
+        transport = _transport(f, cfg)
         prefs = _preferences(f, cfg)
         trusted, enabled, external, timeout = _provider_lists(f, cfg)
         root = cache_root()  # $VARWHEEL_CACHE_DIR, else the platform cache dir
@@ -162,7 +204,7 @@ class Settings:
             index_url=index_url or cfg.index_url or DEFAULT_INDEX_URL,
             extra_index_urls=tuple(extra) or tuple(cfg.extra_index_url),
             find_links=tuple(links) or tuple(cfg.find_links),
-            no_index=no_index,
+            no_index=no_index or bool(cfg.no_index),
             index_strategy=strategy,
             allow_prereleases=f.pre or files.pre,
             allow_sdists=not f.no_build,
@@ -172,6 +214,11 @@ class Settings:
             no_deps=f.no_deps,
             upgrade=f.upgrade,
             force_reinstall=f.force_reinstall,
+            reinstall_packages=frozenset(_canonical(n) for n in f.reinstall_packages),
+            upgrade_strategy=_upgrade_strategy(f.upgrade_strategy),
+            only_binary=_format_control(f.format_control)[0],
+            no_binary=_format_control(f.format_control)[1],
+            require_hashes=f.require_hashes or files.require_hashes,
             compile_bytecode=f.compile_bytecode,
             constraints=tuple(files.constraints),
             hashes=tuple(files.hashes),
@@ -198,10 +245,15 @@ class Settings:
             or break_system_packages_from_environ(env),
             cache_dir=root / "index",
             provider_cache_dir=root,
-            warnings=tuple(cfg.warnings),
+            warnings=tuple(warnings),
             sources=tuple(cfg.sources),
             link_mode=_link_mode(f.link_mode, env),
             refresh=f.refresh,
+            indexes=named,
+            index_for=pins,
+            netrc=netrc_path(env),
+            index_origin=index_origin,
+            **transport,
         )
 
     @classmethod
@@ -220,16 +272,28 @@ class Settings:
 
     def index_client(self) -> IndexClient:
         """An HTTP index client for these index settings (close it, or use ``with``)."""
+        from varwheel.index.auth import AuthOptions
         from varwheel.index.client import IndexClient
 
+        searched = [i.url for i in self.indexes if not i.explicit]
+        names = {_root(u): "" for u in (self.index_url, *self.extra_index_urls) if "://" in u}
+        names.update({_root(i.url): i.name for i in self.indexes})
         return IndexClient(
-            [self.index_url],
+            [*searched, self.index_url],
             list(self.extra_index_urls),
             list(self.find_links),
             no_index=self.no_index,
             cache_dir=self.cache_dir,
             index_strategy=self.index_strategy,
             refresh=self.refresh,
+            project_indexes={} if self.no_index else {p: [u] for p, u in self.index_for.items()},
+            auth=AuthOptions(
+                netrc=self.netrc, keyring_provider=self.keyring_provider, index_names=names
+            ),
+            cert=self.cert,
+            client_cert=self.client_cert,
+            timeout=self.timeout,
+            retries=self.retries,
         )
 
     def provider_options(
@@ -274,6 +338,10 @@ class Settings:
             allow_sdists=self.allow_sdists,
             build_isolation=self.build_isolation,
             constraints=self.constraints_for(marker_env),
+            reinstall=self.reinstall_packages,
+            upgrade_eager=self.upgrade_strategy == "eager",
+            only_binary=self.only_binary,
+            no_binary=self.no_binary,
         )
 
     def constraints_for(self, marker_env: Mapping[str, str]) -> tuple[Constraint, ...]:
@@ -296,18 +364,166 @@ class Settings:
 
 # -- merging helpers ---------------------------------------------------------------------
 
+UPGRADE_STRATEGIES = ("only-if-needed", "eager")
 
-def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, str]:
-    """``--variant NAME=LABEL`` texts into ``{canonical name: label}``."""
-    from varwheel.spec.properties import validate_label
 
+def _upgrade_strategy(value: str | None) -> str:
+    strategy = value or "only-if-needed"
+    if strategy not in UPGRADE_STRATEGIES:
+        raise InvalidInput(
+            f"--upgrade-strategy {strategy!r}: expected one of {', '.join(UPGRADE_STRATEGIES)}"
+        )
+    return strategy
+
+
+def _format_control(
+    values: Iterable[tuple[str, str]],
+) -> tuple[frozenset[str], frozenset[str]]:
+    """(only_binary, no_binary) from ``--only-binary``/``--no-binary`` values in order, as pip's
+    FormatControl: comma-separated names, ``:all:`` (clears both sets), ``:none:`` (clears this
+    one); a name given to one is taken out of the other."""
+    sets: dict[str, set[str]] = {"only-binary": set(), "no-binary": set()}
+    for flag, value in values:
+        target = sets[flag]
+        other = sets["no-binary" if flag == "only-binary" else "only-binary"]
+        for item in (part.strip() for part in value.split(",")):
+            if not item or item.startswith("-"):
+                raise InvalidInput(f"--{flag} {value!r}: expected names, :all: or :none:")
+            if item == ":all:":
+                target.clear()
+                other.clear()
+                target.add(":all:")
+            elif item == ":none:":
+                target.clear()
+            else:
+                name = _canonical(item)
+                other.discard(name)
+                target.add(name)
+    return frozenset(sets["only-binary"]), frozenset(sets["no-binary"])
+
+
+
+def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, object]:
+    """``--variant NAME=LABEL|null|'ns :: f :: v'`` texts into ``{canonical name: request}``:
+    a label stays the bare ``str``, properties become a ``spec.request.VariantRequest``
+    (``parse_requests``: a conflict or ``*`` is an ``InvalidInput``)."""
+    from varwheel.spec.request import parse_requests
+
+    return {
+        name: req.label if req.label is not None else req
+        for name, req in parse_requests(values).items()
+    }
+
+
+def _root(url: str) -> str:
+    """An index URL as ``IndexClient`` keeps it: no credentials, one trailing slash."""
+    from varwheel.index.http import split_credentials
+
+    bare = split_credentials(url)[0] if "://" in url else url
+    return bare if bare.endswith("/") else bare + "/"
+
+
+def _with_peer_fallbacks(
+    cfg: Config, *, own_index: bool, use: bool, environ: Mapping[str, str], warnings: list[str]
+) -> tuple[Config, str]:
+    """``cfg`` with pip's and uv's settings under it (``peer_settings.py``): their index
+    locations only when neither ``cfg`` nor the command line names any, every other key only
+    where ``cfg`` leaves it unset. Returns the config and where the index locations came from
+    (empty: not from pip or uv). A bad value there is a warning and ignored: it is another
+    tool's configuration."""
+    from dataclasses import replace
+
+    from varwheel.config import _KEY_TO_FIELD, _convert, _env_value
+    from varwheel.peer_settings import INDEX_KEYS, peer_settings
+
+    if not use:
+        return cfg, ""
+    peers = peer_settings(environ)
+    warnings.extend(peers.warnings)
+    own = own_index or any(getattr(cfg, _KEY_TO_FIELD[k]) not in (None, (), {}) for k in INDEX_KEYS)
+    changes: dict[str, object] = {}
+    origins: list[str] = []
+    for key, text in peers.values.items():
+        name = _KEY_TO_FIELD[key]
+        if key in INDEX_KEYS and own:
+            continue
+        if key not in INDEX_KEYS and getattr(cfg, name) is not None:
+            continue
+        if key == "keyring-provider" and text.strip() != "subprocess":
+            continue  # pip's auto/import mean its own keyring module: not ours to import
+        origin = Path(peers.origin[key])
+        try:
+            changes[name] = _convert(key, _env_value(key, text, origin), origin)
+        except InvalidInput as exc:
+            warnings.append(f"{exc} (ignored)")
+            continue
+        if key in INDEX_KEYS:
+            origins.append(peers.origin[key])
+    return replace(cfg, **changes), ", ".join(sorted(origins))
+
+
+def _named_indexes(
+    f: Flags, cfg: Config
+) -> tuple[tuple[NamedIndex, ...], dict[NormalizedName, str]]:
+    """The named indexes (``--index`` replaces the configured ``index`` list) and the projects
+    pinned to one (``--index-for`` over ``index-for``, per project), each pin as a URL."""
+    from varwheel.config import NamedIndex, index_entry, index_pin
+
+    named: tuple[NamedIndex, ...] = tuple(cfg.index)
+    if f.indexes:
+        entries = [index_entry(text, "--index") for text in f.indexes]
+        named = tuple(NamedIndex(e["name"], e["url"]) for e in entries)
+    by_name: dict[str, NamedIndex] = {}
+    for index in named:
+        if index.name in by_name:
+            raise InvalidInput(f"--index: the name {index.name!r} is used twice")
+        by_name[index.name] = index
+    wanted = dict(cfg.index_for)
+    origin = {project: "index-for" for project in wanted}
+    for text in f.index_for:
+        project, target = index_pin(text, "--index-for")
+        wanted[project] = target
+        origin[project] = "--index-for"
     pins: dict[NormalizedName, str] = {}
-    for text in values:
-        name, sep, label = text.partition("=")
-        if not sep or not name.strip() or not label.strip():
-            raise InvalidInput(f"--variant {text!r}: expected NAME=LABEL, e.g. torch=cuda12.8")
-        pins[_canonical(name.strip())] = validate_label(label.strip())
-    return pins
+    for project, target in wanted.items():
+        if "://" in target or target.startswith("file:"):
+            pins[_canonical(project)] = target
+            continue
+        if target not in by_name:
+            known = f" (named: {', '.join(by_name)})" if by_name else " (none is named)"
+            raise InvalidInput(
+                f"{origin[project]} {project}={target}: no index named {target!r}{known}; "
+                "name one with [[index]] or --index NAME=URL, or give a URL"
+            )
+        pins[_canonical(project)] = by_name[target].url
+    return named, pins
+
+
+def _transport(f: Flags, cfg: Config) -> dict[str, object]:
+    """``keyring_provider``, ``cert``, ``client_cert``, ``timeout``, ``retries``: flag, else
+    config (with pip's and uv's under it), else the default; paths must be files."""
+    from varwheel.config import KEYRING_PROVIDERS
+
+    keyring = f.keyring_provider or cfg.keyring_provider or "disabled"
+    if keyring not in KEYRING_PROVIDERS:
+        raise InvalidInput(
+            f"--keyring-provider {keyring!r}: expected one of {', '.join(KEYRING_PROVIDERS)}"
+        )
+    out: dict[str, object] = {"keyring_provider": keyring}
+    for name, flag in (("cert", "--cert"), ("client_cert", "--client-cert")):
+        value = getattr(f, name) or getattr(cfg, name)
+        if value is not None and not Path(value).expanduser().is_file():
+            raise InvalidInput(f"{flag} {value}: no such file")
+        out[name] = str(Path(value).expanduser()) if value else None
+    timeout = f.timeout if f.timeout is not None else cfg.timeout
+    if timeout is not None and (not math.isfinite(timeout) or timeout <= 0):
+        raise InvalidInput(f"--timeout: must be a positive number of seconds, got {timeout:g}")
+    out["timeout"] = float(timeout) if timeout is not None else DEFAULT_HTTP_TIMEOUT
+    retries = f.retries if f.retries is not None else cfg.retries
+    if retries is not None and not 0 <= retries <= 100:
+        raise InvalidInput(f"--retries: must be from 0 to 100, got {retries}")
+    out["retries"] = retries if retries is not None else DEFAULT_RETRIES
+    return out
 
 
 def _preferences(f: Flags, cfg: Config) -> Preferences:

@@ -402,6 +402,10 @@ def plan_install(
     and find-links). Raises ``ResolutionError`` with the one-line reason."""
     reporter = reporter if reporter is not None else Reporter()
     reqs = _as_requirements(requirements)
+    if settings.require_hashes:  # pip: pinned with == here, --hash values checked by execute
+        from varwheel.resolve.requirements_file import check_pinned
+
+        check_pinned(reqs.requirements)
     session, src, own, kept = _session(
         reqs,
         settings,
@@ -476,10 +480,10 @@ def execute(
     hashes = plan.settings.required_hashes()
     # ignore_cleanup_errors: after Ctrl-C a download thread may still be writing there
     with tempfile.TemporaryDirectory(prefix="varwheel-install-", ignore_cleanup_errors=True) as tmp:
-        if hashes:
+        if hashes or plan.settings.require_hashes:
             check_hashes_given(todo, hashes)
         paths = _fetch_wheels(plan, todo, Path(tmp), reporter)
-        if hashes:
+        if hashes or plan.settings.require_hashes:
             check_hashes(todo, paths, hashes)
         # each wheel declares what chose it (PEP 825 variant.json, PEP 658 METADATA); sdists
         # built here are non-variant by construction (PEP 817 §8.3)

@@ -113,6 +113,28 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="never build from source distributions (wheels only)",
     )
+    group.add_argument(
+        "--only-binary",
+        action=_FormatControlAction,
+        metavar="NAMES|:all:|:none:",
+        help="never build these projects (comma-separated) from sdists: wheels only (as pip)",
+    )
+    group.add_argument(
+        "--no-binary",
+        action=_FormatControlAction,
+        metavar="NAMES|:all:|:none:",
+        help="build these projects from their sdists, ignoring their wheels (as pip); a wheel "
+        "built here is never a variant (PEP 817), so this opts out of variants for them",
+    )
+
+
+class _FormatControlAction(argparse.Action):
+    """``--only-binary``/``--no-binary`` values kept in command-line order (pip's later wins)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        flag = "only-binary" if option_string == "--only-binary" else "no-binary"
+        given = list(getattr(namespace, "format_control", None) or [])
+        namespace.format_control = [*given, (flag, str(values))]
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:

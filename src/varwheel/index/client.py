@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 
 from varwheel.errors import IndexFetchError, InvalidIndexPage, InvalidInput
 from varwheel.index import range_zip
+from varwheel.index.auth import AuthOptions
 from varwheel.index.cache import HttpCache, WheelCache
 from varwheel.index.dists import belongs_to, is_safe_filename
 from varwheel.index.findlinks import files_in_directory
@@ -116,7 +117,14 @@ class IndexClient:
         backoff: float = 0.25,
         max_workers: int = 8,
         refresh: bool = False,
+        project_indexes: Mapping[str, Sequence[str]] | None = None,
+        auth: AuthOptions | None = None,
+        cert: str | None = None,
+        client_cert: str | None = None,
     ) -> None:
+        """``project_indexes`` pins projects (canonical names) to their own indexes, searched
+        instead of the general ones (named indexes, docs/configuration.md); ``auth``, ``cert``
+        and ``client_cert`` go to the ``HttpSession``."""
         if index_strategy not in INDEX_STRATEGIES:
             raise InvalidInput(
                 f"index strategy {index_strategy!r}: must be one of {', '.join(INDEX_STRATEGIES)}"
@@ -132,6 +140,12 @@ class IndexClient:
         urls = () if no_index else tuple(map(location, (*index_urls, *extra_index_urls)))
         self.index_urls = tuple(dict.fromkeys(u if u.endswith("/") else u + "/" for u in urls))
         self.find_links = tuple(map(location, find_links))
+        self.project_indexes = {
+            canonicalize_name(name): tuple(
+                dict.fromkeys(u if u.endswith("/") else u + "/" for u in map(location, urls))
+            )
+            for name, urls in (project_indexes or {}).items()
+        }
         self.index_strategy = index_strategy
         self.max_workers = max(1, max_workers)
         cache_dir = Path(cache_dir) if cache_dir is not None else None
@@ -144,6 +158,9 @@ class IndexClient:
             pool_size=max(10, self.max_workers),
             credentials=credentials,
             refresh=refresh,  # revalidate cached pages even while fresh (--refresh)
+            auth=auth,
+            cert=cert,
+            client_cert=client_cert,
         )
         self._lock = threading.Lock()
         self._find_links_lock = threading.Lock()
@@ -189,7 +206,8 @@ class IndexClient:
     def _index_files(self, project: str) -> list[IndexFile]:
         found: list[IndexFile] = []
         failures: list[IndexFetchError | InvalidIndexPage] = []
-        for index in self.index_urls:
+        indexes = self.project_indexes.get(project, self.index_urls)
+        for index in indexes:
             try:
                 parsed = self._project_page(index, project)
             except (IndexFetchError, InvalidIndexPage) as exc:
@@ -204,7 +222,7 @@ class IndexClient:
             if found and self.index_strategy == FIRST_INDEX:
                 break
         if failures:
-            if len(failures) == len(self.index_urls) and not self.find_links:
+            if len(failures) == len(indexes) and not self.find_links:
                 raise failures[0]
             self._warn(str(exc) for exc in failures)
         return found

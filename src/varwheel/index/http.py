@@ -5,7 +5,6 @@ All failures become :class:`IndexFetchError` naming the URL; callers never see u
 
 from __future__ import annotations
 
-import base64
 import os
 import threading
 import time
@@ -17,6 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from varwheel import __version__
 from varwheel.errors import IndexFetchError
+from varwheel.index.auth import Authenticator, AuthOptions, Login
 from varwheel.index.cache import HttpCache
 from varwheel.index.json_api import JSON_V1
 
@@ -99,8 +99,14 @@ class HttpSession:
         max_body: int = MAX_BODY,
         deadline: float | None = None,
         refresh: bool = False,
+        auth: AuthOptions | None = None,
+        cert: str | None = None,
+        client_cert: str | None = None,
     ) -> None:
-        """``credentials`` maps a ``host[:port]`` to the (user, password) sent to it (Basic).
+        """``credentials`` maps a ``host[:port]`` to the (user, password) sent to it (Basic);
+        ``auth`` says where else logins come from (``.netrc``, keyring; ``index/auth.py``).
+        ``cert``: a CA bundle to verify HTTPS servers with (pip's ``--cert``); ``client_cert``:
+        a PEM file with the client certificate and its key (pip's ``--client-cert``).
 
         ``max_body`` bounds a page or small file (decoded); ``deadline`` (default ten read
         timeouts) bounds the whole time spent reading one. ``refresh`` revalidates every cached
@@ -110,10 +116,8 @@ class HttpSession:
         self.refresh = refresh
         self._max_body = max_body
         self._deadline = deadline if deadline is not None else 10 * timeout
-        self._auth = {
-            netloc.lower(): "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode("ascii")
-            for netloc, (user, pw) in (credentials or {}).items()
-        }
+        self.auth = Authenticator(credentials, auth)
+        self._tls = (cert, client_cert)
         self._settings = (timeout, retries, backoff, pool_size)
         self._pools: dict[str | None, urllib3.PoolManager] = {}
         self._proxies: dict[str, str] | None = None
@@ -164,6 +168,11 @@ class HttpSession:
             "timeout": Timeout(connect=min(timeout, 10.0), read=timeout),
             "headers": {"User-Agent": USER_AGENT},
         }
+        cert, client_cert = self._tls
+        if cert:
+            options["ca_certs"] = cert
+        if client_cert:
+            options["cert_file"] = client_cert
         if proxy is None:
             return urllib3.PoolManager(**options)
         bare, creds = split_credentials(proxy)
@@ -181,14 +190,33 @@ class HttpSession:
         pool = self._manager(url)
         from urllib3.exceptions import HTTPError
 
-        headers = dict(headers)
-        auth = self._auth.get(urlsplit(url).netloc.lower()) if self._auth else None
-        if auth:  # urllib3 drops it again on a redirect to another host
-            headers["Authorization"] = auth
-        try:
-            return pool.request("GET", url, headers=headers, preload_content=preload)
-        except HTTPError as exc:
-            raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
+        login = self.auth.login_for(url)
+        while True:
+            sent = dict(headers)
+            if login is not None:  # urllib3 drops it again on a redirect to another host
+                sent["Authorization"] = login.header
+            try:
+                resp = pool.request("GET", url, headers=sent, preload_content=preload)
+            except HTTPError as exc:
+                raise IndexFetchError(f"{url}: cannot fetch: {_reason(exc)}") from None
+            if resp.status != 401:
+                return resp
+            retry = self.auth.after_unauthorized(url, login)
+            if retry is None or retry == login:
+                resp.close()
+                raise self._refused(url, resp.status, resp.reason, login)
+            resp.close()
+            login = retry
+
+    def _refused(self, url: str, status: int, reason: str | None, sent: Login | None) -> Exception:
+        """HTTP 401/403 as one line naming the index and how to log in."""
+        head = f"{url}: HTTP {status} {reason or ''}".rstrip()
+        return IndexFetchError(f"{head}: {self.auth.refused_hint(url, status, sent)}")
+
+    def _status_error(self, url: str, resp: urllib3.BaseHTTPResponse, what: str = "") -> Exception:
+        if resp.status == 403:
+            return self._refused(url, 403, resp.reason, self.auth.login_for(url))
+        return IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip() + what)
 
     @staticmethod
     def _final_url(url: str, resp: urllib3.BaseHTTPResponse) -> str:
@@ -237,7 +265,7 @@ class HttpSession:
         if resp.status == 404:
             return Response(final_url, 404, self._headers(resp))
         if resp.status != 200:
-            raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
+            raise self._status_error(url, resp)
         body = self._read_body(url, resp)
         hdrs = self._headers(resp)
         if use_cache and self.cache:
@@ -327,7 +355,7 @@ class HttpSession:
             resp = self._request(url, headers, preload=False)
             try:
                 if not done and resp.status != 200:
-                    raise IndexFetchError(f"{url}: HTTP {resp.status} {resp.reason or ''}".rstrip())
+                    raise self._status_error(url, resp)
                 if done and not _resumes_at(resp, done):
                     raise IndexFetchError(
                         f"{url}: download interrupted after {done} bytes; the server cannot resume it"

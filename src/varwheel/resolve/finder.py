@@ -8,7 +8,7 @@ step 4), so ``--no-deps --dry-run`` reads nothing but index pages and ``*-varian
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -179,6 +179,8 @@ class Finder:
 
     def _choose(self, release: Release) -> VersionChoice:
         release = usable_files(release, self.python_version)
+        if not self.options.wheels_allowed(release.name):  # --no-binary: built from the sdist
+            release = replace(release, wheels=())
         prefs = self.options.prefs_for(release.name)
         metadata = support = route = None
         notes: tuple[str, ...] = ()
@@ -203,7 +205,7 @@ class Finder:
             tags=self.tags,
             prefs=prefs,
             route=route,
-            allow_sdists=self.options.allow_sdists,
+            allow_sdists=self.options.sdists_allowed(release.name),
             notes=notes,
         )
 

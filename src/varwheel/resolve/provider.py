@@ -84,7 +84,7 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
 
         def generate() -> Iterator[Candidate]:
             inst = self._installed_candidate(name, spec)
-            upgrading = name in self.finder.options.upgrade and inst is None
+            upgrading = self.finder.options.upgrades(name) and inst is None
             if inst is not None and (inst.version, True) not in bad:
                 yield inst.with_extras(extras)
             first = True
@@ -105,7 +105,7 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
 
     def _installed_if_same(self, name: NormalizedName, best: Candidate) -> Candidate | None:
         dist = self.installed.get(name)
-        if dist is None or self.finder.options.force_reinstall:
+        if dist is None or self.finder.options.reinstalls(name):
             return None
         if dist.version != best.version or dist.label != best.label:
             return None
@@ -114,7 +114,7 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
     def _installed_candidate(self, name: NormalizedName, spec: SpecifierSet) -> Candidate | None:
         opts = self.finder.options
         dist = self.installed.get(name)
-        if dist is None or opts.force_reinstall or name in opts.upgrade:
+        if dist is None or opts.reinstalls(name) or opts.upgrades(name):
             return None
         if not spec.contains(dist.version, prereleases=True):
             return None
