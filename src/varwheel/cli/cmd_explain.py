@@ -102,5 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
         console = make_console(highlight=False, soft_wrap=True)  # rich on a terminal only
         for res in result.packages:
-            render_explanation(console, res, all_wheels=args.all_wheels)
+            render_explanation(
+                console, res, all_wheels=args.all_wheels, verbose=bool(getattr(args, "verbose", 0))
+            )
     return 0 if result.all_chosen else 1

@@ -42,10 +42,11 @@ def _reason(message: str, filename: str) -> str:
 
 
 def render_explanation(
-    console: Console, expl: PackageExplanation, *, all_wheels: bool = False
+    console: Console, expl: PackageExplanation, *, all_wheels: bool = False, verbose: bool = False
 ) -> None:
-    """Ranked wheels with the key that decided, rejected ones with the reason in words; wheels
-    rejected only for their tags are counted, not listed, unless ``all_wheels``."""
+    """Ranked wheels with why each is where it is in plain words (``verbose``: also the rule
+    and its PEP section), rejected ones with the reason; wheels rejected only for their tags
+    are counted, not listed, unless ``all_wheels``."""
     if expl.version is None:
         console.print(f"[bold]{escape(expl.requirement)}[/]: " + escape("; ".join(expl.notes)))
         return
@@ -82,9 +83,11 @@ def render_explanation(
             style = _STATUS_STYLE[w.status]
             label = escape(f"[{w.label or 'non-variant'}]")
             console.print(
-                f"    {w.rank}. {escape(w.filename)} {label} [{style}]{w.status}[/]"
-                f" — {escape(w.decided_by)}"
+                f"    {w.rank}. {escape(w.filename)} {label} [{style}]{w.status}[/]:"
+                f" {escape(w.why or w.decided_by)}"
             )
+            if verbose and w.why and w.why != w.decided_by:
+                console.print(f"       rule: {escape(w.decided_by)}")
     by_tag = [w for w in rejected if w.reason_code == ReasonCode.TAG_MISMATCH]
     listed = (
         rejected

@@ -13,6 +13,7 @@ from varwheel.codes import ExplainStatus
 from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder
 from varwheel.resolve.provider import _pinned
+from varwheel.resolve.wording import plain_decision
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class WheelVerdict:
     reason_code: str = ""  # rejected wheels
     reason: str = ""
     properties: tuple[str, ...] = ()
+    why: str = ""  # ranked wheels: the ranking step in plain English (resolve.wording)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,7 @@ def _from_choice(
     cand = choice.candidate
     verdicts: list[WheelVerdict] = []
     if choice.selection is not None:
+        total = len(choice.selection.ranked)
         for i, ranked in enumerate(choice.selection.ranked, start=1):
             chosen = cand is not None and cand.wheel == ranked.wheel
             verdicts.append(
@@ -125,6 +128,9 @@ def _from_choice(
                     rank=i,
                     decided_by=ranked.decided_by,
                     properties=tuple(str(p) for p in ranked.properties),
+                    why=plain_decision(
+                        ranked.decided_by, rank=i, compatible=total, chosen=chosen
+                    ),
                 )
             )
         for rej in choice.selection.rejected:
@@ -195,6 +201,7 @@ def to_json(expl: PackageExplanation) -> dict[str, Any]:
                 "status": w.status,
                 "rank": w.rank,
                 "decided_by": w.decided_by or None,
+                "why": w.why or None,
                 "reason": {"code": w.reason_code, "message": w.reason} if w.reason_code else None,
                 "properties": list(w.properties),
             }
