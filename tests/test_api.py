@@ -4,6 +4,7 @@ plan_install → execute, explain, uninstall, installed; distributions from an i
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -221,34 +222,45 @@ def test_commands_without_configured_settings_ignore_a_broken_config(tmp_path: P
     assert settings.python == "3.12" and settings.break_system_packages
 
 
-def test_execute_opens_each_wheel_at_most_twice(
+def test_execute_opens_each_wheel_once_and_a_cached_wheel_not_at_all(
     tmp_path: Path, wheels: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Verification reads two members; validation and unpacking (into the unpacked-wheel
-    cache) read the archive once more: never the three opens of verify, check and installer."""
+    """One validation per wheel (streamed, bounded) fills the unpacked-wheel cache and gives
+    verification its ``variant.json`` and METADATA; installation links from the cache. Before:
+    verification opened each archive and validation opened it again (two opens per wheel).
+    Installing the same wheels into a second environment opens none of them."""
     import zipfile
 
-    venv = make_venv(tmp_path / "venv")
-    settings = api.Settings(python=str(venv))
-    env = api.find_environment(settings)
-    target = api.target_for(settings, env).with_profile(
-        write_profile(tmp_path / "gpu.toml", cuda=["12.8", "12.0"])
-    )
-    opened: list[object] = []
+    settings = api.Settings()
+    profile = write_profile(tmp_path / "gpu.toml", cuda=["12.8", "12.0"])
+    opened: list[str] = []
     real_init = zipfile.ZipFile.__init__
 
     def counting_init(self: zipfile.ZipFile, file: object, *args: object, **kw: object) -> None:
-        opened.append(file)
+        name = getattr(file, "name", file)  # open_regular's file objects are named by their fd
+        if isinstance(name, int):
+            name = os.readlink(f"/proc/self/fd/{name}")
+        opened.append(Path(str(name)).name)
         real_init(self, file, *args, **kw)  # type: ignore[arg-type]
 
-    with api.plan_install(
-        ["vdemo"], settings, target, environment=env, source=MemorySource(wheels)
-    ) as plan:
-        monkeypatch.setattr(zipfile.ZipFile, "__init__", counting_init)
-        result = api.execute(plan, env)
-        monkeypatch.undo()
-    assert len(result.installed) == 2
-    assert len(opened) <= 2 * len(result.installed), opened
+    def install_into(venv: Path) -> list[str]:
+        env = api.find_environment(api.Settings(python=str(venv)))
+        target = api.target_for(settings, env).with_profile(profile)
+        with api.plan_install(
+            ["vdemo"], settings, target, environment=env, source=MemorySource(wheels)
+        ) as plan:
+            opened.clear()
+            monkeypatch.setattr(zipfile.ZipFile, "__init__", counting_init)
+            result = api.execute(plan, env)
+            monkeypatch.undo()
+        assert len(result.installed) == 2
+        assert {d.name for d in api.installed(env)} >= {"vdemo", "vdemo-cuda-rt"}
+        return sorted(opened)
+
+    first = install_into(make_venv(tmp_path / "one"))
+    assert len(first) == len(set(first)) == 2, first  # each of the two wheels exactly once
+    assert "vdemo-1.0-py3-none-any-cu12.whl" in first, first
+    assert install_into(make_venv(tmp_path / "two")) == []
 
 
 def test_public_surface_is_complete_and_documented() -> None:

@@ -23,8 +23,8 @@ from varwheel.errors import VarwheelError
 from varwheel.index import range_zip
 from varwheel.index.http import Response
 from varwheel.inspect import inspect_path
+from varwheel.install import verify
 from varwheel.install.wheelcheck import check_wheel
-from varwheel.resolve import verify
 from varwheel.wheelzip import member_name_problem
 
 NAME = "demo-1.0-py3-none-any-x86_64_v3.whl"

@@ -47,10 +47,7 @@ if TYPE_CHECKING:
     from varwheel.index.models import IndexFile
     from varwheel.inspect import Inspection
     from varwheel.install.environment import TargetEnvironment
-    from varwheel.install.installed import (
-        InstalledDist,  # noqa: F401 (type for cli/render)
-        InstalledDistribution,
-    )
+    from varwheel.install.installed import InstalledDistribution
     from varwheel.install.transaction import InstallResult as TransactionResult
     from varwheel.install.transaction import UninstallResult
     from varwheel.providers.cache import CacheInfo
@@ -469,7 +466,8 @@ def execute(
     from varwheel.install.check import dependency_problems
     from varwheel.install.installed import installed_from_env
     from varwheel.install.transaction import install_wheels
-    from varwheel.install.verify import verify_download
+    from varwheel.install.unpacked import default_unpacked_cache, prepare_wheels
+    from varwheel.install.verify import verify_prepared
     from varwheel.resolve.hashes import check_hashes, check_hashes_given
     from varwheel.resolve.report import direct_url_documents
 
@@ -485,17 +483,21 @@ def execute(
         paths = _fetch_wheels(plan, todo, Path(tmp), reporter)
         if hashes or plan.settings.require_hashes:
             check_hashes(todo, paths, hashes)
+        # each archive is opened once: validated and unpacked into the unpacked-wheel cache
+        # (a wheel already there is not opened at all); verification and installation both
+        # read that one validation
+        prepared = prepare_wheels(paths, default_unpacked_cache())
         # each wheel declares what chose it (PEP 825 variant.json, PEP 658 METADATA); sdists
         # built here are non-variant by construction (PEP 817 §8.3)
-        for pkg, path in zip(todo, paths, strict=True):
+        for pkg, wheel in zip(todo, prepared, strict=True):
             if pkg.candidate.is_sdist:
                 continue
             md = pkg.choice.metadata if pkg.choice is not None else None
-            for line in verify_download(path, pkg.candidate, md, pkg.metadata):
+            for line in verify_prepared(wheel, pkg.candidate, md, pkg.metadata):
                 reporter.warning(line)
         txn = install_wheels(
             environment,
-            paths,
+            prepared,
             requested={p.name for p in todo if p.requested},
             direct_urls=direct_url_documents(todo, paths),
             compile_bytecode=plan.settings.compile_bytecode,
@@ -512,24 +514,23 @@ def execute(
 def _installed_after(
     plan: InstallPlan, todo: Sequence[ResolvedPackage], txn: TransactionResult
 ) -> dict[NormalizedName, Any] | None:
-    """The environment after ``txn`` from the plan's scan and what was installed, without
-    scanning it again; None when that is not known (no scan in the plan, a recovered journal,
-    a package whose metadata was never read)."""
-    from varwheel.install.installed import InstalledDist
+    """The environment after ``txn`` from the plan's scan and the ``*.dist-info`` of what was
+    installed, without scanning it again; None when that is not known (no scan in the plan, a
+    recovered journal)."""
+    from varwheel.install.installed import read_distribution
 
-    if not plan._scanned or txn.recovered or any(p.metadata is None for p in todo):
+    if not plan._scanned or txn.recovered:
         return None
     after = dict(plan.installed)
     for name, _version in txn.removed:
         after.pop(name, None)
-    for pkg in todo:
-        meta = pkg.metadata or {}
-        after[pkg.name] = InstalledDist(
-            pkg.name,
-            pkg.candidate.version,
-            tuple(meta.get("requires_dist", ())),
-            pkg.candidate.label,
-        )
+    for wheel in txn.installed:
+        dist = None if wheel.dist_info is None else read_distribution(wheel.dist_info)
+        if dist is None:
+            return None
+        after.pop(wheel.name, None)
+        if dist.parsed_version is not None:  # as installed_from_env: comparable versions only
+            after[dist.name] = dist
     return after
 
 

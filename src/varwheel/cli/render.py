@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from varwheel.api import (
         Environment,
-        InstalledDist,
+        InstalledDistribution,
         PackageExplanation,
         Resolution,
         ResolvedPackage,
@@ -159,7 +159,7 @@ def render_plan(
     *,
     dry_run: bool,
     verbose: bool = False,
-    installed: Mapping[str, InstalledDist] | None = None,
+    installed: Mapping[str, InstalledDistribution] | None = None,
 ) -> None:
     """The plan; ``installed`` (the target's distributions) names what each install replaces,
     as pip's "Found existing installation"."""
@@ -173,7 +173,8 @@ def render_plan(
             replaces = ""
             if old is not None:
                 label = f" [{old.label}]" if old.label else ""
-                replaces = f", replacing {old.version}{label}"
+                shown = old.version if old.parsed_version is None else old.parsed_version
+                replaces = f", replacing {shown}{label}"
             console.print(f"  {escape(describe_package(pkg) + replaces)}")
             if verbose and pkg.choice is not None:
                 route = pkg.choice.route or "no variant metadata needed"

@@ -7,6 +7,7 @@ of purelib/platlib is fast (one ``scandir`` per directory, a few small reads per
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -24,7 +25,6 @@ if TYPE_CHECKING:  # environment.py imports this module
     from varwheel.install.environment import TargetEnvironment
 
 __all__ = [
-    "InstalledDist",
     "InstalledDistribution",
     "installed_distributions",
     "installed_from_env",
@@ -37,7 +37,11 @@ __all__ = [
 
 @dataclass(frozen=True)
 class InstalledDistribution:
-    """One installed distribution. ``variant_label`` is None for a non-variant wheel."""
+    """One installed distribution: what ``list``/``uninstall`` show (``version`` as written in
+    its METADATA) and what resolution and pip's check need (``parsed_version``,
+    ``requires_dist``, the variant's ``label`` and raw ``variant_json``). The latter are read
+    from its ``*.dist-info`` on first use, so a scan reads only what each caller asks for.
+    ``variant_label`` is None for a non-variant wheel (``"?"``: an unreadable ``variant.json``)."""
 
     name: NormalizedName
     display_name: str
@@ -48,18 +52,40 @@ class InstalledDistribution:
     variant_properties: tuple[str, ...]
     requested: bool
 
+    @property
+    def label(self) -> str | None:
+        """The variant label (``variant_label``), as a candidate names it."""
+        return self.variant_label
 
-@dataclass(frozen=True)
-class InstalledDist:
-    """What resolution and pip's check need of an ``InstalledDistribution``: a valid version,
-    Requires-Dist, and for a variant wheel its label and raw ``variant.json`` (for its
-    markers); built by ``installed_from_env``."""
+    @functools.cached_property
+    def parsed_version(self) -> Version | None:
+        """``version`` as a PEP 440 version; None when it is not one (such a distribution is
+        left out of resolution and pip's check: it cannot be compared)."""
+        try:
+            return Version(self.version)
+        except ValueError:  # InvalidVersion, or past int()'s 4,300-digit limit
+            return None
 
-    name: NormalizedName
-    version: Version
-    requires_dist: tuple[str, ...] = ()
-    label: str | None = None
-    variant_json: bytes | None = None
+    @functools.cached_property
+    def requires_dist(self) -> tuple[str, ...]:
+        """The ``Requires-Dist`` values of its METADATA (none without one)."""
+        from packaging.metadata import parse_email
+
+        try:
+            raw, _ = parse_email((self.dist_info / "METADATA").read_bytes())
+        except OSError:
+            return ()
+        return tuple(raw.get("requires_dist", ()))
+
+    @functools.cached_property
+    def variant_json(self) -> bytes | None:
+        """The raw ``variant.json`` of a variant install (its markers), else None."""
+        if not self.variant_label:
+            return None
+        try:
+            return (self.dist_info / "variant.json").read_bytes()
+        except OSError:
+            return None
 
 
 def _read_text(path: Path) -> str | None:
@@ -209,35 +235,11 @@ def record_owners(
 def installed_from_env(
     env: TargetEnvironment,
     dists: Mapping[NormalizedName, InstalledDistribution] | None = None,
-) -> dict[NormalizedName, InstalledDist]:
-    """What the resolver (and pip's check) needs of each installed distribution: version,
-    Requires-Dist and variant; distributions with an invalid version are left out."""
-    out: dict[NormalizedName, InstalledDist] = {}
+) -> dict[NormalizedName, InstalledDistribution]:
+    """The distributions resolution and pip's check can compare: those of ``dists`` (default:
+    one scan of ``env``) whose version is a valid PEP 440 version."""
     scanned = installed_distributions(env) if dists is None else dists  # one scan per caller
-    for name, dist in scanned.items():
-        try:
-            version = Version(dist.version)
-        except ValueError:  # InvalidVersion, or past int()'s digit limit: not comparable
-            continue
-        vjson = dist.dist_info / "variant.json"
-        out[name] = InstalledDist(
-            name,
-            version,
-            _installed_requires(dist.dist_info),
-            dist.variant_label,
-            vjson.read_bytes() if dist.variant_label and vjson.is_file() else None,
-        )
-    return out
-
-
-def _installed_requires(dist_info: Path) -> tuple[str, ...]:
-    from packaging.metadata import parse_email
-
-    try:
-        raw, _ = parse_email((dist_info / "METADATA").read_bytes())
-    except OSError:
-        return ()
-    return tuple(raw.get("requires_dist", ()))
+    return {name: d for name, d in scanned.items() if d.parsed_version is not None}
 
 
 def installed_versions(env: TargetEnvironment) -> dict[str, str]:

@@ -73,11 +73,13 @@ from varwheel.install.installed import (
     record_owners,
 )
 from varwheel.install.unpacked import (
+    PreparedWheel,
     UnpackedCache,
     UnpackedWheel,
     default_unpacked_cache,
     link_mode_from,
     place,
+    prepare_wheels,
 )
 from varwheel.install.wheelcheck import CheckedWheel
 
@@ -108,6 +110,8 @@ class InstalledWheel:
     wheel: Path
     label: str | None
     replaced_version: str | None = None
+    # where its ``*.dist-info`` now is (the wheel's root scheme, PEP 427)
+    dist_info: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -975,7 +979,7 @@ def _same_content(a: str, b: str) -> bool:
 
 def install_wheels(
     env: TargetEnvironment,
-    wheels: Sequence[Path],
+    wheels: Sequence[Path | PreparedWheel],
     *,
     upgrade_existing: bool = True,
     requested: Collection[str] = frozenset(),
@@ -991,16 +995,20 @@ def install_wheels(
     its PEP 610 ``direct_url.json`` document (only for direct URL/path installs, like pip).
     ``unpacked_cache`` (``"default"``: under varwheel's cache root; None: none) keeps each wheel
     validated and unpacked once; ``link_mode`` says how its files reach the environment
-    (``install.unpacked``; default ``$VARWHEEL_LINK_MODE`` or ``hardlink``).
+    (``install.unpacked``; default ``$VARWHEEL_LINK_MODE`` or ``hardlink``). A
+    ``PreparedWheel`` (``install.unpacked.prepare_wheels``, which the caller may have verified)
+    is installed as validated, without opening its archive again.
     """
     requested_names = {canonicalize_name(n) for n in requested}
     urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
     mode = link_mode_from(link_mode)
     cache = default_unpacked_cache() if unpacked_cache == "default" else unpacked_cache
     assert not isinstance(cache, str)
-    prepared = _prepare(cache, [Path(w) for w in wheels])
-    checked = [c for c, _ in prepared]
-    entries = {c.path: u for c, u in prepared}
+    paths = [Path(w) for w in wheels if not isinstance(w, PreparedWheel)]
+    fresh = iter(prepare_wheels(paths, cache))
+    prepared = [w if isinstance(w, PreparedWheel) else next(fresh) for w in wheels]
+    checked = [p.checked for p in prepared]
+    entries = {p.checked.path: p.unpacked for p in prepared}
     seen: dict[NormalizedName, CheckedWheel] = {}
     for c in checked:
         if c.project in seen:
@@ -1062,6 +1070,7 @@ def install_wheels(
                 wheel=c.path,
                 label=c.label,
                 replaced_version=by_name[c.project].version if c.project in by_name else None,
+                dist_info=Path(env.purelib if c.root_is_purelib else env.platlib) / c.dist_info,
             )
             for c in todo
         ),
@@ -1069,31 +1078,6 @@ def install_wheels(
         skipped=tuple(skipped),
         recovered=recovered,
     )
-
-
-def _prepare(
-    cache: UnpackedCache | None, wheels: Sequence[Path]
-) -> list[tuple[CheckedWheel, UnpackedWheel | None]]:
-    """Validate every wheel (filling the cache); several at once: zlib and hashlib release the
-    GIL, so big wheels overlap. The first failure in the order given is raised, as one by one."""
-    from varwheel.install.wheelcheck import check_wheel
-
-    def one(path: Path) -> tuple[CheckedWheel, UnpackedWheel | None]:
-        return (check_wheel(path), None) if cache is None else cache.prepare(path)
-
-    if len(wheels) < 2:
-        return [one(w) for w in wheels]
-    from concurrent.futures import wait
-
-    from varwheel.threads import DaemonExecutor
-
-    pool = DaemonExecutor(min(len(wheels), os.cpu_count() or 1, 8), "varwheel-unpack")
-    futures = [pool.submit(one, w) for w in wheels]
-    try:
-        wait(futures)
-    finally:
-        pool.shutdown(wait=False)
-    return [f.result() for f in futures]
 
 
 def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:

@@ -39,7 +39,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,15 +51,18 @@ from varwheel.install.wheelcheck import (
     check_wheel,
 )
 from varwheel.spec.filenames import parse_wheel_filename
+from varwheel.wheelzip import MAX_METADATA_SIZE
 
 __all__ = [
     "DEFAULT_LINK_MODE",
     "LINK_MODES",
     "LINK_MODE_ENV",
+    "PreparedWheel",
     "UnpackedCache",
     "UnpackedWheel",
     "default_unpacked_cache",
     "link_mode_from",
+    "prepare_wheels",
 ]
 
 LINK_MODES = ("hardlink", "clone", "copy")
@@ -101,6 +104,61 @@ class UnpackedWheel:
 
     def file(self, member: str) -> str:
         return os.path.join(self.entry, FILES, *member.split("/"))
+
+
+@dataclass(frozen=True)
+class PreparedWheel:
+    """A wheel validated once for an install: ``checked`` (what its archive declares) and its
+    cache entry ``unpacked`` (None: installed from the archive, no usable cache). Verification
+    reads its dist-info files here (``dist_info_file``), installation links from the entry: the
+    archive is opened once per install (to fill the cache), a cached wheel not at all."""
+
+    checked: CheckedWheel
+    unpacked: UnpackedWheel | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.checked.path
+
+    def dist_info_file(self, name: str) -> bytes | None:
+        """``METADATA``, ``variant.json`` (any file validation reads whole) of the wheel's
+        ``*.dist-info``, or None when the wheel has none: as read by this validation, else from
+        the cache entry (validated when it was filled; bounded the same way)."""
+        checked = self.checked
+        if checked.dist_info_files is not None:
+            return checked.dist_info_files.get(name)
+        if self.unpacked is None:
+            return None
+        member = f"{checked.dist_info}/{name}"
+        if not any(m.name == member for m in self.unpacked.members):
+            return None
+        with open(self.unpacked.file(member), "rb") as fh:
+            return fh.read(MAX_METADATA_SIZE)  # the entry's files passed that bound
+
+
+def prepare_wheels(wheels: Sequence[Path], cache: UnpackedCache | None) -> list[PreparedWheel]:
+    """Validate every wheel once, filling ``cache`` (None: validate in place); several at once:
+    zlib and hashlib release the GIL, so big wheels overlap. The first failure in the order
+    given is raised (an ``InstallError`` naming the wheel), as one by one."""
+
+    def one(path: Path) -> PreparedWheel:
+        if cache is None:
+            return PreparedWheel(check_wheel(path))
+        return PreparedWheel(*cache.prepare(path))
+
+    if len(wheels) < 2:
+        return [one(w) for w in wheels]
+    from concurrent.futures import wait
+
+    from varwheel.threads import DaemonExecutor
+
+    pool = DaemonExecutor(min(len(wheels), os.cpu_count() or 1, 8), "varwheel-unpack")
+    futures = [pool.submit(one, Path(w)) for w in wheels]
+    try:
+        wait(futures)
+    finally:
+        pool.shutdown(wait=False)
+    return [f.result() for f in futures]
 
 
 def _wheel_sha256(path: Path) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.metadata import RawMetadata, parse_email
 from packaging.utils import canonicalize_name
@@ -28,7 +28,10 @@ from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
 from varwheel.wheelzip import ArchiveError, open_zip, read_member
 
-__all__ = ["ChosenWheel", "check_metadata", "check_variant", "verify_download"]
+if TYPE_CHECKING:
+    from varwheel.install.unpacked import PreparedWheel
+
+__all__ = ["ChosenWheel", "check_metadata", "check_variant", "verify_download", "verify_prepared"]
 
 
 class ChosenWheel(Protocol):
@@ -138,14 +141,45 @@ def check_metadata(path: Path, used: RawMetadata | None, data: bytes | None) -> 
         )
 
 
+def _verify(
+    path: Path,
+    candidate: ChosenWheel,
+    selection_md: VariantMetadata | None,
+    used_metadata: RawMetadata | None,
+    variant_json: bytes | None,
+    metadata: bytes | None,
+) -> tuple[str, ...]:
+    warning = check_variant(path, candidate, selection_md, variant_json)
+    check_metadata(path, used_metadata, metadata)
+    return (warning,) if warning else ()
+
+
 def verify_download(
     path: Path,
     candidate: ChosenWheel,
     selection_md: VariantMetadata | None,
     used_metadata: RawMetadata | None,
 ) -> tuple[str, ...]:
-    """All checks for one downloaded wheel; returns warning lines."""
+    """All checks for one downloaded wheel, reading its two members from the archive (bounded);
+    returns warning lines. ``verify_prepared`` does the same without opening it again."""
     variant_json, metadata = _read(path)
-    warning = check_variant(path, candidate, selection_md, variant_json)
-    check_metadata(path, used_metadata, metadata)
-    return (warning,) if warning else ()
+    return _verify(path, candidate, selection_md, used_metadata, variant_json, metadata)
+
+
+def verify_prepared(
+    wheel: PreparedWheel,
+    candidate: ChosenWheel,
+    selection_md: VariantMetadata | None,
+    used_metadata: RawMetadata | None,
+) -> tuple[str, ...]:
+    """``verify_download`` for a wheel already validated for this install
+    (``install.unpacked.prepare_wheels``): its ``variant.json`` and METADATA as that one
+    validation read them (or from its unpacked-cache entry); the archive is not reopened."""
+    return _verify(
+        wheel.path,
+        candidate,
+        selection_md,
+        used_metadata,
+        wheel.dist_info_file("variant.json"),
+        wheel.dist_info_file("METADATA"),
+    )

@@ -25,8 +25,8 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
@@ -69,6 +69,11 @@ class CheckedWheel:
     members: int
     # With ``check_wheel(..., unpack_to=DIR)``: every member written under DIR, in archive order
     unpacked: tuple[UnpackedMember, ...] = ()
+    # The dist-info files validation read whole (``METADATA``, ``WHEEL``, ``entry_points.txt``,
+    # ``variant.json``; bounded by ``MAX_METADATA_SIZE``), by name within the dist-info
+    # directory: verification reads them here instead of opening the archive again. None when
+    # the wheel was not read by this process (an unpacked-cache entry: see ``install.unpacked``).
+    dist_info_files: Mapping[str, bytes] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -177,9 +182,14 @@ def _check_archive(
     ):
         raise _fail(path, f"{dist_info} does not match the filename's name and version")
 
+    read: dict[str, bytes] = {}
+
     def raw(member: str) -> bytes | None:
         info = infos.get(f"{dist_info}/{member}")
-        return None if info is None else read_member(archive, info, MAX_METADATA_SIZE)
+        if info is None:
+            return None
+        read[member] = data = read_member(archive, info, MAX_METADATA_SIZE)
+        return data
 
     def text(member: str) -> str:
         data = raw(member)
@@ -223,6 +233,7 @@ def _check_archive(
         label=filename.label,
         members=len(infos),
         unpacked=unpacked,
+        dist_info_files=read,
     )
 
 

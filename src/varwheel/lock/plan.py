@@ -20,10 +20,10 @@ from packaging.utils import NormalizedName
 from varwheel.errors import DownloadMismatch, HashMismatch, IndexFetchError
 from varwheel.fsutil import NotARegularFile, open_regular
 from varwheel.index.models import IndexFile
+from varwheel.install.verify import verify_download
 from varwheel.lock.model import InvalidLock, LockMismatch, is_file_url
 from varwheel.lock.select import LockPlan, Planned
 from varwheel.resolve.candidates import Candidate
-from varwheel.resolve.verify import verify_download
 from varwheel.spec.validation import printable
 
 CHUNK = 1 << 16

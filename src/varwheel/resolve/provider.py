@@ -11,7 +11,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName, canonicalize_name
 from resolvelib import AbstractProvider
 
-from varwheel.install.installed import InstalledDist
+from varwheel.install.installed import InstalledDistribution
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.finder import Finder
 
@@ -43,7 +43,7 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
         finder: Finder,
         dependencies_of: DependencyFunction,
         *,
-        installed: Mapping[NormalizedName, InstalledDist] | None = None,
+        installed: Mapping[NormalizedName, InstalledDistribution] | None = None,
     ) -> None:
         self.finder = finder
         self.dependencies_of = dependencies_of
@@ -105,23 +105,24 @@ class VariantProvider(AbstractProvider):  # type: ignore[type-arg]
 
     def _installed_if_same(self, name: NormalizedName, best: Candidate) -> Candidate | None:
         dist = self.installed.get(name)
-        if dist is None or self.finder.options.reinstalls(name):
+        if dist is None or dist.parsed_version is None or self.finder.options.reinstalls(name):
             return None
-        if dist.version != best.version or dist.label != best.label:
+        if dist.parsed_version != best.version or dist.label != best.label:
             return None
-        return Candidate(name, dist.version, None, None, label=dist.label, installed=True)
+        return Candidate(name, dist.parsed_version, None, None, label=dist.label, installed=True)
 
     def _installed_candidate(self, name: NormalizedName, spec: SpecifierSet) -> Candidate | None:
         opts = self.finder.options
         dist = self.installed.get(name)
         if dist is None or opts.reinstalls(name) or opts.upgrades(name):
             return None
-        if not spec.contains(dist.version, prereleases=True):
+        version = dist.parsed_version
+        if version is None or not spec.contains(version, prereleases=True):
             return None
         pinned_label = opts.variant_for.get(name)
         if pinned_label is not None and dist.label != pinned_label:
             return None  # --variant NAME=LABEL is a requirement the installed one does not meet
-        return Candidate(name, dist.version, None, None, label=dist.label, installed=True)
+        return Candidate(name, version, None, None, label=dist.label, installed=True)
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if canonicalize_name(requirement.name) != candidate.name:

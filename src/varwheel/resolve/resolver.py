@@ -350,6 +350,23 @@ class Session:
             "no set of distributions satisfies the requirements"
         )
 
+    def _explain_argument(self, name: NormalizedName, version: object) -> str:
+        """What to pass to ``varwheel explain`` for this package: the local wheel the user
+        named (``name==version`` would ask the indexes about a different, unrelated file),
+        else ``name==version``."""
+        direct = self.finder.direct.get(name)
+        if direct is not None and direct.url.startswith("file:"):
+            import shlex
+            from os.path import relpath
+            from urllib.parse import urlsplit
+            from urllib.request import url2pathname
+
+            path = url2pathname(urlsplit(direct.url).path)
+            shown = relpath(path)
+            shown = path if shown.startswith("..") else f"./{shown}"
+            return shlex.quote(shown)
+        return f"{name}=={version}"
+
     def _why(self, name: NormalizedName, causes: Sequence[Any]) -> str:
         reqs = [c for c in causes if canonicalize_name(c.requirement.name) == name]
         wanted = ", ".join(
@@ -382,7 +399,8 @@ class Session:
             more = f" (and {len(matching) - 1} older version(s))" if len(matching) > 1 else ""
             return (
                 f"{name} {newest.version}{more} has no wheel for this target: {newest.reason}; "
-                f"run `varwheel explain {name}=={newest.version}` for details"
+                f"run `varwheel explain {self._explain_argument(name, newest.version)}` "
+                "for details"
             )
         if matching:
             return f"conflicting requirements on {name}: {wanted}"
