@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from packaging.requirements import Requirement
@@ -92,7 +92,30 @@ def explain_requirement(
     deps = None
     if dependencies_of is not None and shown.candidate is not None:
         deps = tuple(str(d) for d in dependencies_of(shown.candidate))
-    return _from_choice(str(req), shown, tuple(skipped), deps)
+    expl = _from_choice(str(req), shown, tuple(skipped), deps)
+    elsewhere = _variants_elsewhere(finder, name)
+    return replace(expl, notes=(*expl.notes, *elsewhere)) if elsewhere else expl
+
+
+def _variants_elsewhere(finder: Finder, name: NormalizedName) -> tuple[str, ...]:
+    """pip's habit ``--extra-index-url VARIANT_INDEX`` under ``first-index``: say which other
+    configured index has variant wheels of ``name`` and how to get them."""
+    look = getattr(finder.source, "variants_elsewhere", None)
+    if look is None or name in finder.direct:  # a local wheel: the indexes are not asked
+        return ()
+    notes = []
+    for seen in look(name):
+        labels = ", ".join(seen.labels[:8]) + (", ..." if len(seen.labels) > 8 else "")
+        came = f" (taken from {', '.join(seen.used)})" if seen.used else ""
+        why = "it is pinned to another index" if seen.pinned else "first-index took it earlier"
+        fix = f"use --index-for {name}={seen.index}"
+        if not seen.pinned:
+            fix += " or --index-strategy unsafe-best-match"
+        notes.append(
+            f"the index {seen.index} has {name} {seen.version} with variants {labels}, "
+            f"not considered because {why}{came}; to get them, {fix}"
+        )
+    return tuple(notes)
 
 
 def _why_none(finder: Finder, name: NormalizedName, req: Requirement) -> str:

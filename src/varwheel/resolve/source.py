@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -125,6 +126,69 @@ class IndexSource:
 
     def close(self) -> None:
         self.client.close()
+
+    def variants_elsewhere(self, name: str) -> tuple[VariantsElsewhere, ...]:
+        """Configured indexes that were not used for ``name`` (``first-index`` took it from an
+        earlier index, or it is pinned to another) but list variant wheels of it: for explain's
+        note on pip's ``--extra-index-url VARIANT_INDEX`` habit. Failures are skipped: this is
+        advice, never a reason to stop."""
+        from varwheel.errors import InvalidFilename, InvalidIndexPage
+        from varwheel.index.client import parse_page
+        from varwheel.index.dists import belongs_to
+        from varwheel.index.json_api import ACCEPT
+        from varwheel.spec.filenames import parse_wheel_filename
+
+        client = self.client
+        project = canonicalize_name(name)
+        pinned = getattr(client, "project_indexes", {})
+        used = {f.index for f in client.project_files(project)}
+        configured = dict.fromkeys(
+            [*client.index_urls, *(u for urls in pinned.values() for u in urls)]
+        )
+        found: list[VariantsElsewhere] = []
+        for index in configured:
+            if index in used:
+                continue
+            try:
+                resp = client.session.get(f"{index}{project}/", accept=ACCEPT, use_cache=True)
+                if resp.status == 404:
+                    continue
+                parsed = parse_page(resp, index)
+            except (IndexFetchError, InvalidIndexPage):
+                continue
+            labels: dict[Version, set[str]] = {}
+            for file in parsed.files:
+                if not file.is_wheel or not belongs_to(file.filename, project):
+                    continue
+                try:
+                    wheel = parse_wheel_filename(file.filename)
+                except InvalidFilename:
+                    continue
+                if wheel.label is not None:
+                    labels.setdefault(wheel.version, set()).add(wheel.label)
+            if labels:
+                newest = max(labels)
+                found.append(
+                    VariantsElsewhere(
+                        index,
+                        str(newest),
+                        tuple(sorted(labels[newest])),
+                        pinned=project in pinned,
+                        used=tuple(sorted(u for u in used if u)),
+                    )
+                )
+        return tuple(found)
+
+
+@dataclass(frozen=True)
+class VariantsElsewhere:
+    """Variant wheels of a project on an index that was not used for it."""
+
+    index: str
+    version: str  # the newest version with variant wheels there
+    labels: tuple[str, ...]
+    pinned: bool  # the project is pinned (--index-for) to another index
+    used: tuple[str, ...]  # where its files came from instead
 
 
 def as_source(obj: DistributionSource | IndexClient) -> DistributionSource:
