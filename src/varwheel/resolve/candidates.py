@@ -20,7 +20,7 @@ from packaging.utils import (
 from packaging.version import Version
 
 from varwheel.codes import ReasonCode
-from varwheel.errors import InvalidFilename
+from varwheel.errors import InvalidFilename, ResolutionError
 from varwheel.index.models import IndexFile
 from varwheel.spec.filenames import (
     WheelFilename,
@@ -31,11 +31,13 @@ from varwheel.spec.filenames import (
 from varwheel.spec.markers import filter_supported
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
+from varwheel.spec.request import VariantRequest
 from varwheel.spec.selection import (
     Preferences,
     RankedWheel,
     SupportedProperties,
     WheelSelection,
+    request_of,
     select_wheels,
 )
 
@@ -81,6 +83,9 @@ class Candidate:
     decided_by: str = ""
     extras: frozenset[str] = frozenset()
     installed: bool = False  # an installed distribution kept as it is
+    # chosen by --force-variant although the target does not support it (and why not)
+    forced: bool = False
+    forced_reason: str = ""
 
     @property
     def is_sdist(self) -> bool:
@@ -172,6 +177,8 @@ def candidate_from_ranked(
         props,
         marker_props,
         ranked.decided_by,
+        forced=ranked.forced,
+        forced_reason=ranked.forced_reason,
     )
 
 
@@ -194,12 +201,21 @@ def choose(
     allow_sdists: bool = True,
     notes: tuple[str, ...] = (),
 ) -> VersionChoice:
-    """Rank the release's wheels and pick the best; fall back to an sdist (non-variant)."""
+    """Rank the release's wheels and pick the best; fall back to an sdist (non-variant).
+
+    A forced variant (``--force-variant``) this release does not have is an error: moving on to
+    an older version that has the label would be a downgrade the user never asked for.
+    """
     wheel_names = [wf for _, wf in release.wheels]
     selection = None
     if wheel_names:
         selection = select_wheels(
             wheel_names, metadata, support or SupportedProperties({}), tags, prefs
+        )
+    if prefs.force_variant and selection is not None and selection.missing:
+        raise ResolutionError(
+            f"{selection.missing}; --force-variant does not move to another version: "
+            f"pin the one that has it ({release.name}==VERSION)"
         )
     variant_seen = any(wf.label is not None for wf in wheel_names)
     if selection is not None and selection.ranked:
@@ -208,7 +224,7 @@ def choose(
             release, cand, selection, metadata, route, support, "", variant_seen, notes
         )
     # an sdist builds a non-variant wheel: never a substitute for a variant the user named
-    if allow_sdists and release.sdists and prefs.variant is None:
+    if allow_sdists and release.sdists and request_of(prefs) is None:
         sdist = release.sdists[0]
         cand = Candidate(release.name, release.version, sdist, None, decided_by="sdist fallback")
         return VersionChoice(
@@ -230,6 +246,8 @@ def summarize_rejections(
         return "no files"
     by_message: dict[str, list[str]] = {}
     tag_only = not_requested = 0
+    if selection.missing:  # the request names no variant of this version: that is the answer
+        return selection.missing
     other_tags: dict[str, None] = {}
     for rej in selection.rejected:
         if rej.reason.code == ReasonCode.TAG_MISMATCH:
@@ -258,3 +276,27 @@ def summarize_rejections(
             f"({', '.join(shown[:5])}{more})"
         )
     return "; ".join(parts)
+
+
+def request_hint(
+    request: VariantRequest | None, choices: Iterable[VersionChoice], *, limit: int = 3
+) -> str:
+    """``torch 2.8.0 has cu128``: the versions (newest first, at most ``limit``) whose variant
+    metadata has what ``request`` asks for, or ``""``. For an error that says a version lacks it."""
+    if request is None:
+        return ""
+    have = [
+        ch.release
+        for ch in choices
+        if ch.metadata is not None
+        and any(request.matches(label, props) for label, props in ch.metadata.variants.items())
+    ]
+    if not have:
+        return ""
+    have.sort(key=lambda r: r.version, reverse=True)
+    shown = ", ".join(str(r.version) for r in have[:limit])
+    more = f" and {len(have) - limit} more" if len(have) > limit else ""
+    verb = "has" if len(have) == 1 else "have"
+    what = request.label if request.label is not None and not request.is_null else None
+    thing = what or ("the null variant" if request.is_null else f"a variant with {request}")
+    return f"{have[0].name} {shown}{more} {verb} {thing}"

@@ -26,6 +26,7 @@ class WheelVerdict:
     reason_code: str = ""  # rejected wheels
     reason: str = ""
     properties: tuple[str, ...] = ()
+    forced: bool = False  # ranked only through --force-variant: the target does not support it
     why: str = ""  # ranked wheels: the ranking step in plain English (resolve.wording)
 
 
@@ -143,17 +144,22 @@ def _from_choice(
         total = len(choice.selection.ranked)
         for i, ranked in enumerate(choice.selection.ranked, start=1):
             chosen = cand is not None and cand.wheel == ranked.wheel
+            decided_by = ranked.decided_by
+            if ranked.forced:
+                why = f" ({ranked.forced_reason})" if ranked.forced_reason else ""
+                decided_by = f"FORCED by --force-variant, not supported by this target{why}"
             verdicts.append(
                 WheelVerdict(
                     ranked.wheel.filename,
                     ranked.label,
                     ExplainStatus.CHOSEN if chosen else ExplainStatus.COMPATIBLE,
                     rank=i,
-                    decided_by=ranked.decided_by,
+                    decided_by=decided_by,
                     properties=tuple(str(p) for p in ranked.properties),
-                    why=plain_decision(
-                        ranked.decided_by, rank=i, compatible=total, chosen=chosen
-                    ),
+                    forced=ranked.forced,
+                    why=decided_by
+                    if ranked.forced
+                    else plain_decision(ranked.decided_by, rank=i, compatible=total, chosen=chosen),
                 )
             )
         for rej in choice.selection.rejected:
@@ -181,6 +187,12 @@ def _from_choice(
         }
         unavailable = dict(sorted(support.unavailable.items()))
     notes = list(choice.notes)
+    if cand is not None and cand.forced:
+        why = f": {cand.forced_reason}" if cand.forced_reason else ""
+        notes.append(
+            f"variant {cand.label} is forced by --force-variant; this target does not support "
+            f"it{why}"
+        )
     if cand is None:
         notes.append(f"no usable file: {choice.skip_reason}")
     elif cand.is_sdist:
@@ -213,6 +225,7 @@ def to_json(expl: PackageExplanation) -> dict[str, Any]:
             "filename": expl.chosen,
             "label": expl.chosen_label,
             "decided_by": expl.decided_by,
+            "forced": any(w.forced and w.status == ExplainStatus.CHOSEN for w in expl.wheels),
         }
         if expl.chosen is not None
         else None,
@@ -227,6 +240,7 @@ def to_json(expl: PackageExplanation) -> dict[str, Any]:
                 "why": w.why or None,
                 "reason": {"code": w.reason_code, "message": w.reason} if w.reason_code else None,
                 "properties": list(w.properties),
+                "forced": w.forced,
             }
             for w in expl.wheels
         ],

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from packaging.specifiers import SpecifierSet
 from packaging.utils import NormalizedName
 
-from varwheel.spec.selection import Preferences
+from varwheel.errors import InvalidInput
+from varwheel.spec.request import VariantRequest, as_request
+from varwheel.spec.selection import Preferences, with_request
+
+if TYPE_CHECKING:
+    from varwheel.resolve.candidates import Candidate, VersionChoice
 
 
 @dataclass(frozen=True)
@@ -24,14 +30,15 @@ class Constraint:
 class ResolveOptions:
     """How versions and wheels are chosen.
 
-    ``variant_for`` maps a canonical project name to the label the user pinned with
-    ``--variant NAME=LABEL``; it narrows ``prefs`` for that project only.
+    ``variant_for`` maps a canonical project name to the user's ``--variant`` request for it
+    (``spec.request``: a ``VariantRequest``, or a bare label as lock files pin one); it narrows
+    ``prefs`` for that project only. A request with variants disabled is a contradiction.
     ``upgrade`` names the projects that may replace an installed distribution (pip's
     only-if-needed strategy: the requested ones); ``force_reinstall`` ignores installed ones.
     """
 
     prefs: Preferences = field(default_factory=Preferences)
-    variant_for: Mapping[NormalizedName, str] = field(default_factory=dict)
+    variant_for: Mapping[NormalizedName, str | VariantRequest] = field(default_factory=dict)
     allow_prereleases: bool = False
     no_deps: bool = False
     upgrade: frozenset[NormalizedName] = frozenset()
@@ -69,6 +76,20 @@ class ResolveOptions:
             return False
         return name in self.no_binary or ":all:" not in self.only_binary
 
+    def __post_init__(self) -> None:
+        if self.variant_for and not self.prefs.variants_enabled:
+            asked = ", ".join(
+                f"{name}={as_request(value)}" for name, value in sorted(self.variant_for.items())
+            )
+            raise InvalidInput(
+                f"--variant {asked} asks for a variant, and --no-variants (or no-variants in the "
+                "configuration) installs non-variant wheels only: drop one of them"
+            )
+
+    def request_for(self, name: NormalizedName) -> VariantRequest | None:
+        value = self.variant_for.get(name)
+        return None if value is None else as_request(value)
+
     def constraint_for(self, name: NormalizedName) -> SpecifierSet:
         spec = SpecifierSet()
         for c in self.constraints:
@@ -77,7 +98,61 @@ class ResolveOptions:
         return spec
 
     def prefs_for(self, name: NormalizedName) -> Preferences:
-        label = self.variant_for.get(name)
-        if label is None:
+        request = self.request_for(name)
+        if request is None:
             return self.prefs
-        return replace(self.prefs, variant=label)
+        return with_request(self.prefs, request)
+
+
+class _Resolved(Protocol):
+    """What :func:`request_warnings` reads of a resolved package (``resolver.ResolvedPackage``)."""
+
+    @property
+    def name(self) -> NormalizedName: ...
+
+    @property
+    def candidate(self) -> Candidate: ...
+
+    @property
+    def choice(self) -> VersionChoice | None: ...
+
+
+def request_warnings(options: ResolveOptions, packages: Iterable[_Resolved]) -> list[str]:
+    """What the user asked for about variants that did nothing or went against the target,
+    said before anything is installed: a ``--variant`` for a package this install does not
+    include, a ``--prefer`` namespace no package or provider knows (a typo), and a variant
+    installed through ``--force-variant`` that the target does not support."""
+    from varwheel.providers.native import NATIVE_PROVIDER_TYPES
+
+    pkgs = list(packages)
+    out: list[str] = []
+    names = {p.name for p in pkgs}
+    for name, value in sorted(options.variant_for.items()):
+        if name not in names:
+            out.append(
+                f"--variant {name}={as_request(value)}: {name} is not being installed (not "
+                "requested, and no requirement pulls it in), so the request does nothing"
+            )
+    known = {cls.namespace for cls in NATIVE_PROVIDER_TYPES}
+    for p in pkgs:
+        md = p.choice.metadata if p.choice is not None else None
+        if md is not None:
+            known.update(md.namespace_priorities, md.providers)
+            known.update(prop.namespace for props in md.variants.values() for prop in props)
+        if p.choice is not None and p.choice.support is not None:
+            known.update(p.choice.support.properties)
+    for prop in dict.fromkeys(options.prefs.prefer):
+        if prop.namespace not in known:
+            out.append(
+                f"--prefer '{prop}': no provider or package here knows the namespace "
+                f"'{prop.namespace}' (known: {', '.join(sorted(known))}), so it changes nothing"
+            )
+    for p in pkgs:
+        cand = p.candidate
+        if cand.forced:
+            why = f": {cand.forced_reason}" if cand.forced_reason else ""
+            out.append(
+                f"{cand.name} {cand.version}: variant {cand.label} is forced by --force-variant "
+                f"although this target does not support it{why}"
+            )
+    return out

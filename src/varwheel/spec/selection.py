@@ -11,7 +11,7 @@ re-exports them so callers import one place.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
 from varwheel.codes import ReasonCode
@@ -32,7 +32,8 @@ from varwheel.spec.ordering import (
     describe_decision,
     order_variants,
 )
-from varwheel.spec.properties import VariantProperty
+from varwheel.spec.properties import NULL_LABEL, VariantProperty
+from varwheel.spec.request import VariantRequest, labels_of
 
 if TYPE_CHECKING:
     from packaging.tags import Tag
@@ -46,6 +47,7 @@ __all__ = [
     "Reason",
     "RejectedVariant",
     "RejectedWheel",
+    "RequestPreferences",
     "SupportedProperties",
     "VariantRanking",
     "WheelSelection",
@@ -53,8 +55,38 @@ __all__ = [
     "incompatibility",
     "is_compatible",
     "order_variants",
+    "request_of",
     "select_wheels",
+    "with_request",
 ]
+
+
+@dataclass(frozen=True)
+class RequestPreferences(Preferences):
+    """Preferences of one project asked for by properties (``--variant NAME='ns :: f :: v'``):
+    only variants that have every property in ``require`` are candidates, best first."""
+
+    require: frozenset[VariantProperty] = frozenset()
+
+
+def request_of(prefs: Preferences) -> VariantRequest | None:
+    """The user's request these preferences carry (a label, ``null`` or properties), if any."""
+    require = getattr(prefs, "require", frozenset())
+    if require:
+        return VariantRequest(properties=frozenset(require))
+    if prefs.variant is not None:
+        return VariantRequest(label=prefs.variant)
+    return None
+
+
+def with_request(prefs: Preferences, request: VariantRequest | None) -> Preferences:
+    """``prefs`` narrowed to ``request`` (None: ``prefs`` without any request)."""
+    base = {f.name: getattr(prefs, f.name) for f in fields(Preferences)}
+    if request is None:
+        return Preferences(**{**base, "variant": None})
+    if request.label is not None:
+        return Preferences(**{**base, "variant": request.label})
+    return RequestPreferences(**{**base, "variant": None}, require=request.properties)
 
 
 @dataclass(frozen=True)
@@ -66,6 +98,9 @@ class RankedWheel:
     label: str | None
     properties: tuple[VariantProperty, ...]
     decided_by: str
+    # --force-variant put it here although the target does not support it (the reason why not)
+    forced: bool = False
+    forced_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -76,8 +111,12 @@ class RejectedWheel:
 
 @dataclass(frozen=True)
 class WheelSelection:
+    """``missing``: when the user's request matches no variant of this version, the one line
+    that says so and lists the variants it has."""
+
     ranked: tuple[RankedWheel, ...]
     rejected: tuple[RejectedWheel, ...]
+    missing: str = ""
 
     @property
     def best(self) -> RankedWheel | None:
@@ -136,14 +175,20 @@ def select_wheels(
     ``md`` None means the version has no variant metadata: labelled wheels are incompatible
     (PEP 817 §6.1 step 5) unless the user forces that label. A ``null`` wheel is accepted even when
     ``null`` is missing from ``variants`` (digest §6.6). ``supported_tags`` is ordered, most
-    preferred first (``packaging.tags.sys_tags()`` order).
+    preferred first (``packaging.tags.sys_tags()`` order). A request in ``prefs``
+    (:func:`request_of`) narrows the candidates to the variants it matches; when it matches none
+    of this version, ``missing`` says so and lists the version's variants.
     """
     tag_rank: dict[Tag, int] = {}
     for i, tag in enumerate(supported_tags):
         tag_rank.setdefault(tag, i)
+    request = request_of(prefs)
+    prefs = _narrowed(prefs, request, md)
     ranking: VariantRanking | None = None
     if md is not None and prefs.variants_enabled and any(w.label for w in wheels):
         ranking = order_variants(md, supported, prefs)
+        if request is not None and request.properties:
+            ranking = _with_properties(ranking, md, supported, prefs, request)
     position = {rv.label: i for i, rv in enumerate(ranking.ranked)} if ranking else {}
     variant_of = {rv.label: rv for rv in ranking.ranked} if ranking else {}
     rejected_label = {rv.label: rv.reason for rv in ranking.rejected} if ranking else {}
@@ -167,10 +212,10 @@ def select_wheels(
             continue
         label = wheel.label
         if label is None:
-            if prefs.variant is not None:
+            if request is not None:
                 reason = Reason(
                     ReasonCode.NOT_REQUESTED,
-                    f"{wheel.filename}: non-variant wheel, but variant '{prefs.variant}' was requested",
+                    f"{wheel.filename}: non-variant wheel, but {request.describe()} was requested",
                 )
                 rejected.append(RejectedWheel(wheel, reason))
             else:
@@ -199,10 +244,118 @@ def select_wheels(
             c.variant.label if c.variant else None,
             c.variant.properties if c.variant else (),
             _decided_by(c, candidates[i + 1] if i + 1 < len(candidates) else None),
+            forced=c.variant is not None and c.variant.forced,
+            forced_reason=_forced_reason(c.variant, md, supported),
         )
         for i, c in enumerate(candidates)
     )
-    return WheelSelection(ranked, tuple(rejected))
+    missing = _missing(request, wheels, md) if request is not None else ""
+    return WheelSelection(ranked, tuple(rejected), missing)
+
+
+def _narrowed(
+    prefs: Preferences, request: VariantRequest | None, md: VariantMetadata | None
+) -> Preferences:
+    """``NAME=null`` means the variant without properties: PEP 825 labels it ``null``, but a
+    version that publishes it under another label (torch 2.8.0's ``00000000``) still has it."""
+    if request is None or not request.is_null or md is None or NULL_LABEL in md.variants:
+        return prefs
+    empty = sorted(label for label, props in md.variants.items() if not props)
+    return replace(prefs, variant=empty[0]) if empty else prefs
+
+
+def _with_properties(
+    ranking: VariantRanking,
+    md: VariantMetadata,
+    supported: SupportedProperties,
+    prefs: Preferences,
+    request: VariantRequest,
+) -> VariantRanking:
+    """Keep the ranked variants that have every requested property; with ``--force-variant``
+    and none supported, force the one variant that has them (several: name one by label)."""
+    matching = [label for label, props in md.variants.items() if request.matches(label, props)]
+    kept = tuple(rv for rv in ranking.ranked if request.matches(rv.label, rv.properties))
+    dropped = [
+        RejectedVariant(
+            rv.label,
+            Reason(
+                ReasonCode.NOT_REQUESTED,
+                f"variant '{rv.label}' lacks "
+                + ", ".join(f"'{p}'" for p in request.missing(rv.properties)),
+            ),
+        )
+        for rv in ranking.ranked
+        if rv not in kept
+    ]
+    rejected = [
+        rej
+        if rej.label in matching
+        else RejectedVariant(
+            rej.label,
+            Reason(
+                ReasonCode.NOT_REQUESTED,
+                f"variant '{rej.label}' lacks "
+                + ", ".join(f"'{p}'" for p in request.missing(md.variants.get(rej.label, ()))),
+            ),
+        )
+        for rej in ranking.rejected
+    ]
+    if not kept and prefs.force_variant and len(matching) == 1:
+        forced = order_variants(md, supported, with_request(prefs, VariantRequest(matching[0])))
+        kept = forced.ranked
+        rejected = [r for r in rejected if r.label != matching[0]]
+    elif not kept and prefs.force_variant and len(matching) > 1:
+        rejected = [
+            RejectedVariant(
+                r.label,
+                Reason(
+                    r.reason.code,
+                    f"{r.reason.message}; --force-variant forces one variant, and "
+                    f"{', '.join(sorted(matching))} all have {request}: name one by its label",
+                ),
+            )
+            if r.label in matching
+            else r
+            for r in rejected
+        ]
+    rejected = sorted([*rejected, *dropped], key=lambda r: r.label)
+    return VariantRanking(kept, tuple(rejected))
+
+
+def _forced_reason(
+    variant: RankedVariant | None, md: VariantMetadata | None, supported: SupportedProperties
+) -> str:
+    if variant is None or not variant.forced:
+        return ""
+    if md is None:
+        return "this version has no variant metadata, so its properties are unknown"
+    why = incompatibility(variant.properties, supported)
+    return why.message if why is not None else ""
+
+
+def _missing(
+    request: VariantRequest, wheels: Sequence[WheelFilename], md: VariantMetadata | None
+) -> str:
+    """One line when ``request`` matches no variant this version has (else empty)."""
+    labels = {w.label for w in wheels if w.label is not None}
+    if md is not None:
+        found = any(request.matches(label, props) for label, props in md.variants.items())
+        labels |= set(md.variants)
+    else:  # without metadata only a label can be recognised
+        found = request.label is not None and request.label in labels
+    if found:
+        return ""
+    first = wheels[0] if wheels else None
+    what = f"{first.project} {first.version}" if first is not None else "this version"
+    if request.is_null:
+        head = f"{what} has no null variant"
+    elif request.label is not None:
+        head = f"{what} has no variant {request.label}"
+    else:
+        head = f"no variant of {what} has {request}"
+    if not labels:
+        return f"{head} (it has no variant wheels)"
+    return f"{head} (its variants: {', '.join(labels_of(dict.fromkeys(labels)))})"
 
 
 def _wheel_pre_reason(wheel: WheelFilename, label: str, prefs: Preferences) -> Reason | None:
