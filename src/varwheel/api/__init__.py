@@ -351,14 +351,12 @@ def _session(
     reporter: Reporter,
 ) -> tuple[Session, DistributionSource, bool, Mapping[NormalizedName, Any]]:
     from varwheel.install.installed import installed_distributions, installed_from_env
-    from varwheel.providers.support import support_function
     from varwheel.resolve.resolver import Session
     from varwheel.resolve.source import IndexSource
 
     _config_warnings(settings, reporter)
     own = source is None
     src: DistributionSource = IndexSource(settings.index_client()) if source is None else source
-    options = provider_options(settings, target, reporter=reporter)
     # abi_dependency reads the target's distributions; another machine's are unknown
     local = environment is not None and not target.is_cross
     # one scan of the environment: every version (abi_dependency) and the resolver's view
@@ -367,15 +365,35 @@ def _session(
     kept = installed_from_env(environment, dists) if local and keep_installed else {}  # type: ignore[arg-type]
     marker_env = target.marker_env
 
+    # providers (and their modules) only once a version with variant wheels is considered;
+    # another machine's target is described at once (its warnings)
+    options: list[ProviderOptions] = []
+    if target.is_cross:
+        options.append(provider_options(settings, target, reporter=reporter))
+
+    def support_with(adding: Mapping[str, str] | None) -> Any:
+        from varwheel.providers.support import support_function
+
+        if not options:
+            options.append(provider_options(settings, target, reporter=reporter))
+        return support_function(options[0], marker_env, versions, adding=adding)
+
     def support_adding(adding: Mapping[str, str]) -> Any:
-        return support_function(options, marker_env, versions, adding=adding)
+        return support_with(adding)
+
+    support: list[Any] = []
+
+    def support_for(md: Any) -> Any:
+        if not support:
+            support.append(support_with(None))
+        return support[0](md)
 
     requested = [_canonical(r.name) for r in reqs.requirements]
     session = Session(
         src,
         tags=target.tags,
         marker_env=marker_env,
-        support_for=support_function(options, marker_env, versions),
+        support_for=support_for,
         options=settings.resolve_options(requested, marker_env),
         installed=kept,
         direct=dict(reqs.direct),
@@ -403,6 +421,32 @@ def plan_install(
         from varwheel.resolve.requirements_file import check_pinned
 
         check_pinned(reqs.requirements)
+    if environment is not None:
+        # a no-op install: everything already satisfied, answered from the environment alone
+        # (no index client, providers or resolver), exactly as the resolver would keep it
+        from varwheel.resolve.satisfied import DeferredSource, already_satisfied
+
+        done = already_satisfied(
+            reqs.requirements, settings, target, environment, direct=reqs.direct
+        )
+        if done is not None:
+            from varwheel.resolve.requirement import ignored_by_markers
+
+            _config_warnings(settings, reporter)
+            given = source is not None
+            return InstallPlan(
+                requirements=reqs,
+                settings=settings,
+                target=target,
+                resolution=done.resolution,
+                ignored=tuple(ignored_by_markers(list(reqs.requirements), target.marker_env)),
+                installed=done.installed,
+                session=done.session,  # type: ignore[arg-type]
+                source=source if given else DeferredSource(settings),  # type: ignore[arg-type]
+                reporter=reporter,
+                _own_source=not given,
+                _scanned=True,
+            )
     session, src, own, kept = _session(
         reqs,
         settings,

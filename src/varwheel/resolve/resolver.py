@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,8 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from varwheel.errors import ResolutionError
 from varwheel.index.models import IndexFile
-from varwheel.resolve.candidates import Candidate, VersionChoice
+from varwheel.install.installed import InstalledDistribution
+from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.finder import Finder, SupportFunction
 from varwheel.resolve.metadata import (
     dependencies,
@@ -30,8 +31,14 @@ from varwheel.resolve.metadata import (
 )
 from varwheel.resolve.options import ResolveOptions
 from varwheel.resolve.prefetch import Prefetcher
-from varwheel.resolve.provider import InstalledDist, VariantProvider, split_identifier
+from varwheel.resolve.provider import VariantProvider, split_identifier
 from varwheel.resolve.requirement import parse_requirement
+from varwheel.resolve.resolution import (
+    Resolution,
+    ResolvedPackage,
+    missing_extras,
+    yanked_choices,
+)
 from varwheel.resolve.source import DistributionSource, as_source
 
 if TYPE_CHECKING:
@@ -39,66 +46,6 @@ if TYPE_CHECKING:
 
 MAX_ROUNDS = 2000
 ABI_PASSES = 3  # re-resolutions for abi_dependency on what this install adds
-
-
-@dataclass(frozen=True)
-class ResolvedPackage:
-    candidate: Candidate
-    requested: bool
-    requested_extras: frozenset[str] = frozenset()
-    choice: VersionChoice | None = None  # None for an installed distribution kept as is
-    metadata: RawMetadata | None = None  # core metadata when it was read
-    built_wheel: Path | None = None  # wheel built from the candidate's sdist
-    is_direct: bool = False  # named by path on the command line (PEP 610 direct URL)
-    extras: frozenset[str] = frozenset()  # every extra asked for, by the user or a dependency
-
-    @property
-    def name(self) -> NormalizedName:
-        return self.candidate.name
-
-
-@dataclass(frozen=True)
-class Resolution:
-    packages: tuple[ResolvedPackage, ...]
-    marker_env: Mapping[str, str] = field(default_factory=dict)
-
-    def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
-        return {p.name: p for p in self.packages}
-
-    def warnings(self) -> list[str]:
-        """What the user is told about this resolution before anything is installed: requested
-        extras a chosen distribution does not declare, and yanked files chosen because pinned."""
-        return missing_extras(self) + yanked_choices(self)
-
-
-def missing_extras(resolution: Resolution) -> list[str]:
-    """Requested extras a chosen distribution does not declare (``Provides-Extra``), in pip's
-    words; installing goes on without them, as pip and uv do."""
-    out = []
-    for pkg in resolution.packages:
-        wanted = pkg.extras | pkg.requested_extras
-        if not wanted or pkg.metadata is None:
-            continue
-        provided = {canonicalize_name(e) for e in pkg.metadata.get("provides_extra", [])}
-        for extra in sorted(wanted - provided):
-            out.append(f"{pkg.name} {pkg.candidate.version} does not provide the extra '{extra}'")
-    return out
-
-
-def yanked_choices(resolution: Resolution) -> list[str]:
-    """PEP 592: a yanked file is only chosen when pinned, and the user is told so (as pip)."""
-    out = []
-    for pkg in resolution.packages:
-        file = pkg.candidate.file
-        if file is not None and file.yanked and not pkg.candidate.installed:
-            # the reason comes from the index: no terminal control characters
-            text = "".join(c if c.isprintable() else "?" for c in file.yanked_reason or "")
-            reason = f" (reason: {text})" if text else ""
-            out.append(
-                f"{pkg.name} {pkg.candidate.version} is yanked{reason}; "
-                "installing it because it was pinned"
-            )
-    return out
 
 
 class Session:
@@ -112,7 +59,7 @@ class Session:
         marker_env: Mapping[str, str],
         support_for: SupportFunction,
         options: ResolveOptions,
-        installed: Mapping[NormalizedName, InstalledDist] | None = None,
+        installed: Mapping[NormalizedName, InstalledDistribution] | None = None,
         build_dir: Path | None = None,
         direct: Mapping[NormalizedName, IndexFile] | None = None,
         support_adding: Callable[[Mapping[str, str]], SupportFunction] | None = None,
@@ -233,11 +180,14 @@ class Session:
         """Fetch these projects' index pages in the background (``explain`` of many REQs)."""
         self._prefetcher.warm(requirements, skip=frozenset(self.finder.direct), metadata=False)
 
-    def _installed_variant(self, cand: Candidate, dist: InstalledDist) -> Candidate:
+    def _installed_variant(self, cand: Candidate, dist: InstalledDistribution) -> Candidate:
         """An installed variant wheel's markers see its properties the target supports
         (PEP 825), as they did when it was chosen."""
         if dist.label is None or dist.variant_json is None:
             return cand
+        if not any("variant_" in line for line in dist.requires_dist):
+            # no variant marker to evaluate: no provider needs to run for it
+            return replace(cand, label=None)
         from varwheel.spec.markers import filter_supported
         from varwheel.spec.metadata import load_variant_json
 
@@ -427,7 +377,7 @@ def resolve(
     marker_env: Mapping[str, str],
     support_for: SupportFunction,
     options: ResolveOptions | None = None,
-    installed: Mapping[NormalizedName, InstalledDist] | None = None,
+    installed: Mapping[NormalizedName, InstalledDistribution] | None = None,
     build_dir: Path | None = None,
 ) -> Resolution:
     """Resolve ``requirements`` for a target described by its tags and marker environment."""
@@ -444,13 +394,14 @@ def resolve(
 
 
 __all__ = [
-    "InstalledDist",
     "Resolution",
     "ResolvedPackage",
     "Session",
+    "missing_extras",
     "parse_requirement",
     "resolve",
     "split_identifier",
+    "yanked_choices",
 ]
 
 
