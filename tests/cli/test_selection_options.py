@@ -12,6 +12,7 @@ from varwheel import api
 from varwheel.cli.main import build_parser
 from varwheel.cli.selection_options import flags_from_args
 from varwheel.codes import SupportSource
+from varwheel.errors import InvalidInput
 from varwheel.providers.detect import NamespaceResult
 from varwheel.providers.support import explain_empty_answers
 from varwheel.spec.selection import SupportedProperties
@@ -83,3 +84,36 @@ def test_requirements_from_args_leaves_args_unchanged(tmp_path: Path) -> None:
     assert [r.name for r in reqs] == ["other", "demo"]
     assert merged.index_url == "http://127.0.0.1:1/simple/" and merged.pre is True
     assert merged.find_links == ["./wheels"] and merged is not args
+
+
+@pytest.mark.parametrize(
+    ("given", "only", "no"),
+    [
+        ([("only-binary", ":all:")], {":all:"}, set()),
+        ([("only-binary", ":all:"), ("no-binary", "A_b")], {":all:"}, {"a-b"}),
+        ([("no-binary", "x"), ("only-binary", "X,y")], {"x", "y"}, set()),
+        ([("no-binary", ":all:"), ("only-binary", ":all:")], {":all:"}, set()),
+        ([("only-binary", "x,:none:")], set(), set()),
+    ],
+)
+def test_format_control_as_pip(given, only, no) -> None:
+    """--only-binary/--no-binary in command-line order, as pip's FormatControl."""
+    parser = build_parser("install")
+    argv = ["install", "r"]
+    for flag, value in given:
+        argv += [f"--{flag}", value]
+    settings = api.Settings.load(flags_from_args(parser.parse_args(argv)))
+    assert (set(settings.only_binary), set(settings.no_binary)) == (only, no)
+
+
+def test_format_control_decides_per_project() -> None:
+    from varwheel.resolve.options import ResolveOptions
+
+    opts = ResolveOptions(only_binary=frozenset({":all:"}), no_binary=frozenset({"src"}))
+    assert (opts.wheels_allowed("src"), opts.sdists_allowed("src")) == (False, True)
+    assert (opts.wheels_allowed("bin"), opts.sdists_allowed("bin")) == (True, False)
+    plain = ResolveOptions(no_binary=frozenset({":all:"}), only_binary=frozenset({"w"}))
+    assert (plain.wheels_allowed("w"), plain.sdists_allowed("w")) == (True, False)
+    assert (plain.wheels_allowed("z"), plain.sdists_allowed("z")) == (False, True)
+    with pytest.raises(InvalidInput):
+        api.Settings.load(api.Flags(format_control=(("no-binary", "--pre"),)))

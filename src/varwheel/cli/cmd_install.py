@@ -18,7 +18,7 @@ from varwheel.cli.selection_options import (
 from varwheel.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from varwheel.api import Environment, InstallPlan
+    from varwheel.api import Environment, InstallPlan, InstallResult, Reporter
 
 
 def register(subparsers: Any) -> None:
@@ -57,7 +57,36 @@ def register(subparsers: Any) -> None:
         help="upgrade the named packages to the newest versions (dependencies only if needed)",
     )
     parser.add_argument(
-        "--force-reinstall", action="store_true", help="reinstall even if already installed"
+        "--upgrade-strategy",
+        choices=("only-if-needed", "eager"),
+        help="with -U: 'only-if-needed' (default, as pip) upgrades a dependency only when the "
+        "installed version no longer satisfies; 'eager' upgrades every package of the resolution",
+    )
+    parser.add_argument(
+        "--force-reinstall",
+        "--reinstall",
+        dest="force_reinstall",
+        action="store_true",
+        help="reinstall every package of the resolution even if already installed (uv's name)",
+    )
+    parser.add_argument(
+        "--reinstall-package",
+        dest="reinstall_packages",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="reinstall this package even if already installed (repeatable)",
+    )
+    parser.add_argument(
+        "--require-hashes",
+        action="store_true",
+        help="pip's hash-checking mode: every requirement pinned with == and given --hash values "
+        "in a requirements file; a wheel whose hash differs is refused, nothing is installed",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the plan and what was installed as one JSON object on stdout",
     )
     parser.add_argument(
         "--compile",
@@ -106,7 +135,10 @@ def run(args: argparse.Namespace) -> int:
     settings = api.Settings.load(flags_from_args(args), requirements=reqs.options)
     # rich only on a terminal (progress bars); plain lines to a pipe or file (start-up time)
     console = make_console(
-        stderr=args.report == "-", quiet=args.quiet, highlight=False, soft_wrap=True
+        stderr=args.report == "-" or args.json,
+        quiet=args.quiet,
+        highlight=False,
+        soft_wrap=True,
     )
     reporter = ConsoleReporter(console, quiet=args.quiet)
     # a dry run acts on the same target as the real run: same errors, same installed packages
@@ -126,13 +158,57 @@ def run(args: argparse.Namespace) -> int:
             verbose=getattr(args, "verbose", False),
             installed=plan.installed,
         )
-        if args.dry_run or not plan.to_install:
-            return 0
-        result = api.execute(plan, env, reporter=reporter)
+        result = None
+        if not args.dry_run and plan.to_install:
+            result = api.execute(plan, env, reporter=reporter)
+        if args.json:
+            _print_json(plan, result, as_described(env, args), reporter, dry_run=args.dry_run)
+    if result is None:
+        return 0
     render_installed(console, result.installed)
     for line in result.problems:
         reporter.warning(line)
     return 0
+
+
+def _print_json(
+    plan: InstallPlan,
+    result: InstallResult | None,
+    env: Environment,
+    reporter: Reporter,
+    *,
+    dry_run: bool,
+) -> None:
+    """``install --json``: pip's installation report (what the plan installs, with each
+    item's variant), the target environment, and what was installed, kept and left broken."""
+    from varwheel.cli.render import dump_report, environment_json
+
+    doc = {
+        **plan.report(),
+        "target_environment": environment_json(env),
+        "dry_run": dry_run,
+        "installed": [
+            {
+                "name": p.name,
+                "version": str(p.candidate.version),
+                "variant_label": p.candidate.label,
+                "filename": p.candidate.filename,
+            }
+            for p in (result.installed if result is not None else ())
+        ],
+        "already_installed": [
+            {
+                "name": p.name,
+                "version": str(p.candidate.version),
+                "variant_label": p.candidate.label,
+            }
+            for p in plan.packages
+            if p.candidate.installed
+        ],
+        "problems": list(result.problems) if result is not None else [],
+        "warnings": list(reporter.warnings),
+    }
+    sys.stdout.write(dump_report(doc))
 
 
 def _write_report(dest: str, plan: InstallPlan, env: Environment) -> None:

@@ -133,7 +133,40 @@ def build_parser(command: str | None = None, *, summaries: bool = False):  # typ
                 raise
             continue
         module.register(sub)
+    for child in sub.choices.values():
+        _accept_common_flags(child)
     return parser
+
+
+def _accept_common_flags(parser) -> None:  # type: ignore[no-untyped-def]  # argparse lazily
+    """``-v``/``-q`` after the command name too (``varwheel install -v X``, as pip and uv), on
+    every command and subcommand that does not define them itself. Defaults are suppressed, so
+    ``varwheel -v COMMAND`` keeps its -v and a command without output to quieten ignores -q."""
+    import argparse
+
+    taken = parser._option_string_actions
+    if "-v" not in taken and "--verbose" not in taken:
+        parser.add_argument(
+            "-v",
+            "--verbose",
+            dest="verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="show tracebacks and debug output",
+        )
+    if "-q" not in taken and "--quiet" not in taken:
+        parser.add_argument(
+            "-q",
+            "--quiet",
+            dest="quiet",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="print less (errors and the data asked for)",
+        )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _accept_common_flags(child)
 
 
 def _error(message: str) -> None:

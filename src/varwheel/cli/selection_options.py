@@ -274,6 +274,10 @@ def flags_from_args(args: argparse.Namespace) -> Flags:
         client_cert=getattr(args, "client_cert", None),
         timeout=getattr(args, "timeout", None),
         retries=getattr(args, "retries", None),
+        reinstall_packages=words("reinstall_packages"),
+        upgrade_strategy=getattr(args, "upgrade_strategy", None),
+        format_control=tuple(getattr(args, "format_control", None) or ()),
+        require_hashes=flag("require_hashes"),
     )
 
 

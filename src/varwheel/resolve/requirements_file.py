@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,6 +42,7 @@ class RequirementsFile:
     hashes: tuple[tuple[NormalizedName, str], ...] = ()
     # lines naming a wheel by path or ``name @ URL``: the file is the project's only candidate
     direct: tuple[str, ...] = ()
+    require_hashes: bool = False  # pip's --require-hashes option line
 
     def __add__(self, other: RequirementsFile) -> RequirementsFile:
         return RequirementsFile(
@@ -53,6 +55,7 @@ class RequirementsFile:
             self.pre or other.pre,
             self.hashes + other.hashes,
             self.direct + other.direct,
+            self.require_hashes or other.require_hashes,
         )
 
 
@@ -88,8 +91,9 @@ _FILE_OPTIONS = {
     "--find-links": "find_links",
     "--no-index": "no_index",
     "--pre": "pre",
+    "--require-hashes": "require_hashes",
 }
-_FLAGS = ("no_index", "pre")
+_FLAGS = ("no_index", "pre", "require_hashes")
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -249,6 +253,22 @@ def _wheel_path(text: str, raw: str, *, resolve: bool = True) -> Path:
     except (OSError, RuntimeError) as err:  # RuntimeError: unknown ~user, symlink loop
         raise InvalidInput(f"{shown}: cannot use {raw!r} as a wheel file: {_why(err)}") from None
     return path
+
+
+def check_pinned(requirements: Iterable[Requirement]) -> None:
+    """pip's ``--require-hashes`` mode: every requirement names one version with ``==`` (or
+    ``===``), so that its ``--hash`` values describe exactly what is installed. A wheel given by
+    path or URL is pinned to its file's version already."""
+    loose = []
+    for req in requirements:
+        specs = list(req.specifier)
+        if len(specs) != 1 or specs[0].operator not in ("==", "===") or "*" in specs[0].version:
+            loose.append(str(req))
+    if loose:
+        raise InvalidInput(
+            "--require-hashes: every requirement must be pinned with == (and have --hash "
+            f"values); not pinned: {', '.join(loose)}"
+        )
 
 
 def read_requirements_file(path: Path) -> list[Requirement]:
