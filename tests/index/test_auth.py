@@ -240,3 +240,16 @@ def test_a_login_is_sent_only_to_its_own_host() -> None:
     assert login is not None and login.source == "the URL"
     assert auth.login_for("http://127.0.0.1:9090/simple/x/") is None
     assert SECRET not in repr(login)
+
+
+def test_http_403_names_the_index_and_the_ways_to_log_in(site: Path) -> None:
+    with serve_directory(site) as server:
+        server.fail("/simple/demo-pkg/", 403)
+        options = AuthOptions(index_names={server.url + "simple/": "corp"})
+        with (
+            IndexClient([server.url + "simple/"], retries=0, auth=options) as client,
+            pytest.raises(IndexFetchError) as err,
+        ):
+            client.project_files("demo-pkg")
+    message = str(err.value)
+    assert "HTTP 403" in message and f"index 'corp' ({server.url}simple/) needs a login" in message
