@@ -37,14 +37,11 @@ NOT_YET_ON_THE_API = frozenset(
     {
         "cmd_build",
         "cmd_check",
-        "cmd_detect",
         "cmd_index",
-        "cmd_lock",
         "cmd_make_variant",
         "cmd_matrix",
         "cmd_publish",
         "cmd_repair",
-        "cmd_sync",
     }
 )
 

@@ -60,6 +60,11 @@ class Target:
     interpreter: Path | None = None
     profile: Path | None = None
     facts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the cross-target options applied so far: a whole-machine profile given afterwards
+    # replaces the Python side, then these apply again ("the profile unless overridden")
+    overrides: CrossTarget = field(default_factory=CrossTarget, compare=False, repr=False)
+    # what made this another machine than ``interpreter``'s (option words, for messages)
+    described_by: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def from_environment(cls, env: TargetEnvironment) -> Target:
@@ -119,17 +124,31 @@ class Target:
             implementation=over.implementation or self.implementation,
             interpreter=None,
             facts=over.facts,
+            overrides=_merged(self.overrides, cross),
+            described_by=tuple(dict.fromkeys((*self.described_by, *cross.flags()))),
         )
 
     def with_profile(self, profile: Path | None) -> Target:
         """Variant support read from ``profile`` (``varwheel detect --output``) instead of
-        running providers; tags and markers stay this target's (``install/explain --profile``)."""
-        return replace(self, profile=profile)
+        running providers. A profile that records a whole machine (its ``[profile]`` Python
+        keys: version, implementation, ABIs, platform tags, markers) also gives the Python
+        side, unless the cross-target options applied to this target override it key by key;
+        when it describes this target's own interpreter, the interpreter stays the target. A
+        hardware-only profile keeps this target's tags and markers."""
+        if profile is None:
+            return replace(self, profile=None)
+        from varwheel.lock.targets import read_machine
+
+        machine, _digest = read_machine(profile)
+        if machine is None or (not self.is_cross and _same_machine(self, machine)):
+            return replace(self, profile=profile)
+        return self.from_profile(profile)
 
     def from_profile(self, profile: Path) -> Target:
         """The machine a profile describes: variant support from it and, when it records a
-        whole machine (its ``[profile]`` Python keys), its tags and markers too; a
-        hardware-only profile keeps this target's Python side (``lock --profile``)."""
+        whole machine (its ``[profile]`` Python keys), its tags and markers too, with the
+        cross-target options applied to this target over them; a hardware-only profile keeps
+        this target's Python side (``lock --profile``)."""
         from varwheel.lock.targets import read_machine
 
         machine, _digest = read_machine(profile)
@@ -137,7 +156,13 @@ class Target:
             return replace(self, profile=profile)
         markers = {**dict(self.marker_env), **dict(machine.markers)}
         markers.setdefault("python_version", machine.python_version)
-        return replace(
+        major, minor = (int(p) for p in machine.python_version.split(".")[:2])
+        facts = {
+            "version_info": [major, minor, 0],
+            "implementation": machine.implementation,
+            "py_version_nodot": f"{major}{minor}",
+        }
+        described = replace(
             self,
             tags=machine.tags(),
             marker_env=MappingProxyType(markers),
@@ -145,7 +170,55 @@ class Target:
             implementation=machine.implementation,
             interpreter=None,
             profile=profile,
+            facts=MappingProxyType(facts),
+            overrides=CrossTarget(),
+            described_by=(f"--profile {profile}",),
         )
+        cross = self.overrides
+        if not cross:
+            return described
+        # an overridden version or implementation has its own default ABI, not the profile's
+        abis = cross.abis or (() if cross.python_version or cross.implementation else machine.abis)
+        from varwheel.install.environment import override_facts
+
+        over = override_facts(
+            facts,
+            markers,
+            python_version=cross.python_version,
+            platforms=cross.platforms or machine.platform_tags,
+            implementation=cross.implementation,
+            abis=abis,
+        )
+        return replace(
+            described,
+            tags=over.tags,
+            marker_env=over.marker_env,
+            python_version=over.python_version,
+            implementation=over.implementation or machine.implementation,
+            facts=over.facts,
+            overrides=cross,
+            described_by=(*described.described_by, *cross.flags()),
+        )
+
+    def not_installable_reason(self) -> str | None:
+        """Why files chosen for this target cannot be installed into its interpreter's
+        environment (another machine's target: cross-target options or a profile of another
+        machine), or None."""
+        if not self.is_cross:
+            return None
+        what = " ".join(self.described_by) or "the target"
+        return (
+            f"{what}: describes another machine ({self.describe()}) than the environment: "
+            "use it with --dry-run, or install on that machine (or with --python PATH)"
+        )
+
+    def describe(self) -> str:
+        """``CPython 3.12, manylinux_2_39_aarch64``: the implementation, Python version and
+        most preferred platform tag, for messages."""
+        names = {"cpython": "CPython", "pypy": "PyPy"}
+        impl = names.get(self.implementation, self.implementation)
+        platform = self.platforms[0] if self.platforms else "any platform"
+        return f"{impl} {self.python_version}, {platform}"
 
     @classmethod
     def from_tags(
@@ -163,3 +236,25 @@ class Target:
             implementation=str(marker_env.get("implementation_name", "cpython")),
             profile=profile,
         )
+
+
+def _merged(first: CrossTarget, then: CrossTarget) -> CrossTarget:
+    """``then``'s options over ``first``'s, key by key."""
+    return CrossTarget(
+        python_version=then.python_version or first.python_version,
+        platforms=then.platforms or first.platforms,
+        implementation=then.implementation or first.implementation,
+        abis=then.abis or first.abis,
+    )
+
+
+def _same_machine(target: Target, machine: Any) -> bool:
+    """A profile's recorded machine (``lock.targets.Machine``) is ``target``'s own: same
+    Python version (X.Y), implementation and platform tags (a profile written by ``varwheel
+    detect --output`` with this interpreter)."""
+    version = ".".join(target.python_version.split(".")[:2])
+    return (
+        version == ".".join(machine.python_version.split(".")[:2])
+        and target.implementation == machine.implementation
+        and tuple(target.platforms) == tuple(machine.platform_tags)
+    )

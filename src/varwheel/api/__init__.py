@@ -337,6 +337,11 @@ def provider_options(
     )
     if target.profile is not None:
         options = replace(options, profile=target.profile)
+    elif reporter is not None and target.is_cross:  # another CPU: providers probe this one
+        from varwheel.providers.summary import undescribed_target_warning
+
+        if (line := undescribed_target_warning(target.marker_env)) is not None:
+            reporter.warning(line)
     return options
 
 
@@ -519,6 +524,8 @@ def execute(
     todo = plan.to_install
     if not todo:
         return InstallResult((), None)
+    if (elsewhere := plan.target.not_installable_reason()) is not None:
+        raise InvalidInput(elsewhere)  # a plan for another machine (cross options, its profile)
     hashes = plan.settings.required_hashes()
     # ignore_cleanup_errors: after Ctrl-C a download thread may still be writing there
     with tempfile.TemporaryDirectory(prefix="varwheel-install-", ignore_cleanup_errors=True) as tmp:

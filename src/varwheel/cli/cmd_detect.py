@@ -7,20 +7,14 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from varwheel.cli.provider_options import add_provider_arguments, provider_options_from_args
-from varwheel.config import load_config
-from varwheel.errors import InvalidInput
-from varwheel.fsutil import atomic_write
-from varwheel.providers.detect import NamespaceResult, ProviderSession
-from varwheel.providers.profile import dump_profile
-from varwheel.providers.summary import describe
-from varwheel.spec.properties import NAMESPACE_RE
+from varwheel.cli.provider_options import add_provider_arguments
+from varwheel.cli.selection_options import flags_from_args
+from varwheel.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,59 +39,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(func=run)
 
 
-def as_json(results: tuple[NamespaceResult, ...]) -> dict[str, Any]:
-    return {
-        "namespaces": {
-            r.namespace: {
-                "source": r.source,
-                "supported": None
-                if r.properties is None
-                else {f: list(v) for f, v in r.properties.items()},
-                "reason": r.reason or (describe(r) if not r.properties else None),
-                "cached": r.cached,
-                "seconds": round(r.seconds, 6),
-            }
-            for r in results
-        }
-    }
-
-
 def run(args: argparse.Namespace) -> int:
-    for ns in args.namespace or ():
-        if not NAMESPACE_RE.fullmatch(ns):
-            raise InvalidInput(f"--namespace: invalid namespace {ns!r}")
-    options = provider_options_from_args(args, load_config())
-    results = ProviderSession(options).detect_native(args.namespace)
-    if args.output is not None:
-        known = {r.namespace: dict(r.properties) for r in results if r.properties is not None}
-        try:
-            from varwheel.install.environment import current_environment
-            from varwheel.lock.targets import machine_of
+    from varwheel.api.detection import Support, detect_machine
+    from varwheel.cli.render import ConsoleReporter
 
-            # the whole machine: Python version, tags and markers too (varwheel lock --profile)
-            machine = machine_of(current_environment())
-            atomic_write(args.output, dump_profile(known, machine=machine).encode())
-        except OSError as exc:
-            raise InvalidInput(
-                f"--output {args.output}: cannot write the profile: {exc.strerror or exc}"
-            ) from None
+    settings = Settings.load(flags_from_args(args))
+    detection = detect_machine(
+        settings, args.namespace, output=args.output, reporter=ConsoleReporter()
+    )
     if args.json:
-        sys.stdout.write(json.dumps(as_json(results), indent=2, sort_keys=True) + "\n")
+        sys.stdout.write(json.dumps(detection.to_json(), indent=2, sort_keys=True) + "\n")
     else:
         console = Console(highlight=False)
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         table.add_column("namespace")
         table.add_column("source")
         table.add_column("supported (most preferred first)", overflow="fold")
-        for r in results:
-            style = "red" if r.properties is None else ("yellow" if not r.properties else "")
-            text = escape(describe(r))
+        styles = {Support.UNAVAILABLE: "red", Support.NOTHING: "yellow", Support.SUPPORTED: ""}
+        for row in detection.summary():
+            style = styles[row.support]
+            text = escape(row.text)
             table.add_row(
-                escape(r.namespace),
-                escape(r.source) + (" (cached)" if r.cached else ""),
+                escape(row.namespace),
+                escape(row.source) + (" (cached)" if row.cached else ""),
                 f"[{style}]{text}[/]" if style else text,
             )
         console.print(table)
-        if args.output is not None:
-            console.print(f"profile written to {escape(str(args.output))}", soft_wrap=True)
+        if detection.profile is not None:
+            console.print(f"profile written to {escape(str(detection.profile))}", soft_wrap=True)
     return 0

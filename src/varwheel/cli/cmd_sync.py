@@ -1,10 +1,8 @@
 """``varwheel sync pylock.toml``: make the environment exactly what the lock selects here.
 
 Also the code behind ``install -r pylock.toml`` (the same without removing anything) and
-``explain -r pylock.toml``: the variant of each locked package is chosen on the target at
-install time (providers or ``--profile``, ``--variant/--prefer/--forbid/--no-variants``), the
-dependency set follows from the chosen wheels' Requires-Dist, and only the listed files are
-read, each checked against the lock before anything is installed.
+``explain -r pylock.toml``: parse, then ``varwheel.api.lock`` (``plan_from_lock``,
+``sync_changes``, ``sync``, ``explain_lock``) decides, and this module prints.
 """
 
 from __future__ import annotations
@@ -12,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,14 +22,11 @@ from varwheel.cli.selection_options import (
 from varwheel.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from varwheel.api import Environment, Reporter, Settings
+    from varwheel.api.lock import LockSelection
 
-    from varwheel.install.environment import TargetEnvironment
-    from varwheel.lock.model import LockFile
-    from varwheel.lock.select import LockPlan
-
-# Never removed by sync: the tools that manage the environment (uv's sync keeps its seed
-# packages only when asked; removing the installer that runs would break the environment).
+# the tools sync never removes (= varwheel.api.lock.PROTECTED; a copy, so that building the
+# parser imports no library module)
 PROTECTED = frozenset({"pip", "varwheel", "setuptools", "wheel"})
 
 
@@ -65,70 +59,39 @@ def run(args: argparse.Namespace) -> int:
 
 
 def lock_path_of(args: argparse.Namespace) -> Path | None:
-    """The one ``-r`` file that is a PEP 751 lock (``pylock.toml``, ``pylock.<name>.toml``);
-    mixing it with other requirements is refused (a lock is the whole set)."""
+    """The one ``-r`` file that is a PEP 751 lock (``varwheel.api.lock.lock_path_of``)."""
     files = list(getattr(args, "requirement_files", None) or ())
     if not files:  # the common case: no lock reader (packaging.pylock, TOML) to import
         return None
-    from varwheel.lock.read import is_lock_path
+    from varwheel.api.lock import lock_path_of as _lock_path_of
 
-    locks = [f for f in files if is_lock_path(f)]
-    if not locks:
-        return None
-    if len(files) > 1 or getattr(args, "requirements", None) or len(locks) > 1:
-        raise InvalidInput(
-            f"-r {locks[0]}: a lock file is the whole set of packages; give it alone "
-            "(no other requirements or -r files)"
-        )
-    return Path(locks[0])
+    return _lock_path_of(files, other_requirements=bool(getattr(args, "requirements", None)))
 
 
-def _context(args: argparse.Namespace, lock: LockFile, *, writable: bool) -> tuple[Any, ...]:
-    from dataclasses import replace
+def _select(
+    args: argparse.Namespace, lock_path: Path, *, writable: bool
+) -> tuple[Settings, Environment, LockSelection, Reporter]:
+    from varwheel import api
+    from varwheel.api.lock import plan_from_lock, read_lock_file
+    from varwheel.cli.render import ConsoleReporter
+    from varwheel.cli.selection_options import flags_from_args
 
-    from varwheel.cli.provider_options import provider_options_from_args
-    from varwheel.cli.selection_options import (
-        load_config,
-        parse_variant_pins,
-        preferences_from_args,
-        target_from_args,
+    reporter = ConsoleReporter(quiet=bool(getattr(args, "quiet", False)))
+    lock = read_lock_file(lock_path, reporter=reporter)  # a malformed lock: before anything
+    settings = api.Settings.load(flags_from_args(args))
+    access = api.Access.CHANGE if writable else api.Access.INSPECT
+    env = api.find_environment(settings, access=access, reporter=reporter)
+    target = api.target_for(settings, env)
+    selection = plan_from_lock(
+        lock_path, settings, target, environment=env, lock=lock, reporter=reporter
     )
-    from varwheel.install.installed import installed_versions
-    from varwheel.providers.support import support_function
-    from varwheel.resolve.options import ResolveOptions
-
-    config = load_config()
-    target = target_from_args(args, require_env=writable)
-    provider_options = provider_options_from_args(args, config)
-    cross = cross_target_requested(args)
-    if not cross:
-        provider_options = replace(provider_options, target_python=str(target.python))
-    versions = None if cross else installed_versions(target)
-    support = support_function(provider_options, target.marker_env, versions)
-    options = ResolveOptions(
-        prefs=preferences_from_args(args, config), variant_for=parse_variant_pins(args.variant)
-    )
-    return target, support, options
-
-
-def plan_for(args: argparse.Namespace, lock_path: Path, *, writable: bool) -> tuple[Any, ...]:
-    from varwheel.lock.read import read_lock
-    from varwheel.lock.select import select_from_lock
-
-    lock = read_lock(lock_path)
-    for line in lock.warnings:
-        print(f"varwheel: warning: {line}", file=sys.stderr)
-    target, support, options = _context(args, lock, writable=writable)
-    plan = select_from_lock(
-        lock, tags=target.tags, marker_env=target.marker_env, support_for=support, options=options
-    )
-    return lock, target, plan
+    return settings, env, selection, reporter
 
 
 def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) -> int:
+    from varwheel.api.lock import sync as apply
+    from varwheel.api.lock import sync_changes
     from varwheel.cli.plain import make_console
-    from varwheel.install.installed import installed_distributions
-    from varwheel.lock.plan import work_for
 
     dry_run = bool(getattr(args, "dry_run", False))
     if cross_target_requested(args) and not dry_run:
@@ -142,88 +105,47 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
             raise InvalidInput(
                 f"{shown} does not apply to a lock file: it is the whole set, resolved"
             )
-    lock, target, plan = plan_for(args, lock_path, writable=True)
+    _settings, env, selection, reporter = _select(args, lock_path, writable=True)
     quiet = bool(getattr(args, "quiet", False))
     console = make_console(quiet=quiet, highlight=False, soft_wrap=True)  # rich on a terminal only
-    installed = installed_distributions(target)
-    work = work_for(plan, installed, force=bool(getattr(args, "force_reinstall", False)))
-    wanted = {p.name for p in plan.items}
-    kept = protected(target) if sync else frozenset()
-    extraneous = sorted(n for n in installed if n not in wanted and n not in kept) if sync else []
-    for text in plan.ignored:
+    changes = sync_changes(
+        selection, env, exact=sync, force_reinstall=bool(getattr(args, "force_reinstall", False))
+    )
+    for text in selection.ignored:
         console.print(f"Ignoring {text}: markers don't match the target environment")
     if dry_run:
-        for item in work.install:
+        for item in changes.install:
             console.print(f"Would install {_describe(item)}")
-        for name in extraneous:
-            console.print(f"Would remove {name} {installed[name].version}")
+        for name, version in changes.remove:
+            console.print(f"Would remove {name} {version}")
         return 0
-    if work.install:
-        _install(
-            target,
-            lock,
-            lock_path,
-            work.install,
-            console,
-            compile_bytecode=bool(getattr(args, "compile", False)),
-        )
-    if extraneous:
-        from varwheel.install.transaction import uninstall
 
-        for name in extraneous:
-            console.print(f"Removing {name} {installed[name].version}")
-        uninstall(target, extraneous)
-    if not work.install and not extraneous:
+    def announce(items: Any) -> None:
+        for item in items:
+            console.print(f"Installing {_describe(item)}")
+
+    def removing(remove: Any) -> None:
+        for name, version in remove:
+            console.print(f"Removing {name} {version}")
+
+    result = apply(
+        selection,
+        changes,
+        env,
+        compile_bytecode=bool(getattr(args, "compile", False)),
+        before_install=announce,
+        before_remove=removing,
+        reporter=reporter,
+    )
+    if changes.empty:
         console.print("Nothing to do: the environment matches the lock")
     else:
         console.print(
-            f"Installed {len(work.install)} package(s)"
-            + (f", removed {len(extraneous)}" if extraneous else "")
+            f"Installed {len(result.installed)} package(s)"
+            + (f", removed {len(result.removed)}" if result.removed else "")
             + f" from {lock_path.name}"
         )
     return 0
-
-
-def protected(target: TargetEnvironment) -> frozenset[str]:
-    """The tools sync never removes and everything they need as installed in the target (their
-    Requires-Dist, followed): removing ``packaging`` from under the varwheel that is running
-    sync (or from the one installed in the target) would break it. Unlike ``uv sync``, which
-    is exact and removes even ``pip``, varwheel treats these as the environment's tooling."""
-    import re
-
-    from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
-
-    from varwheel.install.installed import installed_from_env
-
-    installed = installed_from_env(target)
-    env = {**dict(target.marker_env), "extra": ""}
-    keep: set[str] = set()
-    todo = [n for n in PROTECTED if n in installed]
-    while todo:
-        name = todo.pop()
-        if name in keep:
-            continue
-        keep.add(name)
-        for line in installed[name].requires_dist:  # type: ignore[index]
-            # a line packaging cannot read (variant markers, PEP 825) or a marker it cannot
-            # evaluate: keep the named distribution, to be safe
-            try:
-                req = Requirement(line)
-                name_text = req.name
-            except InvalidRequirement:
-                found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
-                if found is None:
-                    continue
-                req, name_text = None, found.group(1)
-            try:
-                applies = req is None or req.marker is None or req.marker.evaluate(env)
-            except (ValueError, LookupError):
-                applies = True
-            dep = canonicalize_name(name_text)
-            if applies and dep in installed:
-                todo.append(dep)
-    return frozenset(keep | PROTECTED)
 
 
 def _describe(item: Any) -> str:
@@ -236,96 +158,21 @@ def _describe(item: Any) -> str:
     )
 
 
-def _install(
-    target: TargetEnvironment,
-    lock: LockFile,
-    lock_path: Path,
-    items: Any,
-    console: Console,
-    *,
-    compile_bytecode: bool,
-) -> None:
-    from varwheel.install.transaction import install_wheels
-    from varwheel.lock.plan import fetch, verify
-
-    client = None
-    from varwheel.lock.model import is_file_url
-
-    if any(i.wheel.url and not is_file_url(i.wheel.url) for i in items):
-        from varwheel.cli.selection_options import cache_dir
-        from varwheel.index.client import IndexClient
-
-        client = IndexClient(no_index=True, cache_dir=cache_dir())
-    with tempfile.TemporaryDirectory(prefix="varwheel-sync-", ignore_cleanup_errors=True) as tmp:
-        paths = fetch(items, Path(tmp), lock_dir=lock_path.resolve().parent, client=client)
-        for line in verify(items, paths):
-            print(f"varwheel: warning: {line}", file=sys.stderr)
-        # said only now: a refused file (hash, size, metadata) installs nothing
-        for item in items:
-            console.print(f"Installing {_describe(item)}")
-        install_wheels(
-            target,
-            paths,
-            requested={i.name for i in items if i.requested},
-            compile_bytecode=compile_bytecode,
-        )
-
-
 # -- explain -r pylock.toml ------------------------------------------------------------------
 
 
-def explain_json(plan: LockPlan) -> dict[str, Any]:
-    out = []
-    for item in plan.items:
-        ranked = {r.wheel.filename: (i + 1, r) for i, r in enumerate(item.selection.ranked)}
-        wheels = []
-        for w in sorted(item.package.wheels, key=lambda w: w.filename.filename):
-            name = w.filename.filename
-            rej = next((r for r in item.selection.rejected if r.wheel.filename == name), None)
-            rank = ranked.get(name)
-            wheels.append(
-                {
-                    "filename": name,
-                    "label": w.label,
-                    "status": "chosen"
-                    if w == item.wheel
-                    else ("compatible" if rank else "rejected"),
-                    "rank": rank[0] if rank else None,
-                    "reason": None
-                    if rej is None
-                    else {"code": rej.reason.code, "message": rej.reason.message},
-                }
-            )
-        out.append(
-            {
-                "name": item.name,
-                "version": str(item.package.version),
-                "chosen": {
-                    "filename": item.wheel.filename.filename,
-                    "label": item.label,
-                    "decided_by": item.decided_by,
-                    "properties": sorted(str(p) for p in item.properties),
-                },
-                "required_by": list(item.required_by),
-                "dependencies": list(item.dependencies),
-                "wheels": wheels,
-            }
-        )
-    return {"packages": out}
-
-
 def explain_lock(args: argparse.Namespace, lock_path: Path) -> int:
+    from varwheel.api.lock import LockExplanation, NoLockedWheel
     from varwheel.cli.plain import escape, make_console
-    from varwheel.lock.select import NoLockedWheel
 
     try:
-        _lock, target, plan = plan_for(args, lock_path, writable=False)
+        _settings, _env, selection, _reporter = _select(args, lock_path, writable=False)
     except NoLockedWheel as exc:
         print(f"varwheel: {exc}", file=sys.stderr)
         return 1
-    doc = explain_json(plan)
+    doc = LockExplanation(selection).to_json()
     if getattr(args, "json", False):
-        doc["environment"] = dict(target.marker_env)
+        doc["environment"] = dict(selection.target.marker_env)
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return 0
     console = make_console(highlight=False, soft_wrap=True)  # rich on a terminal only

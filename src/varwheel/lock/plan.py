@@ -184,3 +184,45 @@ def verify(items: Sequence[Planned], paths: Sequence[Path]) -> list[str]:
         except DownloadMismatch as exc:
             raise LockMismatch(f"{exc} (lock: {item.name} {item.package.version})") from None
     return out
+
+
+def protected_names(
+    installed: Mapping[NormalizedName, object],
+    marker_env: Mapping[str, str],
+    roots: frozenset[str],
+) -> frozenset[str]:
+    """``roots`` (the tools that manage an environment) and everything they need as installed
+    (their Requires-Dist, followed): removing ``packaging`` from under the varwheel that runs
+    a sync would break it. ``installed`` maps names to ``install.installed.InstalledDist``."""
+    import re
+
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    env = {**dict(marker_env), "extra": ""}
+    keep: set[str] = set()
+    todo = [n for n in roots if n in installed]
+    while todo:
+        name = todo.pop()
+        if name in keep:
+            continue
+        keep.add(name)
+        for line in getattr(installed[name], "requires_dist", ()):  # type: ignore[index]
+            # a line packaging cannot read (variant markers, PEP 825) or a marker it cannot
+            # evaluate: keep the named distribution, to be safe
+            try:
+                req: Requirement | None = Requirement(line)
+                name_text = req.name  # type: ignore[union-attr]
+            except InvalidRequirement:
+                found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+                if found is None:
+                    continue
+                req, name_text = None, found.group(1)
+            try:
+                applies = req is None or req.marker is None or req.marker.evaluate(env)
+            except (ValueError, LookupError):
+                applies = True
+            dep = canonicalize_name(name_text)
+            if applies and dep in installed:
+                todo.append(dep)
+    return frozenset(keep | roots)

@@ -3,6 +3,7 @@ notes install/explain print about the target's namespaces."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from varwheel.providers.detect import NamespaceResult
@@ -52,3 +53,35 @@ def describe(result: NamespaceResult) -> str:
     if flags:  # ISA extensions: one "on" feature each, listed together
         parts.append(f"{len(flags)} flags on: {' '.join(flags)}")
     return "; ".join(parts)
+
+
+# ``platform_machine`` spellings of one architecture (Windows and macOS name them differently)
+_ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64", "armv8": "aarch64"}
+
+
+def _arch(machine: str) -> str:
+    low = machine.lower()
+    return _ARCH_ALIASES.get(low, low)
+
+
+def undescribed_target_warning(
+    target_env: Mapping[str, str], *, host_machine: str | None = None
+) -> str | None:
+    """One line when the target (its ``platform_machine`` marker) is another CPU architecture
+    than this machine and no profile describes it: the native providers that probe hardware
+    (CPU, GPUs, NPUs) can only answer for this machine; None otherwise."""
+    import platform
+
+    from varwheel.providers.native import NATIVE_PROVIDER_TYPES
+
+    target = target_env.get("platform_machine", "")
+    host = host_machine if host_machine is not None else platform.machine()
+    if not target or not host or _arch(target) == _arch(host):
+        return None
+    names = sorted(cls.namespace for cls in NATIVE_PROVIDER_TYPES if not cls.is_static)
+    return (
+        f"the target's CPU is {target}, this machine's is {host}: the {', '.join(names)} "
+        "providers cannot describe it (they probe this machine's CPU and devices), so their "
+        "variants are judged by this machine; describe the target with --profile FILE "
+        "(written by `varwheel detect --output FILE` on that machine)"
+    )
