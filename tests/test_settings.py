@@ -315,3 +315,15 @@ def test_config_defaults_are_unchanged(tmp_path: Path, env: dict[str, str]) -> N
     s = Settings.load(config=Config(), environ=env)
     assert (s.index_url, s.indexes, dict(s.index_for)) == (PYPI, (), {})
     assert (s.keyring_provider, s.timeout, s.retries, s.cert) == ("disabled", 30.0, 3, None)
+
+
+def test_unnamed_indexes_on_one_host_get_distinct_names(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    flags = Flags(
+        indexes=("https://h.example/a/", "https://h.example/b/", "x=https://h.example/c/")
+    )
+    s = _load(tmp_path, env, flags)
+    assert [i.name for i in s.indexes] == ["h.example", "h.example-2", "x"]
+    env["VARWHEEL_INDEX"] = "https://h.example/a/ https://h.example/b/"
+    assert [i.name for i in _load(tmp_path, env).indexes] == ["h.example", "h.example-2"]

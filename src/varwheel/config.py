@@ -195,7 +195,7 @@ def _env_value(key: str, text: str, source: Path) -> Any:
                 commands[ns.strip()] = cmd
         return commands
     if key == "index":
-        return [index_entry(item, str(source)) for item in text.split()]
+        return index_entries(text.split(), str(source))
     if key == "index-for":
         return dict(index_pin(item, str(source)) for item in text.split())
     if key in ("extra-index-url", "find-links", "trusted-providers", "enable-providers"):
@@ -217,6 +217,20 @@ def index_entry(text: str, origin: str) -> dict[str, Any]:
 
         name = urlsplit(url).hostname or Path(url).name or "index"
     return {"name": name.strip(), "url": url}
+
+
+def index_entries(texts: list[str] | tuple[str, ...], origin: str) -> list[dict[str, Any]]:
+    """Several ``[NAME=]URL`` texts; unnamed indexes on one host get ``host``, ``host-2``, ..."""
+    entries: list[dict[str, Any]] = []
+    for text in texts:
+        entry = index_entry(text, origin)
+        named = "=" in text and entry["url"] != text
+        base, n = entry["name"], 1
+        while not named and any(e["name"] == entry["name"] for e in entries):
+            n += 1
+            entry["name"] = f"{base}-{n}"
+        entries.append(entry)
+    return entries
 
 
 def index_pin(text: str, origin: str) -> tuple[str, str]:

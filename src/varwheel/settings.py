@@ -166,7 +166,9 @@ class Settings:
         environ: Mapping[str, str] | None = None,
     ) -> Settings:
         """Merge (see the module docstring). ``config`` defaults to ``config.load_config``
-        for ``cwd`` and ``environ``; ``requirements`` are the ``-r``/``-c`` files' options."""
+        for ``cwd`` and ``environ``; ``requirements`` are the ``-r``/``-c`` files' options.
+        pip's and uv's settings (``peer_settings``) are read only when ``config`` is not given:
+        a caller that passes its own configuration gets exactly that."""
         from varwheel.config import Config as _Config
         from varwheel.config import load_config
         from varwheel.index.auth import netrc_path
@@ -402,7 +404,6 @@ def _format_control(
     return frozenset(sets["only-binary"]), frozenset(sets["no-binary"])
 
 
-
 def parse_variant_pins(values: Iterable[str]) -> dict[NormalizedName, object]:
     """``--variant NAME=LABEL|null|'ns :: f :: v'`` texts into ``{canonical name: request}``:
     a label stays the bare ``str``, properties become a ``spec.request.VariantRequest``
@@ -467,11 +468,11 @@ def _named_indexes(
 ) -> tuple[tuple[NamedIndex, ...], dict[NormalizedName, str]]:
     """The named indexes (``--index`` replaces the configured ``index`` list) and the projects
     pinned to one (``--index-for`` over ``index-for``, per project), each pin as a URL."""
-    from varwheel.config import NamedIndex, index_entry, index_pin
+    from varwheel.config import NamedIndex, index_entries, index_pin
 
     named: tuple[NamedIndex, ...] = tuple(cfg.index)
     if f.indexes:
-        entries = [index_entry(text, "--index") for text in f.indexes]
+        entries = index_entries(f.indexes, "--index")
         named = tuple(NamedIndex(e["name"], e["url"]) for e in entries)
     by_name: dict[str, NamedIndex] = {}
     for index in named:
