@@ -471,7 +471,12 @@ def plan_install(
             if own:
                 src.close()
         raise
-    for line in resolution.warnings():
+    from varwheel.resolve.options import request_warnings
+
+    for line in (
+        *resolution.warnings(),
+        *request_warnings(session.options, resolution.packages, session.finder.choices()),
+    ):
         reporter.warning(line)
     from varwheel.resolve.requirement import ignored_by_markers
 
@@ -553,6 +558,7 @@ def execute(
             direct_urls=direct_url_documents(todo, paths),
             compile_bytecode=plan.settings.compile_bytecode,
             link_mode=plan.settings.link_mode,
+            forced_variants={p.name: p.candidate.forced_reason for p in todo if p.candidate.forced},
         )
     touched = {p.name for p in todo}
     after = _installed_after(plan, todo, txn)

@@ -33,6 +33,7 @@ def _as_json(dist: InstalledDistribution) -> dict[str, object]:
         "version": dist.version,
         "variant_label": dist.variant_label,
         "variant_properties": list(dist.variant_properties),
+        "variant_forced": dist.forced_variant is not None,
         "installer": dist.installer or None,
         "requested": dist.requested,
         "dist_info": str(dist.dist_info),
@@ -40,9 +41,10 @@ def _as_json(dist: InstalledDistribution) -> dict[str, object]:
 
 
 def format_table(dists: list[InstalledDistribution]) -> str:
-    """Aligned text table: name, version, variant label ("-" for non-variant), installer."""
+    """Aligned text table: name, version, variant label ("-" for non-variant; "(forced)" when
+    installed through --force-variant although the target does not support it), installer."""
     rows = [("Name", "Version", "Variant", "Installer")]
-    rows += [(d.display_name, d.version, d.variant_label or "-", d.installer or "-") for d in dists]
+    rows += [(d.display_name, d.version, _variant_cell(d), d.installer or "-") for d in dists]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for index, row in enumerate(rows):
@@ -51,6 +53,11 @@ def format_table(dists: list[InstalledDistribution]) -> str:
         if index == 0:
             lines.append("  ".join("-" * w for w in [*widths, len(row[3])]))
     return "\n".join(lines)
+
+
+def _variant_cell(dist: InstalledDistribution) -> str:
+    label = dist.variant_label or "-"
+    return f"{label} (forced)" if dist.forced_variant is not None else label
 
 
 def run(args: argparse.Namespace) -> int:

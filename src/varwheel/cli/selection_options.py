@@ -162,13 +162,16 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
         "--variant",
         action="append",
         default=[],
-        metavar="NAME=LABEL",
-        help="consider only this variant label for project NAME",
+        metavar="NAME=LABEL|null|'ns :: f :: v'",
+        help="project NAME's variant: a label of that version, null (the variant without "
+        "properties), or a property (repeatable: the best variant with all of them); "
+        "docs/variants.md",
     )
     group.add_argument(
         "--force-variant",
         action="store_true",
-        help="install the --variant labels even if this target does not support them",
+        help="install the --variant variant even if this target does not support it (never "
+        "another version; recorded, shown by list)",
     )
     group.add_argument(
         "--prefer",

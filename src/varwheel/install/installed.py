@@ -25,7 +25,9 @@ if TYPE_CHECKING:  # environment.py imports this module
     from varwheel.install.environment import TargetEnvironment
 
 __all__ = [
+    "FORCED_VARIANT_FILE",
     "InstalledDistribution",
+    "forced_variant_document",
     "installed_distributions",
     "installed_from_env",
     "installed_versions",
@@ -86,6 +88,32 @@ class InstalledDistribution:
             return (self.dist_info / "variant.json").read_bytes()
         except OSError:
             return None
+
+    @functools.cached_property
+    def forced_variant(self) -> str | None:
+        """None, unless the variant was installed through ``--force-variant`` although the
+        target did not support it: then why not (``""`` when not recorded), as recorded in
+        ``*.dist-info/varwheel-variant.json`` (``forced_variant_document``)."""
+        text = _read_text(self.dist_info / FORCED_VARIANT_FILE)
+        if text is None:
+            return None
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            return ""  # present but unreadable: still a forced install
+        if not isinstance(doc, dict) or doc.get("forced") is not True:
+            return None
+        reason = doc.get("reason")
+        return reason if isinstance(reason, str) else ""
+
+
+# Written by ``install_wheels`` next to INSTALLER and REQUESTED, only for a forced variant
+FORCED_VARIANT_FILE = "varwheel-variant.json"
+
+
+def forced_variant_document(reason: str) -> bytes:
+    """The ``FORCED_VARIANT_FILE`` of a variant installed through ``--force-variant``."""
+    return json.dumps({"forced": True, "reason": reason}, sort_keys=True).encode()
 
 
 def _read_text(path: Path) -> str | None:

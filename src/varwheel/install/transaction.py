@@ -67,7 +67,9 @@ from varwheel.install import journal
 from varwheel.install.destinations import STATE_DIR, EnvironmentLayout
 from varwheel.install.environment import TargetEnvironment
 from varwheel.install.installed import (
+    FORCED_VARIANT_FILE,
     InstalledDistribution,
+    forced_variant_document,
     installed_distributions,
     read_record,
     record_owners,
@@ -987,12 +989,15 @@ def install_wheels(
     compile_bytecode: bool = False,
     unpacked_cache: UnpackedCache | str | None = "default",
     link_mode: str | None = None,
+    forced_variants: Mapping[str, str] | None = None,
 ) -> InstallResult:
     """Install ``wheels`` into ``env`` atomically: all of them, or none and the env unchanged.
 
     An installed distribution of the same project is replaced (``upgrade_existing``) or the wheel
     skipped. ``requested`` names get a ``REQUESTED`` file; ``direct_urls`` maps a project name to
     its PEP 610 ``direct_url.json`` document (only for direct URL/path installs, like pip).
+    ``forced_variants`` maps a project installed through ``--force-variant`` (a variant the
+    target does not support) to why it is unsupported: recorded in its ``FORCED_VARIANT_FILE``.
     ``unpacked_cache`` (``"default"``: under varwheel's cache root; None: none) keeps each wheel
     validated and unpacked once; ``link_mode`` says how its files reach the environment
     (``install.unpacked``; default ``$VARWHEEL_LINK_MODE`` or ``hardlink``). A
@@ -1001,6 +1006,7 @@ def install_wheels(
     """
     requested_names = {canonicalize_name(n) for n in requested}
     urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
+    forced = {canonicalize_name(k): v for k, v in (forced_variants or {}).items()}
     mode = link_mode_from(link_mode)
     cache = default_unpacked_cache() if unpacked_cache == "default" else unpacked_cache
     assert not isinstance(cache, str)
@@ -1045,6 +1051,8 @@ def install_wheels(
                     extra["REQUESTED"] = b""
                 if c.project in urls:
                     extra["direct_url.json"] = json.dumps(urls[c.project], sort_keys=True).encode()
+                if c.project in forced:
+                    extra[FORCED_VARIANT_FILE] = forced_variant_document(forced[c.project])
                 guard = _Guard(layout, c.path.name, c.dist_info, written)
                 _stage(env, c, staging, extra, compile_bytecode, guard, entries.get(c.path), mode)
             plan = _Plan()

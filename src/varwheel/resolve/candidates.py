@@ -263,8 +263,7 @@ def summarize_rejections(
         labels = by_message.setdefault(message, [])
         if label not in labels:
             labels.append(label)
-    parts = [f"{', '.join(sorted(labels))}: {msg}" for msg, labels in by_message.items()]
-    parts.sort()
+    parts = _grouped_by_cause(by_message)
     if not_requested:
         parts.append(f"{not_requested} wheel(s) of other variants than the one requested")
     if tag_only:
@@ -278,17 +277,47 @@ def summarize_rejections(
     return "; ".join(parts)
 
 
+def _grouped_by_cause(by_message: dict[str, list[str]]) -> list[str]:
+    """``labels: needs; why`` per rejection, where one cause (a provider's "no NVIDIA GPU
+    found (...)", the target's values) shared by several variants is said once, after them."""
+    by_cause: dict[str, list[str]] = {}
+    for message, labels in by_message.items():
+        needs, sep, why = message.partition("; ")
+        key = why if sep else ""
+        by_cause.setdefault(key, []).append(
+            f"{', '.join(sorted(labels))}: {needs if sep else message}"
+        )
+    parts = []
+    for why, items in by_cause.items():
+        items.sort()
+        if not why:
+            parts.extend(items)
+        elif len(items) == 1:
+            parts.append(f"{items[0]}; {why}")
+        else:
+            who = "both" if len(items) == 2 else f"all {len(items)}"
+            parts.append(f"{'; '.join(items)}; for {who}: {why}")
+    parts.sort()
+    return parts
+
+
 def request_hint(
-    request: VariantRequest | None, choices: Iterable[VersionChoice], *, limit: int = 3
+    request: VariantRequest | None,
+    failed: VersionChoice,
+    others: Iterable[VersionChoice],
+    *,
+    limit: int = 3,
 ) -> str:
-    """``torch 2.8.0 has cu128``: the versions (newest first, at most ``limit``) whose variant
-    metadata has what ``request`` asks for, or ``""``. For an error that says a version lacks it."""
-    if request is None:
+    """``torch 2.8.0 has cu128``: when ``failed`` lacks what ``request`` asks for, the other
+    versions (newest first, at most ``limit``) whose variant metadata has it; else ``""``.
+    ``others`` is consumed only in that case (it may fetch metadata)."""
+    if request is None or failed.selection is None or not failed.selection.missing:
         return ""
     have = [
         ch.release
-        for ch in choices
-        if ch.metadata is not None
+        for ch in others
+        if ch.release.version != failed.release.version
+        and ch.metadata is not None
         and any(request.matches(label, props) for label, props in ch.metadata.variants.items())
     ]
     if not have:
@@ -297,6 +326,10 @@ def request_hint(
     shown = ", ".join(str(r.version) for r in have[:limit])
     more = f" and {len(have) - limit} more" if len(have) > limit else ""
     verb = "has" if len(have) == 1 else "have"
-    what = request.label if request.label is not None and not request.is_null else None
-    thing = what or ("the null variant" if request.is_null else f"a variant with {request}")
+    if request.is_null:
+        thing = "the null variant"
+    elif request.label is not None:
+        thing = request.label
+    else:
+        thing = f"a variant with {request}"
     return f"{have[0].name} {shown}{more} {verb} {thing}"

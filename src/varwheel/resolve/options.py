@@ -117,11 +117,17 @@ class _Resolved(Protocol):
     def choice(self) -> VersionChoice | None: ...
 
 
-def request_warnings(options: ResolveOptions, packages: Iterable[_Resolved]) -> list[str]:
+def request_warnings(
+    options: ResolveOptions,
+    packages: Iterable[_Resolved],
+    choices: Iterable[VersionChoice] = (),
+) -> list[str]:
     """What the user asked for about variants that did nothing or went against the target,
     said before anything is installed: a ``--variant`` for a package this install does not
-    include, a ``--prefer`` namespace no package or provider knows (a typo), and a variant
-    installed through ``--force-variant`` that the target does not support."""
+    include, a request that newer versions lack (an older version is installed: PEP 817 asks
+    for a warning when selection falls back to an earlier version), a ``--prefer`` namespace no
+    package or provider knows (a typo), and a variant installed through ``--force-variant``
+    that the target does not support. ``choices``: every version choice the resolution made."""
     from varwheel.providers.native import NATIVE_PROVIDER_TYPES
 
     pkgs = list(packages)
@@ -132,6 +138,22 @@ def request_warnings(options: ResolveOptions, packages: Iterable[_Resolved]) -> 
             out.append(
                 f"--variant {name}={as_request(value)}: {name} is not being installed (not "
                 "requested, and no requirement pulls it in), so the request does nothing"
+            )
+    lacking: dict[NormalizedName, list[VersionChoice]] = {}
+    for ch in choices:
+        if ch.selection is not None and ch.selection.missing:
+            lacking.setdefault(ch.release.name, []).append(ch)
+    for p in pkgs:
+        newer = [
+            ch
+            for ch in lacking.get(p.name, ())
+            if ch.release.version > p.candidate.version and not p.candidate.installed
+        ]
+        if newer and options.request_for(p.name) is not None:
+            newest = max(newer, key=lambda ch: ch.release.version)
+            out.append(
+                f"{newest.selection.missing if newest.selection else ''}; installing "
+                f"{p.name} {p.candidate.version}, the newest version that has it"
             )
     known = {cls.namespace for cls in NATIVE_PROVIDER_TYPES}
     for p in pkgs:

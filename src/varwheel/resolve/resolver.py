@@ -20,7 +20,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 from varwheel.errors import ResolutionError
 from varwheel.index.models import IndexFile
 from varwheel.install.installed import InstalledDistribution
-from varwheel.resolve.candidates import Candidate
+from varwheel.resolve.candidates import Candidate, request_hint
 from varwheel.resolve.finder import Finder, SupportFunction
 from varwheel.resolve.metadata import (
     dependencies,
@@ -347,9 +347,15 @@ class Session:
             # every version the requirements allow lacks a usable file: say why (newest first)
             newest = skipped[matching[0]]
             more = f" (and {len(matching) - 1} older version(s))" if len(matching) > 1 else ""
+            hint = request_hint(  # --variant named a variant this version lacks: who has it
+                self.options.request_for(name),
+                self.finder.choice(name, newest.version),
+                (self.finder.choice(name, v) for v in sorted(self.finder.releases(name))[-10:]),
+            )
             return (
                 f"{name} {newest.version}{more} has no wheel for this target: {newest.reason}; "
-                f"run `varwheel explain {self._explain_argument(name, newest.version)}` "
+                + (f"{hint}; " if hint else "")
+                + f"run `varwheel explain {self._explain_argument(name, newest.version)}` "
                 "for details"
             )
         if matching:
