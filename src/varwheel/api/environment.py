@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from varwheel.errors import InvalidInput
+from varwheel.reporter import Reporter
 
 if TYPE_CHECKING:
     from packaging.requirements import Requirement
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
     from varwheel.install.environment import TargetEnvironment
     from varwheel.install.installed import InstalledDistribution
+    from varwheel.settings import Settings
 
 __all__ = [
     "DependencyProblem",
@@ -32,6 +34,7 @@ __all__ = [
     "check_environment",
     "freeze",
     "show",
+    "target_directory",
 ]
 
 # pip freeze leaves these out unless --all (its own tools, not the project's requirements)
@@ -319,3 +322,39 @@ def check_environment(environment: TargetEnvironment) -> list[DependencyProblem]
                     )
                 )
     return out
+
+
+def target_directory(
+    settings: Settings, directory: str | Path, *, reporter: Reporter | None = None
+) -> TargetEnvironment:
+    """The environment ``install --target DIR`` changes: a plain directory (created if
+    missing) for the interpreter ``settings.python`` names, else ``$VIRTUAL_ENV``'s, else the
+    running one (as pip's ``--target``: the directory is not that interpreter's environment, so
+    PEP 668 does not apply). An interrupted install into it is settled first."""
+    from varwheel.install.environment import (
+        current_environment,
+        find_target_environment,
+    )
+    from varwheel.install.environment import target_directory as in_directory
+    from varwheel.install.transaction import recover_if_needed
+
+    reporter = reporter if reporter is not None else Reporter()
+    root = Path(directory)
+    if root.exists() and not root.is_dir():
+        raise InvalidInput(f"--target {root}: not a directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InvalidInput(f"--target {root}: cannot create: {err.strerror or err}") from None
+    import os
+
+    if settings.python or os.environ.get("VIRTUAL_ENV"):
+        base = find_target_environment(settings.python, project_venv=False)
+    else:
+        base = current_environment()
+    env = in_directory(base, root)
+    reporter.environment(env)
+    note = recover_if_needed(env)
+    if note:
+        reporter.note(note)
+    return env

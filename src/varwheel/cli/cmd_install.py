@@ -89,6 +89,15 @@ def register(subparsers: Any) -> None:
         help="print the plan and what was installed as one JSON object on stdout",
     )
     parser.add_argument(
+        "-t",
+        "--target",
+        type=Path,
+        metavar="DIR",
+        help="install into this plain directory (scripts in DIR/bin) for --python's "
+        "interpreter, else $VIRTUAL_ENV's, else the running one; what DIR holds is kept when it "
+        "satisfies the requirements (-U replaces it)",
+    )
+    parser.add_argument(
         "--compile",
         action="store_true",
         help="compile installed modules to bytecode (.pyc), as pip does by default; off like uv",
@@ -142,7 +151,12 @@ def run(args: argparse.Namespace) -> int:
     )
     reporter = ConsoleReporter(console, quiet=args.quiet)
     # a dry run acts on the same target as the real run: same errors, same installed packages
-    env = api.find_environment(settings, access=api.Access.CHANGE, reporter=reporter)
+    if args.target is not None:
+        from varwheel.api.environment import target_directory
+
+        env = target_directory(settings, args.target, reporter=reporter)
+    else:
+        env = api.find_environment(settings, access=api.Access.CHANGE, reporter=reporter)
     target = api.target_for(settings, env)
     with api.plan_install(reqs, settings, target, environment=env, reporter=reporter) as plan:
         if args.report:

@@ -717,6 +717,25 @@ def find_target_environment(
     return dataclasses.replace(environment_from_facts(exe, probe_interpreter(exe)), source=source)
 
 
+def target_directory(env: TargetEnvironment, directory: Path) -> TargetEnvironment:
+    """``env``'s interpreter (its tags and markers) installing into a plain directory, like
+    pip's ``--target``: packages and data in ``directory``, scripts in ``directory/bin``,
+    headers in ``directory/include``; what ``directory`` already holds is the environment
+    (its own state in ``directory/.varwheel``, as any environment's)."""
+    root = directory.absolute()
+    return dataclasses.replace(
+        env,
+        prefix=root,
+        purelib=root,
+        platlib=root,
+        scripts=root / "bin",
+        data=root,
+        headers=root / "include",
+        is_virtualenv=True,  # PEP 668 is about an interpreter's own packages, not a directory
+        source="--target",
+    )
+
+
 def current_environment() -> TargetEnvironment:
     """The environment of the running interpreter (used by tests and tools run in-env)."""
     python = Path(sys.executable)
