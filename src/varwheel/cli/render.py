@@ -41,6 +41,15 @@ def _reason(message: str, filename: str) -> str:
     return message.removeprefix(f"{filename}: ")
 
 
+def _without_provider_reason(reason: str, unavailable: Mapping[str, str]) -> str:
+    """A rejection's provider reason is printed once under "target supports", not again on
+    every wheel it rejects (one such reason is a few hundred characters)."""
+    for ns, why in unavailable.items():
+        if why and reason.endswith(f"; {why}"):
+            return f"{reason[: -len(why) - 2]} ({ns}: see above)"
+    return reason
+
+
 def render_explanation(
     console: Console, expl: PackageExplanation, *, all_wheels: bool = False, verbose: bool = False
 ) -> None:
@@ -98,9 +107,8 @@ def render_explanation(
         console.print("  rejected:")
         for w in listed:
             label = escape(f"[{w.label or 'non-variant'}]")
-            console.print(
-                f"    {escape(w.filename)} {label}: [red]{escape(_reason(w.reason, w.filename))}[/]"
-            )
+            why = _without_provider_reason(_reason(w.reason, w.filename), expl.unavailable)
+            console.print(f"    {escape(w.filename)} {label}: [red]{escape(why)}[/]")
     if by_tag and not all_wheels:
         console.print(
             f"  {len(by_tag)} more wheel(s) for other platforms or Pythons (tags do not match "

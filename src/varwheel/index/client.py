@@ -79,6 +79,21 @@ def parse_page(resp: Response, source: str) -> ParsedFiles:
     raise InvalidIndexPage(f"{resp.url}: unsupported content type {media!r} for a project page")
 
 
+_PAGE_WARNINGS_SHOWN = 3
+
+
+def _page_warnings(warnings: Sequence[str], index: str, page: str) -> list[str]:
+    """A project page's warnings name that page, not the index root, and a page with many
+    problems says how many more there are instead of one line each."""
+    named = [
+        f"{page}: {w[len(index) + 2 :]}" if w.startswith(f"{index}: ") else w for w in warnings
+    ]
+    if len(named) <= _PAGE_WARNINGS_SHOWN + 1:
+        return named
+    more = len(named) - _PAGE_WARNINGS_SHOWN
+    return [*named[:_PAGE_WARNINGS_SHOWN], f"{page}: … and {more} more links ignored on this page"]
+
+
 def _as_location(text: str | os.PathLike[str]) -> tuple[str, tuple[str, str] | None]:
     """An index or find-links location as a URL without credentials, and the credentials.
 
@@ -217,7 +232,7 @@ class IndexClient:
                 continue
             if parsed is None:
                 continue
-            self._warn(parsed.warnings)
+            self._warn(_page_warnings(parsed.warnings, index, f"{index}{project}/"))
             found.extend(f for f in parsed.files if belongs_to(f.filename, project))
             if found and self.index_strategy == FIRST_INDEX:
                 break

@@ -82,6 +82,8 @@ def check_filename(filename: str, url: str, source: str) -> str | None:
 
     Non-distribution links (navigation, home page) return the empty string: skipped silently.
     """
+    if not filename:
+        return ""  # a link to a directory or a site (``../``, a home page): navigation
     if not is_safe_filename(filename):
         return f"{source}: ignoring link {url!r}: file name {filename!r} is not a plain file name"
     if file_kind(filename) is None:

@@ -12,6 +12,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from varwheel.codes import ExplainStatus
 from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder
+from varwheel.resolve.older import older_variant_note
 from varwheel.resolve.provider import _pinned
 from varwheel.resolve.wording import plain_decision
 
@@ -94,6 +95,9 @@ def explain_requirement(
     if dependencies_of is not None and shown.candidate is not None:
         deps = tuple(str(d) for d in dependencies_of(shown.candidate))
     expl = _from_choice(str(req), shown, tuple(skipped), deps)
+    older = older_variant_note(finder, name, req.specifier, shown)
+    if older:
+        expl = replace(expl, notes=(*expl.notes, older))
     elsewhere = _variants_elsewhere(finder, name)
     return replace(expl, notes=(*expl.notes, *elsewhere)) if elsewhere else expl
 

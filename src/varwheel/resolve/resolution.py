@@ -39,14 +39,17 @@ class ResolvedPackage:
 class Resolution:
     packages: tuple[ResolvedPackage, ...]
     marker_env: Mapping[str, str] = field(default_factory=dict)
+    # e.g. "an older version has a variant for this target" (resolve.older)
+    hints: tuple[str, ...] = ()
 
     def by_name(self) -> dict[NormalizedName, ResolvedPackage]:
         return {p.name: p for p in self.packages}
 
     def warnings(self) -> list[str]:
         """What the user is told about this resolution before anything is installed: requested
-        extras a chosen distribution does not declare, and yanked files chosen because pinned."""
-        return missing_extras(self) + yanked_choices(self)
+        extras a chosen distribution does not declare, yanked files chosen because pinned, and
+        ``hints`` (an older version with a variant for this target)."""
+        return missing_extras(self) + yanked_choices(self) + list(self.hints)
 
 
 def missing_extras(resolution: Resolution) -> list[str]:

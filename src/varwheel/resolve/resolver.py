@@ -283,7 +283,26 @@ class Session:
                     frozenset(all_extras.get(name, ())),
                 )
             )
-        return Resolution(tuple(packages), self.marker_env)
+        return Resolution(tuple(packages), self.marker_env, self._older_variants(roots, packages))
+
+    def _older_variants(
+        self, roots: Sequence[Requirement], packages: Sequence[ResolvedPackage]
+    ) -> tuple[str, ...]:
+        """For each requested package installed without variants: an older version within
+        the request that has a variant for this target (``resolve.older``)."""
+        from varwheel.resolve.older import older_variant_note
+
+        specs: dict[NormalizedName, SpecifierSet] = {}
+        for r in roots:
+            key = canonicalize_name(r.name)
+            specs[key] = specs.get(key, SpecifierSet()) & r.specifier
+        notes = []
+        for pkg in packages:
+            if pkg.requested and pkg.choice is not None and pkg.name in specs:
+                note = older_variant_note(self.finder, pkg.name, specs[pkg.name], pkg.choice)
+                if note:
+                    notes.append(note)
+        return tuple(notes)
 
     @staticmethod
     def _strip_marker(req: Requirement) -> Requirement:
