@@ -125,6 +125,9 @@ class Requirements:
     requirements: tuple[Requirement, ...]
     direct: Mapping[NormalizedName, IndexFile] = field(default_factory=dict)
     options: RequirementsFile | None = None
+    # PEP 610 documents of projects built from a local directory (``api.projects``): recorded
+    # instead of the temporary wheel's URL, so the installed project points at its directory
+    origins: Mapping[NormalizedName, Mapping[str, Any]] = field(default_factory=dict)
 
     def __iter__(self) -> Any:
         return iter(self.requirements)
@@ -555,7 +558,7 @@ def execute(
             environment,
             prepared,
             requested={p.name for p in todo if p.requested},
-            direct_urls=direct_url_documents(todo, paths),
+            direct_urls={**direct_url_documents(todo, paths), **plan.requirements.origins},
             compile_bytecode=plan.settings.compile_bytecode,
             link_mode=plan.settings.link_mode,
             forced_variants={p.name: p.candidate.forced_reason for p in todo if p.candidate.forced},
