@@ -119,3 +119,49 @@ def test_whole_process(isolated: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "x86_64" in json.loads(result.stdout)["namespaces"]
+
+
+def test_a_profile_of_another_machine_is_that_machine_and_another_cpu_is_said(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``detect --output`` on a machine, then ``--profile`` elsewhere: its Python side and
+    platform choose the wheels (explain), and a real install here is refused; ``--platform``
+    of another CPU without a profile says which providers cannot describe it, once."""
+    import platform
+
+    import tomli_w
+    from tests.helpers.envs import make_venv, snapshot_tree
+    from tests.helpers.wheels import build_wheel
+
+    from varwheel.safeparse import toml_loads
+
+    other = "x86_64" if platform.machine().lower() in ("aarch64", "arm64") else "aarch64"
+    links = isolated / "links"
+    build_wheel(links, "armonly", "1.0", tags=f"cp312-cp312-manylinux_2_28_{other}")
+    assert main(["detect", "-o", str(isolated / "here.toml"), "--namespace", "x86_64"]) == 0
+    doc = toml_loads((isolated / "here.toml").read_bytes())
+    assert {"python-version", "implementation", "abis", "platform-tags", "markers"} <= set(
+        doc["profile"]
+    )
+    doc["profile"].update(
+        {"python-version": "3.12", "abis": ["cp312"], "platform-tags": [f"manylinux_2_28_{other}"]}
+    )
+    doc["profile"]["markers"].update({"platform_machine": other, "python_version": "3.12"})
+    (isolated / "there.toml").write_text(tomli_w.dumps(doc))
+    capsys.readouterr()
+    find = ["--no-index", "-f", str(links)]
+    assert main(["explain", "armonly", *find, "--json"]) == 1  # not for this machine
+    capsys.readouterr()
+    assert main(["explain", "armonly", *find, "--json", "--profile", "there.toml"]) == 0
+    chosen = json.loads(capsys.readouterr().out)["packages"][0]
+    assert chosen["chosen"]["filename"] == f"armonly-1.0-cp312-cp312-manylinux_2_28_{other}.whl"
+    venv = make_venv(isolated / "venv")
+    before = snapshot_tree(venv)
+    argv = ["install", "armonly", *find, "--python", str(venv), "--profile", "there.toml"]
+    assert main(argv) == 2
+    assert "there.toml: describes another machine" in capsys.readouterr().err
+    assert snapshot_tree(venv) == before
+    build_wheel(links, "anywhere", "1.0")
+    assert main(["explain", "anywhere", *find, "--platform", f"manylinux_2_28_{other}"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("cannot describe it") == 1 and f"the target's CPU is {other}" in err
