@@ -275,3 +275,72 @@ def test_misspelled_prefer_namespace_is_warned(capsys, tmp_path, site, venv) -> 
         == 0
     )
     assert "--prefer" not in capsys.readouterr().err
+
+
+# -- "an ARMv8.1a package please", for another machine (docs/variants.md) ----------------
+
+AARCH64_PROVIDER = {
+    # as numpy 2.3.4 on the variant index declares it
+    "aarch64": {
+        "enable-if": "platform_machine == 'aarch64' or 'arm' in platform_machine",
+        "plugin-api": "provider_variant_aarch64.plugin:AArch64Plugin",
+        "requires": ["provider-variant-aarch64"],
+    }
+}
+ARM_TARGET = ["--python-version", "3.12", "--platform", "manylinux_2_28_aarch64"]
+
+
+@pytest.fixture(scope="module")
+def arm_links(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``armdemo 1.0``: an ARMv8a, an ARMv8.1a and an ARMv8.2a build, and the null variant."""
+    from helpers.wheels import variant_json
+
+    dest = tmp_path_factory.mktemp("arm")
+    tags = "py3-none-manylinux_2_28_aarch64"
+    for label, props in (
+        ("armv8", ["aarch64 :: version :: 8a"]),
+        ("armv8.1", ["aarch64 :: version :: 8.1a"]),
+        ("armv8.2", ["aarch64 :: version :: 8.2a"]),
+        ("null", []),
+    ):
+        doc = variant_json(
+            label, props, providers=AARCH64_PROVIDER, namespace_priorities=["aarch64"]
+        )
+        build_wheel(dest, "armdemo", "1.0", tags=tags, variant=doc)
+    return dest
+
+
+def _dry_run_label(capsys, argv: list[str]) -> tuple[int, str | None, str]:
+    code = main(["install", "--dry-run", "--report", "-", "--no-index", *argv, "armdemo"])
+    out, err = capsys.readouterr()
+    if code != 0:
+        return code, None, err
+    report = json.loads(out)
+    (item,) = report["install"]
+    name = item["download_info"]["url"].rsplit("/", 1)[-1]
+    return code, name.removesuffix(".whl").rsplit("-", 1)[-1], err
+
+
+def test_armv81a_for_another_machine(capsys, tmp_path, arm_links, venv) -> None:
+    """The documented answer: describe the target (a profile from ``varwheel detect --output``
+    there, or these lines by hand) plus its tags, and ask by property."""
+    profile = tmp_path / "arm.toml"
+    profile.write_text(
+        '[profile]\ncreated-by = "docs/variants.md"\n'
+        '[properties.aarch64]\nversion = ["8.2a", "8.1a", "8a"]\n'
+    )
+    links = ["--find-links", str(arm_links), "--python", str(venv)]
+    base = [*links, *ARM_TARGET, "--profile", str(profile)]
+    # the machine's best is ARMv8.2a ...
+    assert _dry_run_label(capsys, base)[1] == "armv8.2"
+    # ... an ARMv8.1a package please
+    ask = ["--variant", "armdemo=aarch64 :: version :: 8.1a"]
+    assert _dry_run_label(capsys, [*base, *ask])[1] == "armv8.1"
+
+    # without a profile the x86 host cannot say what the ARM machine supports: the request is
+    # an error naming why, and --force-variant takes the one variant that has the property
+    code, label, err = _dry_run_label(capsys, [*links, *ARM_TARGET, *ask])
+    assert code == exitcodes.FAILURE and "armv8.1" in err and "aarch64" in err
+    code, label, err = _dry_run_label(capsys, [*links, *ARM_TARGET, *ask, "--force-variant"])
+    assert (code, label) == (0, "armv8.1")
+    assert "forced by --force-variant" in err
