@@ -23,10 +23,10 @@ import pytest
 from helpers.cli import isolate_cli
 from helpers.envs import snapshot_tree
 from helpers.wheels import build_wheel as write_wheel
+from varwheel.api.build import parse_config_settings
 from varwheel.build.errors import BuildFailed, InvalidBuildRequest, InvalidWheel
 from varwheel.build.frontend import build_wheel, load_project, plan_settings
 from varwheel.build.make_variant import read_wheel_variant
-from varwheel.cli.cmd_build import parse_config_settings
 from varwheel.cli.main import main
 from varwheel.errors import InvalidInput
 from varwheel.spec.properties import VariantProperty, default_label

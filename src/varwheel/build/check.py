@@ -44,6 +44,7 @@ __all__ = [
     "Finding",
     "Severity",
     "always_supported",
+    "check_paths",
     "check_project",
     "check_release",
     "has_errors",
@@ -593,4 +594,35 @@ def check_project(path: Path | str) -> tuple[Finding, ...]:
             "variant wheels and silently install an older version (or fail when there is none)",
             ("non-variant",),
         ))  # fmt: skip
+    return tuple(findings)
+
+
+def _is_release_file(path: Path) -> bool:
+    return path.name.endswith(".whl") or is_variants_json_filename(path.name)
+
+
+def _has_release_files(directory: Path) -> bool:
+    try:
+        return any(p.is_file() and _is_release_file(p) for p in directory.iterdir())
+    except OSError as exc:
+        raise InvalidInput(f"{directory}: cannot list: {exc.strerror or exc}") from None
+
+
+def check_paths(paths: Sequence[Path | str]) -> tuple[Finding, ...]:
+    """``varwheel check PATH...``: a project check for a ``pyproject.toml`` (or a directory
+    holding one and no wheels), a release check for everything else, findings in that order."""
+    projects: list[Path] = []
+    release: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir() and not _has_release_files(path) and (path / "pyproject.toml").is_file():
+            projects.append(path / "pyproject.toml")
+        elif path.suffix == ".toml":
+            projects.append(path)
+        else:
+            release.append(path)
+    findings: list[Finding] = []
+    for project in projects:
+        findings += check_project(project)
+    if release:
+        findings += check_release(release)
     return tuple(findings)

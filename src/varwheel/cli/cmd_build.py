@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-import time
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from varwheel.api import build as build_api
 from varwheel.cli import exitcodes
-from varwheel.errors import InvalidInput, InvalidProperty, VarwheelError
-from varwheel.spec.properties import VariantProperty
+from varwheel.cli.producer import LineReporter
+from varwheel.errors import VarwheelError
 
 
 def register(subparsers: Any) -> None:
@@ -110,242 +106,87 @@ def add_variant_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def trusted_pins(args: argparse.Namespace) -> tuple[str, ...]:
-    """``--trust-provider`` pins after the user config's ``trusted-providers`` (as install)."""
-    from varwheel.config import load_config
-    from varwheel.providers.trust import parse_pins
-
-    pins = (*load_config().trusted_providers, *args.trusted)
-    parse_pins(pins)  # a bad pin fails now, naming the flag or the file
-    return tuple(pins)
-
-
-def parse_properties(texts: list[str]) -> tuple[VariantProperty, ...]:
-    out = []
-    for text in texts:
-        try:
-            out.append(VariantProperty.parse(text))
-        except InvalidProperty as err:
-            raise InvalidProperty(f"-p {text!r}: {err}") from None
-    return tuple(out)
-
-
-def parse_config_settings(texts: list[str]) -> dict[str, str | tuple[str, ...]]:
-    """``-C key=value`` items; a key given twice becomes a list (pypa/build's convention)."""
-    settings: dict[str, str | tuple[str, ...]] = {}
-    for text in texts:
-        key, sep, value = text.partition("=")
-        if not sep or not key:
-            raise InvalidInput(f"-C {text!r}: expected KEY=VALUE")
-        if key in settings:
-            old = settings[key]
-            settings[key] = (*((old,) if isinstance(old, str) else old), value)
-        else:
-            settings[key] = value
-    return settings
-
-
-@contextlib.contextmanager
-def backend_warnings() -> Iterator[None]:
-    """Show each warning a build backend emits (pyproject_hooks re-raises them here as
-    ``BuildBackendWarning``, with the backend's file and line) once, on one line."""
-    seen: set[str] = set()
-    original = warnings.showwarning
-
-    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
-        if category.__name__ != "BuildBackendWarning":
-            original(message, category, filename, lineno, *rest)
-            return
-        text = " ".join(str(message).split())
-        if text not in seen:
-            seen.add(text)
-            print(f"varwheel: warning: build backend: {text}", file=sys.stderr)
-
-    with warnings.catch_warnings():
-        warnings.showwarning = show
-        yield
-
-
-def run(args: argparse.Namespace) -> int:
-    with backend_warnings():
-        return _run(args)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from varwheel.build import frontend
-
-    src = Path(args.src)
-    out = args.outdir if args.outdir is not None else src / "dist"
-    props = parse_properties(args.properties)
-    config = parse_config_settings(args.config_settings)
-    if args.all:
-        if props or args.label or args.null_variant:
-            raise InvalidInput("--all builds the declared set: drop -p, --label, --null-variant")
-        return _run_all(args, src, out, config)
-    label = args.label
-    if props and label is None and not args.null_variant:
-        project = frontend.load_project(src)
-        label = declared_label_for(project.document, props, str(project.pyproject))
-    if args.show_settings:
-        return _show(src, props, args, config, label)
-    start = time.perf_counter()
-    try:
-        path = frontend.build_wheel(
-            src,
-            out,
-            properties=props,
-            label=label,
-            null_variant=args.null_variant,
-            isolation=not args.no_isolation,
-            config_settings=config,
-            native=args.native,
-            trusted=trusted_pins(args),
-            check_dependencies=not args.skip_dependency_check,
-        )
-    except VarwheelError as err:
-        _print_log(err, args)
-        raise
-    print(path)
-    print(f"built {path.name} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    return exitcodes.OK
-
-
-def declared_label_for(
-    document: Any, props: tuple[VariantProperty, ...], source: str
-) -> str | None:
-    """The matrix's label for ``props`` (said on stderr), so that ``-p`` alone builds the
-    declared wheel rather than the hash-labelled one."""
-    from varwheel.build.frontend import declared_label
-
-    label = declared_label(document, props, source=source)
-    if label is not None:
-        print(f"varwheel: label {label!r}: declared for these properties in {source}",
-              file=sys.stderr)  # fmt: skip
-    return label
-
-
 def _print_log(err: BaseException, args: argparse.Namespace) -> None:
     log = getattr(err, "log", ())
     if log and getattr(args, "verbose", False):
         print("\n".join(log), file=sys.stderr)
 
 
-def _show(
-    src: Path,
-    props: tuple[VariantProperty, ...],
-    args: argparse.Namespace,
-    config: dict[str, Any],
-    label: str | None,
-) -> int:
-    from varwheel.build import frontend
-
-    project = frontend.load_project(src)
-    _print_settings(project, props, label, args.null_variant, args, config, {})
-    return exitcodes.OK
+def _request(args: argparse.Namespace) -> dict[str, Any]:
+    """The arguments every build entry point takes, as the command line gave them."""
+    return {
+        "properties": args.properties,
+        "label": args.label,
+        "null_variant": args.null_variant,
+        "config_settings": args.config_settings,
+        "native": args.native,
+        "trusted": args.trusted,
+    }
 
 
-def _show_entry(project: Any, entry: Any, args: argparse.Namespace, config: dict[str, Any]) -> None:
-    from varwheel.build.matrix import BuildKind
-
-    _print_settings(
-        project,
-        entry.properties,
-        entry.label if entry.kind is BuildKind.VARIANT else None,
-        entry.kind is BuildKind.NULL,
-        args,
-        {**entry.config_settings, **config},
-        entry.env,
-    )
-
-
-def _print_settings(
-    project: Any,
-    props: tuple[VariantProperty, ...],
-    label: str | None,
-    null: bool,
-    args: argparse.Namespace,
-    config: dict[str, Any],
-    env: Any,
-) -> None:
-    from varwheel.build import frontend
-    from varwheel.build.request import resolve_request
-
-    request = None
-    if props or null:
-        request = resolve_request(
-            project.variant_metadata(), props, label=label, null=null, trusted=trusted_pins(args)
-        )
-    native = project.native if args.native is None else args.native
-    settings = frontend.plan_settings(
-        project, request, config_settings=config, env=env, native=native
-    )
-    name = request.label if request is not None else "non-variant"
-    print(f"# {name} ({project.backend}{', native' if native and request else ''})")
-    for line in settings.as_lines():
-        print(line)
-
-
-def _run_all(args: argparse.Namespace, src: Path, out: Path, config: dict[str, Any]) -> int:
-    from varwheel.build import frontend
-    from varwheel.build.matrix import load_matrix
-
-    project = frontend.load_project(src)
-    matrix = load_matrix(project.document, source=str(project.pyproject))
-    if not matrix.entries:
-        raise InvalidInput(f"{project.pyproject}: [tool.varwheel.build] declares no wheel")
+def run(args: argparse.Namespace) -> int:
+    reporter = LineReporter()
     if args.show_settings:
-        for entry in matrix.entries:
-            _show_entry(project, entry, args, config)
+        previews = build_api.preview_settings(
+            args.src, declared=args.all, reporter=reporter, **_request(args)
+        )
+        for preview in previews:
+            print(f"# {preview.name} ({preview.backend}{', native' if preview.native else ''})")
+            for line in preview.lines:
+                print(line)
         return exitcodes.OK
-    jobs = args.jobs or os.cpu_count() or 1
-    progress = _Progress(len(matrix.entries), interactive=sys.stderr.isatty())
-    with progress:
-        results = frontend.build_all(
-            src,
-            out,
-            matrix,
-            isolation=not args.no_isolation,
-            jobs=jobs,
-            config_settings=config,
-            native=args.native,
-            trusted=trusted_pins(args),
-            check_dependencies=not args.skip_dependency_check,
-            on_done=progress.done,
-        )
-    failed = [r for r in results if r.error is not None]
-    if not failed:
-        for r in results:
-            print(r.path)
-    else:
-        from varwheel.cli.main import printable
-
-        for r in failed[:-1]:
-            _print_log(r.error, args)
-            print(f"varwheel: error: {r.entry.name}: {printable(str(r.error))}", file=sys.stderr)
-        last = failed[-1]
-        _print_log(last.error, args)
-        print(f"varwheel: error: {last.entry.name}: {printable(str(last.error))}", file=sys.stderr)
-        print(
-            f"varwheel: {len(failed)} of {len(results)} builds failed; nothing was written to {out}",
-            file=sys.stderr,
-        )
-        return exitcodes.for_error(failed[0].error)
+    options = {
+        "isolation": not args.no_isolation,
+        "check_dependencies": not args.skip_dependency_check,
+        "reporter": reporter,
+        **_request(args),
+    }
+    if args.all:
+        return _run_all(args, options)
+    try:
+        built = build_api.build(args.src, args.outdir, **options)
+    except VarwheelError as err:
+        _print_log(err, args)
+        raise
+    print(built.path)
+    print(f"built {built.path.name} in {built.seconds:.1f} s", file=sys.stderr)
     return exitcodes.OK
+
+
+def _run_all(args: argparse.Namespace, options: dict[str, Any]) -> int:
+    from varwheel.cli.main import printable
+
+    with _Progress(interactive=sys.stderr.isatty()) as progress:
+        result = build_api.build_matrix(
+            args.src, args.outdir, jobs=args.jobs, on_progress=progress.update, **options
+        )
+    failed = result.failed
+    if not failed:
+        for r in result.results:
+            print(r.path)
+        return exitcodes.OK
+    for r in failed:
+        _print_log(r.error, args)
+        print(f"varwheel: error: {r.entry.name}: {printable(str(r.error))}", file=sys.stderr)
+    print(
+        f"varwheel: {len(failed)} of {len(result.results)} builds failed; nothing was written "
+        f"to {result.out_dir}",
+        file=sys.stderr,
+    )
+    return exitcodes.for_error(failed[0].error)
 
 
 class _Progress:
     """A rich progress bar on a terminal, one plain line per finished build otherwise."""
 
-    def __init__(self, total: int, *, interactive: bool) -> None:
-        self.total = total
-        self.finished = 0
+    def __init__(self, *, interactive: bool) -> None:
         self._bar: Any = None
+        self._task: Any = None
         if interactive:
             from rich.console import Console
             from rich.progress import Progress
 
             self._bar = Progress(console=Console(stderr=True), transient=True)
-            self._task = self._bar.add_task("building wheels", total=total)
 
     def __enter__(self) -> _Progress:
         if self._bar is not None:
@@ -356,11 +197,16 @@ class _Progress:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
-    def done(self, result: Any) -> None:
-        self.finished += 1
+    def update(self, progress: build_api.BuildProgress) -> None:
+        result = progress.result
+        if result is None:  # before the first build: the total is known
+            if self._bar is not None:
+                self._task = self._bar.add_task("building wheels", total=progress.total)
+            return
         state = "failed" if result.error is not None else "built"
         line = (
-            f"[{self.finished}/{self.total}] {state} {result.entry.name} in {result.seconds:.1f} s"
+            f"[{progress.finished}/{progress.total}] {state} {result.entry.name} "
+            f"in {result.seconds:.1f} s"
         )
         if self._bar is not None:
             self._bar.console.print(line)

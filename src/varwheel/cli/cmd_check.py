@@ -10,10 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from varwheel.build.check import Finding, Severity, check_project, check_release
+from varwheel.api import build as build_api
 from varwheel.cli import exitcodes
-from varwheel.errors import InvalidInput
-from varwheel.spec.filenames import is_variants_json_filename
 
 
 def register(subparsers: Any) -> None:
@@ -39,48 +37,15 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _is_release_file(path: Path) -> bool:
-    return path.name.endswith(".whl") or is_variants_json_filename(path.name)
-
-
-def _has_release_files(directory: Path) -> bool:
-    try:
-        return any(p.is_file() and _is_release_file(p) for p in directory.iterdir())
-    except OSError as exc:
-        raise InvalidInput(f"{directory}: cannot list: {exc.strerror or exc}") from None
-
-
-def findings_for(paths: list[Path]) -> tuple[Finding, ...]:
-    """A project check for a pyproject.toml (or a directory holding one and no wheels), a
-    release check for everything else."""
-    projects: list[Path] = []
-    release: list[Path] = []
-    for path in paths:
-        if path.is_dir() and not _has_release_files(path) and (path / "pyproject.toml").is_file():
-            projects.append(path / "pyproject.toml")
-        elif path.suffix == ".toml":
-            projects.append(path)
-        else:
-            release.append(path)
-    findings: list[Finding] = []
-    for project in projects:
-        findings += check_project(project)
-    if release:
-        findings += check_release(release)
-    return tuple(findings)
-
-
 def run(args: argparse.Namespace) -> int:
     if not args.paths:  # no PATH: pip's check of the environment (cli/cmd_check_env.py)
         from varwheel.cli.cmd_check_env import run as check_environment
 
         return check_environment(args)
-    paths = [Path(p) for p in args.paths]
     from varwheel.cli.main import printable
 
-    findings = findings_for(paths)
-    errors = sum(f.severity is Severity.ERROR for f in findings)
-    warnings = len(findings) - errors
+    result = build_api.check([Path(p) for p in args.paths], strict=args.strict)
+    findings, errors, warnings = result.findings, result.errors, result.warnings
     if args.json:
         doc = {
             "findings": [
@@ -102,6 +67,4 @@ def run(args: argparse.Namespace) -> int:
             where = f" [{', '.join(unnamed)}]" if unnamed else ""
             print(printable(f"{f.severity.value}[{f.code}]: {f.message}{where}"))
         print(f"{errors} error(s), {warnings} warning(s)")
-    if errors or (args.strict and warnings):
-        return exitcodes.FAILURE
-    return exitcodes.OK
+    return exitcodes.OK if result.passed else exitcodes.FAILURE

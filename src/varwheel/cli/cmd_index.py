@@ -11,9 +11,11 @@ nothing.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from varwheel.api import publish as publish_api
+from varwheel.cli.producer import LineReporter
 
 
 def register(subparsers: Any) -> None:
@@ -51,17 +53,8 @@ def register(subparsers: Any) -> None:
     merge.set_defaults(func=run_merge)
 
 
-def _warn_skipped(skipped: tuple[Path, ...]) -> None:
-    for path in skipped:
-        print(f"varwheel: skipped {path} (not a wheel, sdist or *-variants.json)", file=sys.stderr)
-
-
 def run_build(args: argparse.Namespace) -> int:
-    from varwheel.build.check import validate_wheel
-    from varwheel.index.static import update_index
-
-    result = update_index(args.paths, args.output, validate_wheel=validate_wheel)
-    _warn_skipped(result.skipped)
+    result = publish_api.build_index(args.paths, args.output, reporter=LineReporter())
     for name in result.added:
         print(f"added {name}")
     for rel in result.variants_json:
@@ -77,11 +70,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from varwheel.build.check import validate_wheel
-    from varwheel.index.static import merge_artifacts
-
-    result = merge_artifacts(args.paths, args.output, validate_wheel=validate_wheel)
-    _warn_skipped(result.skipped)
+    result = publish_api.merge_indexes(args.paths, args.output, reporter=LineReporter())
     for name in result.variants_json:
         print(f"merged {name}")
     print(f"{args.output}: {len(result.files)} file(s)")

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from varwheel.api import publish as publish_api
+from varwheel.cli.producer import LineReporter
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -107,37 +110,29 @@ def _progress(stream: Any):  # type: ignore[no-untyped-def]  # rich is imported 
 
 def _prompt(repo: Any) -> Any:
     """Ask for what is missing on the terminal, as twine does; the password is not echoed."""
-    import dataclasses
     import getpass
 
-    creds = repo.credentials
-    username = creds.username
-    sources = [creds.source] if creds.source != "none" else []
+    username = repo.credentials.username
+    typed = None
     if username is None:
-        username = input(f"Username for {repo.url}: ").strip() or None
-        sources.append("username typed")
-    password = getpass.getpass(f"Password for {username or '(no user)'} at {repo.url}: ")
-    sources.append("password typed")
-    new = dataclasses.replace(
-        creds, username=username, password=password, source=", ".join(sources)
-    )
-    return dataclasses.replace(repo, credentials=new)
+        typed = input(f"Username for {repo.url}: ").strip() or None
+    who = username or typed or "(no user)"
+    password = getpass.getpass(f"Password for {who} at {repo.url}: ")
+    return publish_api.with_typed_credentials(repo, username=typed, password=password)
 
 
 def run(args: argparse.Namespace) -> int:
     from varwheel.cli.main import printable
-    from varwheel.errors import InvalidInput
-    from varwheel.index.credentials import resolve_repository
-    from varwheel.index.upload import DEFAULT_TIMEOUT
-    from varwheel.publish import plan_publish, publish
 
-    if args.timeout is not None and not 0 < args.timeout < float("inf"):
-        raise InvalidInput(f"--timeout {args.timeout:g}: must be a positive number of seconds")
-    plan = plan_publish(args.dists)
-    for path in plan.skipped:
-        print(f"varwheel: skipped {path} (not a wheel, sdist or *-variants.json)", file=sys.stderr)
-    for line in plan.warnings:
-        print(f"varwheel: warning: {printable(line)}", file=sys.stderr)
+    options = publish_api.PublishOptions(
+        skip_existing=args.skip_existing,
+        variants_index=args.variants_index,
+        server_index_url=args.server_index_url,
+        retries=args.retries,
+        timeout=args.timeout,
+    )
+    reporter = LineReporter()
+    plan = publish_api.plan_publish(args.dists, reporter=reporter)
     if args.dry_run:
         for path in plan.files:
             print(f"would upload {path.name}")
@@ -146,15 +141,14 @@ def run(args: argparse.Namespace) -> int:
                 f"variant metadata {project} {version}: merged, not uploaded (see --variants-index)"
             )
         return 0
-    repo = resolve_repository(
+    repo = publish_api.find_repository(
         repository_url=args.repository_url,
         repository=args.repository,
         username=args.username,
         password=args.password,
         config_file=args.config_file,
+        reporter=reporter,
     )
-    for line in repo.warnings:
-        print(f"varwheel: warning: {printable(line)}", file=sys.stderr)
     if repo.credentials.password is None and not args.non_interactive and sys.stdin.isatty():
         repo = _prompt(repo)
     print(
@@ -183,17 +177,8 @@ def run(args: argparse.Namespace) -> int:
     if progress is not None:
         progress.start()
     try:
-        report = publish(
-            plan,
-            repo,
-            skip_existing=args.skip_existing,
-            variants_index=args.variants_index,
-            server_index=args.server_index_url,
-            retries=max(0, args.retries),
-            timeout=args.timeout if args.timeout is not None else DEFAULT_TIMEOUT,
-            on_start=on_start,
-            on_progress=on_progress,
-            on_done=on_done,
+        report = publish_api.publish(
+            plan, repo, options, on_start=on_start, on_progress=on_progress, on_done=on_done
         )
     finally:
         if progress is not None:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from varwheel.api import build as build_api
 from varwheel.cli import exitcodes
 from varwheel.errors import InvalidInput
 
@@ -52,11 +53,9 @@ def _split(rest: list[str], outdir: Path) -> tuple[list[str], Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from varwheel.build.repair import repair_wheel
-
     command, outdir = _split(list(args.command), args.outdir)
     try:
-        results = repair_wheel(args.wheel, command, out_dir=outdir)
+        results = build_api.repair(args.wheel, command, outdir)
     except Exception as err:
         log = getattr(err, "log", ())
         if log and getattr(args, "verbose", False):
