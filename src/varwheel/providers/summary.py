@@ -41,6 +41,19 @@ def _why_nothing(namespace: str) -> str:
     return why
 
 
+_SHOWN_VALUES = 4
+
+
+def _summarised(values: tuple[str, ...] | list[str]) -> str:
+    """A feature's values, most preferred first; a long list (the nvidia provider answers 32
+    CUDA lower bounds and 78 upper bounds derived from one driver) shows its head, a count and
+    where it ends: ``12.8, 12.7, 12.6, 12.5, … and 28 more, down to 11``. ``--json`` has all."""
+    if len(values) <= _SHOWN_VALUES * 2:
+        return ", ".join(values)
+    more = len(values) - _SHOWN_VALUES
+    return f"{', '.join(values[:_SHOWN_VALUES])}, … and {more} more, down to {values[-1]}"
+
+
 def describe(result: NamespaceResult) -> str:
     """One line: the supported features, or why there are none."""
     if result.properties is None:
@@ -48,7 +61,7 @@ def describe(result: NamespaceResult) -> str:
     if not result.properties:
         found = NOTHING_FOUND.get(result.namespace, "nothing supported on this machine")
         return f"{found} ({_why_nothing(result.namespace)})"
-    parts = [f"{f}: {', '.join(v)}" for f, v in result.properties.items() if v != ("on",)]
+    parts = [f"{f}: {_summarised(v)}" for f, v in result.properties.items() if v != ("on",)]
     flags = [f for f, v in result.properties.items() if v == ("on",)]
     if flags:  # ISA extensions: one "on" feature each, listed together
         parts.append(f"{len(flags)} flags on: {' '.join(flags)}")
