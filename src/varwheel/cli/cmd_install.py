@@ -30,7 +30,23 @@ def register(subparsers: Any) -> None:
             "the best wheel for the target: variant order first (PEP 817/825), then platform tags."
         ),
     )
-    parser.add_argument("requirements", nargs="*", metavar="REQ")
+    parser.add_argument(
+        "requirements",
+        nargs="*",
+        metavar="REQ",
+        help="a requirement (NAME[extras] SPEC ; marker), a wheel file, NAME @ URL, or a "
+        "project directory (built into a plain wheel with its PEP 517 backend)",
+    )
+    parser.add_argument(
+        "-e",
+        "--editable",
+        dest="editables",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="install the project in PATH in editable mode (PEP 660, through pypa/build): "
+        "its sources stay where they are (repeatable)",
+    )
     add_requirement_file_argument(parser, help="install from a requirements file (repeatable)")
     parser.add_argument(
         "-c",
@@ -123,9 +139,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from varwheel import api
     from varwheel.cli.plain import make_console
-    from varwheel.cli.render import ConsoleReporter, render_installed, render_plan
+    from varwheel.cli.render import ConsoleReporter
 
     if args.requirement_files:  # -r pylock.toml: install what the lock selects (PEP 751)
         from varwheel.cli.cmd_sync import install_from_lock, lock_path_of
@@ -138,10 +153,6 @@ def run(args: argparse.Namespace) -> int:
             "--python-version/--platform/--implementation/--abi describe another machine: "
             "use them with --dry-run (and --report), or --python PATH to install elsewhere"
         )
-    reqs = api.read_requirements(
-        args.requirements, files=args.requirement_files, constraint_files=args.constraint_files
-    )
-    settings = api.Settings.load(flags_from_args(args), requirements=reqs.options)
     # rich only on a terminal (progress bars); plain lines to a pipe or file (start-up time)
     console = make_console(
         stderr=args.report == "-" or args.json,
@@ -150,6 +161,38 @@ def run(args: argparse.Namespace) -> int:
         soft_wrap=True,
     )
     reporter = ConsoleReporter(console, quiet=args.quiet)
+    with _requirements(args, reporter) as reqs:
+        return _install(args, reqs, console, reporter)
+
+
+def _requirements(args: argparse.Namespace, reporter: Reporter) -> Any:
+    """The requirements parsed once; project directories and ``-e`` built into wheels first
+    (``api.projects``), kept until the install is done."""
+    import contextlib
+
+    from varwheel import api
+    from varwheel.api import projects
+
+    if args.editables or any(projects.is_local_project(t) for t in args.requirements):
+        return projects.local_requirements(
+            args.requirements,
+            editables=args.editables,
+            files=args.requirement_files,
+            constraint_files=args.constraint_files,
+            isolation=not args.no_build_isolation,
+            reporter=reporter,
+        )
+    reqs = api.read_requirements(
+        args.requirements, files=args.requirement_files, constraint_files=args.constraint_files
+    )
+    return contextlib.nullcontext(reqs)
+
+
+def _install(args: argparse.Namespace, reqs: Any, console: Any, reporter: Reporter) -> int:
+    from varwheel import api
+    from varwheel.cli.render import render_installed, render_plan
+
+    settings = api.Settings.load(flags_from_args(args), requirements=reqs.options)
     # a dry run acts on the same target as the real run: same errors, same installed packages
     if args.target is not None:
         from varwheel.api.environment import target_directory
