@@ -50,6 +50,7 @@ def test_show_json(venv: Path, capsys) -> None:
     assert doc["requires"] == ["lib"]  # nothere's marker does not hold
     assert doc["required_by"] == [] and doc["requested"] is True
     assert doc["variant_label"] is None and doc["direct_url"] is None
+    assert doc["variant_forced"] is False
 
 
 def test_show_missing_is_a_warning_and_exit_1(venv: Path, capsys) -> None:
@@ -57,3 +58,25 @@ def test_show_missing_is_a_warning_and_exit_1(venv: Path, capsys) -> None:
     out, err = capsys.readouterr()
     assert "Name: lib" in out
     assert without_environment_line(err).strip().endswith(f"package(s) not found in {venv}: nope")
+
+
+def test_show_a_forced_variant(tmp_path: Path, capsys) -> None:
+    """A variant installed through --force-variant is shown as forced, with the reason."""
+    from cli.envfill import VARIANT
+    from helpers.envs import make_venv
+    from helpers.wheels import build_wheel
+    from resolve.variant_project import write_profile
+
+    wheel = build_wheel(tmp_path / "w", "forced-pkg", "1.0", label="cu12", variant=VARIANT)
+    cpu = write_profile(tmp_path / "cpu.toml", cuda=None)
+    venv = make_venv(tmp_path / "venv")
+    argv = ["install", "-q", "--python", str(venv), "--no-index", "--profile", str(cpu)]
+    code = main([*argv, "--variant", "forced-pkg=cu12", "--force-variant", str(wheel)])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["show", "--python", str(venv), "forced-pkg"]) == 0
+    out = capsys.readouterr().out
+    assert "Variant: cu12" in out and "Variant-forced: yes (--force-variant" in out
+    assert main(["show", "--json", "--python", str(venv), "forced-pkg"]) == 0
+    (doc,) = json.loads(capsys.readouterr().out)
+    assert doc["variant_forced"] is True and doc["variant_forced_reason"]

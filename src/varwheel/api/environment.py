@@ -61,6 +61,9 @@ class DistributionDetails:
     variant_label: str | None
     variant_properties: tuple[str, ...]
     direct_url: Mapping[str, Any] | None
+    # None: chosen as supported; else installed through --force-variant although the target
+    # did not support it, and why not (as recorded at install time; "" when not recorded)
+    variant_forced: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable ``show --json`` object of one distribution."""
@@ -77,6 +80,8 @@ class DistributionDetails:
             "variant_label": self.variant_label,
             "variant_properties": list(self.variant_properties),
             "direct_url": None if self.direct_url is None else dict(self.direct_url),
+            "variant_forced": self.variant_forced is not None,
+            "variant_forced_reason": self.variant_forced or None,
         }
 
 
@@ -253,6 +258,7 @@ def show(names: Iterable[str], environment: TargetEnvironment) -> ShowResult:
                 variant_label=dist.variant_label,
                 variant_properties=dist.variant_properties,
                 direct_url=_direct_url(dist),
+                variant_forced=dist.forced_variant,
             )
         )
     return ShowResult(tuple(out), missing)

@@ -58,6 +58,9 @@ def format_details(details: DistributionDetails) -> str:
         f"Installer: {details.installer}",
         f"Variant: {details.variant_label or '-'}",
     ]
+    if details.variant_forced is not None:
+        why = f": {details.variant_forced}" if details.variant_forced else ""
+        lines.append(f"Variant-forced: yes (--force-variant; not supported by the target{why})")
     if details.variant_properties:
         lines.append("Variant-properties:")
         lines += [f"  {prop}" for prop in details.variant_properties]
