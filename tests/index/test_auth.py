@@ -253,3 +253,24 @@ def test_http_403_names_the_index_and_the_ways_to_log_in(site: Path) -> None:
             client.project_files("demo-pkg")
     message = str(err.value)
     assert "HTTP 403" in message and f"index 'corp' ({server.url}simple/) needs a login" in message
+
+
+def test_parallel_requests_meeting_401_share_one_keyring_lookup(
+    site: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with serve_directory(site, basic_auth=(USER, SECRET)) as server:
+        netloc = server.url.split("//")[1].rstrip("/")
+        log = _fake_keyring(tmp_path, monkeypatch, {netloc: SECRET})
+        session = HttpSession(
+            credentials={netloc: (USER, "")},
+            auth=AuthOptions(keyring_provider="subprocess"),
+            retries=0,
+        )
+        urls = [f"{server.url}simple/demo-pkg/?n={n}" for n in range(8)]
+        with ThreadPoolExecutor(8) as pool:
+            statuses = list(pool.map(lambda u: session.get(u).status, urls))
+        session.close()
+    assert statuses == [200] * 8
+    assert len(log.read_text().splitlines()) <= 2  # the page URL, then the host: once

@@ -94,6 +94,7 @@ class Authenticator:
         self._netrc: object | None = None
         self.netrc_problem: str | None = None  # why .netrc could not be used (for the hint)
         self._keyring_tried: set[str] = set()
+        self._keyring_lock = threading.Lock()
         self.keyring_problem: str | None = None
 
     # -- what is sent --------------------------------------------------------------------
@@ -116,6 +117,11 @@ class Authenticator:
         """A new login to retry ``url`` with after HTTP 401 (the keyring's), or None."""
         if self.options.keyring_provider != "subprocess":
             return None
+        # one lookup at a time: worker threads meeting the same 401 wait for its answer
+        with self._keyring_lock:
+            return self._from_keyring(url, sent)
+
+    def _from_keyring(self, url: str, sent: Login | None) -> Login | None:
         netloc = _netloc(url)
         with self._lock:
             if netloc in self._keyring_tried:
