@@ -2,8 +2,9 @@
 
 Sources, lowest precedence first: the user config (``$VARWHEEL_CONFIG``, else
 ``<platform user config dir>/varwheel/config.toml``), the project config (``[tool.varwheel]`` in
-``./pyproject.toml``), then command-line flags (applied by the CLI). A later source replaces an
-earlier one key by key.
+``./pyproject.toml``), the ``VARWHEEL_*`` variable of each key (``environment_config``), then
+command-line flags (applied by ``settings.py``, which also puts pip's and uv's settings under all
+of these). A later source replaces an earlier one key by key.
 
 Keys that make varwheel run code (``trusted-providers``, ``external-providers``) are honoured in
 the user config only: a checked-out project must not be able to run plugins on your machine
