@@ -263,6 +263,49 @@ def test_execute_opens_each_wheel_once_and_a_cached_wheel_not_at_all(
     assert install_into(make_venv(tmp_path / "two")) == []
 
 
+def test_an_install_scans_the_environment_once_to_plan_and_once_under_the_lock(
+    tmp_path: Path, wheels: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's one scan serves the no-op check, ``abi_dependency`` and the resolver; the
+    transaction scans once under its lock and finds RECORD owners (an upgrade) from that scan;
+    pip's check afterwards reads only what was installed. Before: the plan scanned twice when
+    the no-op check failed, and an upgrade rescanned under the lock for RECORD owners."""
+    venv = make_venv(tmp_path / "venv")
+    settings = api.Settings(python=str(venv))
+    env = api.find_environment(settings)
+    target = api.target_for(settings, env).with_profile(
+        write_profile(tmp_path / "gpu.toml", cuda=["12.8", "12.0"])
+    )
+    site = {str(d) for d in env.site_dirs}
+    scans: list[str] = []
+    phase = ["-"]
+    real_scandir = os.scandir
+
+    def counting_scandir(path: object = ".") -> object:
+        if not isinstance(path, int) and os.fspath(path) in site:  # type: ignore[arg-type]
+            scans.append(phase[0])
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", counting_scandir)
+
+    def install(requirement: str) -> tuple[int, int]:
+        scans.clear()
+        phase[0] = "plan"
+        with api.plan_install(
+            [requirement], settings, target, environment=env, source=MemorySource(wheels)
+        ) as plan:
+            phase[0] = "execute"
+            result = api.execute(plan, env)
+        assert result.installed
+        return scans.count("plan"), scans.count("execute")
+
+    per_site = len(site)
+    assert install("vdemo==0.9") == (per_site, per_site)
+    # an upgrade: vdemo 0.9 is replaced (its files and every other RECORD are looked at)
+    assert install("vdemo==1.0") == (per_site, per_site)
+    assert {d.name: d.version for d in api.installed(env)}["vdemo"] == "1.0"
+
+
 def test_public_surface_is_complete_and_documented() -> None:
     import inspect as pyinspect
 

@@ -357,6 +357,7 @@ def _session(
     keep_installed: bool,
     source: DistributionSource | None,
     reporter: Reporter,
+    scanned: Mapping[NormalizedName, InstalledDistribution] | None = None,
 ) -> tuple[Session, DistributionSource, bool, Mapping[NormalizedName, Any]]:
     from varwheel.install.installed import installed_distributions, installed_from_env
     from varwheel.resolve.resolver import Session
@@ -368,7 +369,9 @@ def _session(
     # abi_dependency reads the target's distributions; another machine's are unknown
     local = environment is not None and not target.is_cross
     # one scan of the environment: every version (abi_dependency) and the resolver's view
-    dists = installed_distributions(environment) if local else None  # type: ignore[arg-type]
+    if local and scanned is None:
+        scanned = installed_distributions(environment)  # type: ignore[arg-type]
+    dists = scanned if local else None
     versions = None if dists is None else {n: d.version for n, d in dists.items()}
     kept = installed_from_env(environment, dists) if local and keep_installed else {}  # type: ignore[arg-type]
     marker_env = target.marker_env
@@ -429,13 +432,17 @@ def plan_install(
         from varwheel.resolve.requirements_file import check_pinned
 
         check_pinned(reqs.requirements)
+    scanned = None
     if environment is not None:
         # a no-op install: everything already satisfied, answered from the environment alone
         # (no index client, providers or resolver), exactly as the resolver would keep it
+        from varwheel.install.installed import installed_distributions
         from varwheel.resolve.satisfied import DeferredSource, already_satisfied
 
+        # the plan's one scan of the environment, for this check and the resolver's view
+        scanned = None if target.is_cross else installed_distributions(environment)
         done = already_satisfied(
-            reqs.requirements, settings, target, environment, direct=reqs.direct
+            reqs.requirements, settings, target, environment, direct=reqs.direct, dists=scanned
         )
         if done is not None:
             from varwheel.resolve.requirement import ignored_by_markers
@@ -463,6 +470,7 @@ def plan_install(
         keep_installed=True,
         source=source,
         reporter=reporter,
+        scanned=scanned,
     )
     try:
         resolution = session.resolve(reqs.requirements)

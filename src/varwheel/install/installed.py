@@ -242,13 +242,18 @@ def record_paths(dist: InstalledDistribution) -> list[str]:
 
 
 def record_owners(
-    env: TargetEnvironment, *, exclude: Iterable[NormalizedName] = ()
+    env: TargetEnvironment,
+    *,
+    exclude: Iterable[NormalizedName] = (),
+    dists: Mapping[NormalizedName, InstalledDistribution] | None = None,
 ) -> dict[str, InstalledDistribution]:
     """Absolute path -> the installed distribution whose RECORD lists it, for every
-    distribution not in ``exclude`` that has a RECORD (egg-info installs have none)."""
+    distribution not in ``exclude`` that has a RECORD (egg-info installs have none).
+    ``dists``: the caller's scan of ``env`` (default: scan it now)."""
     skip = set(exclude)
     owners: dict[str, InstalledDistribution] = {}
-    for dist in installed_distributions(env).values():
+    scanned = installed_distributions(env) if dists is None else dists
+    for dist in scanned.values():
         if dist.name in skip or dist.dist_info.name.endswith(".egg-info"):
             continue
         try:

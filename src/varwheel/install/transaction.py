@@ -499,16 +499,17 @@ def _removable(
     layout: EnvironmentLayout,
     dists: Sequence[InstalledDistribution],
     kept: dict[str, str] | None = None,
+    current: Mapping[NormalizedName, InstalledDistribution] | None = None,
 ) -> dict[str, None]:
     """The files of ``dists`` to displace: all of them except those another installed
     distribution's RECORD also lists (an upgrade or uninstall never takes another's files);
-    ``kept`` gets what stays and why."""
+    ``kept`` gets what stays and why; ``current``: the transaction's one scan of ``env``."""
     out: dict[str, None] = {}
     for dist in dists:
         for path in _files_of(env, layout, dist, kept):
             out[path] = None
     if out:
-        others = record_owners(env, exclude={d.name for d in dists})
+        others = record_owners(env, exclude={d.name for d in dists}, dists=current)
         if kept is not None:
             for path in out:
                 if path in others:
@@ -941,6 +942,7 @@ def _refuse_foreign(
     replaced_files: Collection[str],
     replaced: Sequence[InstalledDistribution],
     written: Mapping[str, tuple[str, str]],
+    current: Mapping[NormalizedName, InstalledDistribution] | None = None,
 ) -> None:
     """An existing file a wheel would overwrite must belong to the distribution it replaces.
     A file of another installed distribution is refused unless the new one is byte-identical
@@ -956,7 +958,7 @@ def _refuse_foreign(
     ]
     if not foreign:
         return
-    owners = record_owners(env, exclude={d.name for d in replaced})
+    owners = record_owners(env, exclude={d.name for d in replaced}, dists=current)
     for path in foreign:
         wheel, member = written.get(path, ("a wheel", path))
         owner = owners.get(path)
@@ -1002,7 +1004,9 @@ def install_wheels(
     validated and unpacked once; ``link_mode`` says how its files reach the environment
     (``install.unpacked``; default ``$VARWHEEL_LINK_MODE`` or ``hardlink``). A
     ``PreparedWheel`` (``install.unpacked.prepare_wheels``, which the caller may have verified)
-    is installed as validated, without opening its archive again.
+    is installed as validated, without opening its archive again. Under the lock the
+    environment is scanned once (``installed_distributions``); the RECORD owners an upgrade
+    or an overwrite is checked against come from that scan.
     """
     requested_names = {canonicalize_name(n) for n in requested}
     urls = {canonicalize_name(k): v for k, v in (direct_urls or {}).items()}
@@ -1056,9 +1060,9 @@ def install_wheels(
                 guard = _Guard(layout, c.path.name, c.dist_info, written)
                 _stage(env, c, staging, extra, compile_bytecode, guard, entries.get(c.path), mode)
             plan = _Plan()
-            displaced = _removable(env, layout, replaced) if replaced else {}
+            displaced = _removable(env, layout, replaced, None, current) if replaced else {}
             plan.place, overwritten = _placement(staging, written)
-            _refuse_foreign(env, staging, overwritten, displaced, replaced, written)
+            _refuse_foreign(env, staging, overwritten, displaced, replaced, written, current)
             for path in overwritten:
                 displaced[path] = None
             plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
@@ -1103,7 +1107,7 @@ def uninstall(env: TargetEnvironment, names: Sequence[str]) -> UninstallResult:
         layout = EnvironmentLayout.of(env)
         plan = _Plan()
         kept: dict[str, str] = {}
-        displaced = _removable(env, layout, targets, kept)
+        displaced = _removable(env, layout, targets, kept, current)
         plan.prune_dirs = sorted({os.path.dirname(p) for p in displaced})
         plan.displace = _whole_dirs(list(displaced), [str(d) for d in env.site_dirs])
         if plan.displace:

@@ -137,15 +137,18 @@ def already_satisfied(
     environment: TargetEnvironment,
     *,
     direct: Mapping[str, Any] | None = None,
+    dists: Mapping[NormalizedName, InstalledDistribution] | None = None,
 ) -> Satisfied | None:
     """The kept-as-installed resolution of ``requirements`` in ``environment``, or None when a
     requirement (or a dependency of an installed distribution) is not satisfied there or the
-    options ask for more than keeping what is installed."""
+    options ask for more than keeping what is installed. ``dists``: the plan's one scan of
+    ``environment`` (default: scanned here)."""
     if not fast_path_applies(settings, target, direct or {}):
         return None
-    from varwheel.install.installed import installed_distributions
+    if dists is None:
+        from varwheel.install.installed import installed_distributions
 
-    dists = installed_distributions(environment)
+        dists = installed_distributions(environment)
     walk = _Walk(dists, settings, target.marker_env)
     packages = walk.run(requirements)
     if packages is None:
