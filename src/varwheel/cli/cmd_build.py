@@ -213,3 +213,6 @@ class _Progress:
             self._bar.advance(self._task)
         else:
             print(line, file=sys.stderr, flush=True)
+
+
+__all__ = ["add_trust_argument", "add_variant_arguments", "register", "run"]

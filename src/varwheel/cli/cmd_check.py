@@ -68,3 +68,6 @@ def run(args: argparse.Namespace) -> int:
             print(printable(f"{f.severity.value}[{f.code}]: {f.message}{where}"))
         print(f"{errors} error(s), {warnings} warning(s)")
     return exitcodes.OK if result.passed else exitcodes.FAILURE
+
+
+__all__ = ["register", "run"]

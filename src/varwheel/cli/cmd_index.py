@@ -75,3 +75,6 @@ def run_merge(args: argparse.Namespace) -> int:
         print(f"merged {name}")
     print(f"{args.output}: {len(result.files)} file(s)")
     return 0
+
+
+__all__ = ["register", "run_build", "run_merge"]

@@ -194,3 +194,6 @@ def print_coverage(report: CoverageReport, *, as_json: bool, as_markdown: bool =
             soft_wrap=True,
         )
     return 0
+
+
+__all__ = ["coverage_json", "coverage_markdown", "print_coverage", "register", "run"]

@@ -197,3 +197,6 @@ def run(args: argparse.Namespace) -> int:
                 "range requests; --variants-index DIR writes the index-level file"
             )
     return 0
+
+
+__all__ = ["register", "run"]

@@ -66,3 +66,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"{result.path.name}: the tool dropped variant.json; restored", file=sys.stderr)
         print(result.path)
     return exitcodes.OK
+
+
+__all__ = ["register", "run"]
