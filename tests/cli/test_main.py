@@ -321,3 +321,15 @@ def test_provider_timeout_help_shows_the_settings_default() -> None:
     from varwheel.settings import DEFAULT_PROVIDER_TIMEOUT
 
     assert provider_options.DEFAULT_TIMEOUT == DEFAULT_PROVIDER_TIMEOUT
+
+
+def test_every_command_is_in_the_readme_and_the_pip_uv_comparison() -> None:
+    """The README command table and docs/pip-uv-comparison.md (issue 11) name every command."""
+    root = Path(__file__).resolve().parents[2]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    comparison = (root / "docs" / "pip-uv-comparison.md").read_text(encoding="utf-8")
+    assert "docs/pip-uv-comparison.md" in readme
+    for command in cli_main.COMMANDS:
+        assert f"varwheel {command}" in readme or f"`{command}" in readme, command
+    for command in ("install", "download", "uninstall", "list", "show", "freeze", "check", "lock"):
+        assert f"`varwheel {command}" in comparison, command
