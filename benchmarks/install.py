@@ -8,7 +8,9 @@ Workloads (generated here, in a temporary directory):
       index (with PEP 658 metadata) served on 127.0.0.1 by a threaded http.server (backlog 128);
   (b) a variant package like W2: tinypkg 1.0.0 as x86_64_v1..v4 + null + the plain wheel (six
       wheels) + tinypkg-1.0.0-variants.json, from --find-links; uv with
-      --preview-features wheel-variants.
+      --preview-features wheel-variants;
+  (noop) the 30 wheels of (a) named again, from find-links, into a venv where each tool already
+      installed them: every requirement satisfied (pip's "Requirement already satisfied").
 Each timed command installs into its own fresh venv (copies of a template venv with pip, made
 before the timing). Tools run in turn (A B C A B C ...), after warm-up runs. "warm" = each tool's
 own cache, filled by the warm-up; "cold" = pip --no-cache-dir, uv --no-cache, varwheel with an
@@ -16,7 +18,7 @@ empty cache directory per run. Bytecode: none of varwheel/uv compile by default,
 "pip --no-compile" column is the like-for-like figure. Reported: median [min-max] seconds and the
 median of the per-round ratios.
 
-    .venv/bin/python benchmarks/install.py [--samples 5] [--only a-files,a-http,b] [--keep DIR]
+    .venv/bin/python benchmarks/install.py [--samples 5] [--only a-files,a-http,b,noop] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -326,6 +328,67 @@ def run_pair(
     }
 
 
+def run_noop(
+    tools: Sequence[Tool],
+    args: list[str],
+    *,
+    samples: int,
+    warmup: int,
+    work: Path,
+    template: Path,
+) -> dict[str, object]:
+    """Each tool installs ``args`` once into its own venv (untimed), then the same command is
+    timed again and again: nothing to do."""
+    env = clean_env(work)
+    pool = _Pool(work / "pool-noop", template)
+    venvs: dict[str, Path] = {}
+    for tool in tools:
+        venvs[tool.name] = venv = pool.fresh()
+        run_env = dict(
+            env, **{tool.cache_env: str(work / "cache-noop" / tool.name.replace(" ", "_"))}
+        )
+        subprocess.run(_argv(tool, venv, args, False), env=run_env, capture_output=True, check=True)
+    times: dict[str, list[float]] = {t.name: [] for t in tools}
+    for round_no in range(warmup + samples):
+        for tool in tools:
+            venv = venvs[tool.name]
+            run_env = dict(
+                env, **{tool.cache_env: str(work / "cache-noop" / tool.name.replace(" ", "_"))}
+            )
+            argv = _argv(tool, venv, args, False)
+            start = time.perf_counter()
+            proc = subprocess.run(argv, env=run_env, capture_output=True, text=True, check=False)
+            elapsed = time.perf_counter() - start
+            if proc.returncode != 0:
+                raise SystemExit(f"{tool.name} failed: {' '.join(argv)}\n{proc.stderr[-2000:]}")
+            if round_no >= warmup:
+                times[tool.name].append(elapsed)
+    print(
+        f"\n-- (noop) 30 wheels already installed, find-links ({samples} runs + {warmup} warm-up)"
+    )
+    for tool in tools:
+        t = times[tool.name]
+        print(
+            f"   {tool.name:<17} median {statistics.median(t):6.3f} s  [{min(t):.3f}-{max(t):.3f}]"
+        )
+    ratios: dict[str, float] = {}
+    vw = times.get("varwheel")
+    for tool in tools:
+        if vw and tool.name != "varwheel":
+            per_round = [a / b for a, b in zip(vw, times[tool.name], strict=True)]
+            ratios[tool.name] = statistics.median(per_round)
+            print(
+                f"   varwheel / {tool.name:<17} {ratios[tool.name]:.2f}x (median of per-round ratios)"
+            )
+    return {
+        "title": "(noop) 30 wheels already installed, find-links",
+        "cold": False,
+        "median_s": {k: statistics.median(v) for k, v in times.items()},
+        "samples_s": times,
+        "ratios": ratios,
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=5)
@@ -333,7 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         default="a-files,a-http,b",
-        help="comma-separated: a-files, a-http, b (default: all)",
+        help="comma-separated: a-files, a-http, b, noop (default: a-files,a-http,b)",
     )
     parser.add_argument(
         "--tools", default="varwheel,pip,pip --no-compile,uv", help="comma-separated"
@@ -384,7 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         parts = {p.strip() for p in args.only.split(",")}
-        if parts & {"a-files", "a-http"}:
+        if parts & {"a-files", "a-http", "noop"}:
             wheels = work / "a-wheels"
             names = make_plain_wheels(wheels)
             from varwheel.index.static import write_static_index
@@ -403,6 +466,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         wanted,
                         args_fl,
                         cold=cold,
+                    )
+                )
+            if "noop" in parts:
+                results.append(
+                    run_noop(
+                        wanted,
+                        fl,
+                        samples=args.samples,
+                        warmup=args.warmup,
+                        work=work,
+                        template=template,
                     )
                 )
             with serve(index_root) if "a-http" in parts else contextlib.nullcontext("") as url:

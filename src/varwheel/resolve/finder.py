@@ -184,7 +184,11 @@ class Finder:
         prefs = self.options.prefs_for(release.name)
         metadata = support = route = None
         notes: tuple[str, ...] = ()
-        if prefs.variants_enabled and has_tag_compatible_variant(release.wheels, self.tags):
+        if (
+            prefs.variants_enabled
+            and any(wf.label is not None for _, wf in release.wheels)  # cheap test first
+            and has_tag_compatible_variant(release.wheels, self.tags)
+        ):
             source = (
                 self.prefetcher.variant_source(release.name, release.version)
                 if self.prefetcher

@@ -128,8 +128,6 @@ def request_warnings(
     for a warning when selection falls back to an earlier version), a ``--prefer`` namespace no
     package or provider knows (a typo), and a variant installed through ``--force-variant``
     that the target does not support. ``choices``: every version choice the resolution made."""
-    from varwheel.providers.native import NATIVE_PROVIDER_TYPES
-
     pkgs = list(packages)
     out: list[str] = []
     names = {p.name for p in pkgs}
@@ -155,6 +153,26 @@ def request_warnings(
                 f"{newest.selection.missing if newest.selection else ''}; installing "
                 f"{p.name} {p.candidate.version}, the newest version that has it"
             )
+    out += _unknown_preferred_namespaces(options, pkgs)
+    for p in pkgs:
+        cand = p.candidate
+        if cand.forced:
+            why = f": {cand.forced_reason}" if cand.forced_reason else ""
+            out.append(
+                f"{cand.name} {cand.version}: variant {cand.label} is forced by --force-variant "
+                f"although this target does not support it{why}"
+            )
+    return out
+
+
+def _unknown_preferred_namespaces(options: ResolveOptions, pkgs: list[_Resolved]) -> list[str]:
+    """``--prefer`` properties whose namespace no provider or package knows (a typo); the
+    provider modules are imported only when there is a ``--prefer`` to check."""
+    if not options.prefs.prefer:
+        return []
+    from varwheel.providers.native import NATIVE_PROVIDER_TYPES
+
+    out: list[str] = []
     known = {cls.namespace for cls in NATIVE_PROVIDER_TYPES}
     for p in pkgs:
         md = p.choice.metadata if p.choice is not None else None
@@ -168,13 +186,5 @@ def request_warnings(
             out.append(
                 f"--prefer '{prop}': no provider or package here knows the namespace "
                 f"'{prop.namespace}' (known: {', '.join(sorted(known))}), so it changes nothing"
-            )
-    for p in pkgs:
-        cand = p.candidate
-        if cand.forced:
-            why = f": {cand.forced_reason}" if cand.forced_reason else ""
-            out.append(
-                f"{cand.name} {cand.version}: variant {cand.label} is forced by --force-variant "
-                f"although this target does not support it{why}"
             )
     return out

@@ -112,7 +112,8 @@ class Prefetcher:
             return
         release = releases[versions[0]]
         prefs = self.options.prefs_for(name)
-        if has_tag_compatible_variant(release.wheels, self.tags):
+        labelled = any(wf.label is not None for _, wf in release.wheels)  # cheap test first
+        if labelled and has_tag_compatible_variant(release.wheels, self.tags):
             # the choice needs provider detection (resolver thread); the metadata does not
             if not prefs.variants_enabled:
                 return
