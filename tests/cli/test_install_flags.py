@@ -159,3 +159,12 @@ def test_quiet_and_verbose_after_the_command(capsys, venv, links) -> None:
     assert code == 0
     code, out, err = install(capsys, venv, links, "-v", "--dry-run", "other")
     assert code == 0 and "chosen because" in out
+
+
+def test_uninstall_json(capsys, venv, links) -> None:
+    assert install(capsys, venv, links, "-q", "other")[0] == 0
+    code, out, err = run(capsys, "uninstall", "--json", "--python", str(venv), "other", "absent")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["removed"] == [{"name": "other", "version": "1.0"}]
+    assert doc["not_installed"] == ["absent"] and "other" not in versions(venv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -28,6 +29,11 @@ def register(subparsers: Any) -> None:
         parser, help="uninstall the projects a requirements file names (repeatable)"
     )
     parser.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print what was removed (and what was not installed) as JSON; implies --yes",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print only warnings and errors")
     parser.add_argument(
         "--python",
@@ -62,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     settings = api.Settings.from_flags(flags_from_args(args))  # no config: as before
     reporter = ConsoleReporter(quiet=args.quiet)
     env = api.find_environment(settings, access=api.Access.CHANGE, reporter=reporter)
-    if not args.yes:
+    if not (args.yes or args.json):
         found = api.removal_preview(names, env)
         for dist, count in found:
             label = f" [{dist.variant_label}]" if dist.variant_label else ""
@@ -74,6 +80,14 @@ def run(args: argparse.Namespace) -> int:
             print("varwheel: nothing was removed", file=sys.stderr)
             return exitcodes.FAILURE
     result = api.uninstall(names, env, reporter=reporter)
+    if args.json:
+        doc = {
+            "environment": str(env.prefix),
+            "removed": [{"name": n, "version": v} for n, v in result.removed],
+            "not_installed": list(result.missing),
+        }
+        print(json.dumps(doc, indent=2))
+        return exitcodes.OK
     for name, version in result.removed:
         if not args.quiet:
             print(f"Uninstalled {name} {version}")
