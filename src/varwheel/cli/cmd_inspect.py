@@ -69,11 +69,11 @@ def _provider_line(ns: str, data: dict[str, Any]) -> str:
 
 
 def render(result: Inspection) -> None:
-    """Human output (rich is imported here only: ``--json`` and errors stay fast)."""
-    from rich.console import Console
-    from rich.markup import escape
+    """Human output (rich is imported here only, on a terminal: ``--json``, pipes and errors
+    stay fast; ``NO_COLOR``/``FORCE_COLOR`` as ``cli.plain.make_console`` says)."""
+    from varwheel.cli.plain import escape, make_console
 
-    console = Console(highlight=False, soft_wrap=True)
+    console = make_console(highlight=False, soft_wrap=True)
     data = api.inspection_json(result)
     md = result.metadata
     console.print(f"[bold]{escape(result.path)}[/] ({escape(result.kind)})")

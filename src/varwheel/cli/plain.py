@@ -67,13 +67,17 @@ class PlainConsole:
 
 
 def make_console(*, stderr: bool = False, quiet: bool = False, **rich_options: Any) -> Any:
-    """A rich ``Console`` when the stream is a terminal (or colour is forced), else a
-    ``PlainConsole``: rich is imported only where it shows."""
+    """A rich ``Console`` when the stream is a terminal (or ``FORCE_COLOR`` is set, non-empty:
+    force-color.org), else a ``PlainConsole``: rich is imported only where it shows.
+    ``NO_COLOR`` (set, non-empty: no-color.org) wins over ``FORCE_COLOR`` and leaves no ANSI
+    styling at all, bold included; a terminal still gets its progress bars (cursor movement)."""
     stream = sys.stderr if stderr else sys.stdout
     forced = os.environ.get("FORCE_COLOR") or os.environ.get("TTY_COMPATIBLE") == "1"
     isatty = getattr(stream, "isatty", None)
     if forced or (isatty is not None and isatty()):
         from rich.console import Console
 
+        if os.environ.get("NO_COLOR"):
+            rich_options.setdefault("color_system", None)  # rich alone would keep bold
         return Console(stderr=stderr, quiet=quiet, **rich_options)
     return PlainConsole(stderr=stderr, quiet=quiet)

@@ -200,6 +200,20 @@ def render_installed(console: Console, installed: Sequence[ResolvedPackage]) -> 
         console.print(f"Successfully installed {escape(names)}")
 
 
+_BAR_WIDTH = 20
+_FIGURES_WIDTH = 28  # "999.9/999.9 MB" and "999.9 MB/s" with the spaces between columns
+_MIN_NAME = 16
+
+
+def _shortened(name: str, room: int) -> str:
+    """``name`` in at most ``room`` characters: its start and its end (where a wheel's tags
+    and variant label are), joined by an ellipsis."""
+    if len(name) <= room:
+        return name
+    tail = (room - 1) * 2 // 5
+    return f"{name[: room - 1 - tail]}…{name[len(name) - tail :]}"
+
+
 @contextmanager
 def download_progress(console: Console, total_files: int) -> Iterator[object]:
     """A rich progress bar on a terminal; a no-op callback elsewhere. Yields ``callback(event)``
@@ -214,22 +228,27 @@ def download_progress(console: Console, total_files: int) -> Iterator[object]:
         TextColumn,
         TransferSpeedColumn,
     )
+    from rich.table import Column
 
+    # one row per file, never wrapped: at 80 columns a long wheel name used to push the size
+    # and speed onto a second line that the next refresh could not erase
     progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
+        TextColumn("{task.description}", table_column=Column(no_wrap=True)),
+        BarColumn(bar_width=_BAR_WIDTH),
+        DownloadColumn(table_column=Column(no_wrap=True)),
+        TransferSpeedColumn(table_column=Column(no_wrap=True)),
         console=console,
         transient=True,
     )
+    room = max(_MIN_NAME, console.width - _BAR_WIDTH - _FIGURES_WIDTH)
     tasks: dict[str, int] = {}
 
     def callback(event: object) -> None:
         file = event.file  # type: ignore[attr-defined]
         key = file.filename
         if key not in tasks:
-            tasks[key] = progress.add_task(key, total=event.total)  # type: ignore[attr-defined]
+            shown = escape(_shortened(key, room))
+            tasks[key] = progress.add_task(shown, total=event.total)  # type: ignore[attr-defined]
         progress.update(tasks[key], completed=event.downloaded, total=event.total)  # type: ignore[attr-defined]
 
     with progress:
