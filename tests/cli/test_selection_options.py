@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from helpers.cli import isolate_cli
 from helpers.envs import make_venv, venv_python
@@ -117,3 +119,22 @@ def test_format_control_decides_per_project() -> None:
     assert (plain.wheels_allowed("z"), plain.sdists_allowed("z")) == (False, True)
     with pytest.raises(InvalidInput):
         api.Settings.load(api.Flags(format_control=(("no-binary", "--pre"),)))
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["only-binary", "no-binary"]),
+            st.text(alphabet="ab,:-_ noel", max_size=12),
+        ),
+        max_size=4,
+    )
+)
+def test_format_control_parser_accepts_or_refuses_cleanly(values) -> None:
+    try:
+        settings = api.Settings.load(api.Flags(format_control=tuple(values)))
+    except InvalidInput:
+        return
+    # ":all:" is never in both sets (pip: one clears the other)
+    assert not (":all:" in settings.only_binary and ":all:" in settings.no_binary)
+    assert not (settings.only_binary - {":all:"}) & settings.no_binary

@@ -182,12 +182,14 @@ def _requirements(dist: InstalledDistribution) -> list[Requirement]:
 
 
 def _requires_dist(dist_info: Path) -> tuple[str, ...]:
+    """Requires-Dist of a ``.dist-info`` METADATA; an ``.egg-info`` (setuptools' own format,
+    requirements in ``requires.txt`` sections) gives none: no claim either way."""
     from packaging.metadata import parse_email
 
-    meta = dist_info / "PKG-INFO" if dist_info.name.endswith(".egg-info") else dist_info
-    path = meta if meta.is_file() else dist_info / "METADATA"
+    if dist_info.name.endswith(".egg-info"):
+        return ()
     try:
-        raw, _ = parse_email(path.read_bytes())
+        raw, _ = parse_email((dist_info / "METADATA").read_bytes())
     except OSError:
         return ()
     return tuple(raw.get("requires_dist", ()))
