@@ -148,6 +148,31 @@ def test_warnings_reach_the_reporter_once(tmp_path: Path) -> None:
     assert reporter.warnings == ("plain 1.0 does not provide the extra 'fast'",)
 
 
+def test_report_and_explain_json_carry_the_reporters_warnings(tmp_path: Path) -> None:
+    """``install --report``/``--json`` and ``explain --json`` carry what the one reporter heard
+    (plus, for the report, the source's warnings not flushed yet), beside their old fields."""
+    wheel = build_wheel(tmp_path / "w", "plain", "1.0")
+    source = MemorySource([wheel])
+    source.warnings = ("index http://127.0.0.1:9/simple/ unreachable",)  # type: ignore[misc]
+    target = api.Target.from_tags(list(sys_tags()), default_environment())
+    extra = "plain 1.0 does not provide the extra 'fast'"
+    reporter = api.Reporter()
+    with api.plan_install(
+        ["plain[fast]"], api.Settings(), target, source=source, reporter=reporter
+    ) as plan:
+        report = plan.report()
+        assert report["version"] == "1" and [i["metadata"]["name"] for i in report["install"]]
+        assert report["warnings"] == [extra, source.warnings[0]]
+        assert reporter.warnings == (extra,)  # the source's line is printed on close, as before
+    assert reporter.warnings == (extra, source.warnings[0])
+
+    explained = api.explain(
+        ["plain[fast]"], api.Settings(), target, source=source, reporter=api.Reporter()
+    )
+    doc = explained.to_json()
+    assert doc["warnings"] == [source.warnings[0]] and doc["packages"][0]["name"] == "plain"
+
+
 def test_requirements_are_parsed_once_with_their_files(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path / "w", "plain", "1.0")
     (tmp_path / "reqs.txt").write_text(f"--find-links {tmp_path / 'w'}\n--pre\nplain>=1\n")

@@ -175,11 +175,11 @@ def inspect_path(path: Path | str) -> Inspection:
     _check_regular_file(path, source)
     data = _read(path, source)
     kind = detect_kind(path, data[:16], source)
-    if kind == FileKind.WHEEL:
+    if kind is FileKind.WHEEL:
         return inspect_wheel(path, source)
-    if kind == FileKind.PYPROJECT:
+    if kind is FileKind.PYPROJECT:
         return _inspection(path, kind, load_pyproject(_load_toml(data, source), source=source))
-    if kind == FileKind.VARIANT_JSON:
+    if kind is FileKind.VARIANT_JSON:
         return _inspection(path, kind, load_variant_json(data, source=source))
     extra: dict[str, Any] = {}
     if path.name.endswith(VARIANTS_JSON_SUFFIX):
@@ -194,7 +194,7 @@ def inspect_path(path: Path | str) -> Inspection:
 def inspection_to_json(ins: Inspection) -> dict[str, Any]:
     """A stable, machine-readable view of an inspection (``varwheel inspect --json``)."""
     out: dict[str, Any] = {"path": ins.path, "kind": ins.kind, "variant": ins.metadata is not None}
-    if ins.kind == FileKind.WHEEL:
+    if ins.kind is FileKind.WHEEL:
         out["wheel"] = {"label": ins.wheel_label, "member": ins.member}
     if ins.project is not None:
         out["project"] = {"name": ins.project, "version": ins.version}

@@ -289,14 +289,19 @@ class InstallPlan:
         return found
 
     def report(self) -> dict[str, Any]:
-        """pip's installation report (version "1") with each item's ``variant``."""
+        """pip's installation report (version "1") with each item's ``variant``, and
+        ``warnings``: what the reporter heard so far (configuration, providers, resolution),
+        with the source's warnings not reported yet (they reach the reporter on ``close``)."""
         from varwheel.resolve.report import build_report
 
-        return build_report(
+        doc = build_report(
             self.resolution,
             marker_env=self.target.marker_env,
             metadata_of=self.session.metadata,
         )
+        heard = self.reporter.warnings
+        doc["warnings"] = [*heard, *(w for w in self.source.warnings if w not in heard)]
+        return doc
 
     def close(self) -> None:
         """Stop background fetching, remove wheels built from sdists, report the source's
@@ -631,18 +636,22 @@ class Explanation:
 
     packages: tuple[PackageExplanation, ...]
     target: Target
+    # what the reporter heard while explaining (configuration, providers, the source)
+    warnings: tuple[str, ...] = ()
 
     @property
     def all_chosen(self) -> bool:
         return all(p.chosen for p in self.packages)
 
     def to_json(self) -> dict[str, Any]:
-        """The stable ``explain --json`` document (without ``target_environment``)."""
+        """The stable ``explain --json`` document (without ``target_environment``);
+        ``warnings`` lists what was also printed as ``varwheel: warning: ...``."""
         from varwheel.resolve.explain import to_json
 
         return {
             "packages": [to_json(p) for p in self.packages],
             "environment": dict(self.target.marker_env),
+            "warnings": list(self.warnings),
         }
 
 
@@ -685,7 +694,7 @@ def explain(
             _flush_source(src, reporter)
             if own:
                 src.close()
-    return Explanation(results, target)
+    return Explanation(results, target, reporter.warnings)
 
 
 # -- the installed side ------------------------------------------------------------------

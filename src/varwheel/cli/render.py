@@ -84,8 +84,8 @@ def render_explanation(
             # present but empty: the provider ran and found nothing; absent: it did not run
             state = "nothing supported" if ns in expl.supported else "unavailable"
             console.print(f"    {escape(ns)}: [yellow]{state}[/] ({escape(why)})")
-    ranked = [w for w in expl.wheels if w.status != "rejected"]
-    rejected = [w for w in expl.wheels if w.status == "rejected"]
+    ranked = [w for w in expl.wheels if w.status is not ExplainStatus.REJECTED]
+    rejected = [w for w in expl.wheels if w.status is ExplainStatus.REJECTED]
     if ranked:
         console.print("  compatible wheels, best first:")
         for w in ranked:
