@@ -4,8 +4,9 @@ PEP 658: ``.metadata`` equals the wheel's METADATA), checked before anything is 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -22,7 +23,9 @@ from varwheel.errors import DownloadMismatch
 from varwheel.index.static import write_static_index
 from varwheel.install.environment import find_target_environment
 from varwheel.install.installed import installed_distributions
-from varwheel.install.verify import verify_download
+from varwheel.install.unpacked import PreparedWheel, UnpackedCache
+from varwheel.install.verify import verify_download, verify_prepared
+from varwheel.install.wheelcheck import check_wheel
 from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.metadata import parse_core_metadata, read_wheel_metadata
 from varwheel.spec.filenames import parse_wheel_filename
@@ -49,25 +52,50 @@ def candidate(path: Path, props: list[str]) -> Candidate:
     )
 
 
-def test_matching_wheel_passes_and_mismatches_are_refused(tmp_path: Path) -> None:
+def _validated(path: Path, *args: Any) -> tuple[str, ...]:
+    """What ``execute`` does: the members the one validation read."""
+    return verify_prepared(PreparedWheel(check_wheel(path)), *args)
+
+
+def _cached(path: Path, *args: Any) -> tuple[str, ...]:
+    """A wheel already in the unpacked cache: not opened; its members read from the entry."""
+    cache = UnpackedCache(path.parent / "unpacked")
+    cache.prepare(path)
+    wheel = PreparedWheel(*cache.prepare(path))
+    assert wheel.unpacked is not None and wheel.checked.dist_info_files is None
+    return verify_prepared(wheel, *args)
+
+
+@pytest.fixture(
+    params=[verify_download, _validated, _cached], ids=["archive", "validated", "cached"]
+)
+def verify(request: pytest.FixtureRequest) -> Callable[..., tuple[str, ...]]:
+    return request.param  # type: ignore[no-any-return]
+
+
+def test_matching_wheel_passes_and_mismatches_are_refused(
+    tmp_path: Path, verify: Callable[..., tuple[str, ...]]
+) -> None:
     path = build_wheel(tmp_path, "vm", "1.0", variant=doc("cu12", "12.8"), requires_dist=["a"])
     md = load_variant_json(json.dumps(doc("cu12", "12.8")))
     used = parse_core_metadata(read_wheel_metadata(path), source="t")
-    assert verify_download(path, candidate(path, [f"{CUDA} :: 12.8"]), md, used) == ()
+    assert verify(path, candidate(path, [f"{CUDA} :: 12.8"]), md, used) == ()
 
     with pytest.raises(DownloadMismatch, match=r"vm-1.0-py3-none-any-cu12.whl: .*12\.8.*12\.0"):
-        verify_download(path, candidate(path, [f"{CUDA} :: 12.0"]), md, used)
+        verify(path, candidate(path, [f"{CUDA} :: 12.0"]), md, used)
 
     other = dict(used)
     other["requires_dist"] = ["a", "b"]
     with pytest.raises(DownloadMismatch, match="Requires-Dist differs"):
-        verify_download(path, candidate(path, [f"{CUDA} :: 12.8"]), md, other)  # type: ignore[arg-type]
+        verify(path, candidate(path, [f"{CUDA} :: 12.8"]), md, other)  # type: ignore[arg-type]
     other = dict(used, version="2.0")
     with pytest.raises(DownloadMismatch, match=r"METADATA says vm 1\.0"):
-        verify_download(path, candidate(path, [f"{CUDA} :: 12.8"]), md, other)  # type: ignore[arg-type]
+        verify(path, candidate(path, [f"{CUDA} :: 12.8"]), md, other)  # type: ignore[arg-type]
 
 
-def test_non_variant_name_with_variant_json(tmp_path: Path) -> None:
+def test_non_variant_name_with_variant_json(
+    tmp_path: Path, verify: Callable[..., tuple[str, ...]]
+) -> None:
     gpu = build_wheel(
         tmp_path / "g",
         "vm",
@@ -76,16 +104,16 @@ def test_non_variant_name_with_variant_json(tmp_path: Path) -> None:
     )
     assert parse_wheel_filename(gpu.name).label is None
     with pytest.raises(DownloadMismatch, match=r"no variant label.*'cu12'"):
-        verify_download(gpu, candidate(gpu, []), None, None)
+        verify(gpu, candidate(gpu, []), None, None)
 
     null = build_wheel(
         tmp_path / "n", "vm", "1.0", extra_dist_info={"variant.json": json.dumps(doc("null", None))}
     )
-    (warning,) = verify_download(null, candidate(null, []), None, None)
+    (warning,) = verify(null, candidate(null, []), None, None)
     assert null.name in warning and "non-variant" in warning
 
     plain = build_wheel(tmp_path / "p", "vm", "1.0")
-    assert verify_download(plain, candidate(plain, []), None, None) == ()
+    assert verify(plain, candidate(plain, []), None, None) == ()
 
 
 @pytest.fixture(autouse=True)
