@@ -188,6 +188,14 @@ def test_build_matrix_builds_all_and_reports_progress(tmp_path: Path) -> None:
     assert recorded(tmp_path / "out" / names[2])["CFLAGS"] == "-march=x86-64-v4"
 
 
+def test_build_matrix_reports_the_backends_warning_once_across_workers(tmp_path: Path) -> None:
+    src = project(tmp_path / "src", "warn")
+    reporter = Reporter()
+    result = api.build_matrix(src, tmp_path / "out", isolation=False, jobs=2, reporter=reporter)
+    assert len(result.paths) == 4 and result.failed == ()
+    assert reporter.warnings == ("build backend: the option 'x' is deprecated",)
+
+
 def test_build_matrix_is_all_or_nothing_and_refuses_a_request(tmp_path: Path) -> None:
     src = project(tmp_path / "src", "crash-v4")
     result = api.build_matrix(src, tmp_path / "out", isolation=False)
