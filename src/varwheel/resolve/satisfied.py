@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from packaging.version import Version
 
     from varwheel.install.environment import TargetEnvironment
-    from varwheel.install.installed import InstalledDist, InstalledDistribution
+    from varwheel.install.installed import InstalledDistribution
     from varwheel.resolve.candidates import Candidate
     from varwheel.resolve.resolution import Resolution
     from varwheel.settings import Settings
@@ -43,7 +43,7 @@ class Satisfied:
     environment's distributions (read on first use) and a session stand-in for the plan."""
 
     resolution: Resolution
-    installed: Mapping[NormalizedName, InstalledDist]
+    installed: Mapping[NormalizedName, InstalledDistribution]
     session: KeptSession
 
 
@@ -90,21 +90,21 @@ class DeferredSource:
         return getattr(self._get(), name)
 
 
-class _LazyInstalled(Mapping[NormalizedName, "InstalledDist"]):
+class _LazyInstalled(Mapping[NormalizedName, "InstalledDistribution"]):
     """``installed_from_env`` of the scan, computed on first use (it parses every METADATA)."""
 
     def __init__(self, env: TargetEnvironment, dists: Mapping[NormalizedName, Any]) -> None:
         self._env, self._dists = env, dists
-        self._value: dict[NormalizedName, InstalledDist] | None = None
+        self._value: dict[NormalizedName, InstalledDistribution] | None = None
 
-    def _get(self) -> dict[NormalizedName, InstalledDist]:
+    def _get(self) -> dict[NormalizedName, InstalledDistribution]:
         if self._value is None:
             from varwheel.install.installed import installed_from_env
 
             self._value = installed_from_env(self._env, self._dists)
         return self._value
 
-    def __getitem__(self, key: NormalizedName) -> InstalledDist:
+    def __getitem__(self, key: NormalizedName) -> InstalledDistribution:
         return self._get()[key]
 
     def __iter__(self) -> Iterator[NormalizedName]:
