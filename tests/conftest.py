@@ -26,6 +26,20 @@ REAL_INDEX = FIXTURES / "wheelnext-variants-index-v0.0.3"
 VARIANTLIB_OUTPUTS = FIXTURES / "variantlib-0.2.2-outputs"
 
 
+# pip's and uv's settings are varwheel's lowest configuration layer (peer_settings.py). The
+# machine's own (pip.conf, PIP_FIND_LINKS, UV_INDEX_URL, ...) must not decide what a test's
+# varwheel sees; tests of that layer set the variables they mean.
+_KEEP_PIP = frozenset({"PIP_DISABLE_PIP_VERSION_CHECK"})
+
+
+@pytest.fixture(autouse=True)
+def _without_machine_pip_uv_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if (key.startswith("PIP_") and key not in _KEEP_PIP) or key.startswith("UV_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():
