@@ -93,7 +93,7 @@ def test_one_lock_for_three_machines_each_gets_its_variant_and_dependencies(
             chosen,
             changes,
             env,
-            before_install=announced.extend,
+            after_install=announced.extend,
         )
         assert {i.name for i in done.installed} == names == {i.name for i in announced}
         got = installed_labels(env)
@@ -167,7 +167,7 @@ def test_tampered_files_are_refused_before_anything_is_installed(
     changes = sync_changes(chosen, env)
     assert victim.name in {i.wheel.filename.filename for i in changes.install}
     with pytest.raises(LockMismatch, match="tampered"):
-        sync(chosen, changes, env, before_install=announced.append)
+        sync(chosen, changes, env, after_install=announced.append)
     assert announced == [] and snapshot_tree(venv) == before
 
 
@@ -228,3 +228,40 @@ def test_locking_for_another_cpu_without_a_profile_is_said(tmp_path: Path, wheel
     said = [w for w in reporter.warnings if "cannot describe it" in w]
     assert len(said) == 1 and f"the target's CPU is {OTHER}" in said[0]
     assert read_lock_file(result.output).inputs["platforms"] == [f"manylinux_2_28_{OTHER}"]
+
+
+def test_the_lock_is_a_distribution_source_of_its_files_only(
+    tmp_path: Path, wheels: Path, profiles: dict[str, Path]
+) -> None:
+    """What ``sync`` gives ``api.execute``: the locked wheels of each project, the metadata the
+    lock kept, its inline variant metadata; a file it does not list is never read."""
+    from varwheel.errors import IndexFetchError
+    from varwheel.index.models import IndexFile
+    from varwheel.lock.model import InvalidLock
+    from varwheel.lock.source import LockSource
+    from varwheel.resolve.source import DistributionSource
+
+    _i, settings, result = make_lock(tmp_path, wheels, profiles)
+    target = api.target_for(api.Settings(profile=profiles["cuda128"]))
+    chosen = plan_from_lock(result.output, settings, target)
+    source = LockSource(chosen.lock, chosen.items, lock_dir=tmp_path)
+    assert isinstance(source, DistributionSource)
+    files = source.project_files("GPULib")
+    assert {f.filename for f in files} == {
+        w.filename.filename for w in chosen.lock.by_name()["gpulib"].wheels
+    }
+    assert all(f.hashes["sha256"] and f.size for f in files) and source.project_files("nope") == ()
+    item = chosen.plan.by_name()["gpulib"]
+    mine = next(f for f in files if f.filename == item.wheel.filename.filename)
+    meta = source.core_metadata(mine).decode()
+    assert (
+        "Name: gpulib" in meta and 'Requires-Dist: gpulib-cu12-rt; variant_label == "cu128"' in meta
+    )
+    md = source.variant_metadata("gpulib", item.package.version, files).metadata
+    assert md is not None and set(md.variants) == {"cu128", "cu130", "null"}
+    (path,) = source.download_many([mine], tmp_path / "dl")
+    assert path.read_bytes() == (wheels / mine.filename).read_bytes()
+    with pytest.raises(InvalidLock, match="not a chosen locked wheel"):
+        source.download(IndexFile("other-1.0-py3-none-any.whl", "x"), tmp_path / "dl")
+    with pytest.raises((InvalidLock, IndexFetchError)):
+        source.build_wheel(mine, tmp_path / "b", isolated=True)

@@ -391,18 +391,22 @@ def test_the_verified_bytes_are_the_ones_installed(capsys, project, venv, monkey
     """TOCTOU: each local wheel is copied into a private temporary directory while it is
     hashed; the checks and the install read that copy, so swapping the file next to the lock
     after the hash check changes nothing."""
-    import varwheel.lock.plan as plan
+    from varwheel.lock.source import LockSource
 
-    real_verify = plan.verify
+    real_download = LockSource.download_many
     source = project / "wheels" / CU130
+    swapped: list[bool] = []
 
-    def swap_then_verify(items, paths):  # the attacker wins the race right after fetch()
+    def fetch_then_swap(self, files, dest, progress=None):  # the attacker wins the race
+        paths = real_download(self, files, dest, progress)  # right after the hashed copy
         shutil.copy(project / "wheels" / "gpulib-1.0-py3-none-any-cu128.whl", source)
-        return real_verify(items, paths)
+        swapped.append(True)
+        return paths
 
-    monkeypatch.setattr(plan, "verify", swap_then_verify)
+    monkeypatch.setattr(LockSource, "download_many", fetch_then_swap)
     code, _, err = install(capsys, project, venv)
     assert code == 0, err
+    assert swapped  # the install went through the lock's source
     site = next((venv / "lib").glob("python*/site-packages"))
     assert '"cu130"' in (site / "gpulib-1.0.dist-info" / "variant.json").read_text()
 

@@ -381,6 +381,7 @@ class LockSelection:
     lock: LockFile
     target: Target
     plan: LockPlan
+    settings: Settings = field(default_factory=Settings, compare=False, repr=False)
 
     @property
     def items(self) -> tuple[Planned, ...]:
@@ -429,7 +430,7 @@ def plan_from_lock(
             prefs=settings.selection_preferences(), variant_for=dict(settings.variant_for)
         ),
     )
-    return LockSelection(Path(path), lock_file, target, plan)
+    return LockSelection(Path(path), lock_file, target, plan, settings)
 
 
 @dataclass(frozen=True)
@@ -471,10 +472,12 @@ def sync_changes(
 
 @dataclass(frozen=True)
 class SyncResult:
-    """What ``sync`` did: the wheels installed (one transaction) and the distributions removed."""
+    """What ``sync`` did: the wheels installed (one transaction), the distributions removed,
+    and pip's check of the installed ones afterwards (``problems``)."""
 
     installed: tuple[Planned, ...]
     removed: tuple[tuple[NormalizedName, str], ...]
+    problems: tuple[str, ...] = ()
 
 
 def sync(
@@ -482,54 +485,119 @@ def sync(
     changes: SyncChanges,
     environment: Environment,
     *,
-    compile_bytecode: bool = False,
-    before_install: Callable[[tuple[Planned, ...]], None] | None = None,
+    compile_bytecode: bool | None = None,
+    after_install: Callable[[tuple[Planned, ...]], None] | None = None,
     before_remove: Callable[[tuple[tuple[NormalizedName, str], ...]], None] | None = None,
     reporter: Reporter | None = None,
 ) -> SyncResult:
-    """Apply ``changes``: fetch each chosen file (a ``path`` relative to the lock, a ``file:``
-    URL, or a download; no index page), check its size and sha256 and that its own
-    ``variant.json`` and METADATA say what the lock says, then, only when all are good,
-    call ``before_install`` and install them in one transaction; then call ``before_remove``
-    and remove ``changes.remove`` (a second transaction). A mismatch is ``LockMismatch`` with nothing installed. Refuses a
-    target that is another machine (``InvalidInput``)."""
-    import tempfile
-
-    from varwheel.install.transaction import install_wheels, uninstall
-    from varwheel.lock.model import is_file_url
-    from varwheel.lock.plan import fetch, verify
+    """Apply ``changes`` through ``varwheel.api.execute``, the step every install shares: the
+    lock is the plan's source (``lock.source.LockSource``: only the listed files are read, a
+    ``path`` relative to the lock, a ``file:`` URL or a download, each checked against the
+    size and sha256 the lock records), each wheel's own ``variant.json`` and METADATA must say
+    what the lock says, and all are installed in one transaction, or nothing (``LockMismatch``);
+    then ``after_install`` is called. Then ``before_remove`` is called and ``changes.remove`` removed (a second transaction).
+    ``compile_bytecode``: default the settings'. Refuses a target that is another machine
+    (``InvalidInput``)."""
+    from varwheel.api import InstallPlan, Requirements, execute
+    from varwheel.errors import DownloadMismatch
+    from varwheel.install.installed import installed_from_env
+    from varwheel.install.transaction import uninstall
+    from varwheel.lock.model import LockMismatch
+    from varwheel.lock.source import LockSource
+    from varwheel.resolve.resolution import Resolution
 
     reporter = reporter if reporter is not None else Reporter()
     problem = selection.target.not_installable_reason()
     if problem is not None and not changes.empty:
         raise InvalidInput(problem)
     items = changes.install
+    problems: tuple[str, ...] = ()
     if items:
-        client = None
-        if any(i.wheel.url and not is_file_url(i.wheel.url) for i in items):
-            from varwheel.index.client import IndexClient
-            from varwheel.settings import default_cache_dir
-
-            client = IndexClient(no_index=True, cache_dir=default_cache_dir())
-        lock_dir = selection.path.resolve().parent
-        prefix = "varwheel-sync-"
-        with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
-            paths = fetch(items, Path(tmp), lock_dir=lock_dir, client=client)
-            for line in verify(items, paths):
-                reporter.warning(line)
-            if before_install is not None:  # every file checked out: nothing refused now
-                before_install(items)
-            install_wheels(
-                environment,
-                paths,
-                requested={i.name for i in items if i.requested},
-                compile_bytecode=compile_bytecode,
-            )
+        settings = selection.settings
+        if compile_bytecode is not None:
+            settings = replace(settings, compile_bytecode=compile_bytecode)
+        # the locked sha256 of each file is its --hash too (pip's hash-checking mode holds)
+        settings = replace(
+            settings, hashes=tuple((i.name, f"sha256:{i.wheel.sha256}") for i in items)
+        )
+        source = LockSource.for_items(
+            selection.lock, items, lock_dir=selection.path.resolve().parent
+        )
+        plan = InstallPlan(
+            requirements=Requirements(()),
+            settings=settings,
+            target=selection.target,
+            resolution=Resolution(
+                tuple(_resolved(item) for item in items), selection.target.marker_env
+            ),
+            ignored=(),
+            installed=installed_from_env(environment),
+            session=_NothingToBuild(selection.path),  # type: ignore[arg-type]
+            source=source,
+            reporter=reporter,
+            _own_source=True,
+            _scanned=True,
+        )
+        try:
+            with plan:
+                problems = execute(plan, environment, reporter=reporter).problems
+        except DownloadMismatch as exc:
+            if isinstance(exc, LockMismatch):
+                raise
+            raise LockMismatch(f"{exc} (lock: {selection.path.name})") from None
+        if after_install is not None:
+            after_install(items)
     if changes.remove:
         if before_remove is not None:
             before_remove(changes.remove)
         uninstall(environment, [name for name, _version in changes.remove])
-    return SyncResult(items, changes.remove)
+    return SyncResult(items, changes.remove, problems)
+
+
+class _NothingToBuild:
+    """The plan's session for an install from a lock: nothing was resolved, nothing is built
+    (a lock lists wheels only)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def built_wheel(self, candidate: Any) -> Path:
+        from varwheel.lock.model import InvalidLock
+
+        raise InvalidLock(f"{self.path}: {candidate.name}: a lock lists wheels only")
+
+    def metadata(self, candidate: Any) -> None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def _resolved(item: Planned) -> Any:
+    """A chosen locked wheel as the plan's ``ResolvedPackage``: the candidate with the lock's
+    file, the ranking that chose it, the variant metadata and METADATA it was chosen from."""
+    from varwheel.codes import MetadataRoute
+    from varwheel.lock.plan import candidate_of
+    from varwheel.lock.source import locked_file
+    from varwheel.resolve.candidates import Release, VersionChoice
+    from varwheel.resolve.resolution import ResolvedPackage
+
+    candidate = replace(candidate_of(item), file=locked_file(item.package, item.wheel))
+    choice = VersionChoice(
+        Release(item.name, item.package.version),
+        candidate,
+        item.selection,
+        item.package.variants,
+        MetadataRoute.INDEX,
+        item.support,
+    )
+    return ResolvedPackage(
+        candidate,
+        requested=item.requested,
+        choice=choice,
+        metadata=item.used_metadata(),
+        extras=item.extras,
+    )
 
 
 # -- explain -r pylock.toml ----------------------------------------------------------------

@@ -120,7 +120,7 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
             console.print(f"Would remove {name} {version}")
         return 0
 
-    def announce(items: Any) -> None:
+    def installed(items: Any) -> None:  # said only now: a refused file installs nothing
         for item in items:
             console.print(f"Installing {_describe(item)}")
 
@@ -129,13 +129,7 @@ def install_from_lock(args: argparse.Namespace, lock_path: Path, *, sync: bool) 
             console.print(f"Removing {name} {version}")
 
     result = apply(
-        selection,
-        changes,
-        env,
-        compile_bytecode=bool(getattr(args, "compile", False)),
-        before_install=announce,
-        before_remove=removing,
-        reporter=reporter,
+        selection, changes, env, after_install=installed, before_remove=removing, reporter=reporter
     )
     if changes.empty:
         console.print("Nothing to do: the environment matches the lock")
