@@ -1,10 +1,12 @@
-"""Fetch and verify the wheels a ``LockPlan`` chose, then install them in one transaction.
+"""What an install from a lock changes, and how its files are read: the pieces
+``lock.source.LockSource`` and ``varwheel.api.lock`` build on.
 
 Only the listed files are read: a ``path`` (relative to the lock's directory) is copied while
 hashed, a ``url`` downloaded (no index page is fetched). Every file must have the size and
-sha256 the lock records, its ``variant.json`` must give its label the properties the lock's
-``[packages.variants-json]`` gives it, and its METADATA the Requires-Dist the lock kept (the
-dependency set was computed from it); otherwise nothing is installed.
+sha256 the lock records (``LockMismatch`` otherwise); ``api.execute`` then checks that its
+``variant.json`` gives its label the properties the lock's ``[packages.variants-json]`` gives
+it, and its METADATA the Requires-Dist the lock kept (the dependency set was computed from
+it), before anything is installed.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from urllib.parse import unquote, urlparse
 
 from packaging.utils import NormalizedName
 
-from varwheel.errors import DownloadMismatch, HashMismatch, IndexFetchError
+from varwheel.errors import HashMismatch, IndexFetchError
 from varwheel.fsutil import NotARegularFile, open_regular
 from varwheel.index.models import IndexFile
-from varwheel.install.verify import verify_download
 from varwheel.lock.model import InvalidLock, LockMismatch, is_file_url
 from varwheel.lock.select import LockPlan, Planned
 from varwheel.resolve.candidates import Candidate
@@ -169,21 +170,6 @@ def candidate_of(item: Planned) -> Candidate:
         item.marker_properties,
         item.decided_by,
     )
-
-
-def verify(items: Sequence[Planned], paths: Sequence[Path]) -> list[str]:
-    """Each wheel's own ``variant.json`` and METADATA say what the lock says (warnings back)."""
-    out: list[str] = []
-    for item, path in zip(items, paths, strict=True):
-        try:
-            out.extend(
-                verify_download(
-                    path, candidate_of(item), item.package.variants, item.used_metadata()
-                )
-            )
-        except DownloadMismatch as exc:
-            raise LockMismatch(f"{exc} (lock: {item.name} {item.package.version})") from None
-    return out
 
 
 def protected_names(
