@@ -13,8 +13,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from varwheel.cli.provider_options import add_provider_arguments
-from varwheel.cli.selection_options import flags_from_args
-from varwheel.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from varwheel.api.detection import Support, detect_machine
     from varwheel.cli.render import ConsoleReporter
+    from varwheel.cli.selection_options import flags_from_args
+    from varwheel.settings import Settings
 
     settings = Settings.load(flags_from_args(args))
     detection = detect_machine(
