@@ -194,3 +194,17 @@ def test_entries_with_impossible_timestamps_are_misses(tmp_path: Path, created: 
         f'{{"format": 1, "created": {created}, "value": []}}'
     )
     assert AnswerCache(tmp_path).get("k") is None
+
+
+def test_held_cache_locks_are_bounded_per_process(tmp_path: Path) -> None:
+    """Every cache root used holds a lock descriptor for the process; a process that uses many
+    roots (a test run) keeps only the newest ones open, and clearing its own held root works."""
+    from varwheel.providers.cache import _MAX_HELD, hold_cache
+
+    before = len(os.listdir("/proc/self/fd"))
+    for i in range(3 * _MAX_HELD):
+        hold_cache(tmp_path / f"root{i}")
+    assert len(os.listdir("/proc/self/fd")) <= before + _MAX_HELD
+    root = tmp_path / f"root{3 * _MAX_HELD - 1}"
+    AnswerCache(root).put("a", 1)
+    assert clear_cache(root).answers == 1  # this process's shared lock does not block it

@@ -242,12 +242,15 @@ def mark_cache_dir(root: Path) -> None:
 # then refuses (``CacheBusy``) instead of pulling files from under a running install. Within one
 # process ``clear_cache`` converts this same lock (flock locks of two descriptors would conflict).
 _HELD: dict[Path, int] = {}
+_MAX_HELD = 16
 
 
 def _lock_fd(root: Path) -> int | None:
     fd = _HELD.get(root)
     if fd is not None:
         return fd
+    while len(_HELD) >= _MAX_HELD:  # a process with many roots (a test run): keep the newest
+        os.close(_HELD.pop(next(iter(_HELD))))
     try:
         root.mkdir(parents=True, exist_ok=True)
         fd = os.open(root / ".lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
