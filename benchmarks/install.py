@@ -59,6 +59,7 @@ class Tool:
     argv: tuple[str, ...]  # "{V}" = the venv dir, "{PY}" = its python
     cold_flags: tuple[str, ...]
     cache_env: str  # environment variable pointing the tool's cache somewhere
+    extra_env: tuple[tuple[str, str], ...] = ()  # e.g. PYTHONPATH of an older varwheel
 
 
 TOOLS = {
@@ -285,7 +286,7 @@ def run_pair(
             venv = pool.fresh()
             if cold:
                 shutil.rmtree(caches[tool.name], ignore_errors=True)
-            run_env = dict(env, **{tool.cache_env: str(caches[tool.name])})
+            run_env = dict(env, **dict(tool.extra_env), **{tool.cache_env: str(caches[tool.name])})
             argv = _argv(tool, venv, args_for[tool.name], cold)
             start = time.perf_counter()
             proc = subprocess.run(argv, env=run_env, capture_output=True, text=True, check=False)
@@ -345,7 +346,9 @@ def run_noop(
     for tool in tools:
         venvs[tool.name] = venv = pool.fresh()
         run_env = dict(
-            env, **{tool.cache_env: str(work / "cache-noop" / tool.name.replace(" ", "_"))}
+            env,
+            **dict(tool.extra_env),
+            **{tool.cache_env: str(work / "cache-noop" / tool.name.replace(" ", "_"))},
         )
         subprocess.run(_argv(tool, venv, args, False), env=run_env, capture_output=True, check=True)
     times: dict[str, list[float]] = {t.name: [] for t in tools}
@@ -353,7 +356,9 @@ def run_noop(
         for tool in tools:
             venv = venvs[tool.name]
             run_env = dict(
-                env, **{tool.cache_env: str(work / "cache-noop" / tool.name.replace(" ", "_"))}
+                env,
+                **dict(tool.extra_env),
+                **{tool.cache_env: str(work / "cache-noop" / tool.name.replace(" ", "_"))},
             )
             argv = _argv(tool, venv, args, False)
             start = time.perf_counter()
@@ -403,6 +408,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     parser.add_argument(
+        "--before-src",
+        type=Path,
+        help="also time 'varwheel-before': this varwheel's command with PYTHONPATH=DIR (the "
+        "src/ of an older checkout), side by side",
+    )
+    parser.add_argument(
         "--page-max-age",
         type=int,
         default=600,
@@ -418,6 +429,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _QuietHandler.page_max_age = args.page_max_age
     wanted = [TOOLS[name.strip()] for name in args.tools.split(",") if name.strip()]
+    if args.before_src is not None:
+        before = TOOLS["varwheel"]
+        wanted.insert(
+            1,
+            Tool(
+                "varwheel-before",
+                before.argv,
+                before.cold_flags,
+                before.cache_env,
+                (("PYTHONPATH", str(args.before_src.resolve())),),
+            ),
+        )
     missing = [
         t.name for t in wanted if not Path(t.argv[0]).exists() and not t.argv[0].startswith("{")
     ]
@@ -430,6 +453,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     subprocess.run(
         [sys.executable, "-m", "compileall", "-q", str(Path(varwheel.__file__).parent)], check=True
     )
+    if args.before_src is not None:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(args.before_src)], check=True)
     work = args.keep or Path(tempfile.mkdtemp(prefix="varwheel-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     template = template_venv()

@@ -443,3 +443,28 @@ def test_download_longer_than_the_listed_size_is_cut_off(site: Path, tmp_path: P
         # the half-read connection is not reused: the next download on this client is intact
         again = client.download(files[0], tmp_path / "ok")
         assert again.stat().st_size == files[0].size
+
+
+def test_download_streams_into_the_cache_and_links_out(site: Path, tmp_path: Path) -> None:
+    """One write per wheel: streamed (and hashed) into the wheel cache, hard-linked into the
+    destination; the cached file is read-only, so nothing edits it through the link. A hash
+    mismatch leaves nothing in the cache."""
+    cache = tmp_path / "cache"
+    with serve_directory(site) as server:
+        with IndexClient([server.url + "simple/"], cache_dir=cache) as client:
+            files = [f for f in client.project_files("bigpkg") if f.is_wheel]
+            got = client.download(files[0], tmp_path / "dl")
+            entry = client._cache_entry(files[0])
+            assert entry is not None and entry.is_file()
+            assert got.stat().st_ino == entry.stat().st_ino  # a link, not a second copy
+            assert entry.stat().st_mode & 0o222 == 0
+            again = client.download(files[0], tmp_path / "dl2")
+            assert again.stat().st_ino == entry.stat().st_ino
+            assert server.stats.count(f"/files/{files[0].filename}") == 1
+            bad = replace(files[1], hashes={"sha256": "e" * 64})
+            with pytest.raises(HashMismatch):
+                client.download(bad, tmp_path / "dl3")
+            bad_entry = client._cache_entry(bad)
+            assert bad_entry is not None and not bad_entry.exists()
+            assert not [p for p in cache.rglob("*") if p.name.endswith(".part")]
+        assert got.read_bytes() == (site / "files" / files[0].filename).read_bytes()

@@ -310,7 +310,11 @@ class IndexClient:
         return path
 
     def download(self, file: IndexFile, dest_dir: Path, progress: Progress | None = None) -> Path:
-        """Download ``file`` into ``dest_dir``; hash-checked, cached, written atomically."""
+        """Download ``file`` into ``dest_dir``; hash-checked, cached, written atomically.
+
+        A file the wheel cache can hold is streamed into the cache (hashed on the way) and
+        hard-linked into ``dest_dir``: one write per wheel, none when it is cached already
+        (a copy where links are impossible). Cached files are never written in place."""
         if not is_safe_filename(file.filename):
             raise IndexFetchError(
                 f"{file.url}: refusing to write file name {file.filename!r} (not a plain name)"
@@ -319,12 +323,16 @@ class IndexClient:
         dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / file.filename
         cached = self._cached_wheel(file)
+        entry = self._cache_entry(file) if cached is None else None
+        if cached is None and entry is not None:
+            with contextlib.suppress(OSError):
+                cached = self._stream_into_cache(file, entry, progress)
         fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{file.filename}.", suffix=".part")
         tmp = Path(tmp_name)
         try:
             if cached is not None:
                 os.close(fd)
-                shutil.copyfile(cached, tmp)
+                _link_or_copy(cached, tmp)
                 size = tmp.stat().st_size
             else:
                 size = self._stream_to(file, fd, progress)
@@ -333,13 +341,25 @@ class IndexClient:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise
-        entry = self._cache_entry(file) if cached is None else None
-        if entry is not None and self.wheel_cache is not None:
-            with contextlib.suppress(OSError):
-                self.wheel_cache.put(entry, dest)
         if progress:
             progress(ProgressEvent(file, size, size, done=True))
         return dest
+
+    def _stream_into_cache(self, file: IndexFile, entry: Path, progress: Progress | None) -> Path:
+        """Stream ``file`` into the wheel cache at ``entry`` (hash-checked before it is renamed
+        into place). An ``OSError`` (the cache directory unwritable, full) leaves the caller to
+        download without the cache; a failed download or a hash mismatch is raised as usual."""
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".part")
+        try:
+            self._stream_to(file, fd, progress)
+            os.chmod(tmp_name, 0o444)  # linked out of the cache: never edited in place
+            os.replace(tmp_name, entry)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+            raise
+        return entry
 
     def _stream_to(self, file: IndexFile, fd: int, progress: Progress | None) -> int:
         picked = pick_hash(file.hashes)
@@ -423,3 +443,13 @@ class IndexClient:
             with contextlib.suppress(OSError):
                 self.wheel_cache.put_bytes(entry, read.whole)
         return MemberResult(read.data, MEMBER_WHOLE)
+
+
+def _link_or_copy(source: Path, dest: Path) -> None:
+    """``dest`` (an existing temporary file) replaced by a hard link to ``source``, or by a
+    copy of it across file systems or where links are refused."""
+    try:
+        os.unlink(dest)
+        os.link(source, dest)
+    except OSError:
+        shutil.copyfile(source, dest)
