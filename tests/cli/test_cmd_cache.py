@@ -103,8 +103,8 @@ def test_info_counts_every_cache_and_clear_removes_what_it_says(
     assert all(len(line) <= 80 for line in text.splitlines() if "location" not in line)
     assert main(["cache", "clear"]) == 0
     said = capsys.readouterr().out
-    assert "1 unpacked wheels" in said and "1 downloaded wheels" in said
-    assert "HTTP pages" in said and "interpreter facts" in said
+    assert "1 unpacked wheel," in said and "1 downloaded wheel," in said
+    assert "HTTP page" in said and "interpreter fact" in said
     after = _info(capsys)
     assert all(p["entries"] == 0 and p["size_bytes"] == 0 for p in after["parts"].values())
     assert sorted(p.name for p in cache_dir.iterdir()) == [".lock", "CACHEDIR.TAG"]
@@ -137,7 +137,7 @@ def test_clear_of_a_mistaken_directory_leaves_its_files_and_says_so(
     monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(home))
     assert main(["cache", "clear"]) == 0
     captured = capsys.readouterr()
-    assert "removed 1 provider answers" in captured.out
+    assert "removed 1 provider answer (" in captured.out
     assert "left 1 other entries" in captured.err and "CACHEDIR.TAG" in captured.err
     assert (home / "index" / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in home.iterdir()) == ["index"]  # no lock file planted either

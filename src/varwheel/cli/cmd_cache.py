@@ -37,6 +37,11 @@ def _size(n: int) -> str:
     raise AssertionError("unreachable")
 
 
+def _counted(n: int, label: str) -> str:
+    """``1 unpacked wheel``, ``2 unpacked wheels`` (every label is a plural in ``s``)."""
+    return f"{n} {label[:-1] if n == 1 else label}"
+
+
 def _doc(info: api.CacheInfo) -> dict[str, object]:
     return {
         "location": str(info.location),
@@ -73,7 +78,7 @@ def run_clear(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
         return 1 if removed.kept else 0
     done = [
-        f"{p.entries} {p.label}" if p.name != "other" else p.label
+        _counted(p.entries, p.label) if p.name != "other" else p.label
         for p in removed.parts
         if p.entries or (p.name == "other" and p.size_bytes)
     ]
