@@ -527,10 +527,11 @@ class InstallResult:
 def execute(
     plan: InstallPlan, environment: Environment, *, reporter: Reporter | None = None
 ) -> InstallResult:
-    """Download (or build) every wheel of ``plan.to_install``, check ``--hash`` values and that
-    each wheel is what the plan read (its ``variant.json`` and METADATA), then install all of
+    """Download (or build) every wheel of ``plan.to_install``, check ``--hash`` values, validate
+    each wheel once (streamed into the unpacked-wheel cache; a cached wheel is not reopened) and
+    check that it is what the plan read (its ``variant.json`` and METADATA), then install all of
     them in one transaction (installed distributions of the same projects are replaced).
-    Afterwards, pip's check on the touched distributions is reported as warnings."""
+    Afterwards, pip's check on the touched distributions is in ``problems``."""
     import tempfile
 
     from varwheel.install.check import dependency_problems
