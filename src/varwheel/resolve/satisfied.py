@@ -149,8 +149,10 @@ def already_satisfied(
         from varwheel.install.installed import installed_distributions
 
         dists = installed_distributions(environment)
-    walk = _Walk(dists, settings, target.marker_env)
-    packages = walk.run(requirements)
+    try:
+        packages = _Walk(dists, settings, target.marker_env).run(requirements)
+    except Exception:  # a marker or version the resolver reports in its own words
+        return None
     if packages is None:
         return None
     from varwheel.resolve.resolution import Resolution
