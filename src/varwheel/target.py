@@ -131,16 +131,20 @@ class Target:
     def with_profile(self, profile: Path | None) -> Target:
         """Variant support read from ``profile`` (``varwheel detect --output``) instead of
         running providers. A profile that records a whole machine (its ``[profile]`` Python
-        keys: version, implementation, ABIs, platform tags, markers) also gives the Python
-        side, unless the cross-target options applied to this target override it key by key;
-        when it describes this target's own interpreter, the interpreter stays the target. A
+        keys: version, implementation, ABIs, platform tags, markers) of another platform (OS
+        or CPU architecture) than this target's interpreter, or given with cross-target
+        options, also gives the Python side: the target becomes that machine, with the
+        cross-target options applied to this target over it key by key. On the interpreter's
+        own platform the interpreter stays the target (it is what is installed into; a
+        profile from this machine made with another Python must not turn every install into a
+        cross one): use ``--python-version`` etc. to describe another Python there. A
         hardware-only profile keeps this target's tags and markers."""
         if profile is None:
             return replace(self, profile=None)
         from varwheel.lock.targets import read_machine
 
         machine, _digest = read_machine(profile)
-        if machine is None or (not self.is_cross and _same_machine(self, machine)):
+        if machine is None or (not self.is_cross and _same_platform(self, machine)):
             return replace(self, profile=profile)
         return self.from_profile(profile)
 
@@ -248,13 +252,22 @@ def _merged(first: CrossTarget, then: CrossTarget) -> CrossTarget:
     )
 
 
-def _same_machine(target: Target, machine: Any) -> bool:
-    """A profile's recorded machine (``lock.targets.Machine``) is ``target``'s own: same
-    Python version (X.Y), implementation and platform tags (a profile written by ``varwheel
-    detect --output`` with this interpreter)."""
-    version = ".".join(target.python_version.split(".")[:2])
-    return (
-        version == ".".join(machine.python_version.split(".")[:2])
-        and target.implementation == machine.implementation
-        and tuple(target.platforms) == tuple(machine.platform_tags)
-    )
+def _same_platform(target: Target, machine: Any) -> bool:
+    """A profile's recorded machine (``lock.targets.Machine``) runs on ``target``'s platform:
+    the same OS and CPU architecture (``sys_platform``, ``platform_machine``; else its most
+    preferred platform tag's architecture)."""
+
+    def arch(value: str) -> str:
+        low = value.lower()
+        return {"amd64": "x86_64", "x64": "x86_64", "arm64": "aarch64"}.get(low, low)
+
+    def tag_arch(tags: Sequence[str]) -> str:
+        first = next((t for t in tags if t != "any"), "")
+        return arch(first.split("_", 3)[-1] if first.startswith("manylinux_") else first)
+
+    mine, theirs = target.marker_env, machine.markers
+    if theirs.get("platform_machine") and mine.get("platform_machine"):
+        return arch(mine["platform_machine"]) == arch(theirs["platform_machine"]) and (
+            mine.get("sys_platform") == theirs.get("sys_platform", mine.get("sys_platform"))
+        )
+    return tag_arch(target.platforms) == tag_arch(machine.platform_tags)

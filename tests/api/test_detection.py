@@ -20,6 +20,7 @@ from varwheel.errors import InvalidInput, ResolutionError
 from varwheel.lock.targets import read_machine
 from varwheel.providers.summary import undescribed_target_warning
 from varwheel.reporter import Reporter
+from varwheel.safeparse import toml_loads
 
 HOST = platform.machine().lower()
 OTHER = "x86_64" if HOST in ("aarch64", "arm64") else "aarch64"
@@ -92,6 +93,34 @@ def test_a_profile_of_this_machine_keeps_the_interpreter(tmp_path: Path) -> None
     target = api.target_for(api.Settings(profile=out))
     assert not target.is_cross and target.profile == out
     assert target.interpreter == Path(sys.executable)
+
+
+def test_a_profile_of_this_platform_made_with_another_python_keeps_the_environment(
+    tmp_path: Path,
+) -> None:
+    """Installing into an environment of this machine with a profile ``detect --output`` wrote
+    under another Python (a user-config ``profile``): the environment's Python is the target,
+    the profile gives the hardware; ``--python-version`` asks for the profile's machine."""
+    out = tmp_path / "me.toml"
+    detect_machine(api.Settings(), ["x86_64"], output=out)
+    doc = toml_loads(out.read_bytes())
+    doc["profile"].update({"python-version": "3.99", "abis": ["cp399"]})
+    doc["profile"]["markers"].update({"python_version": "3.99", "python_full_version": "3.99.0"})
+    out.write_text(tomli_w.dumps(doc))
+    venv = make_venv(tmp_path / "venv")
+    settings = api.Settings(python=str(venv), profile=out)
+    env = api.find_environment(settings)
+    target = api.target_for(settings, env)
+    assert not target.is_cross and target.profile == out
+    assert target.python_version == "{}.{}".format(*sys.version_info)
+    assert target.not_installable_reason() is None
+    cross = api.target_for(
+        api.Settings(python=str(venv), profile=out, cross=api.CrossTarget(python_version="3.12")),
+        env,
+    )
+    assert cross.is_cross and cross.python_version == "3.12"
+    assert cross.platforms[0] == doc["profile"]["platform-tags"][0]
+    assert "--profile" in (cross.not_installable_reason() or "")
 
 
 def test_profile_implies_its_python_side_unless_overridden(tmp_path: Path) -> None:
