@@ -36,7 +36,6 @@ from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentN
 from varwheel.codes import SupportSource
 from varwheel.errors import InvalidMetadata, ProviderError, VarwheelError
 from varwheel.providers import cache as cache_mod
-from varwheel.providers import external as external_mod
 from varwheel.providers import runner, trust
 from varwheel.providers.abi import ABI_NAMESPACE, abi_supported
 from varwheel.providers.base import (
@@ -47,7 +46,6 @@ from varwheel.providers.base import (
     feature_configs_to_json,
     validate_supported,
 )
-from varwheel.providers.profile import load_profile
 from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
 from varwheel.spec.selection import SupportedProperties
 
@@ -299,6 +297,8 @@ class ProviderSession:
 
     def _load_profile(self) -> SupportedProperties:
         if self._profile is None:
+            from varwheel.providers.profile import load_profile  # only with --profile
+
             assert self.options.profile is not None
             self._profile = load_profile(self.options.profile)
         return self._profile
@@ -377,6 +377,8 @@ class ProviderSession:
         key = ("external", ns, tuple(command), _environ_digest())
         if key in self._results:
             return self._results[key]
+        from varwheel.providers import external as external_mod  # only when configured
+
         start = time.perf_counter()
         try:
             timeout = self.options.timeout
