@@ -55,7 +55,8 @@ def test_each_ranking_step_is_plain_english(
     for line in ranked:
         assert not any(word in line for word in JARGON), line
     assert ranked[0].endswith(
-        "chosen: priority order 2 is preferred over 3 by the package's priority order"
+        "chosen: priority order 2 is preferred over 3 by the package's priority order "
+        "(then its provider's)"
     )
     assert "cuda12.6 matches this machine, so it is preferred over the null variant" in ranked[1]
     assert ranked[2].endswith("the last of the compatible wheels: every wheel above is preferred")
@@ -67,7 +68,9 @@ def test_verbose_adds_the_rule_with_its_pep_section(
     argv = ["-v", "explain", "--index-url", real_index.url, *TARGET, "torch==2.9.0"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "       rule: priority :: order :: 2 ranks before 3" in out
+    assert (
+        "       rule: priority :: order :: 2 ranks before 3 (PEP 817 §6.4 variant ordering)\n"
+    ) in out
     assert (
         "       rule: variant 'cuda12.6' before the null variant (PEP 825: null sorts last)" in out
     )
@@ -104,7 +107,8 @@ def test_json_keeps_decided_by_and_adds_why(
     [
         (
             "x86_64 :: level :: v4 ranks before v3",
-            "x86_64 level v4 is preferred over v3 by the package's priority order",
+            "x86_64 level v4 is preferred over v3 by the package's priority order (then its "
+            "provider's)",
         ),
         (
             "namespace nvidia ranks before x86_64 (nvidia :: sm_arch :: 90_real vs x86_64 :: level "

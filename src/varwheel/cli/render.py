@@ -96,7 +96,8 @@ def render_explanation(
                 f" {escape(w.why or w.decided_by)}"
             )
             if verbose and w.why and w.why != w.decided_by:
-                console.print(f"       rule: {escape(w.decided_by)}")
+                rule = f"{w.decided_by} ({w.source})" if w.source else w.decided_by
+                console.print(f"       rule: {escape(rule)}")
     by_tag = [w for w in rejected if w.reason_code == ReasonCode.TAG_MISMATCH]
     listed = (
         rejected

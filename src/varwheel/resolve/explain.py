@@ -14,7 +14,7 @@ from varwheel.resolve.candidates import Candidate, VersionChoice
 from varwheel.resolve.finder import Finder
 from varwheel.resolve.older import older_variant_note
 from varwheel.resolve.provider import _pinned
-from varwheel.resolve.wording import plain_decision
+from varwheel.resolve.wording import plain_decision, rule_source
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class WheelVerdict:
     properties: tuple[str, ...] = ()
     forced: bool = False  # ranked only through --force-variant: the target does not support it
     why: str = ""  # ranked wheels: the ranking step in plain English (resolve.wording)
+    source: str = ""  # ranked wheels: the PEP section behind ``decided_by`` (resolve.wording)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def _from_choice(
                     why=decided_by
                     if ranked.forced
                     else plain_decision(ranked.decided_by, rank=i, compatible=total, chosen=chosen),
+                    source=rule_source(decided_by),
                 )
             )
         for rej in choice.selection.rejected:
@@ -242,6 +244,7 @@ def to_json(expl: PackageExplanation) -> dict[str, Any]:
                 "rank": w.rank,
                 "decided_by": w.decided_by or None,
                 "why": w.why or None,
+                "rule_source": w.source or None,
                 "reason": {"code": w.reason_code, "message": w.reason} if w.reason_code else None,
                 "properties": list(w.properties),
                 "forced": w.forced,

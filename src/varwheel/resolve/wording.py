@@ -57,7 +57,8 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"^" + _prop("p") + r" ranks before (?P<v>.+)$",
-            "{p} {pf} {pv} is preferred over {v} by the package's priority order",
+            "{p} {pf} {pv} is preferred over {v} by the package's priority order "
+            "(then its provider's)",
         ),
         (
             r"^same best properties as '(?P<b>[^']*)' plus (?P<x>.+) \(more properties win\)$",
@@ -102,3 +103,26 @@ def plain_decision(decided_by: str, *, rank: int | None, compatible: int, chosen
             parts = {k: (v or "").strip() for k, v in match.groupdict().items()}
             return words.format(**parts)
     return text
+
+
+# Where each ranking rule comes from, for ``explain --verbose`` (section numbers as in the
+# project's spec digest, which the other messages cite too).
+_SOURCES: tuple[tuple[str, str], ...] = (
+    (r" ranks before | more properties win|equal property ranks", "PEP 817 §6.4 variant ordering"),
+    (
+        r"^platform tag |^build tag |filename order$",
+        "PEP 825 §6.5: tags order wheels within a variant",
+    ),
+    (r"forced by the user", "PEP 825 §6.7: a user may select a variant"),
+)
+
+
+def rule_source(decided_by: str) -> str:
+    """The PEP section behind ``decided_by``, or ``""`` when it names one already or none
+    applies."""
+    if "PEP " in decided_by:
+        return ""
+    for pattern, source in _SOURCES:
+        if re.search(pattern, decided_by):
+            return source
+    return ""
