@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -320,27 +321,28 @@ class IndexClient:
                 f"{file.url}: refusing to write file name {file.filename!r} (not a plain name)"
             )
         dest_dir = Path(dest_dir)
-        dest_dir.mkdir(parents=True, exist_ok=True)
+        if not dest_dir.is_dir():  # a stat: mkdir of an existing directory costs far more
+            dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / file.filename
         cached = self._cached_wheel(file)
         entry = self._cache_entry(file) if cached is None else None
         if cached is None and entry is not None:
             with contextlib.suppress(OSError):
                 cached = self._stream_into_cache(file, entry, progress)
-        fd, tmp_name = tempfile.mkstemp(dir=dest_dir, prefix=f".{file.filename}.", suffix=".part")
-        tmp = Path(tmp_name)
-        try:
-            if cached is not None:
-                os.close(fd)
-                _link_or_copy(cached, tmp)
-                size = tmp.stat().st_size
-            else:
+        if cached is not None:
+            _place(cached, dest)
+            size = os.stat(dest).st_size
+        else:
+            fd, tmp_name = tempfile.mkstemp(
+                dir=dest_dir, prefix=f".{file.filename}.", suffix=".part"
+            )
+            try:
                 size = self._stream_to(file, fd, progress)
-            os.replace(tmp, dest)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+                os.replace(tmp_name, dest)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+                raise
         if progress:
             progress(ProgressEvent(file, size, size, done=True))
         return dest
@@ -445,11 +447,28 @@ class IndexClient:
         return MemberResult(read.data, MEMBER_WHOLE)
 
 
-def _link_or_copy(source: Path, dest: Path) -> None:
-    """``dest`` (an existing temporary file) replaced by a hard link to ``source``, or by a
-    copy of it across file systems or where links are refused."""
+_PLACED = itertools.count()
+
+
+def _place(source: Path, dest: Path) -> None:
+    """``dest`` made, atomically, a hard link to ``source`` (a copy across file systems or where
+    links are refused)."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{next(_PLACED)}.part")
     try:
-        os.unlink(dest)
-        os.link(source, dest)
+        os.link(source, tmp)
     except OSError:
-        shutil.copyfile(source, dest)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            shutil.copyfile(source, tmp)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+    try:
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
