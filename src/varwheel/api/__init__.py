@@ -2,7 +2,8 @@
 
 ::
 
-    from varwheel.api import Settings, Flags, find_environment, target_for, plan_install, execute
+    from varwheel.api import Access, Flags, Settings, execute, find_environment
+    from varwheel.api import plan_install, target_for
 
     settings = Settings.load(Flags(find_links=("./wheels",), no_index=True))
     env = find_environment(settings, access=Access.CHANGE)
@@ -20,6 +21,24 @@ other commands. Warnings, notes and progress go to a ``Reporter`` (``varwheel.re
 nothing here prints. Distributions come from a ``DistributionSource``
 (``varwheel.resolve.source``): the configured indexes and find-links by default, or any other
 source (``MemorySource`` in tests). The command line is a thin layer over these functions.
+
+The other areas are modules of this package, imported on first use; every name in their
+``__all__`` is also ``varwheel.api.NAME`` (``api.show`` is ``api.environment.show``):
+
+- ``build``: ``build``, ``build_matrix``, ``make_variant``/``unmake_variant``, ``repair``,
+  ``plan_matrix`` and its CI formats, ``matrix_coverage``, ``check`` (lint a release or project);
+- ``publish``: ``build_index``, ``merge_indexes``, ``plan_publish``, ``find_repository``,
+  ``publish``;
+- ``environment``: ``show``, ``freeze``, ``check_environment`` (the installed side as data),
+  ``target_directory`` (``install --target DIR``);
+- ``download``: ``download`` (the files a target would get, hash-checked, into a directory);
+- ``projects``: ``local_requirements`` (``install PATH`` / ``-e PATH`` through PEP 517/660);
+- ``lock``: ``lock`` (a PEP 751 ``pylock.toml`` for several machines), ``plan_from_lock``,
+  ``sync``, ``explain_lock``;
+- ``detection``: ``detect_machine`` (per provider, in words; the ``--output`` profile).
+
+``build``, ``publish``, ``download`` and ``lock`` are named like their module, and importing a
+submodule binds its name on the package: call them as ``varwheel.api.build.build(...)``.
 """
 
 from __future__ import annotations
@@ -42,6 +61,88 @@ if TYPE_CHECKING:
     from packaging.requirements import Requirement
     from packaging.utils import NormalizedName
 
+    from varwheel.api.build import (
+        BuildKind,
+        BuildMatrix,
+        BuildProgress,
+        BuildResult,
+        BuiltWheel,
+        CheckResult,
+        CoverageReport,
+        Finding,
+        MachineCoverage,
+        MatrixBuild,
+        MatrixEntry,
+        MatrixPlan,
+        Outcome,
+        RepairResult,
+        SettingsPreview,
+        Severity,
+        build_matrix,
+        check,
+        cibuildwheel_lines,
+        github_matrix,
+        make_variant,
+        matrix_coverage,
+        matrix_json,
+        parse_config_settings,
+        parse_properties,
+        plan_matrix,
+        preview_settings,
+        repair,
+        trusted_pins,
+        unmake_variant,
+    )
+    from varwheel.api.detection import (
+        Detection,
+        NamespaceSummary,
+        Support,
+        detect_machine,
+        machine_facts,
+    )
+    from varwheel.api.download import (
+        DownloadedFile,
+        DownloadResult,
+    )
+    from varwheel.api.environment import (
+        DependencyProblem,
+        DistributionDetails,
+        FreezeLine,
+        ProblemKind,
+        ShowResult,
+        check_environment,
+        freeze,
+        show,
+        target_directory,
+    )
+    from varwheel.api.lock import (
+        PROTECTED,
+        LockExplanation,
+        LockInputs,
+        LockResult,
+        LockSelection,
+        SyncChanges,
+        SyncResult,
+        explain_lock,
+        lock_inputs,
+        lock_path_of,
+        plan_from_lock,
+        read_lock_file,
+        sync,
+        sync_changes,
+    )
+    from varwheel.api.projects import (
+        is_local_project,
+        local_requirements,
+    )
+    from varwheel.api.publish import (
+        PublishOptions,
+        build_index,
+        find_repository,
+        merge_indexes,
+        plan_publish,
+        with_typed_credentials,
+    )
     from varwheel.config import Config  # noqa: F401 (types for cli/)
     from varwheel.index.client import IndexClient  # noqa: F401
     from varwheel.index.models import IndexFile
@@ -59,42 +160,149 @@ if TYPE_CHECKING:
     from varwheel.spec.selection import Preferences  # noqa: F401
 
 __all__ = [
+    "PROTECTED",
     "Access",
+    "BuildKind",
+    "BuildMatrix",
+    "BuildProgress",
+    "BuildResult",
+    "BuiltWheel",
+    "CheckResult",
+    "CoverageReport",
     "CrossTarget",
+    "DependencyProblem",
+    "Detection",
+    "DistributionDetails",
+    "DownloadResult",
+    "DownloadedFile",
     "Environment",
     "ExplainStatus",
     "Explanation",
     "FileKind",
+    "Finding",
     "Flags",
+    "FreezeLine",
     "InstallPlan",
     "InstallResult",
+    "LockExplanation",
+    "LockInputs",
+    "LockResult",
+    "LockSelection",
+    "MachineCoverage",
+    "MatrixBuild",
+    "MatrixEntry",
+    "MatrixPlan",
     "MetadataRoute",
+    "NamespaceSummary",
+    "Outcome",
+    "ProblemKind",
+    "PublishOptions",
     "ReasonCode",
+    "RepairResult",
     "Reporter",
     "Requirements",
     "Settings",
+    "SettingsPreview",
+    "Severity",
+    "ShowResult",
+    "Support",
+    "SyncChanges",
+    "SyncResult",
     "Target",
+    "build",
+    "build_index",
+    "build_matrix",
     "cache_info",
+    "check",
+    "check_environment",
+    "cibuildwheel_lines",
     "clear_cache",
     "default_label",
     "detect",
+    "detect_machine",
+    "detection",
+    "download",
+    "environment",
     "execute",
     "explain",
+    "explain_lock",
     "find_environment",
+    "find_repository",
+    "freeze",
+    "github_matrix",
     "inspect",
     "inspection_json",
     "installed",
+    "is_local_project",
+    "local_requirements",
+    "lock",
+    "lock_inputs",
+    "lock_path_of",
+    "machine_facts",
+    "make_variant",
+    "matrix_coverage",
+    "matrix_json",
+    "merge_indexes",
+    "parse_config_settings",
+    "parse_properties",
+    "plan_from_lock",
     "plan_install",
+    "plan_matrix",
+    "plan_publish",
+    "preview_settings",
+    "projects",
     "provider_options",
+    "publish",
+    "read_lock_file",
     "read_requirements",
     "removal_preview",
+    "repair",
     "requirement_names",
+    "show",
+    "sync",
+    "sync_changes",
+    "target_directory",
     "target_for",
+    "trusted_pins",
     "uninstall",
+    "unmake_variant",
+    "with_typed_credentials",
 ]
 
 if TYPE_CHECKING:
     Environment = TargetEnvironment
+
+
+# The areas' modules and what each re-exports here, imported on first use (``import
+# varwheel.api`` stays cheap): ``varwheel.api.NAME`` is ``varwheel.api.<area>.NAME``.
+# tests/api/test_surface.py keeps this table equal to the areas' ``__all__``.
+_AREAS: dict[str, tuple[str, ...]] = {
+    "build": (
+        "BuildKind", "BuildMatrix", "BuildProgress", "BuildResult", "BuiltWheel", "CheckResult",
+        "CoverageReport", "Finding", "MachineCoverage", "MatrixBuild", "MatrixEntry", "MatrixPlan",
+        "Outcome", "RepairResult", "SettingsPreview", "Severity", "build_matrix", "check",
+        "cibuildwheel_lines", "github_matrix", "make_variant", "matrix_coverage", "matrix_json",
+        "parse_config_settings", "parse_properties", "plan_matrix", "preview_settings", "repair",
+        "trusted_pins", "unmake_variant",
+    ),
+    "publish": (
+        "PublishOptions", "build_index", "find_repository", "merge_indexes", "plan_publish",
+        "with_typed_credentials",
+    ),
+    "environment": (
+        "DependencyProblem", "DistributionDetails", "FreezeLine", "ProblemKind", "ShowResult",
+        "check_environment", "freeze", "show", "target_directory",
+    ),
+    "download": ("DownloadResult", "DownloadedFile"),
+    "projects": ("is_local_project", "local_requirements"),
+    "lock": (
+        "PROTECTED", "LockExplanation", "LockInputs", "LockResult", "LockSelection", "SyncChanges",
+        "SyncResult", "explain_lock", "lock_inputs", "lock_path_of", "plan_from_lock",
+        "read_lock_file", "sync", "sync_changes",
+    ),
+    "detection": ("Detection", "NamespaceSummary", "Support", "detect_machine", "machine_facts"),
+}  # fmt: skip
+_AREA_OF = {name: area for area, names in _AREAS.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
@@ -104,7 +312,19 @@ def __getattr__(name: str) -> Any:
         from varwheel.install.environment import TargetEnvironment
 
         return TargetEnvironment
+    import importlib
+
+    if name in _AREAS:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _AREA_OF:
+        value = getattr(importlib.import_module(f"{__name__}.{_AREA_OF[name]}"), name)
+        globals()[name] = value  # found once
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def _canonical(name: str) -> NormalizedName:

@@ -54,6 +54,8 @@ __all__ = [
 
 
 class Severity(enum.Enum):
+    """How bad a ``Finding`` is (its JSON value unchanged)."""
+
     ERROR = "error"  # `varwheel check` exits 1
     WARNING = "warning"  # reported; exit 0 unless --strict
 

@@ -59,6 +59,8 @@ class Machine:
 
 
 class Outcome(enum.Enum):
+    """What a machine gets from the declared set."""
+
     VARIANT = "variant"
     NULL = "null"  # falls back to the null variant
     PLAIN = "non-variant"  # falls back to the non-variant wheel
@@ -67,6 +69,8 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class MachineCoverage:
+    """One representative machine: what it gets, and which declared variants fit it."""
+
     machine: Machine
     outcome: Outcome
     label: str | None  # the variant label, ``null``, or None
@@ -76,6 +80,8 @@ class MachineCoverage:
 
 @dataclass(frozen=True)
 class CoverageReport:
+    """``varwheel matrix --coverage``: every machine's outcome and the variants none gets."""
+
     machines: tuple[MachineCoverage, ...]
     unselected: tuple[str, ...]  # declared variants no machine gets
     incompatible: tuple[str, ...]  # declared variants compatible with no machine at all

@@ -75,6 +75,8 @@ ConfigValue = str | tuple[str, ...]
 
 
 class BuildKind(enum.Enum):
+    """The three kinds of wheel a build matrix declares."""
+
     VARIANT = "variant"  # labelled wheel with properties
     NULL = "null"  # labelled ``null``, no properties
     PLAIN = "non-variant"  # no label, no variant.json
@@ -108,6 +110,8 @@ class MatrixEntry:
 
 @dataclass(frozen=True)
 class BuildMatrix:
+    """The declared wheel set of ``[tool.varwheel.build]`` (``source``: the file it came from)."""
+
     entries: tuple[MatrixEntry, ...]
     source: str
     native: bool = False
