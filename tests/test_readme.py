@@ -42,3 +42,23 @@ def test_readme_api_example_prints_the_chosen_label_and_why(
     with contextlib.redirect_stdout(out):
         exec(compile(python_example(), str(README), "exec"), {"__name__": "readme"})
     assert out.getvalue() == "x8664v3 - x86_64 :: level :: v3 ranks before v2\n"
+
+
+def command_table() -> str:
+    text = README.read_text(encoding="utf-8")
+    return text.split("## What it does", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_command_table_lists_every_command_and_only_those() -> None:
+    """Each command ``varwheel --help`` lists has a row (``varwheel NAME`` in the command
+    column, or ``NAME`` after another command of its row), and every ``varwheel NAME`` there
+    is a command."""
+    from varwheel.cli.main import COMMANDS, build_parser
+
+    rows = [line.split(" | ")[0] for line in command_table().splitlines() if line.startswith("| `")]
+    cells = " ".join(rows)
+    named = set(re.findall(r"`varwheel ([a-z-]+)", cells))
+    named |= {cmd for cmd in COMMANDS if f"`{cmd}" in cells}
+    assert named == set(COMMANDS)
+    help_text = build_parser(None, summaries=True).format_help()
+    assert all(re.search(rf"^    {re.escape(cmd)}\b", help_text, re.M) for cmd in COMMANDS)
