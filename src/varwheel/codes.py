@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from enum import Enum
 
-__all__ = ["ExplainStatus", "FileKind", "MetadataRoute", "ReasonCode", "SupportSource"]
+__all__ = [
+    "ExplainStatus",
+    "FileKind",
+    "MetadataRoute",
+    "ReasonCode",
+    "SupportSource",
+    "UploadOutcome",
+]
 
 
 class _Text(str, Enum):
@@ -74,3 +81,10 @@ class SupportSource(_Text):
     OPTIONAL = "optional"
     ENABLE_IF = "enable-if"
     NONE = "none"
+
+
+class UploadOutcome(_Text):
+    """What ``publish`` did with one file (``UploadResult.outcome``)."""
+
+    UPLOADED = "uploaded"
+    EXISTS = "exists"  # the server has the file already (--skip-existing; devpi: identical bytes)

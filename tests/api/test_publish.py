@@ -24,6 +24,7 @@ from varwheel.api.publish import (
     publish,
     with_typed_credentials,
 )
+from varwheel.codes import UploadOutcome
 from varwheel.errors import InvalidInput
 from varwheel.index.upload import DEFAULT_TIMEOUT
 from varwheel.publish import ReleaseRefused
@@ -138,6 +139,7 @@ def test_publish_uploads_in_order_then_skips_existing(tmp_path: Path) -> None:
     assert [u.filename for u in server.received] == names == started == done
     assert [r.outcome for r in report.results] == ["uploaded"] * 3
     assert [r.outcome for r in again.results] == ["exists"] * 3
+    assert all(r.outcome is UploadOutcome.EXISTS for r in again.results)  # a member, not text
     assert {r.status for r in again.results} == {409}
     assert report.side_index is None and report.server_index is None
     assert sent and max(sent) >= min(p.stat().st_size for p in plan.files)

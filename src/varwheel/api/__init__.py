@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from varwheel.codes import ExplainStatus, FileKind, MetadataRoute, ReasonCode
+from varwheel.codes import ExplainStatus, FileKind, MetadataRoute, ReasonCode, UploadOutcome
 from varwheel.errors import InvalidInput
 from varwheel.reporter import Reporter
 from varwheel.settings import Flags, Settings
@@ -184,6 +184,7 @@ __all__ = [
     "FreezeLine",
     "InstallPlan",
     "InstallResult",
+    "InstalledDistribution",
     "LockExplanation",
     "LockInputs",
     "LockResult",
@@ -209,6 +210,7 @@ __all__ = [
     "SyncChanges",
     "SyncResult",
     "Target",
+    "UploadOutcome",
     "build",
     "build_index",
     "build_matrix",
@@ -312,6 +314,11 @@ def __getattr__(name: str) -> Any:
         from varwheel.install.environment import TargetEnvironment
 
         return TargetEnvironment
+    # what ``installed`` returns: the one installed-distribution model
+    if name == "InstalledDistribution":
+        from varwheel.install.installed import InstalledDistribution
+
+        return InstalledDistribution
     import importlib
 
     if name in _AREAS:

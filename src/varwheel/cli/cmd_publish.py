@@ -16,6 +16,7 @@ from typing import Any
 
 from varwheel.api import publish as publish_api
 from varwheel.cli.producer import LineReporter
+from varwheel.codes import UploadOutcome
 
 
 def register(subparsers: Any) -> None:
@@ -169,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None and task:
             progress.remove_task(task[0])
         retried = f" after {result.attempts} attempts" if result.attempts > 1 else ""
-        if result.outcome == "exists":
+        if result.outcome is UploadOutcome.EXISTS:
             print(f"exists   {result.filename} (HTTP {result.status}: {printable(result.reason)})")
         else:
             print(f"uploaded {result.filename}{retried}")

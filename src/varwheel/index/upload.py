@@ -32,8 +32,8 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
-from typing import Literal
 
+from varwheel.codes import UploadOutcome
 from varwheel.errors import IndexFetchError, InvalidInput
 from varwheel.index.credentials import Repository
 from varwheel.index.dists import SDIST, WHEEL, file_kind
@@ -109,7 +109,7 @@ class UploadRefused(IndexFetchError):
 @dataclass(frozen=True)
 class UploadResult:
     filename: str
-    outcome: Literal["uploaded", "exists"]
+    outcome: UploadOutcome
     status: int
     reason: str
     attempts: int
@@ -335,16 +335,16 @@ def upload_file(
             time.sleep(backoff * 2 ** (attempt - 1))
             continue
         if 200 <= status < 300:
-            outcome: Literal["uploaded", "exists"] = "uploaded"
-            if "identical file" in reason.lower():
-                outcome = "exists"  # devpi: the same bytes are already there (not an error)
+            outcome = UploadOutcome.UPLOADED
+            if "identical file" in reason.lower():  # devpi: the same bytes, already there
+                outcome = UploadOutcome.EXISTS  # (not an error)
             return UploadResult(path.name, outcome, status, reason, attempt)
         exists = status in (400, 403, 409) and bool(_EXISTS.search(reason))
         if status == 409:
             exists = True
         if exists and (skip_existing or attempt > 1):
             # after a retry, "exists" means our earlier attempt arrived
-            return UploadResult(path.name, "exists", status, reason, attempt)
+            return UploadResult(path.name, UploadOutcome.EXISTS, status, reason, attempt)
         raise UploadRefused(
             _refusal(path.name, repository, status, resp.reason or "", reason, resp, exists),
             status=status,
