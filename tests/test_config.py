@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from varwheel.cli.provider_options import add_provider_arguments, provider_options_from_args
+from varwheel.cli.provider_options import add_provider_arguments
+from varwheel.cli.selection_options import flags_from_args
 from varwheel.config import (
     Config,
     InvalidConfig,
@@ -19,6 +20,8 @@ from varwheel.config import (
     user_config_path,
 )
 from varwheel.errors import InvalidInput
+from varwheel.providers.detect import ProviderOptions
+from varwheel.settings import Settings
 
 USER = """\
 trusted-providers = ["toy-variant-provider==0.1.0"]
@@ -156,6 +159,11 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+def _provider_options(args: argparse.Namespace, config: Config) -> ProviderOptions:
+    """The provider options a command's flags and ``config`` give (``Settings``' merge)."""
+    return Settings.load(flags_from_args(args), config=config).provider_options()
+
+
 def test_flags_override_config() -> None:
     config = merge(
         Config(),
@@ -168,11 +176,11 @@ def test_flags_override_config() -> None:
             profile=Path("/etc/p.toml"),
         ),
     )
-    defaults = provider_options_from_args(_args(), config)
+    defaults = _provider_options(_args(), config)
     assert defaults.trusted == ("a==1",)
     assert defaults.timeout == 5.0 and defaults.strict is True
     assert defaults.profile == Path("/etc/p.toml") and defaults.cache is True
-    options = provider_options_from_args(
+    options = _provider_options(
         _args(
             "--trust-provider", "b==2",
             "--enable-provider", "amd",
@@ -207,7 +215,7 @@ def test_flags_override_config() -> None:
 )
 def test_bad_flags(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        provider_options_from_args(_args(*argv), Config())
+        _provider_options(_args(*argv), Config())
 
 
 _keys = st.sampled_from(
@@ -256,7 +264,13 @@ def test_deeply_nested_toml_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_warnings_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    options = provider_options_from_args(_args(), Config())
+    """A provider warning quoting downloaded metadata reaches the terminal escaped, through the
+    command line's reporter (``api.provider_options`` hands it ``reporter.warning``)."""
+    from varwheel import api
+    from varwheel.cli.render import ConsoleReporter
+
+    settings = Settings.load(flags_from_args(_args()), config=Config())
+    options = api.provider_options(settings, api.target_for(settings), reporter=ConsoleReporter())
     assert options.on_warning is not None
     options.on_warning("enable-if 'x == \"\x1b[2J\"' is false")
     err = capsys.readouterr().err

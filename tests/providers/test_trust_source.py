@@ -21,14 +21,15 @@ from packaging.markers import default_environment
 
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel
-from varwheel.cli.provider_options import add_provider_arguments, provider_options_from_args
-from varwheel.cli.selection_options import add_index_arguments
-from varwheel.config import load_config
+from varwheel.cli.provider_options import add_provider_arguments
+from varwheel.cli.selection_options import add_index_arguments, flags_from_args
+from varwheel.config import Config, load_config
 from varwheel.errors import ProviderError
 from varwheel.providers.detect import ProviderOptions, ProviderSession
 from varwheel.providers.pinlock import lock_path
 from varwheel.providers.runner import PluginSource, ensure_plugin_env
 from varwheel.providers.trust import parse_pin
+from varwheel.settings import Settings
 from varwheel.spec.model import ProviderInfo, VariantMetadata
 
 pytestmark = pytest.mark.slow
@@ -102,6 +103,11 @@ def _args(*argv: str) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
+def _provider_options(args: argparse.Namespace, config: Config) -> ProviderOptions:
+    """The provider options a command's flags and ``config`` give (``Settings``' merge)."""
+    return Settings.load(flags_from_args(args), config=config).provider_options()
+
+
 def _hostile_project(path: Path, sites: Sites) -> Path:
     evil = sites.evil.url + "simple/"
     path.mkdir(parents=True, exist_ok=True)
@@ -143,7 +149,7 @@ def test_a_project_cannot_move_where_a_trusted_pin_comes_from(
     config = load_config()
     assert config.index_url == sites.evil.url + "simple/"  # the project's packages: its index
     flags = ("--index-url", sites.good.url + "simple/") if user_index == "flag" else ()
-    options = provider_options_from_args(_args(*flags), config)
+    options = _provider_options(_args(*flags), config)
     sites.evil.stats.clear()
 
     properties, reason = _detect(options)
@@ -167,17 +173,17 @@ def test_cli_and_user_config_index_options_are_the_users(tmp_path: Path) -> None
         "extra-index-url = ['http://127.0.0.1:9/px/']\n"
     )
     config = load_config(cwd=project, environ={"VARWHEEL_CONFIG": str(user)})
-    source = provider_options_from_args(_args(), config).plugin_source
+    source = _provider_options(_args(), config).plugin_source
     assert source == PluginSource(
         index_url="http://127.0.0.1:9/u/", find_links=(str(user.parent / "wheels"), "/abs")
     )
     flags = _args("-i", "http://127.0.0.1:9/cli/", "-f", "/cli-wheels", "--no-index")
-    assert provider_options_from_args(flags, config).plugin_source == PluginSource(
+    assert _provider_options(flags, config).plugin_source == PluginSource(
         index_url="http://127.0.0.1:9/cli/", find_links=("/cli-wheels",), no_index=True
     )
     (tmp_path / "empty.toml").write_text("")
     alone = load_config(cwd=project, environ={"VARWHEEL_CONFIG": str(tmp_path / "empty.toml")})
-    assert provider_options_from_args(_args(), alone).plugin_source == PluginSource()
+    assert _provider_options(_args(), alone).plugin_source == PluginSource()
 
 
 def test_the_same_pin_with_other_bytes_is_refused(sites: Sites, tmp_path: Path) -> None:

@@ -8,12 +8,7 @@ permission lists add up) is ``varwheel.settings.Settings``'s (docs/configuration
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from varwheel.api import Config, ProviderOptions
 
 # = varwheel.settings.DEFAULT_PROVIDER_TIMEOUT (tests/cli/test_main.py checks): a copy, so that
 # building the parser does not import settings and its dataclasses (start-up time)
@@ -66,21 +61,3 @@ def add_provider_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="neither read nor write the on-disk provider cache",
     )
-
-
-def _warn(line: str) -> None:
-    # lines may quote downloaded metadata (markers, plugin errors): never let it drive the terminal
-    safe = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in line)
-    print(f"varwheel: warning: {safe}", file=sys.stderr)
-
-
-def provider_options_from_args(args: argparse.Namespace, config: Config) -> ProviderOptions:
-    """``Settings.load(flags, config=config).provider_options()`` for commands not on the API
-    yet (detect, lock, sync); configuration warnings go to stderr once each."""
-    from varwheel.cli.selection_options import flags_from_args
-    from varwheel.settings import Settings
-
-    settings = Settings.load(flags_from_args(args), config=config)
-    for line in settings.warnings:
-        _warn(line)
-    return settings.provider_options(on_warning=_warn)

@@ -276,7 +276,10 @@ class ConsoleReporter(Reporter):
             if not self.quiet and env is not None:
                 print(f"Using environment {describe_environment(env)}", file=sys.stderr)
             return
-        print(f"varwheel: {event.kind.value}: {event.text}", file=sys.stderr)
+        # a warning may quote downloaded metadata (markers, plugin errors): escape control chars
+        from varwheel.cli.main import printable
+
+        print(f"varwheel: {event.kind.value}: {printable(event.text)}", file=sys.stderr)
 
     @contextmanager
     def downloads(self, count: int) -> Iterator[Progress | None]:
