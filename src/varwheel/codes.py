@@ -12,6 +12,7 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
+    "EnvironmentSource",
     "ExplainStatus",
     "FileKind",
     "MetadataRoute",
@@ -81,6 +82,18 @@ class SupportSource(_Text):
     OPTIONAL = "optional"
     ENABLE_IF = "enable-if"
     NONE = "none"
+
+
+class EnvironmentSource(_Text):
+    """How the target environment was found (``install --report`` / ``explain --json``
+    ``target_environment.source``)."""
+
+    PYTHON = "--python"
+    VIRTUAL_ENV = "$VIRTUAL_ENV"
+    PROJECT_VENV = "./.venv"
+    TARGET_DIRECTORY = "--target"
+    RUNNING = "running interpreter"
+    NONE = ""  # made from an interpreter's facts directly (tests, tools)
 
 
 class UploadOutcome(_Text):

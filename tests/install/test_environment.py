@@ -13,6 +13,7 @@ from packaging import markers, tags
 
 from helpers.envs import make_venv
 from helpers.system_python import make_system_python
+from varwheel.codes import EnvironmentSource
 from varwheel.errors import ExternallyManaged, InstallError, NoTargetEnvironment
 from varwheel.install import environment as envmod
 from varwheel.install.environment import (
@@ -64,6 +65,15 @@ def test_find_by_interpreter_virtual_env_and_dot_venv(venv: Path, tmp_path: Path
     assert dot.python == project / ".venv" / "bin" / "python"
     relative = find_target_environment("venv", tmp_path, environ={})
     assert relative.prefix == venv
+    # how each was found: a code (``--report``'s target_environment.source), compared by member
+    sources = [e.source for e in (by_python, by_env, dot, relative)]
+    assert sources == [
+        EnvironmentSource.PYTHON,
+        EnvironmentSource.VIRTUAL_ENV,
+        EnvironmentSource.PROJECT_VENV,
+        EnvironmentSource.PYTHON,
+    ]
+    assert all(isinstance(source, EnvironmentSource) for source in sources)
 
 
 def test_no_target_is_an_error_not_a_system_install(tmp_path: Path) -> None:

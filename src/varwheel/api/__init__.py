@@ -50,7 +50,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from varwheel.codes import ExplainStatus, FileKind, MetadataRoute, ReasonCode, UploadOutcome
+from varwheel.codes import (
+    EnvironmentSource,
+    ExplainStatus,
+    FileKind,
+    MetadataRoute,
+    ReasonCode,
+    UploadOutcome,
+)
 from varwheel.errors import InvalidInput
 from varwheel.reporter import Reporter
 from varwheel.settings import Flags, Settings
@@ -176,6 +183,7 @@ __all__ = [
     "DownloadResult",
     "DownloadedFile",
     "Environment",
+    "EnvironmentSource",
     "ExplainStatus",
     "Explanation",
     "FileKind",

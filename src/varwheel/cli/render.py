@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from varwheel.cli.plain import escape  # = rich.markup.escape, without importing rich
-from varwheel.codes import ExplainStatus, ReasonCode
+from varwheel.codes import EnvironmentSource, ExplainStatus, ReasonCode
 from varwheel.reporter import Event, EventKind, Progress, Reporter
 
 if TYPE_CHECKING:
@@ -130,11 +130,11 @@ def render_explanation(
 def describe_environment(env: TargetEnvironment) -> str:
     """``/p/.venv (Python 3.12.3, found at ./.venv)``; a system interpreter names its binary."""
     how = {
-        "--python": "--python",
-        "$VIRTUAL_ENV": "from $VIRTUAL_ENV",
-        "./.venv": "found at ./.venv",
-        "running interpreter": "the running interpreter",
-    }.get(env.source, env.source)
+        EnvironmentSource.PYTHON: "--python",
+        EnvironmentSource.VIRTUAL_ENV: "from $VIRTUAL_ENV",
+        EnvironmentSource.PROJECT_VENV: "found at ./.venv",
+        EnvironmentSource.RUNNING: "the running interpreter",
+    }.get(env.source, str(env.source))
     extra = f", {how}" if how else ""
     if env.is_virtualenv:
         return f"{env.prefix} (Python {env.python_full_version}{extra})"

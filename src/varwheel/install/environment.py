@@ -29,6 +29,7 @@ from typing import Any
 from packaging import tags as ptags
 from packaging.tags import Tag
 
+from varwheel.codes import EnvironmentSource
 from varwheel.errors import ExternallyManaged, InstallError, NoTargetEnvironment
 from varwheel.install.installed import InstalledDistribution, installed_distributions
 
@@ -115,8 +116,8 @@ class TargetEnvironment:
     implementation: str = "cpython"
     is_virtualenv: bool = True
     facts: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-    # how it was found: "--python", "$VIRTUAL_ENV", "./.venv" or "running interpreter"
-    source: str = field(default="", compare=False)
+    # how it was found: --python, $VIRTUAL_ENV, ./.venv, --target or the running interpreter
+    source: EnvironmentSource = field(default=EnvironmentSource.NONE, compare=False)
 
     @property
     def python_full_version(self) -> str:
@@ -697,7 +698,7 @@ def find_target_environment(
     base = Path(cwd) if cwd is not None else Path.cwd()
     env = os.environ if environ is None else environ
     if python:
-        exe, source = _resolve_python_arg(python, base, env), "--python"
+        exe, source = _resolve_python_arg(python, base, env), EnvironmentSource.PYTHON
     elif env.get("VIRTUAL_ENV"):
         venv = Path(env["VIRTUAL_ENV"])
         found = _interpreter_in(venv)
@@ -705,14 +706,14 @@ def find_target_environment(
             raise NoTargetEnvironment(
                 f"$VIRTUAL_ENV={venv}: no bin/python there (stale activation?)"
             )
-        exe, source = found, "$VIRTUAL_ENV"
+        exe, source = found, EnvironmentSource.VIRTUAL_ENV
     else:
         found = _interpreter_in(base / ".venv") if project_venv else None
         if found is None:
             raise NoTargetEnvironment(
                 "no target environment: create one with `python -m venv .venv` or pass --python"
             )
-        exe, source = found, "./.venv"
+        exe, source = found, EnvironmentSource.PROJECT_VENV
     exe = exe if exe.is_absolute() else exe.absolute()
     return dataclasses.replace(environment_from_facts(exe, probe_interpreter(exe)), source=source)
 
@@ -732,7 +733,7 @@ def target_directory(env: TargetEnvironment, directory: Path) -> TargetEnvironme
         data=root,
         headers=root / "include",
         is_virtualenv=True,  # PEP 668 is about an interpreter's own packages, not a directory
-        source="--target",
+        source=EnvironmentSource.TARGET_DIRECTORY,
     )
 
 
@@ -740,7 +741,7 @@ def current_environment() -> TargetEnvironment:
     """The environment of the running interpreter (used by tests and tools run in-env)."""
     python = Path(sys.executable)
     return dataclasses.replace(
-        environment_from_facts(python, probe_interpreter(python)), source="running interpreter"
+        environment_from_facts(python, probe_interpreter(python)), source=EnvironmentSource.RUNNING
     )
 
 
