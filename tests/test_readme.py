@@ -15,17 +15,25 @@ from helpers.wheels import build_wheel, variant_json
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def python_example() -> str:
+def python_examples() -> list[str]:
     text = README.read_text(encoding="utf-8")
     section = text.split("## Using varwheel from Python", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-    assert len(blocks) == 1, "the section has one Python example"
-    return blocks[0]
+    assert len(blocks) == 2, "the section has two Python examples: install side, producer side"
+    return blocks
 
 
-def test_readme_api_example_prints_the_chosen_label_and_why(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def run_example(index: int) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(python_examples()[index], str(README), "exec"), {"__name__": "readme"})
+    return out.getvalue()
+
+
+@pytest.fixture
+def readme_wheels(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The directory the examples name (``wheels``, in the current directory) and the profile
+    of the machine the first one plans for."""
     isolate_cli(tmp_path, monkeypatch)
     wheels = tmp_path / "wheels"
     shape = {"providers": {"x86_64": {"requires": ["x86-64-provider"]}}}
@@ -38,10 +46,15 @@ def test_readme_api_example_prints_the_chosen_label_and_why(
     (tmp_path / "machine.toml").write_text(
         '[profile]\ncreated-by = "tests"\n\n[properties.x86_64]\nlevel = ["v3", "v2", "v1"]\n'
     )
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(python_example(), str(README), "exec"), {"__name__": "readme"})
-    assert out.getvalue() == "x8664v3 - x86_64 :: level :: v3 ranks before v2\n"
+    return wheels
+
+
+def test_readme_api_example_prints_the_chosen_label_and_why(readme_wheels: Path) -> None:
+    assert run_example(0) == "x8664v3 - x86_64 :: level :: v3 ranks before v2\n"
+
+
+def test_readme_producer_example_lints_the_directory(readme_wheels: Path) -> None:
+    assert run_example(1) == "warning unknown-provider\nwarning no-variants-json\n"
 
 
 def command_table() -> str:
