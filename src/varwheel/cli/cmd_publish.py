@@ -160,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
 
     def on_start(path: Path) -> None:
         if progress is not None:
-            task[:] = [progress.add_task(path.name, total=path.stat().st_size)]
+            task[:] = [progress.add_task(path.name, total=None)]  # on_progress brings it
 
     def on_progress(sent: int, total: int) -> None:
         if progress is not None and task:
