@@ -217,3 +217,10 @@ def test_import_stays_cheap_and_an_area_loads_on_first_use() -> None:
     assert not {"varwheel.build", "varwheel.install", "varwheel.resolve"} & plain
     used = _modules_after("import varwheel.api as a; a.show; a.check_environment")
     assert {m for m in used if m.startswith("varwheel.api.")} == {"varwheel.api.environment"}
+
+
+def test_the_package_docstring_names_every_area() -> None:
+    """One screen that lists each area module with its entry points (a new area is added there)."""
+    doc = api.__doc__ or ""
+    assert [a for a in AREAS if f"- ``{a}``: " not in doc] == []
+    assert len(doc.splitlines()) <= 50
