@@ -640,8 +640,15 @@ def _session(
         return support[0](md)
 
     requested = [_canonical(r.name) for r in reqs.requirements]
+    hashes = settings.required_hashes()
+    if hashes or settings.require_hashes:  # sdists are hashed before they are built
+        from varwheel.resolve.hashes import HashCheckingSource
+
+        resolving: Any = HashCheckingSource(src, hashes)
+    else:
+        resolving = src
     session = Session(
-        src,
+        resolving,
         tags=target.tags,
         marker_env=marker_env,
         support_for=support_for,

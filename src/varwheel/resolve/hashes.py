@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from varwheel.errors import InstallError
 
 if TYPE_CHECKING:
+    from varwheel.index.models import IndexFile
     from varwheel.resolve.resolver import ResolvedPackage
 
 HASH_ALGORITHMS = ("sha256", "sha384", "sha512")
@@ -70,3 +71,43 @@ def _file_hashes(path: Path) -> set[str]:
     except OSError as exc:
         raise InstallError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
     return {f"{h.name}:{h.hexdigest()}" for h in hashers}
+
+
+class HashCheckingSource:
+    """A source whose sdists are checked against the ``--hash`` values before they are built.
+
+    pip's hash-checking mode exists so that nothing unchecked runs: an sdist is built during
+    resolution (its metadata), so its archive is hashed here, before its build backend is
+    imported; everything else is the wrapped source's."""
+
+    def __init__(self, inner: object, hashes: dict[str, set[str]]) -> None:
+        self._inner = inner
+        self._hashes = hashes
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def build_wheel(self, file: IndexFile, build_dir: Path, *, isolated: bool) -> Path:
+        from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+
+        from varwheel.resolve.sdist import build_wheel_from_sdist
+
+        try:
+            name = str(parse_sdist_filename(file.filename)[0])
+        except InvalidSdistFilename:
+            name = ""
+        allowed = self._hashes.get(name)
+        if not allowed:
+            raise InstallError(
+                f"hash-checking mode: no --hash given for {file.filename}; "
+                "it is not built and nothing was installed"
+            )
+        archive = self._inner.download(file, build_dir / "sdists")  # type: ignore[attr-defined]
+        got = _file_hashes(archive)
+        if not got & allowed:
+            mine = sorted(h for h in got if h.startswith("sha256:"))
+            raise InstallError(
+                f"{file.filename}: hash {', '.join(mine)} is not one of the --hash values "
+                f"for {name}; it is not built and nothing was installed"
+            )
+        return build_wheel_from_sdist(archive, build_dir / "wheels", isolated=isolated)

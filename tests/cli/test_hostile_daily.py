@@ -1,0 +1,102 @@
+"""Hostile-review attacks on the daily-driver work (issue 11): hash-checking mode, download
+directories, --target, show/freeze on hostile metadata, logins. Real wheels, sdists, venvs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from cli.targets import without_environment_line
+from helpers.cli import isolate_cli
+from helpers.envs import make_venv
+from varwheel.cli import exitcodes
+from varwheel.cli.main import main
+
+
+@pytest.fixture
+def venv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    isolate_cli(tmp_path, monkeypatch)
+    return make_venv(tmp_path / "venv")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, without_environment_line(err)
+
+
+def hostile_sdist(dest: Path, name: str, version: str, marker: Path) -> Path:
+    """An sdist whose in-tree build backend writes ``marker`` as soon as it is imported."""
+    backend = (
+        "from pathlib import Path\n"
+        f"Path({str(marker)!r}).write_text('backend ran')\n"
+        "def get_requires_for_build_wheel(config_settings=None):\n    return []\n"
+        "def prepare_metadata_for_build_wheel(d, config_settings=None):\n"
+        "    raise RuntimeError('no')\n"
+        "def build_wheel(d, config_settings=None, metadata_directory=None):\n"
+        "    raise RuntimeError('no')\n"
+    )
+    files = {
+        "pyproject.toml": (
+            '[build-system]\nrequires = []\nbuild-backend = "evil"\nbackend-path = ["."]\n'
+            f'[project]\nname = "{name}"\nversion = "{version}"\n'
+        ),
+        "evil.py": backend,
+        "PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+    }
+    path = dest / f"{name}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for rel, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"{name}-{version}/{rel}")
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_require_hashes_checks_an_sdist_before_its_backend_runs(capsys, venv, tmp_path) -> None:
+    """pip's hash-checking mode exists so that no unchecked code runs: an sdist whose hash is
+    not one of the --hash values is refused before its build backend is imported."""
+    links = tmp_path / "links"
+    links.mkdir()
+    marker = tmp_path / "backend-ran"
+    hostile_sdist(links, "evilpkg", "1.0", marker)
+    req = tmp_path / "req.txt"
+    req.write_text(f"evilpkg==1.0 --hash=sha256:{'0' * 64}\n")
+    code, _, err = run(
+        capsys,
+        "install",
+        "--python",
+        str(venv),
+        "--no-index",
+        "-f",
+        str(links),
+        "--no-build-isolation",
+        "--require-hashes",
+        "-r",
+        str(req),
+    )
+    assert code == exitcodes.FAILURE, err
+    assert not marker.exists(), "the sdist's backend ran before its hash was checked"
+    assert "evilpkg" in err
+    # with its own hash it is built (the backend runs, and fails, as written)
+    sdist = links / "evilpkg-1.0.tar.gz"
+    req.write_text(f"evilpkg==1.0 --hash=sha512:{hashlib.sha512(sdist.read_bytes()).hexdigest()}\n")
+    code, _, err = run(
+        capsys,
+        "install",
+        "--python",
+        str(venv),
+        "--no-index",
+        "-f",
+        str(links),
+        "--no-build-isolation",
+        "--require-hashes",
+        "-r",
+        str(req),
+    )
+    assert marker.exists() and "is not one of the --hash values" not in err
