@@ -100,3 +100,40 @@ def test_require_hashes_checks_an_sdist_before_its_backend_runs(capsys, venv, tm
         str(req),
     )
     assert marker.exists() and "is not one of the --hash values" not in err
+
+
+def test_a_direct_url_logs_in_with_its_credentials_and_never_keeps_them(
+    capsys, venv, tmp_path
+) -> None:
+    """pip installs ``name @ https://user:pw@host/x.whl`` with that login; the password is in
+    no message, report, ``direct_url.json`` (PEP 610: MUST NOT be recorded) or freeze line."""
+    from helpers.http_server import serve_directory
+    from helpers.wheels import build_wheel
+
+    wheel = build_wheel(tmp_path / "files", "demo", "1.0")
+    secret = "S3CRET-pw"
+    with serve_directory(tmp_path / "files", basic_auth=("alice", secret)) as server:
+        host = server.url.split("//", 1)[1].rstrip("/")
+        wrong = f"demo @ http://alice:WRONG-pw@{host}/{wheel.name}"
+        code, out, err = run(capsys, "install", "--python", str(venv), "--no-index", wrong)
+        assert code != 0 and "HTTP 401" in err
+        assert "WRONG-pw" not in out + err
+        url = f"http://alice:{secret}@{host}/{wheel.name}"
+        report = tmp_path / "report.json"
+        code, out, err = run(
+            capsys,
+            "install",
+            "-v",
+            "--python",
+            str(venv),
+            "--no-index",
+            "--report",
+            str(report),
+            f"demo @ {url}",
+        )
+        assert code == 0, err
+        assert secret not in out + err + report.read_text()
+        code, out, err = run(capsys, "freeze", "--python", str(venv))
+        assert f"demo @ http://{host}/{wheel.name}" in out and secret not in out + err
+    recorded = [p.read_text(errors="replace") for p in venv.rglob("*") if p.is_file()]
+    assert not [text for text in recorded if secret in text]

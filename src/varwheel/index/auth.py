@@ -25,10 +25,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["KEYRING_PROVIDERS", "AuthOptions", "Authenticator", "Login", "netrc_path"]
+__all__ = [
+    "KEYRING_PROVIDERS",
+    "AuthOptions",
+    "Authenticator",
+    "Login",
+    "netrc_path",
+    "remember_url_login",
+]
 
 KEYRING_PROVIDERS = ("disabled", "subprocess")
 _KEYRING_TIMEOUT = 30.0
+# host[:port] -> (user, password) from direct references the user wrote (``remember_url_login``)
+_URL_LOGINS: dict[str, tuple[str, str]] = {}
+_URL_LOGINS_LOCK = threading.Lock()
+
+
+def remember_url_login(url: str) -> str:
+    """``url`` without its ``user:password@``, which stays known in this process as the login
+    of that host (as pip keeps a URL's credentials per host). For direct references
+    (``name @ https://user:pw@host/x.whl``): the URL that is kept, shown and recorded in
+    ``direct_url.json`` has no secret (PEP 610: the password MUST NOT be recorded), and the
+    download still logs in."""
+    from urllib.parse import unquote, urlunsplit
+
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not at:
+        return url
+    user, _, password = userinfo.partition(":")
+    if user or password:
+        with _URL_LOGINS_LOCK:
+            _URL_LOGINS[hostport.lower()] = (unquote(user), unquote(password))
+    return urlunsplit(parts._replace(netloc=hostport))
 
 
 @dataclass(frozen=True)
@@ -110,7 +139,11 @@ class Authenticator:
             with self._lock:
                 self._logins.setdefault(netloc, login)
                 return self._logins[netloc]
-        user = self._users.get(netloc)
+        with _URL_LOGINS_LOCK:
+            given = _URL_LOGINS.get(netloc)
+        if given is not None and given[1]:
+            return Login(given[0], given[1], "the URL")
+        user = self._users.get(netloc) or (given[0] if given else None)
         return Login(user, "", "the URL") if user else None
 
     def after_unauthorized(self, url: str, sent: Login | None) -> Login | None:

@@ -355,7 +355,10 @@ def _direct_reference(text: str) -> tuple[Requirement, IndexFile] | None:
     algo, _, digest = parts.fragment.partition("=")
     if digest and algo in ("sha256", "sha384", "sha512"):
         hashes[algo] = digest.lower()
-    url = urllib.parse.urlunsplit(parts._replace(fragment=""))
+    from varwheel.index.auth import remember_url_login
+
+    # a user:password@ is the download's login, never part of the URL that is kept (PEP 610)
+    url = remember_url_login(urllib.parse.urlunsplit(parts._replace(fragment="")))
     file = IndexFile(filename, url, hashes, index=url.rsplit("/", 1)[0] + "/")
     return _pinned_requirement(wf.project, wf.version, req), file
 
