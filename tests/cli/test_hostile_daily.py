@@ -137,3 +137,36 @@ def test_a_direct_url_logs_in_with_its_credentials_and_never_keeps_them(
         assert f"demo @ http://{host}/{wheel.name}" in out and secret not in out + err
     recorded = [p.read_text(errors="replace") for p in venv.rglob("*") if p.is_file()]
     assert not [text for text in recorded if secret in text]
+
+
+def test_a_pinned_project_is_never_asked_of_the_general_indexes(
+    capsys, venv, tmp_path, monkeypatch
+) -> None:
+    """docs/configuration.md: a pinned project's files come only from its index, "the general
+    indexes are not even asked for it". explain must not send a private project's name to the
+    public index either, nor advise taking a same-named project from there (dependency
+    confusion)."""
+    from helpers.http_server import serve_directory
+    from helpers.wheels import build_wheel, variant_json
+    from varwheel.index.static import write_static_index
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    private = build_wheel(tmp_path / "private", "corp-lib", "1.0", files={"corp_lib/a.py": ""})
+    squat = build_wheel(
+        tmp_path / "public",
+        "corp-lib",
+        "99.0",
+        files={"corp_lib/a.py": ""},
+        variant=variant_json("fast", ["blas :: library :: fast"]),
+    )
+    private_site = write_static_index([private], tmp_path / "private-site")
+    public_site = write_static_index([squat], tmp_path / "public-site")
+    with serve_directory(public_site) as public, serve_directory(private_site) as corp:
+        flags = ["-i", public.url + "simple/", "--index-for", f"corp-lib={corp.url}simple/"]
+        code, out, err = run(capsys, "explain", "--python", str(venv), *flags, "corp-lib")
+        assert code == exitcodes.OK, err
+        code, _, err = run(capsys, "install", "-q", "--python", str(venv), *flags, "corp-lib")
+        assert code == exitcodes.OK, err
+        asked = [r.path for r in public.stats.snapshot() if "corp-lib" in r.path]
+    assert asked == []
+    assert "99.0" not in out and "--index-for corp-lib=" + public.url not in out

@@ -141,6 +141,10 @@ class IndexSource:
         client = self.client
         project = canonicalize_name(name)
         pinned = getattr(client, "project_indexes", {})
+        if project in pinned:
+            # its files come only from its own index: its name is never sent to the others
+            # (a private project's name on a public index invites dependency confusion)
+            return ()
         used = {f.index for f in client.project_files(project)}
         configured = dict.fromkeys(
             [*client.index_urls, *(u for urls in pinned.values() for u in urls)]
