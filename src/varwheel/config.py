@@ -216,7 +216,11 @@ def index_entry(text: str, origin: str) -> dict[str, Any]:
     if not name:
         from urllib.parse import urlsplit
 
-        name = urlsplit(url).hostname or Path(url).name or "index"
+        try:
+            name = urlsplit(url).hostname or Path(url).name or "index"
+        except ValueError as exc:  # an unclosed [ of an IPv6 host; never echo a password
+            shown = re.sub(r"//[^/]*@", "//***@", url)
+            raise InvalidConfig(f"{origin}: {shown}: not a valid URL ({exc})") from None
     return {"name": name.strip(), "url": url}
 
 

@@ -420,7 +420,10 @@ def _root(url: str) -> str:
     """An index URL as ``IndexClient`` keeps it: no credentials, one trailing slash."""
     from varwheel.index.http import split_credentials
 
-    bare = split_credentials(url)[0] if "://" in url else url
+    try:
+        bare = split_credentials(url)[0] if "://" in url else url
+    except ValueError:  # IndexClient refuses it with one line that hides the password
+        return url
     return bare if bare.endswith("/") else bare + "/"
 
 

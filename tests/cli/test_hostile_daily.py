@@ -170,3 +170,14 @@ def test_a_pinned_project_is_never_asked_of_the_general_indexes(
         asked = [r.path for r in public.stats.snapshot() if "corp-lib" in r.path]
     assert asked == []
     assert "99.0" not in out and "--index-for corp-lib=" + public.url not in out
+
+
+@pytest.mark.parametrize("flag", ["--index-url", "--extra-index-url", "--index"])
+def test_a_malformed_index_url_is_one_line_not_a_traceback(capsys, venv, flag) -> None:
+    """``http://user:pw@[::1/simple`` (an unclosed IPv6 bracket) is bad input: one line, exit
+    code of invalid input, and the password is not echoed."""
+    bad = "http://alice:PW-9@[::1/simple/"
+    code, out, err = run(capsys, "install", "--python", str(venv), "--dry-run", flag, bad, "x")
+    assert code == exitcodes.INVALID_INPUT, err
+    assert "Traceback" not in err and "PW-9" not in out + err
+    assert "not a valid URL" in err
