@@ -181,3 +181,45 @@ def test_a_malformed_index_url_is_one_line_not_a_traceback(capsys, venv, flag) -
     assert code == exitcodes.INVALID_INPUT, err
     assert "Traceback" not in err and "PW-9" not in out + err
     assert "not a valid URL" in err
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="index/client.py (speed engineer): Ctrl-C during a download leaves the worker's "
+    "half-written .part file in the wheel cache for good (a torch wheel: gigabytes)",
+)
+def test_ctrl_c_during_download_leaves_no_partial_file(tmp_path: Path) -> None:
+    """``download -d DIR`` interrupted mid-wheel: DIR holds nothing new and the wheel cache
+    holds no half-written file."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from helpers.stall_server import stalling_server
+    from helpers.wheels import build_wheel
+    from varwheel.index.static import write_static_index
+
+    wheel = build_wheel(tmp_path / "dist", "slowpkg", "1.0")
+    root = write_static_index([wheel], tmp_path / "index")
+    cache, dest = tmp_path / "cache", tmp_path / "dl"
+    (tmp_path / "config.toml").write_text("")
+    env = {
+        **os.environ,
+        "VARWHEEL_CACHE_DIR": str(cache),
+        "VARWHEEL_CONFIG": str(tmp_path / "config.toml"),
+        "PIP_CONFIG_FILE": os.devnull,
+    }
+    with stalling_server(root, stall_on=".whl") as stall:
+        argv = [sys.executable, "-m", "varwheel", "download", "-i", stall.url, "-d", str(dest)]
+        proc = subprocess.Popen(
+            [*argv, "slowpkg"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert stall.stalled.wait(20), proc.communicate(timeout=5)
+        time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == exitcodes.INTERRUPTED, err
+    assert [p.name for p in dest.iterdir()] == []
+    assert [p.name for p in cache.rglob("*.part")] == []
