@@ -247,7 +247,8 @@ def run_scripts(
             argv += ["--samples", str(samples)]
         if tools is not None and name != "startup":
             argv += ["--tools", tools]
-        print(f"\n$ {' '.join(argv[1:])}", flush=True)
+        load = machine()["loadavg_1_5_15"]
+        print(f"\n$ {' '.join(argv[1:])}   (load average {load})", flush=True)
         if subprocess.run(argv, check=False).returncode != 0:
             failed.append(name)
     return failed

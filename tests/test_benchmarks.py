@@ -184,3 +184,17 @@ def test_noop_runs_once_on_three_wheels(tmp_path: Path) -> None:
     (row,) = harness.rows_from_json(tmp_path / "n.json")
     assert row.title == "no-op: 3 wheels already installed, find-links"
     assert set(row.medians) == {"varwheel", "uv"} and row.ratios["uv"] > 0
+
+
+def test_missing_peers_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    import startup
+
+    monkeypatch.setattr(startup, "find_uv", lambda: None)
+    monkeypatch.setattr(startup, "pip_version", lambda python: None)
+    assert list(startup.commands("version", sys.executable)) == [
+        "varwheel --version",
+        "python -c pass",
+    ]
+    assert list(startup.commands("help", sys.executable)) == ["varwheel --help"]
+    monkeypatch.setattr(realworld, "find_uv", lambda: None)
+    assert [t.name for t in realworld.select_tools("varwheel,uv,pip")] == ["varwheel", "pip"]
