@@ -223,3 +223,25 @@ def test_ctrl_c_during_download_leaves_no_partial_file(tmp_path: Path) -> None:
     assert proc.returncode == exitcodes.INTERRUPTED, err
     assert [p.name for p in dest.iterdir()] == []
     assert [p.name for p in cache.rglob("*.part")] == []
+
+
+def test_a_password_of_an_https_index_never_goes_out_over_plain_http() -> None:
+    """An https:// index page that links its files as http:// (a proxy that forgets it
+    terminates TLS) must not make the index's password travel in clear text: uv keys such a
+    login by scheme, host and port; the https requests still carry it."""
+    from varwheel.index.auth import Authenticator, AuthOptions
+
+    auth = Authenticator(
+        {"corp.example": ("alice", "s3cret")},
+        AuthOptions(index_names={"https://corp.example/simple/": "corp"}),
+    )
+    sent = auth.login_for("https://corp.example/simple/x/")
+    assert sent is not None and sent.password == "s3cret"
+    assert auth.login_for("http://corp.example/files/x-1.0-py3-none-any.whl") is None
+    assert auth.login_for("https://corp.example/files/x-1.0-py3-none-any.whl") == sent
+    # an index configured as http:// keeps working as before
+    plain = Authenticator(
+        {"corp.example": ("alice", "s3cret")},
+        AuthOptions(index_names={"http://corp.example/simple/": ""}),
+    )
+    assert plain.login_for("http://corp.example/files/x.whl") is not None

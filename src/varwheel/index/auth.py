@@ -36,8 +36,9 @@ __all__ = [
 
 KEYRING_PROVIDERS = ("disabled", "subprocess")
 _KEYRING_TIMEOUT = 30.0
-# host[:port] -> (user, password) from direct references the user wrote (``remember_url_login``)
-_URL_LOGINS: dict[str, tuple[str, str]] = {}
+# host[:port] -> (scheme, user, password) from direct references the user wrote
+# (``remember_url_login``)
+_URL_LOGINS: dict[str, tuple[str, str, str]] = {}
 _URL_LOGINS_LOCK = threading.Lock()
 
 
@@ -56,7 +57,7 @@ def remember_url_login(url: str) -> str:
     user, _, password = userinfo.partition(":")
     if user or password:
         with _URL_LOGINS_LOCK:
-            _URL_LOGINS[hostport.lower()] = (unquote(user), unquote(password))
+            _URL_LOGINS[hostport.lower()] = (parts.scheme.lower(), unquote(user), unquote(password))
     return urlunsplit(parts._replace(netloc=hostport))
 
 
@@ -120,6 +121,13 @@ class Authenticator:
                 self._logins[netloc.lower()] = Login(user, password, "the URL")
             elif user:
                 self._users[netloc.lower()] = user
+        # a password written in an https:// index URL never goes out over plain http:// to the
+        # same host (a page linking http:// files: uv keys such logins by scheme, host, port)
+        schemes: dict[str, set[str]] = {}
+        for root in self.options.index_names:
+            parts = urlsplit(root)
+            schemes.setdefault(parts.netloc.rpartition("@")[2].lower(), set()).add(parts.scheme)
+        self._https_only = {netloc for netloc, found in schemes.items() if found == {"https"}}
         self._netrc: object | None = None
         self.netrc_problem: str | None = None  # why .netrc could not be used (for the hint)
         self._keyring_tried: set[str] = set()
@@ -131,19 +139,27 @@ class Authenticator:
         """The login sent with a request to ``url``: the URL's, else ``.netrc``'s, else one
         the keyring gave earlier; None: send none."""
         netloc = _netloc(url)
+        plain = urlsplit(url).scheme.lower() != "https"
         with self._lock:
-            if netloc in self._logins:
-                return self._logins[netloc]
+            found = self._logins.get(netloc)
+        if found is not None and not (
+            plain and found.source == "the URL" and netloc in self._https_only
+        ):
+            return found
         login = self._from_netrc(url)
+        if login is not None and found is not None:
+            return login  # the URL's login is kept for https://
         if login is not None:
             with self._lock:
                 self._logins.setdefault(netloc, login)
                 return self._logins[netloc]
         with _URL_LOGINS_LOCK:
             given = _URL_LOGINS.get(netloc)
-        if given is not None and given[1]:
-            return Login(given[0], given[1], "the URL")
-        user = self._users.get(netloc) or (given[0] if given else None)
+        if given is not None and given[0] != urlsplit(url).scheme.lower():
+            given = None  # written for https://: never sent over http:// (nor the reverse)
+        if given is not None and given[2]:
+            return Login(given[1], given[2], "the URL")
+        user = self._users.get(netloc) or (given[1] if given else None)
         return Login(user, "", "the URL") if user else None
 
     def after_unauthorized(self, url: str, sent: Login | None) -> Login | None:
