@@ -32,7 +32,7 @@ from harness import REPO, Row, machine, rows_from_json
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = ("install", "realworld", "noop", "startup")
-PY = ".venv/bin/python benchmarks/"
+PY = "benchmarks/"  # run with the project's .venv/bin/python
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ TARGETS = (
         PY + "realworld.py --only noop",
     ),
     Target(
-        "`varwheel --version` vs `python -c pass`",
+        "`varwheel --version` (uv, pip: their `--version`)",
         "startup",
         "start-up: --version",
         (("python -c pass", 2.0),),
@@ -129,7 +129,7 @@ TARGETS = (
         pip_col="pip --version",
     ),
     Target(
-        "`varwheel --help` (context)",
+        "`varwheel --help` (uv, pip: their `--help`)",
         "startup",
         "start-up: --help",
         (("pip --help", None),),
@@ -138,7 +138,7 @@ TARGETS = (
         pip_col="pip --help",
     ),
     Target(
-        "`varwheel detect --json`, cached (absolute)",
+        "`varwheel detect --json`, provider cache filled",
         "startup",
         "varwheel detect",
         (("python -c pass", None),),
@@ -183,6 +183,11 @@ def load(out: Path) -> dict[str, list[Row]]:
     return found
 
 
+def _peer(name: str) -> str:
+    """uv, pip, or a command in backticks."""
+    return name.removesuffix(" --help") if name in {"uv", "pip", "pip --help"} else f"`{name}`"
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
@@ -208,13 +213,13 @@ def combined(rows: Mapping[str, list[Row]]) -> tuple[str, list[dict[str, object]
             if ratio is None:
                 ratios.append(f"{peer}: not measured")
                 if limit is not None:
-                    goals.append(f"≤ {limit:g}× {peer}")
+                    goals.append(f"≤ {limit:g}× {_peer(peer)}")
                     met.append("n/a")
                 continue
-            ratios.append(f"{ratio:.2f}× {peer}")
+            ratios.append(f"{ratio:.2f}× {_peer(peer)}")
             if limit is not None:
-                goals.append(f"≤ {limit:g}× {peer}")
-                met.append("yes" if ratio <= limit else "NO")
+                goals.append(f"≤ {limit:g}× {_peer(peer)}")
+                met.append("yes" if ratio <= limit else "no")
         record = {
             "row": target.label,
             "varwheel_s": subject,

@@ -121,17 +121,17 @@ def test_combined_table_from_earlier_results(
     assert "1.50× uv; 0.30× pip" in warm and "≤ 2× uv; ≤ 0.35× pip" in warm
     assert "| yes / yes |" in warm
     cold = lines["cold install, 30 wheels, HTTP index"]
-    assert "2.00× uv" in cold and "| NO |" in cold
-    version = lines["`varwheel --version` vs `python -c pass`"]
-    assert "1.67× python -c pass" in version and "| yes |" in version
+    assert "2.00× uv" in cold and "| no |" in cold
+    version = lines["`varwheel --version` (uv, pip: their `--version`)"]
+    assert "1.67× `python -c pass` | ≤ 2× `python -c pass` | yes |" in version
     assert "six-wheel variant package, warm" not in lines  # not measured: no row
     records = json.loads((tmp_path / "c.json").read_text())["rows"]
     assert [r["row"] for r in records] == [
         "warm install, 30 wheels, find-links",
         "cold install, 30 wheels, HTTP index",
-        "`varwheel --version` vs `python -c pass`",
+        "`varwheel --version` (uv, pip: their `--version`)",
     ]
-    assert records[1]["met"] == ["NO"]
+    assert records[1]["met"] == ["no"]
 
 
 def test_realworld_cache_index_and_count_on_tiny_wheels(tmp_path: Path) -> None:
