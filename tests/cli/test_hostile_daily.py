@@ -245,3 +245,19 @@ def test_a_password_of_an_https_index_never_goes_out_over_plain_http() -> None:
         AuthOptions(index_names={"http://corp.example/simple/": ""}),
     )
     assert plain.login_for("http://corp.example/files/x.whl") is not None
+
+
+def test_a_malformed_named_index_with_no_index_is_not_a_traceback(capsys, venv) -> None:
+    code, _, err = run(
+        capsys,
+        "install",
+        "--python",
+        str(venv),
+        "--dry-run",
+        "--no-index",
+        "--index",
+        "a=http://[x",
+        "zz",
+    )
+    assert "Traceback" not in err and code == exitcodes.FAILURE
+    assert "no distributions of zz found" in err

@@ -125,7 +125,10 @@ class Authenticator:
         # same host (a page linking http:// files: uv keys such logins by scheme, host, port)
         schemes: dict[str, set[str]] = {}
         for root in self.options.index_names:
-            parts = urlsplit(root)
+            try:
+                parts = urlsplit(root)
+            except ValueError:  # not a URL: IndexClient names it, when it is used
+                continue
             schemes.setdefault(parts.netloc.rpartition("@")[2].lower(), set()).add(parts.scheme)
         self._https_only = {netloc for netloc, found in schemes.items() if found == {"https"}}
         self._netrc: object | None = None
