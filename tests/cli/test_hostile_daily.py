@@ -261,3 +261,56 @@ def test_a_malformed_named_index_with_no_index_is_not_a_traceback(capsys, venv) 
     )
     assert "Traceback" not in err and code == exitcodes.FAILURE
     assert "no distributions of zz found" in err
+
+
+def test_download_checks_an_sdists_own_bytes_against_the_hash_values(
+    capsys, venv, tmp_path, monkeypatch
+) -> None:
+    """A hostile index lists the sdist it serves under its true sha256 and, beside it, the
+    sha512 the user pinned (of the good file): the bytes saved must be the pinned ones, not
+    merely listed next to them (``download --no-deps``: the sdist is never built)."""
+    import json
+
+    from helpers.http_server import serve_directory
+
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    (tmp_path / "good").mkdir()
+    good = hostile_sdist(tmp_path / "good", "evilpkg", "1.0", tmp_path / "unused")
+    good_sha512 = hashlib.sha512(good.read_bytes()).hexdigest()
+    site = tmp_path / "site"
+    (site / "files").mkdir(parents=True)
+    (site / "files" / good.name).write_bytes(good.read_bytes() + b"\0evil")
+    evil = (site / "files" / good.name).read_bytes()
+    page = site / "simple" / "evilpkg"
+    page.mkdir(parents=True)
+    doc = {
+        "meta": {"api-version": "1.1"},
+        "name": "evilpkg",
+        "files": [
+            {
+                "filename": good.name,
+                "url": f"../../files/{good.name}",
+                "hashes": {"sha256": hashlib.sha256(evil).hexdigest(), "sha512": good_sha512},
+            }
+        ],
+    }
+    (page / "index.json").write_text(json.dumps(doc))
+    req = tmp_path / "req.txt"
+    req.write_text(f"evilpkg==1.0 --hash=sha512:{good_sha512}\n")
+    dest = tmp_path / "dl"
+    with serve_directory(site) as server:
+        code, _, err = run(
+            capsys,
+            "download",
+            "-i",
+            server.url + "simple/",
+            "--no-deps",
+            "--require-hashes",
+            "-r",
+            str(req),
+            "-d",
+            str(dest),
+        )
+    assert code == exitcodes.FAILURE, err
+    assert "is not one of the --hash values" in err
+    assert not (dest / good.name).exists()

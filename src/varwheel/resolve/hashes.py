@@ -40,12 +40,14 @@ def check_hashes_given(todo: list[ResolvedPackage], hashes: dict[str, set[str]])
 def check_hashes(
     todo: list[ResolvedPackage], paths: list[Path], hashes: dict[str, set[str]]
 ) -> None:
-    """Each downloaded wheel (or, for a wheel built here, its sdist as the index describes
-    it) matches one of its ``--hash`` values."""
+    """Each downloaded file (a wheel, or an sdist kept as it is) matches one of its ``--hash``
+    values by its own bytes; a wheel built here from an sdist, by that sdist's."""
     for pkg, path in zip(todo, paths, strict=True):
         allowed = hashes[pkg.name]
         file = pkg.candidate.file
-        if pkg.candidate.is_sdist and file is not None:
+        if pkg.candidate.is_sdist and file is not None and path.name != file.filename:
+            # a wheel built here: its sdist's own bytes were hashed before the build
+            # (HashCheckingSource); the index's listing says which file that was
             got = {f"{a}:{d}" for a, d in file.hashes.items()}
             what = file.filename
         else:
