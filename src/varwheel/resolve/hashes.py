@@ -90,14 +90,11 @@ class HashCheckingSource:
         return getattr(self._inner, name)
 
     def build_wheel(self, file: IndexFile, build_dir: Path, *, isolated: bool) -> Path:
-        from packaging.utils import InvalidSdistFilename, parse_sdist_filename
-
+        from varwheel.index.dists import project_and_version
         from varwheel.resolve.sdist import build_wheel_from_sdist
 
-        try:
-            name = str(parse_sdist_filename(file.filename)[0])
-        except InvalidSdistFilename:
-            name = ""
+        found = project_and_version(file.filename)  # .tar.gz, .zip, .tar.bz2, .tgz
+        name = found[0] if found else ""
         allowed = self._hashes.get(name)
         if not allowed:
             raise InstallError(
