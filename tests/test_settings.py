@@ -129,13 +129,17 @@ def test_pip_index_variables_are_a_fallback(tmp_path: Path, env: dict[str, str])
     assert s.index_url == "https://pip.example/simple/"
     assert s.extra_index_urls == ("https://pip-extra.example/simple/",)
     assert "PIP_INDEX_URL" in s.index_origin
-    # any index location of varwheel's own replaces pip's whole set
+    # an index location of varwheel's own replaces pip's lists; pip's index-url (a mirror)
+    # stays the default index, as in pip and uv (only varwheel's index-url replaces it)
+    pip_url = "https://pip.example/simple/"
     (tmp_path / "config.toml").write_text('extra-index-url = ["https://mine.example/simple/"]\n')
     s = _load_with_fallbacks(tmp_path, env)
-    assert (s.index_url, s.extra_index_urls) == (PYPI, ("https://mine.example/simple/",))
+    assert (s.index_url, s.extra_index_urls) == (pip_url, ("https://mine.example/simple/",))
     (tmp_path / "config.toml").write_text("")
     s = _load_with_fallbacks(tmp_path, env, Flags(find_links=("/opt/wheels",)))
-    assert (s.index_url, s.extra_index_urls) == (PYPI, ())
+    assert (s.index_url, s.extra_index_urls) == (pip_url, ())
+    (tmp_path / "config.toml").write_text('index-url = "https://mine.example/simple/"\n')
+    assert _load_with_fallbacks(tmp_path, env).index_url == "https://mine.example/simple/"
 
 
 def test_pip_conf_global_and_install_sections(tmp_path: Path, env: dict[str, str]) -> None:

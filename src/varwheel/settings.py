@@ -188,6 +188,7 @@ class Settings:
         cfg, index_origin = _with_peer_fallbacks(
             cfg,
             own_index=bool(index_url or extra or links or no_index or f.indexes),
+            own_default=bool(index_url or no_index),
             use=config is None,
             environ=env,
             warnings=warnings,
@@ -428,10 +429,18 @@ def _root(url: str) -> str:
 
 
 def _with_peer_fallbacks(
-    cfg: Config, *, own_index: bool, use: bool, environ: Mapping[str, str], warnings: list[str]
+    cfg: Config,
+    *,
+    own_index: bool,
+    use: bool,
+    environ: Mapping[str, str],
+    warnings: list[str],
+    own_default: bool = False,
 ) -> tuple[Config, str]:
     """``cfg`` with pip's and uv's settings under it (``peer_settings.py``): their index
-    locations only when neither ``cfg`` nor the command line names any, every other key only
+    locations only when neither ``cfg`` nor the command line names any, except their
+    ``index-url`` (a mirror), which stays the default index unless varwheel's sources give an
+    ``index-url`` or ``no-index`` (``own_default``), as in pip and uv; every other key only
     where ``cfg`` leaves it unset. Returns the config and where the index locations came from
     (empty: not from pip or uv). A bad value there is a warning and ignored: it is another
     tool's configuration."""
@@ -445,11 +454,14 @@ def _with_peer_fallbacks(
     peers = peer_settings(environ)
     warnings.extend(peers.warnings)
     own = own_index or any(getattr(cfg, _KEY_TO_FIELD[k]) not in (None, (), {}) for k in INDEX_KEYS)
+    # their default index (a mirror) stays the default beside varwheel's extras, find-links and
+    # named indexes, as in pip and uv; only an index-url or no-index of varwheel's replaces it
+    own_default = own_default or cfg.index_url is not None or bool(cfg.no_index)
     changes: dict[str, object] = {}
     origins: list[str] = []
     for key, text in peers.values.items():
         name = _KEY_TO_FIELD[key]
-        if key in INDEX_KEYS and own:
+        if key in INDEX_KEYS and own and (key != "index-url" or own_default):
             continue
         if key not in INDEX_KEYS and getattr(cfg, name) is not None:
             continue

@@ -365,3 +365,37 @@ def test_a_full_disk_during_download_names_the_file_being_written(tmp_path: Path
     line = done.stderr.strip().splitlines()[-1]
     assert done.returncode != 0 and "File too large" in line
     assert "bigpkg-1.0-py3-none-any.whl" in line and "cannot read" not in line
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--extra-index-url", "https://variants.example/simple/"),
+        ("--find-links", "/opt/wheels"),
+        ("--index", "v=https://variants.example/simple/", "--index-for", "torch=v"),
+    ],
+)
+@pytest.mark.parametrize("var", ["PIP_INDEX_URL", "UV_DEFAULT_INDEX"])
+def test_the_mirror_pip_or_uv_use_stays_the_default_index_beside_your_extras(
+    tmp_path, monkeypatch, var, flags
+) -> None:
+    """``PIP_INDEX_URL=MIRROR pip install --extra-index-url X`` (and uv's ``UV_DEFAULT_INDEX``)
+    searches the mirror and X. varwheel silently swapped the mirror for pypi.org as soon as the
+    command line named any other index location: traffic the mirror exists to prevent, and a
+    private name looked up where anyone can register it."""
+    from varwheel.cli.selection_options import add_selection_arguments, flags_from_args
+    from varwheel.settings import Settings
+
+    isolate_cli(tmp_path, monkeypatch, drop_env_prefixes=("PIP_", "UV_", "VARWHEEL_INDEX"))
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    monkeypatch.setenv(var, "https://mirror.corp.example/simple/")
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    add_selection_arguments(parser)
+    settings = Settings.load(flags_from_args(parser.parse_args(list(flags))))
+    assert settings.index_url == "https://mirror.corp.example/simple/"
+    assert var in settings.index_origin
+    # the command line's own index-url still wins
+    args = parser.parse_args(["-i", "https://mine.example/simple/", *flags])
+    assert Settings.load(flags_from_args(args)).index_url == "https://mine.example/simple/"
