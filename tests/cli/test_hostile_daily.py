@@ -399,3 +399,44 @@ def test_the_mirror_pip_or_uv_use_stays_the_default_index_beside_your_extras(
     # the command line's own index-url still wins
     args = parser.parse_args(["-i", "https://mine.example/simple/", *flags])
     assert Settings.load(flags_from_args(args)).index_url == "https://mine.example/simple/"
+
+
+def test_a_servers_retry_after_cannot_hang_varwheel(monkeypatch) -> None:
+    """A 503 with ``Retry-After: 86400`` (a hostile or broken index): urllib3 would sleep a day
+    per retry whatever ``--timeout`` says. The wait is capped (``MAX_RETRY_AFTER``)."""
+    import http.server
+    import threading
+    import time
+
+    from varwheel.index import http as vhttp
+
+    class Busy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(503)
+            self.send_header("Retry-After", "86400")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    monkeypatch.setattr(vhttp, "MAX_RETRY_AFTER", 0.2, raising=False)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outcome: list[object] = []
+
+    def fetch() -> None:
+        session = vhttp.HttpSession(retries=2, timeout=5)
+        try:
+            outcome.append(session.get(f"http://127.0.0.1:{server.server_address[1]}/simple/x/"))
+        except Exception as exc:  # the outcome is what is checked
+            outcome.append(exc)
+
+    start = time.monotonic()
+    worker = threading.Thread(target=fetch, daemon=True)
+    worker.start()
+    worker.join(20)
+    server.shutdown()
+    assert not worker.is_alive(), "still sleeping on the server's Retry-After"
+    assert time.monotonic() - start < 10
+    assert "HTTP 503" in str(outcome[0])

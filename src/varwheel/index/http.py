@@ -26,6 +26,10 @@ CHUNK = 64 * 1024
 MAX_BODY = 256 * 1024 * 1024  # the largest PyPI JSON pages are tens of MiB
 MAX_WHOLE_WHEEL = 4 * 1024 * 1024 * 1024  # read into memory only when a server ignores Range
 _LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})  # never sent through a proxy
+# a server's Retry-After is honoured up to this many seconds per retry: urllib3 would sleep
+# hours on a hostile or broken index's answer, whatever --timeout says
+MAX_RETRY_AFTER = 10.0
+_RETRY_CLASS: list[type] = []
 
 if TYPE_CHECKING:
     import urllib3
@@ -149,7 +153,7 @@ class HttpSession:
         from urllib3.util import Retry, Timeout, make_headers
 
         timeout, retries, backoff, pool_size = self._settings
-        retry = Retry(
+        retry = _capped_retry(Retry)(
             total=None,  # each kind has its own budget; redirects must not eat retries
             connect=retries,
             redirect=10,
@@ -383,6 +387,20 @@ class HttpSession:
             if resumes > retries:
                 reason = failure or f"truncated ({done} of {total} bytes)"
                 raise IndexFetchError(f"{url}: download failed: {reason}")
+
+
+def _capped_retry(base: type) -> type:
+    """urllib3's ``Retry`` with the server's ``Retry-After`` capped at ``MAX_RETRY_AFTER``
+    (made on first use: local-only work never imports urllib3)."""
+    if not _RETRY_CLASS:
+
+        class CappedRetry(base):  # type: ignore[misc, valid-type]
+            def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+                after = super().get_retry_after(response)
+                return None if after is None else min(after, MAX_RETRY_AFTER)
+
+        _RETRY_CLASS.append(CappedRetry)
+    return _RETRY_CLASS[0]
 
 
 def _resumes_at(resp: urllib3.BaseHTTPResponse, offset: int) -> bool:
