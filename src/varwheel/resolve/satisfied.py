@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from packaging.utils import NormalizedName, canonicalize_name
 
@@ -27,14 +27,47 @@ if TYPE_CHECKING:
     from packaging.specifiers import SpecifierSet
     from packaging.version import Version
 
+    from varwheel.index.client import IndexClient
     from varwheel.install.environment import TargetEnvironment
     from varwheel.install.installed import InstalledDistribution
     from varwheel.resolve.candidates import Candidate
     from varwheel.resolve.resolution import Resolution
-    from varwheel.settings import Settings
-    from varwheel.target import Target
+    from varwheel.spec.selection import Preferences
 
 __all__ = ["DeferredSource", "KeptSession", "Satisfied", "already_satisfied"]
+
+
+class Settings(Protocol):
+    """What the fast path reads of ``varwheel.settings.Settings`` (structural: the resolve
+    layer sits below settings and must not import it)."""
+
+    @property
+    def preferences(self) -> Preferences | None: ...
+    @property
+    def variant_for(self) -> Mapping[NormalizedName, str]: ...
+    @property
+    def no_deps(self) -> bool: ...
+    @property
+    def upgrade(self) -> bool: ...
+    @property
+    def force_reinstall(self) -> bool: ...
+    @property
+    def constraints(self) -> tuple[tuple[Requirement, str], ...]: ...
+    @property
+    def hashes(self) -> tuple[tuple[NormalizedName, str], ...]: ...
+    @property
+    def direct_lines(self) -> tuple[str, ...]: ...
+
+    def index_client(self) -> IndexClient: ...
+
+
+class Target(Protocol):
+    """What the fast path reads of ``varwheel.target.Target``."""
+
+    @property
+    def is_cross(self) -> bool: ...
+    @property
+    def marker_env(self) -> Mapping[str, str]: ...
 
 
 @dataclass(frozen=True)
