@@ -69,3 +69,15 @@ def test_matches_variantlib(props: list[tuple[str, str, str]]) -> None:
         assert main(["label", *[arg for p in props for arg in ("-p", " :: ".join(p))]]) == 0
     desc = VariantDescription([VariantProperty(*p) for p in set(props)])
     assert buf.getvalue() == f"{desc.label}\n"
+
+
+def test_json_carries_the_label_and_the_properties(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    code = main(["label", "--json", "-p", "x86_64 :: level :: v3", "-p", "x86_64 :: aes :: on"])
+    out, _ = capsys.readouterr()
+    assert code == 0
+    assert json.loads(out) == {
+        "label": "7e3cb5eb",
+        "properties": ["x86_64 :: aes :: on", "x86_64 :: level :: v3"],
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from typing import Any
 
 from varwheel import api
@@ -24,9 +25,16 @@ def register(subparsers: Any) -> None:
         metavar="PROP",
         help="a variant property 'namespace :: feature :: value' (repeatable)",
     )
+    parser.add_argument(
+        "--json", action="store_true", help='print {"label": ..., "properties": [...]} as JSON'
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    print(api.default_label(args.properties))
+    label = api.default_label(args.properties)
+    if args.json:
+        print(json.dumps({"label": label, "properties": sorted(args.properties)}, indent=2))
+        return 0
+    print(label)
     return 0
