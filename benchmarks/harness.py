@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -27,6 +28,21 @@ PIP_VERSION = "26.3"
 
 #: one timed step: runs the command (and checks it) and returns the seconds it took
 Step = Callable[[], float]
+
+
+class InstallTool(Protocol):
+    """What install.py's ``Tool`` gives: ``argv`` with "{V}" (the venv) and "{PY}" (its python)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def argv(self) -> tuple[str, ...]: ...
+    @property
+    def cold_flags(self) -> tuple[str, ...]: ...
+    @property
+    def cache_env(self) -> str: ...
+    @property
+    def extra_env(self) -> tuple[tuple[str, str], ...]: ...
 
 
 class BenchmarkError(Exception):

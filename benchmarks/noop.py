@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import BenchmarkError, Row, print_header, render, write_json
+from harness import BenchmarkError, InstallTool, Row, print_header, render, write_json
 from realworld import noop_row, select_tools, workdir
 
 TITLE = "no-op: 30 wheels already installed, find-links"
 
 
-def run(tools: Sequence[object], *, samples: int, warmup: int, work: Path, n: int = 30) -> Row:
+def run(tools: Sequence[InstallTool], *, samples: int, warmup: int, work: Path, n: int = 30) -> Row:
     import install
 
     wheels = work / "wheels"
@@ -42,7 +42,7 @@ def run(tools: Sequence[object], *, samples: int, warmup: int, work: Path, n: in
     return noop_row(
         TITLE if n == 30 else f"no-op: {n} wheels already installed, find-links",
         tools,
-        {t.name: args for t in tools},  # type: ignore[attr-defined]
+        {t.name: args for t in tools},
         check=check,
         samples=samples,
         warmup=warmup,

@@ -35,6 +35,7 @@ from harness import (
     BIN,
     REPO,
     BenchmarkError,
+    InstallTool,
     Row,
     find_uv,
     make_row,
@@ -178,18 +179,17 @@ class VenvPool:
         return venv
 
 
-def tool_argv(tool: object, venv: Path, args: Sequence[str], *, cold: bool) -> list[str]:
+def tool_argv(tool: InstallTool, venv: Path, args: Sequence[str], *, cold: bool) -> list[str]:
     """``install.Tool``'s command for ``venv`` ("{V}" the venv, "{PY}" its python)."""
     base = [
-        a.replace("{V}", str(venv)).replace("{PY}", str(venv / "bin" / "python"))
-        for a in tool.argv  # type: ignore[attr-defined]
+        a.replace("{V}", str(venv)).replace("{PY}", str(venv / "bin" / "python")) for a in tool.argv
     ]
-    return base + (list(tool.cold_flags) if cold else []) + list(args)  # type: ignore[attr-defined]
+    return base + (list(tool.cold_flags) if cold else []) + list(args)
 
 
 def install_row(
     title: str,
-    tools: Sequence[object],
+    tools: Sequence[InstallTool],
     args_for: Mapping[str, Sequence[str]],
     *,
     check: Callable[[Path], str | None],
@@ -201,18 +201,18 @@ def install_row(
     env: Mapping[str, str],
 ) -> Row:
     """Each round installs into a fresh venv per tool; ``check`` returns a problem or None."""
-    caches = {t.name: work / "cache" / t.name.replace(" ", "_") for t in tools}  # type: ignore[attr-defined]
+    caches = {t.name: work / "cache" / t.name.replace(" ", "_") for t in tools}
     for cache in caches.values():
         shutil.rmtree(cache, ignore_errors=True)
     pool = VenvPool(work / "pool", template)
-    times: dict[str, list[float]] = {t.name: [] for t in tools}  # type: ignore[attr-defined]
+    times: dict[str, list[float]] = {t.name: [] for t in tools}
     for round_no in range(warmup + samples):
         for tool in tools:
-            name = tool.name  # type: ignore[attr-defined]
+            name = tool.name
             venv = pool.fresh()
             if cold:
                 shutil.rmtree(caches[name], ignore_errors=True)
-            run_env = dict(env, **dict(tool.extra_env), **{tool.cache_env: str(caches[name])})  # type: ignore[attr-defined]
+            run_env = dict(env, **dict(tool.extra_env), **{tool.cache_env: str(caches[name])})
             elapsed = timed(tool_argv(tool, venv, args_for[name], cold=cold), run_env)
             problem = check(venv)
             if problem:
@@ -225,7 +225,7 @@ def install_row(
 
 def noop_row(
     title: str,
-    tools: Sequence[object],
+    tools: Sequence[InstallTool],
     args_for: Mapping[str, Sequence[str]],
     *,
     check: Callable[[Path], str | None],
@@ -239,12 +239,12 @@ def noop_row(
     pool = VenvPool(work / "pool-noop", template)
     prepared = {}
     for tool in tools:
-        name = tool.name  # type: ignore[attr-defined]
+        name = tool.name
         venv = pool.fresh()
         run_env = dict(
             env,
-            **dict(tool.extra_env),  # type: ignore[attr-defined]
-            **{tool.cache_env: str(work / "cache-noop" / name.replace(" ", "_"))},  # type: ignore[attr-defined]
+            **dict(tool.extra_env),
+            **{tool.cache_env: str(work / "cache-noop" / name.replace(" ", "_"))},
         )
         timed(tool_argv(tool, venv, args_for[name], cold=False), run_env)
         problem = check(venv)
@@ -260,7 +260,7 @@ def noop_row(
     return make_row(title, times)
 
 
-def select_tools(names: str) -> list[object]:
+def select_tools(names: str) -> list[InstallTool]:
     """install.py's tools by name, less the peers that are not here (uv must be 0.13.9)."""
     import install
 
@@ -290,7 +290,7 @@ def workdir(keep: Path | None) -> Iterator[Path]:
 
 def run(
     parts: Sequence[str],
-    tools: Sequence[object],
+    tools: Sequence[InstallTool],
     *,
     wheels_dir: Path,
     samples: int,
@@ -314,17 +314,15 @@ def run(
     rows = []
     with install.serve(index) as url:
         args = ["--index-url", url, *REQUIREMENTS]
-        args_for = {t.name: args for t in tools}  # type: ignore[attr-defined]
+        args_for = {t.name: args for t in tools}
         common = dict(samples=samples, warmup=warmup, work=work, template=template, env=env)
         title = f"real world: {len(wheels)} PyPI wheels, local HTTP index"
         for part in parts:
             if part == "noop":
-                rows.append(
-                    noop_row(f"{title}, no-op", tools, args_for, check=check, **common)  # type: ignore[arg-type]
-                )
+                rows.append(noop_row(f"{title}, no-op", tools, args_for, check=check, **common))
             else:
                 rows.append(
-                    install_row(  # type: ignore[arg-type]
+                    install_row(
                         f"{title}, {part}",
                         tools,
                         args_for,
