@@ -171,7 +171,9 @@ def find_uv() -> Path | None:
 
 
 def pip_version(python: Path) -> str | None:
-    """The pip version inside ``python``'s environment, or None when it has none."""
+    """The pip version inside ``python``'s environment, or None when it has none (or no python)."""
+    if not python.exists():
+        return None
     out = subprocess.run(
         [str(python), "-m", "pip", "--version"], capture_output=True, text=True, check=False
     )
