@@ -32,8 +32,17 @@ VARIANTLIB_OUTPUTS = FIXTURES / "variantlib-0.2.2-outputs"
 _KEEP_PIP = frozenset({"PIP_DISABLE_PIP_VERSION_CHECK"})
 
 
+@pytest.fixture(scope="session")
+def _session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("varwheel-cache")
+
+
 @pytest.fixture(autouse=True)
-def _without_machine_pip_uv_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+def _without_machine_pip_uv_settings(
+    monkeypatch: pytest.MonkeyPatch, _session_cache_dir: Path
+) -> None:
+    # varwheel's caches go to one directory per test session, never the user's ~/.cache
+    monkeypatch.setenv("VARWHEEL_CACHE_DIR", str(_session_cache_dir))
     for key in list(os.environ):
         if (key.startswith("PIP_") and key not in _KEEP_PIP) or key.startswith("UV_"):
             monkeypatch.delenv(key)

@@ -275,9 +275,10 @@ def test_execute_opens_each_wheel_once_and_a_cached_wheel_not_at_all(
             ["vdemo"], settings, target, environment=env, source=MemorySource(wheels)
         ) as plan:
             opened.clear()
-            monkeypatch.setattr(zipfile.ZipFile, "__init__", counting_init)
-            result = api.execute(plan, env)
-            monkeypatch.undo()
+            # a context, not undo(): undo() would also revert conftest's VARWHEEL_CACHE_DIR
+            with monkeypatch.context() as patch:
+                patch.setattr(zipfile.ZipFile, "__init__", counting_init)
+                result = api.execute(plan, env)
         assert len(result.installed) == 2
         assert {d.name for d in api.installed(env)} >= {"vdemo", "vdemo-cuda-rt"}
         return sorted(opened)

@@ -102,15 +102,15 @@ def test_not_a_zip(site: Path) -> None:
 
 def test_zip64_end_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A zip64 archive (the classic record's fields saturated) is read through its zip64 record."""
-    monkeypatch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 0)  # make zipfile write zip64 end records
-    path = _zip(
-        tmp_path / "big-1.0-py3-none-any-x.whl",
-        [
-            ("big/a.py", b"a" * 1000, zipfile.ZIP_DEFLATED),
-            ("big-1.0.dist-info/variant.json", VARIANT, zipfile.ZIP_DEFLATED),
-        ],
-    )
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:  # not undo(): that would revert conftest's settings too
+        patch.setattr(zipfile, "ZIP_FILECOUNT_LIMIT", 0)  # make zipfile write zip64 end records
+        path = _zip(
+            tmp_path / "big-1.0-py3-none-any-x.whl",
+            [
+                ("big/a.py", b"a" * 1000, zipfile.ZIP_DEFLATED),
+                ("big-1.0.dist-info/variant.json", VARIANT, zipfile.ZIP_DEFLATED),
+            ],
+        )
     data = bytearray(path.read_bytes())
     eocd = data.rfind(b"PK\x05\x06")
     struct.pack_into("<HHLL", data, eocd + 8, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF)

@@ -1,6 +1,6 @@
 """The unpacked-wheel cache: each wheel validated and unpacked once, then linked into environments.
 
-Layout: ``<cache root>/unpacked/<sha256 of the wheel file>/`` holds ``manifest.json`` and
+Layout: ``<cache root>/unpacked/<sha256 of the wheel file>-<16 hex of its name's sha256>/`` holds ``manifest.json`` and
 ``files/<archive member>``. An entry is filled by ``wheelcheck.check_wheel(..., unpack_to=)``
 (the full streaming validation, writing each member as it is hashed) into a temporary directory
 next to it, which is renamed into place: an entry either exists whole or not at all, a hostile
@@ -198,7 +198,9 @@ class UnpackedCache:
             key = _wheel_sha256(wheel)
         except OSError:
             return check_wheel(wheel), None  # check_wheel says why, in its one line
-        entry = self.root / key
+        # the name is part of the key: validation checks the name against the archive, so the
+        # same bytes under another name (a relabelled copy) are another entry, not a miss forever
+        entry = self.root / f"{key}-{hashlib.sha256(wheel.name.encode()).hexdigest()[:16]}"
         found = self._load(entry, wheel)
         if found is not None:
             return found.checked, found
