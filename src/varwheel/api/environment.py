@@ -184,12 +184,12 @@ def _requirements(dist: InstalledDistribution) -> list[Requirement]:
 def _requires_dist(dist_info: Path) -> tuple[str, ...]:
     """Requires-Dist of a ``.dist-info`` METADATA; an ``.egg-info`` (setuptools' own format,
     requirements in ``requires.txt`` sections) gives none: no claim either way."""
-    from packaging.metadata import parse_email
+    from varwheel.spec.core_metadata import parse_core_metadata_bytes
 
     if dist_info.name.endswith(".egg-info"):
         return ()
     try:
-        raw, _ = parse_email((dist_info / "METADATA").read_bytes())
+        raw, _ = parse_core_metadata_bytes((dist_info / "METADATA").read_bytes())
     except OSError:
         return ()
     return tuple(raw.get("requires_dist", ()))

@@ -71,10 +71,10 @@ class InstalledDistribution:
     @functools.cached_property
     def requires_dist(self) -> tuple[str, ...]:
         """The ``Requires-Dist`` values of its METADATA (none without one)."""
-        from packaging.metadata import parse_email
+        from varwheel.spec.core_metadata import parse_core_metadata_bytes
 
         try:
-            raw, _ = parse_email((self.dist_info / "METADATA").read_bytes())
+            raw, _ = parse_core_metadata_bytes((self.dist_info / "METADATA").read_bytes())
         except OSError:
             return ()
         return tuple(raw.get("requires_dist", ()))

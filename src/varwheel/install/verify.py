@@ -19,16 +19,18 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from packaging.metadata import RawMetadata, parse_email
 from packaging.utils import canonicalize_name
 
 from varwheel.errors import DownloadMismatch, InvalidMetadata
+from varwheel.spec.core_metadata import parse_core_metadata_bytes
 from varwheel.spec.metadata import load_variant_json
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
 from varwheel.wheelzip import ArchiveError, open_zip, read_member
 
 if TYPE_CHECKING:
+    from packaging.metadata import RawMetadata
+
     from varwheel.install.unpacked import PreparedWheel
 
 __all__ = ["ChosenWheel", "check_metadata", "check_variant", "verify_download", "verify_prepared"]
@@ -45,7 +47,7 @@ class ChosenWheel(Protocol):
 
 
 def _parse_core_metadata(data: bytes, *, source: str) -> RawMetadata:
-    raw, _unparsed = parse_email(data)
+    raw, _unparsed = parse_core_metadata_bytes(data)
     if "name" not in raw or "version" not in raw:
         raise InvalidMetadata("core metadata lacks Name or Version", source=source)
     return raw

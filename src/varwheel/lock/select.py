@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from packaging.markers import Marker
-from packaging.metadata import RawMetadata
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.tags import Tag
 from packaging.utils import NormalizedName, canonicalize_name
@@ -31,6 +31,9 @@ from varwheel.spec.model import VariantMetadata
 from varwheel.spec.properties import VariantProperty
 from varwheel.spec.selection import SupportedProperties, WheelSelection, select_wheels
 from varwheel.spec.validation import printable
+
+if TYPE_CHECKING:
+    from packaging.metadata import RawMetadata
 
 SupportFunction = Callable[[VariantMetadata], SupportedProperties]
 

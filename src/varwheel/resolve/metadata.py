@@ -7,14 +7,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.metadata import RawMetadata, parse_email
 from packaging.requirements import Requirement
 
 from varwheel.errors import IndexFetchError, InvalidMarker, InvalidMetadata
 from varwheel.resolve.candidates import Candidate
+from varwheel.spec.core_metadata import parse_core_metadata_bytes
 from varwheel.spec.markers import VariantEnvironment, requirement_applies
 
 if TYPE_CHECKING:
+    from packaging.metadata import RawMetadata
+
     from varwheel.resolve.source import DistributionSource
 
 
@@ -29,7 +31,7 @@ def fetch_core_metadata(source: DistributionSource, candidate: Candidate) -> byt
 
 def parse_core_metadata(data: bytes, *, source: str) -> RawMetadata:
     """Parse METADATA leniently (stock packaging rejects the variant markers in Requires-Dist)."""
-    raw, _unparsed = parse_email(data)
+    raw, _unparsed = parse_core_metadata_bytes(data)
     if "name" not in raw or "version" not in raw:
         raise InvalidMetadata("core metadata lacks Name or Version", source=source)
     return raw

@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
-
-from packaging.metadata import RawMetadata
+from typing import TYPE_CHECKING, Any
 
 from varwheel import __version__
 from varwheel.index.hashes import file_digest
@@ -21,10 +19,13 @@ from varwheel.resolve.candidates import Candidate
 from varwheel.resolve.metadata import metadata_json
 from varwheel.resolve.resolver import Resolution, ResolvedPackage
 
+if TYPE_CHECKING:
+    from packaging.metadata import RawMetadata
+
 REPORT_VERSION = "1"
 
 # Reads a package's core metadata when the resolution did not (``--no-deps``).
-MetadataFunction = Callable[[Candidate], RawMetadata | None]
+MetadataFunction = Callable[[Candidate], "RawMetadata | None"]
 
 
 def variant_object(cand: Candidate) -> dict[str, Any] | None:

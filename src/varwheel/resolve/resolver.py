@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.metadata import RawMetadata
 from packaging.requirements import Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
@@ -42,6 +41,8 @@ from varwheel.resolve.resolution import (
 from varwheel.resolve.source import DistributionSource, as_source
 
 if TYPE_CHECKING:
+    from packaging.metadata import RawMetadata
+
     from varwheel.index.client import IndexClient
 
 MAX_ROUNDS = 2000

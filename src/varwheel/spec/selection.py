@@ -10,7 +10,7 @@ re-exports them so callers import one place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING
 
@@ -132,7 +132,7 @@ class _Candidate:
     variant: RankedVariant | None
 
 
-def _best_tag(wheel: WheelFilename, tag_rank: dict[Tag, int]) -> tuple[int, Tag] | None:
+def _best_tag(wheel: WheelFilename, tag_rank: Mapping[Tag, int]) -> tuple[int, Tag] | None:
     best: tuple[int, Tag] | None = None
     for tag in wheel.tags:
         rank = tag_rank.get(tag)
@@ -163,6 +163,24 @@ def _label_reason(
     )
 
 
+# The last target's tag -> rank map: one resolution asks about the same (immutable) tag tuple
+# for every version of every package (about 900 tags on Linux).
+_LAST_TAG_RANKS: tuple[tuple[Tag, ...], dict[Tag, int]] | None = None
+
+
+def _tag_ranks(supported_tags: Sequence[Tag]) -> Mapping[Tag, int]:
+    global _LAST_TAG_RANKS
+    last = _LAST_TAG_RANKS
+    if last is not None and last[0] is supported_tags:
+        return last[1]
+    ranks: dict[Tag, int] = {}
+    for i, tag in enumerate(supported_tags):
+        ranks.setdefault(tag, i)
+    if isinstance(supported_tags, tuple):
+        _LAST_TAG_RANKS = (supported_tags, ranks)
+    return ranks
+
+
 def select_wheels(
     wheels: Sequence[WheelFilename],
     md: VariantMetadata | None,
@@ -179,9 +197,7 @@ def select_wheels(
     (:func:`request_of`) narrows the candidates to the variants it matches; when it matches none
     of this version, ``missing`` says so and lists the version's variants.
     """
-    tag_rank: dict[Tag, int] = {}
-    for i, tag in enumerate(supported_tags):
-        tag_rank.setdefault(tag, i)
+    tag_rank = _tag_ranks(supported_tags)
     request = request_of(prefs)
     prefs = _narrowed(prefs, request, md)
     ranking: VariantRanking | None = None
