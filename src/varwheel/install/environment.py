@@ -420,12 +420,9 @@ _MEMO: dict[tuple[str, ...], dict[str, Any]] = {}
 
 
 def _cache_dir() -> Path:
-    override = os.environ.get("VARWHEEL_CACHE_DIR")
-    if override:
-        return Path(override) / "interpreters"
-    import platformdirs
+    from varwheel.providers.cache import cache_root  # $VARWHEEL_CACHE_DIR (with ~), as every cache
 
-    return Path(platformdirs.user_cache_dir("varwheel")) / "interpreters"
+    return cache_root() / "interpreters"
 
 
 def _cache_key(python: Path) -> tuple[str, ...]:
