@@ -183,11 +183,6 @@ def test_a_malformed_index_url_is_one_line_not_a_traceback(capsys, venv, flag) -
     assert "not a valid URL" in err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index/client.py (speed engineer): Ctrl-C during a download leaves the worker's "
-    "half-written .part file in the wheel cache for good (a torch wheel: gigabytes)",
-)
 def test_ctrl_c_during_download_leaves_no_partial_file(tmp_path: Path) -> None:
     """``download -d DIR`` interrupted mid-wheel: DIR holds nothing new and the wheel cache
     holds no half-written file."""
@@ -316,12 +311,6 @@ def test_download_checks_an_sdists_own_bytes_against_the_hash_values(
     assert not (dest / good.name).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="index/client.py (speed engineer): a write that fails mid-download (disk full, "
-    "file size limit) is a bare 'File too large' naming nothing (HTTP), or 'URL: cannot read' "
-    "blaming the source (find-links)",
-)
 @pytest.mark.parametrize("where", ["http", "find-links"])
 def test_a_full_disk_during_download_names_the_file_being_written(tmp_path: Path, where) -> None:
     import os

@@ -12,6 +12,7 @@ behaviour); failing indexes then become warnings unless all of them fail.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import itertools
 import os
@@ -19,6 +20,7 @@ import re
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_EXCEPTION, wait
 from dataclasses import dataclass
@@ -27,7 +29,7 @@ from urllib.parse import urlsplit
 
 from packaging.utils import canonicalize_name
 
-from varwheel.errors import IndexFetchError, InvalidIndexPage, InvalidInput
+from varwheel.errors import IndexFetchError, InstallError, InvalidIndexPage, InvalidInput
 from varwheel.index import range_zip
 from varwheel.index.auth import AuthOptions
 from varwheel.index.cache import HttpCache, WheelCache
@@ -315,76 +317,102 @@ class IndexClient:
 
         A file the wheel cache can hold is streamed into the cache (hashed on the way) and
         hard-linked into ``dest_dir``: one write per wheel, none when it is cached already
-        (a copy where links are impossible). Cached files are never written in place."""
+        (a copy where links are impossible). Cached files are never written in place. A write
+        that fails (disk full, file size limit) is an ``InstallError`` naming the file."""
+        return self._download(file, Path(dest_dir), progress, _PartFiles())
+
+    def _download(
+        self, file: IndexFile, dest_dir: Path, progress: Progress | None, parts: _PartFiles
+    ) -> Path:
         if not is_safe_filename(file.filename):
             raise IndexFetchError(
                 f"{file.url}: refusing to write file name {file.filename!r} (not a plain name)"
             )
-        dest_dir = Path(dest_dir)
         if not dest_dir.is_dir():  # a stat: mkdir of an existing directory costs far more
             dest_dir.mkdir(parents=True, exist_ok=True)
         dest = dest_dir / file.filename
         cached = self._cached_wheel(file)
         entry = self._cache_entry(file) if cached is None else None
         if cached is None and entry is not None:
-            with contextlib.suppress(OSError):
-                cached = self._stream_into_cache(file, entry, progress)
+            try:
+                cached = self._stream_into_cache(file, entry, parts, progress)
+            except _WriteFailed as exc:
+                if _full_here_too(exc.error, entry.parent, dest_dir):
+                    raise _cannot_write(entry, exc.error) from None
+            except OSError:
+                pass  # the cache directory is unusable: download without it
         if cached is not None:
-            _place(cached, dest)
+            _place(cached, dest, parts)
             size = os.stat(dest).st_size
         else:
-            fd, tmp_name = tempfile.mkstemp(
-                dir=dest_dir, prefix=f".{file.filename}.", suffix=".part"
-            )
+            fd, tmp_name = parts.create(dest_dir, file.filename)
             try:
-                size = self._stream_to(file, fd, progress)
-                os.replace(tmp_name, dest)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
-                raise
+                size = self._stream_to(file, fd, parts, progress)
+                parts.keep(tmp_name, dest, result=True)
+            except _WriteFailed as exc:
+                raise _cannot_write(dest, exc.error) from None
+            finally:
+                parts.drop(tmp_name)
         if progress:
             progress(ProgressEvent(file, size, size, done=True))
         return dest
 
-    def _stream_into_cache(self, file: IndexFile, entry: Path, progress: Progress | None) -> Path:
+    def _stream_into_cache(
+        self, file: IndexFile, entry: Path, parts: _PartFiles, progress: Progress | None
+    ) -> Path:
         """Stream ``file`` into the wheel cache at ``entry`` (hash-checked before it is renamed
-        into place). An ``OSError`` (the cache directory unwritable, full) leaves the caller to
-        download without the cache; a failed download or a hash mismatch is raised as usual."""
+        into place). An ``OSError`` (the cache directory unwritable) or ``_WriteFailed`` (full)
+        leaves the caller to decide; a failed download or a hash mismatch is raised as usual."""
         entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=entry.parent, prefix=f".{entry.name}.", suffix=".part")
+        _sweep_stale_parts(entry)
+        fd, tmp_name = parts.create(entry.parent, entry.name)
         try:
-            self._stream_to(file, fd, progress)
+            self._stream_to(file, fd, parts, progress)
             os.chmod(tmp_name, 0o444)  # linked out of the cache: never edited in place
-            os.replace(tmp_name, entry)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+            parts.keep(tmp_name, entry)
+        finally:
+            parts.drop(tmp_name)
         return entry
 
-    def _stream_to(self, file: IndexFile, fd: int, progress: Progress | None) -> int:
+    def _stream_to(
+        self, file: IndexFile, fd: int, parts: _PartFiles, progress: Progress | None
+    ) -> int:
+        """Stream ``file`` into ``fd`` (closed here); a failed write is ``_WriteFailed``, and a
+        batch abandoned meanwhile stops the download at the next chunk (``_Abandoned``)."""
         picked = pick_hash(file.hashes)
         hasher = hashlib.new(picked[0]) if picked else None
-        with os.fdopen(fd, "wb") as fh:
-            written = 0
+        written = 0
 
-            def sink(chunk: bytes) -> None:
-                nonlocal written
-                written += len(chunk)
-                if file.size is not None and written > file.size:  # PEP 700 ``size``
-                    raise IndexFetchError(
-                        f"{file.url}: download is larger than the {file.size} bytes the index lists"
-                    )
-                fh.write(chunk)
-                if hasher is not None:
-                    hasher.update(chunk)
+        def sink(chunk: bytes) -> None:
+            nonlocal written
+            if parts.abandoned:
+                raise _Abandoned(file.filename)
+            written += len(chunk)
+            if file.size is not None and written > file.size:  # PEP 700 ``size``
+                raise IndexFetchError(
+                    f"{file.url}: download is larger than the {file.size} bytes the index lists"
+                )
+            try:
+                _write_all(fd, chunk)
+            except OSError as exc:
+                raise _WriteFailed(exc) from None
+            if hasher is not None:
+                hasher.update(chunk)
 
-            def report(done: int, total: int | None) -> None:
-                if progress:
-                    progress(ProgressEvent(file, done, total))
+        def report(done: int, total: int | None) -> None:
+            if progress:
+                progress(ProgressEvent(file, done, total))
 
+        try:
             size = self.session.stream(file.url, sink, report)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+            raise
+        try:
+            os.close(fd)  # where a network file system reports a full disk
+        except OSError as exc:
+            raise _WriteFailed(exc) from None
         if picked and hasher is not None and hasher.hexdigest() != picked[1].lower():
             raise mismatch(file.filename, picked[0], picked[1], hasher.hexdigest())
         return size
@@ -395,26 +423,33 @@ class IndexClient:
         dest_dir: Path,
         progress: Progress | None = None,
     ) -> tuple[Path, ...]:
-        """Download in parallel; all or nothing: on any failure the files written here are removed.
+        """Download in parallel; all or nothing: on any failure (Ctrl-C included) the files
+        written here are removed, and the temp files of downloads still running.
 
         ``progress`` is called from worker threads.
         """
         files = list(files)
         if not files:
             return ()
-        with DaemonExecutor(min(self.max_workers, len(files)), "varwheel-download") as pool:
-            futures = [pool.submit(self.download, f, dest_dir, progress) for f in files]
-            _, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = next((f for f in futures if f.done() and f.exception()), None)
-            if failed is not None:
-                for fut in pending:
-                    fut.cancel()
-                wait(futures)
-                for fut in futures:
-                    if not fut.cancelled() and fut.exception() is None:
-                        with contextlib.suppress(OSError):
-                            fut.result().unlink()
-                raise failed.exception()  # type: ignore[misc]
+        dest_dir = Path(dest_dir)
+        parts = _PartFiles()
+        try:
+            with DaemonExecutor(min(self.max_workers, len(files)), "varwheel-download") as pool:
+                futures = [pool.submit(self._download, f, dest_dir, progress, parts) for f in files]
+                _, pending = wait(futures, return_when=FIRST_EXCEPTION)
+                failed = next((f for f in futures if f.done() and f.exception()), None)
+                if failed is not None:
+                    for fut in pending:
+                        fut.cancel()
+                    wait(futures)
+        except BaseException:
+            # Ctrl-C in this thread: the workers are abandoned, maybe blocked on a stalled
+            # socket for the whole read timeout, so their files are removed here
+            parts.abandon()
+            raise
+        if failed is not None:
+            parts.abandon()
+            raise failed.exception()  # type: ignore[misc]
         return tuple(f.result() for f in futures)
 
     # -- wheel members -------------------------------------------------------------------------
@@ -447,28 +482,139 @@ class IndexClient:
         return MemberResult(read.data, MEMBER_WHOLE)
 
 
+# a ``.part`` file untouched this long belongs to no live download (one is written to at least
+# every read timeout): a run that was killed (SIGKILL, power loss) left it behind
+STALE_PART_SECONDS = 6 * 3600
+_NO_ROOM = frozenset(
+    n for n in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", None)) if n is not None
+)
+
+
+class _WriteFailed(Exception):
+    """Writing a download's temp file failed (disk full, file size limit). Not an ``OSError``,
+    so that the reader of a ``file:`` source cannot take it for a failure to read."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _Abandoned(Exception):
+    """A download worker's batch was abandoned (Ctrl-C in the main thread): it stops here."""
+
+
+class _PartFiles:
+    """The ``.part`` files one batch of downloads is writing, and the files it has written.
+
+    Ctrl-C reaches the main thread while a daemon worker may be blocked on a stalled socket and
+    never get to its own cleanup: ``abandon`` removes every file of the batch for it. Creating
+    and renaming happen under the lock and are refused once abandoned, so none appears later.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paths: set[str] = set()
+        self._results: list[str] = []
+        self.abandoned = False
+
+    def create(self, directory: Path, name: str) -> tuple[int, str]:
+        with self._lock:
+            if self.abandoned:
+                raise _Abandoned(name)
+            fd, path = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
+            self._paths.add(path)
+        return fd, path
+
+    def adopt(self, path: str) -> str:
+        """Count ``path``, made by the caller, among the batch's temp files."""
+        with self._lock:
+            if not self.abandoned:
+                self._paths.add(path)
+                return path
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise _Abandoned(path)
+
+    def keep(self, path: str, final: Path, *, result: bool = False) -> None:
+        """Rename the finished ``path`` to ``final``; a ``result`` is removed by ``abandon``."""
+        with self._lock:
+            if self.abandoned:
+                raise _Abandoned(path)
+            os.replace(path, final)
+            self._paths.discard(path)
+            if result:
+                self._results.append(os.fspath(final))
+
+    def drop(self, path: str) -> None:
+        """Remove ``path`` unless it was kept (or removed already)."""
+        with self._lock:
+            if path not in self._paths:
+                return
+            self._paths.discard(path)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+    def abandon(self) -> None:
+        with self._lock:
+            self.abandoned = True
+            paths = [*self._paths, *self._results]
+            self._paths, self._results = set(), []
+        for path in paths:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _cannot_write(path: Path, error: OSError) -> InstallError:
+    return InstallError(f"{path}: cannot write: {error.strerror or error}")
+
+
+def _full_here_too(error: OSError, cache_dir: Path, dest_dir: Path) -> bool:
+    """True when a write that failed in the wheel cache would fail in ``dest_dir`` as well: the
+    same file system is full (or over quota, or past the file size limit): no second download."""
+    if error.errno not in _NO_ROOM:
+        return False
+    try:
+        return os.stat(cache_dir).st_dev == os.stat(dest_dir).st_dev
+    except OSError:
+        return False
+
+
+def _sweep_stale_parts(entry: Path) -> None:
+    """Remove the ``.part`` files of ``entry`` that a killed run left (an entry has its own
+    directory: nothing else is touched)."""
+    cutoff = time.time() - STALE_PART_SECONDS
+    with contextlib.suppress(OSError), os.scandir(entry.parent) as found:
+        for item in found:
+            if not (item.name.startswith(f".{entry.name}.") and item.name.endswith(".part")):
+                continue
+            with contextlib.suppress(OSError):
+                if item.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(item.path)
+
+
 _PLACED = itertools.count()
 
 
-def _place(source: Path, dest: Path) -> None:
+def _place(source: Path, dest: Path, parts: _PartFiles) -> None:
     """``dest`` made, atomically, a hard link to ``source`` (a copy across file systems or where
     links are refused)."""
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{next(_PLACED)}.part")
+    linked = str(dest.with_name(f".{dest.name}.{os.getpid()}.{next(_PLACED)}.part"))
     try:
-        os.link(source, tmp)
+        os.link(source, linked)
     except OSError:
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        fd, tmp = parts.create(dest.parent, dest.name)
         os.close(fd)
-        tmp = Path(tmp_name)
-        try:
-            shutil.copyfile(source, tmp)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise
+    else:
+        tmp = parts.adopt(linked)
     try:
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+        if tmp != linked:
+            shutil.copyfile(source, tmp)
+        parts.keep(tmp, dest, result=True)
+    finally:
+        parts.drop(tmp)
