@@ -47,12 +47,18 @@ def test_toml_failures_are_one_line_toml_errors(text: str | bytes, reason: str) 
     assert reason in str(err.value) and "\n" not in str(err.value)
 
 
-def test_toml_error_is_a_toml_decode_error() -> None:
-    import tomllib
+def test_toml_error_is_a_value_error_and_tomllib_waits_until_toml_is_read() -> None:
+    """TomlError is a ValueError (not tomllib's class: importing tomllib costs every command's
+    start-up, and most commands read no TOML)."""
+    import subprocess
+    import sys
 
-    with pytest.raises(tomllib.TOMLDecodeError):
+    with pytest.raises(ValueError, match="digits"):
         toml_loads(f"a = {HUGE}")
     assert toml_loads(b"a = 1") == {"a": 1}
+    probe = "import sys, varwheel.safeparse; print('tomllib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.stdout.strip() == "False", done.stderr
 
 
 def test_json_int_never_raises() -> None:

@@ -27,13 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from varwheel.errors import InvalidInput, InvalidProperty
-from varwheel.providers.trust import parse_pin
 from varwheel.spec.properties import NAMESPACE_RE, VariantProperty
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 CONFIG_ENV = "VARWHEEL_CONFIG"
 USER_ONLY_KEYS = frozenset({"trusted-providers", "external-providers"})
@@ -268,6 +262,11 @@ def merge(base: Config, over: Config) -> Config:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     text = ""
     try:
         text = path.read_text(encoding="utf-8")
@@ -327,6 +326,8 @@ def _check_text(key: str, text: str, source: Path) -> str:
 
 def _convert(key: str, raw: Any, source: Path) -> Any:
     if key == "trusted-providers":
+        from varwheel.providers.trust import parse_pin  # only a config that names pins
+
         pins = _str_list(key, raw, source)
         for pin in pins:
             parse_pin(pin, origin=f"{source}: {key}")

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from varwheel.codes import FileKind
 from varwheel.errors import InvalidFilename, InvalidMetadata
-from varwheel.safeparse import path_problem, toml_loads
+from varwheel.safeparse import TomlError, path_problem, toml_loads
 from varwheel.spec.filenames import (
     VARIANTS_JSON_SUFFIX,
     is_variant_json_member,
@@ -30,12 +29,6 @@ from varwheel.spec.metadata import (
 from varwheel.spec.model import VariantMetadata
 from varwheel.spec.validation import printable
 from varwheel.wheelzip import ArchiveError, open_zip, read_member
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
-
 
 _MAX_JSON_BYTES = 64 * 1024 * 1024
 
@@ -105,7 +98,7 @@ def _read(path: Path, source: str) -> bytes:
 def _load_toml(data: bytes, source: str) -> Any:
     try:
         return toml_loads(data)
-    except tomllib.TOMLDecodeError as err:  # also bad UTF-8, deep nesting, huge integers
+    except TomlError as err:  # also bad UTF-8, deep nesting, huge integers
         raise InvalidMetadata(f"not valid TOML: {printable(str(err))}", source=source) from None
 
 

@@ -22,18 +22,10 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
-
-class TomlError(tomllib.TOMLDecodeError):
-    """TOML text that cannot be read; ``str()`` is the one-line reason. A ``TOMLDecodeError``,
-    so callers that already catch that need no change."""
-
-    def __init__(self, reason: str) -> None:
-        ValueError.__init__(self, reason)  # not TOMLDecodeError's (msg, doc, pos) signature
+class TomlError(ValueError):
+    """TOML text that cannot be read; ``str()`` is the one-line reason. (Not a subclass of
+    ``tomllib.TOMLDecodeError``: tomllib is imported only when TOML is read, for start-up.)"""
 
 
 def max_digits() -> int:
@@ -76,6 +68,11 @@ def too_long_number_reason(text: str) -> str | None:
 
 def toml_loads(text: str | bytes) -> dict[str, Any]:
     """``tomllib.loads`` whose every failure is a :class:`TomlError` (bytes must be UTF-8)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from varwheel.config import Config, NamedIndex
     from varwheel.index.client import IndexClient
     from varwheel.providers.detect import ProviderOptions
-    from varwheel.providers.runner import PluginSource
+    from varwheel.providers.plugin_source import PluginSource
     from varwheel.resolve.options import Constraint, ResolveOptions
     from varwheel.resolve.requirements_file import RequirementsFile
     from varwheel.spec.selection import Preferences
@@ -308,7 +308,7 @@ class Settings:
         """How providers run; ``target_python``: the interpreter trusted plugins are installed
         for and answer about (None for another machine's target)."""
         from varwheel.providers.detect import ProviderOptions
-        from varwheel.providers.runner import PluginSource
+        from varwheel.providers.plugin_source import PluginSource
 
         return ProviderOptions(
             profile=self.profile,
@@ -621,7 +621,7 @@ def _plugin_source(
     ``[tool.varwheel]`` never does, so a cloned repository cannot make a trusted pin resolve to
     other code. Relative local paths are made absolute (command line: the current directory;
     user config: its own directory), because pip runs in a private directory."""
-    from varwheel.providers.runner import PluginSource
+    from varwheel.providers.plugin_source import PluginSource
 
     base = user.sources[0].parent if user.sources else Path.cwd()
     links = (

@@ -19,8 +19,8 @@ from pathlib import Path
 from varwheel.build.errors import InvalidBuildRequest
 from varwheel.errors import InvalidLabel, ProviderError
 from varwheel.providers.base import FeatureConfig, feature_configs_from_json
+from varwheel.providers.plugin_source import PluginSource
 from varwheel.providers.registry import native_mismatch_reason, native_provider_for
-from varwheel.providers.runner import PluginSource
 from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
 from varwheel.spec.properties import (
     NULL_LABEL,

@@ -36,7 +36,6 @@ from varwheel.index.cache import HttpCache, WheelCache
 from varwheel.index.dists import belongs_to, is_safe_filename
 from varwheel.index.findlinks import files_in_directory
 from varwheel.index.hashes import check_bytes, file_digest, mismatch, pick_hash
-from varwheel.index.html import files_from_html
 from varwheel.index.http import (
     HttpSession,
     Response,
@@ -44,7 +43,6 @@ from varwheel.index.http import (
     is_file_url,
     split_credentials,
 )
-from varwheel.index.json_api import ACCEPT, HTML_V1, JSON_V1, files_from_json
 from varwheel.index.links import ParsedFiles, filename_of
 from varwheel.index.models import IndexFile, ProgressEvent
 from varwheel.threads import DaemonExecutor
@@ -74,6 +72,9 @@ class MemberResult:
 
 def parse_page(resp: Response, source: str) -> ParsedFiles:
     """Dispatch on the response's media type (PEP 691 content negotiation)."""
+    from varwheel.index.html import files_from_html
+    from varwheel.index.json_api import HTML_V1, JSON_V1, files_from_json
+
     media = resp.media_type
     if media == JSON_V1 or media == "application/json":
         return files_from_json(resp.body, resp.url, source)
@@ -246,6 +247,8 @@ class IndexClient:
         return found
 
     def _project_page(self, index: str, project: str) -> ParsedFiles | None:
+        from varwheel.index.json_api import ACCEPT
+
         resp = self.session.get(f"{index}{project}/", accept=ACCEPT, use_cache=True)
         if resp.status == 404:
             return None
@@ -276,6 +279,8 @@ class IndexClient:
         resp = self.session.get(location, accept="text/html")
         if resp.status == 404:
             raise IndexFetchError(f"{location}: find-links page not found (HTTP 404)")
+        from varwheel.index.html import files_from_html
+
         return files_from_html(resp.body, resp.url, location)
 
     # -- fetching ------------------------------------------------------------------------------

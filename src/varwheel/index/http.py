@@ -18,7 +18,6 @@ from varwheel import __version__
 from varwheel.errors import IndexFetchError
 from varwheel.index.auth import Authenticator, AuthOptions, Login
 from varwheel.index.cache import HttpCache
-from varwheel.index.json_api import JSON_V1
 
 USER_AGENT = f"varwheel/{__version__}"
 _RETRY_STATUSES = (500, 502, 503, 504)
@@ -410,6 +409,8 @@ def _resumes_at(resp: urllib3.BaseHTTPResponse, offset: int) -> bool:
 
 
 def _get_file(url: str, accept: str | None) -> Response:
+    from varwheel.index.json_api import JSON_V1  # file:// index pages only (start-up time)
+
     path = file_url_path(url)
     if path.is_dir():
         wants_json = accept is not None and JSON_V1 in accept

@@ -9,7 +9,6 @@ under its label-less name; everything else packaging checks as written.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -30,15 +29,10 @@ from varwheel.lock.model import (
     LockTargetInfo,
     is_file_url,
 )
-from varwheel.safeparse import toml_loads, too_long_number_reason
+from varwheel.safeparse import TomlError, toml_loads, too_long_number_reason
 from varwheel.spec.filenames import parse_wheel_filename
 from varwheel.spec.metadata import load_variants_json
 from varwheel.spec.validation import printable
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SCHEMES = ("http", "https", "file")
@@ -62,7 +56,7 @@ def read_lock(path: str | Path) -> LockFile:
 def parse_lock(data: bytes | str, *, source: str = "pylock.toml") -> LockFile:
     try:
         doc = toml_loads(data)
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         raise InvalidLock(f"{source}: invalid TOML: {printable(str(exc))}") from None
     # every version, specifier and marker in the file is compared as integers by packaging:
     # refuse an over-long digit run here, naming the file, not later with a bare ValueError

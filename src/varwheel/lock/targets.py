@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +21,8 @@ from packaging.tags import Tag
 
 from varwheel.errors import InvalidProfile
 from varwheel.fsutil import FileTooLarge, NotARegularFile, read_regular
-from varwheel.safeparse import toml_loads
+from varwheel.safeparse import TomlError, toml_loads
 from varwheel.spec.validation import printable
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 # The marker names a target's environment marker is made of (PEP 751 ``environments``):
 # those that tell machines apart; versions of the OS kernel etc. are left out on purpose.
@@ -105,7 +99,7 @@ def read_machine(path: Path) -> tuple[Machine | None, str]:
     digest = hashlib.sha256(data).hexdigest()
     try:
         header = toml_loads(data).get("profile", {})
-    except tomllib.TOMLDecodeError as exc:
+    except TomlError as exc:
         raise InvalidProfile(f"{shown}: invalid TOML: {printable(str(exc))}") from None
     if not isinstance(header, dict) or "python-version" not in header:
         return None, digest

@@ -15,22 +15,16 @@ variant silently incompatible); unknown keys inside ``[profile]`` are ignored, f
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
 import tomli_w
 
 from varwheel.errors import InvalidProfile
-from varwheel.safeparse import path_problem, toml_loads
+from varwheel.safeparse import TomlError, path_problem, toml_loads
 from varwheel.spec.properties import FEATURE_RE, NAMESPACE_RE, VALUE_RE
 from varwheel.spec.selection import SupportedProperties
 from varwheel.spec.validation import printable
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 _TOP_LEVEL = frozenset({"profile", "properties"})
 
@@ -53,7 +47,7 @@ def parse_profile(data: bytes | str, *, source: str = "<profile>") -> SupportedP
     """Parse profile TOML text."""
     try:
         doc = toml_loads(data)
-    except tomllib.TOMLDecodeError as exc:  # also huge integers, deep nesting, bad UTF-8
+    except TomlError as exc:  # also huge integers, deep nesting, bad UTF-8
         raise InvalidProfile(f"{source}: invalid TOML: {printable(str(exc))}") from None
     unknown = sorted(set(doc) - _TOP_LEVEL)
     if unknown:

@@ -32,31 +32,12 @@ from packaging.version import InvalidVersion, Version
 from varwheel.errors import ProviderError
 from varwheel.providers.cache import PLUGIN_ENVS, hold_cache, mark_cache_dir
 from varwheel.providers.pinlock import InstalledWheel, check_and_record
+from varwheel.providers.plugin_source import PluginSource  # re-exported
 from varwheel.providers.trust import TrustedPin
 
 WORKER = Path(__file__).with_name("worker.py")
 _COMPLETE = ".varwheel-complete"
 INSTALL_TIMEOUT = 300.0
-
-
-@dataclass(frozen=True)
-class PluginSource:
-    """Where plugin distributions are installed from (pip options)."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    no_index: bool = False
-
-    def pip_args(self) -> list[str]:
-        args: list[str] = ["--no-index"] if self.no_index else []
-        if self.index_url:
-            args += ["--index-url", self.index_url]
-        for url in self.extra_index_urls:
-            args += ["--extra-index-url", url]
-        for link in self.find_links:
-            args += ["--find-links", link]
-        return args
 
 
 @dataclass(frozen=True)
