@@ -154,3 +154,32 @@ def test_plugins_json_names_the_distributions_we_map(fixtures_dir: Path) -> None
         dist, version = entry["distribution"].split()
         info = ProviderInfo(ns, requires=(f"{dist}=={version}",), plugin_api=entry["plugin-api"])
         assert native_provider_for(ns, info) is not None, ns
+
+
+def test_the_lazy_table_names_each_class_by_its_namespace() -> None:
+    from varwheel.providers import native
+
+    assert tuple(cls.namespace for cls in NATIVE_PROVIDER_TYPES) == native.NAMESPACES
+    for cls in NATIVE_PROVIDER_TYPES:
+        assert native.provider_type(cls.namespace) is cls
+        assert getattr(native, cls.__name__) is cls
+    assert native.provider_type("no_such_namespace") is None
+
+
+def test_one_namespace_imports_only_its_own_provider() -> None:
+    """An x86-64 variant package loads the x86_64 provider, not the GPU providers' bindings."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from varwheel.providers.registry import native_provider_by_namespace\n"
+        "assert native_provider_by_namespace('x86_64') is not None\n"
+        "print(sorted(m for m in sys.modules if m.startswith('varwheel.providers.native.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout
+    assert "varwheel.providers.native.x86_64" in loaded
+    for other in ("nvidia", "amd", "intel", "ascend", "aarch64", "_nvml", "_levelzero"):
+        assert f"varwheel.providers.native.{other}'" not in loaded, loaded

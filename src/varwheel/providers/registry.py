@@ -17,21 +17,20 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from varwheel.providers.base import Provider
-from varwheel.providers.native import NATIVE_PROVIDER_TYPES
+from varwheel.providers.native import NAMESPACES, provider_type
 from varwheel.spec.model import ProviderInfo
 
-_BY_NAMESPACE: dict[str, type] = {cls.namespace: cls for cls in NATIVE_PROVIDER_TYPES}
 _API_COLON = re.compile(r"\s*:\s*")
 
 
 def all_native_providers() -> tuple[Provider, ...]:
     """One live instance of every native provider (for ``varwheel detect``)."""
-    return tuple(cls() for cls in NATIVE_PROVIDER_TYPES)
+    return tuple(provider_type(ns)() for ns in NAMESPACES)
 
 
 def native_provider_by_namespace(namespace: str) -> Provider | None:
     """The native provider that owns ``namespace``, regardless of metadata."""
-    cls = _BY_NAMESPACE.get(namespace)
+    cls = provider_type(namespace)
     return cls() if cls is not None else None
 
 
@@ -50,7 +49,7 @@ def _applicable_here(requirements: list[Requirement]) -> list[Requirement]:
 
 def native_mismatch_reason(namespace: str, info: ProviderInfo) -> str | None:
     """Why no native provider stands in for this entry (None when one does)."""
-    cls = _BY_NAMESPACE.get(namespace)
+    cls = provider_type(namespace)
     if cls is None:
         return f"no native provider implements namespace '{namespace}'"
     dists = set(cls.distributions)
@@ -90,4 +89,4 @@ def native_provider_for(namespace: str, info: ProviderInfo) -> Provider | None:
     """The native provider standing in for the plugin ``info`` names, or None (third party)."""
     if native_mismatch_reason(namespace, info) is not None:
         return None
-    return _BY_NAMESPACE[namespace]()
+    return provider_type(namespace)()

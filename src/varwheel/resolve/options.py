@@ -170,10 +170,10 @@ def _unknown_preferred_namespaces(options: ResolveOptions, pkgs: list[_Resolved]
     provider modules are imported only when there is a ``--prefer`` to check."""
     if not options.prefs.prefer:
         return []
-    from varwheel.providers.native import NATIVE_PROVIDER_TYPES
+    from varwheel.providers.native import NAMESPACES
 
     out: list[str] = []
-    known = {cls.namespace for cls in NATIVE_PROVIDER_TYPES}
+    known = set(NAMESPACES)
     for p in pkgs:
         md = p.choice.metadata if p.choice is not None else None
         if md is not None:
