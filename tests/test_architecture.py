@@ -29,6 +29,9 @@ API_MODULES = frozenset(
         "varwheel.reporter",
         "varwheel.codes",
         "varwheel.errors",
+        # process start-up, not domain: the command line's compiled-dataclass cache
+        "varwheel.cachedir",
+        "varwheel.codecache",
     }
 )
 

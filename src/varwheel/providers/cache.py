@@ -23,27 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from varwheel.cachedir import CACHE_ENV as CACHE_ENV  # re-exported
+from varwheel.cachedir import cache_root as cache_root  # re-exported
 from varwheel.errors import CacheBusy
 from varwheel.fsutil import atomic_write
 
-CACHE_ENV = "VARWHEEL_CACHE_DIR"
 ANSWERS = "provider-answers"
 PLUGIN_ENVS = "plugin-envs"
 PLUGIN_LOCKS = "plugin-locks"  # recorded wheel hashes of trusted pins (pinlock.py)
 DEFAULT_MAX_AGE = 24 * 3600.0
 _FORMAT = 1
 _CLOCK_SLACK = 300.0
-
-
-def cache_root(environ: Mapping[str, str] | None = None) -> Path:
-    """``$VARWHEEL_CACHE_DIR``, else the platform user cache dir of ``varwheel``."""
-    env = os.environ if environ is None else environ
-    override = env.get(CACHE_ENV)
-    if override:
-        return Path(override).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("varwheel", appauthor=False))
 
 
 @dataclass(frozen=True)
@@ -138,6 +128,7 @@ class AnswerCache:
 # client's ``index/`` holds ``http/`` (pages, ``.metadata``, ``*-variants.json``) and ``wheels/``.
 UNPACKED = "unpacked"
 INTERPRETERS = "interpreters"
+STARTUP = "startup"  # varwheel.codecache
 _INDEX_HTTP = Path("index") / "http"
 _INDEX_WHEELS = Path("index") / "wheels"
 _PARTS: tuple[tuple[str, str, Path], ...] = (
@@ -148,9 +139,12 @@ _PARTS: tuple[tuple[str, str, Path], ...] = (
     ("plugin_envs", "plugin venvs", Path(PLUGIN_ENVS)),
     ("plugin_locks", "plugin pins", Path(PLUGIN_LOCKS)),
     ("interpreter_facts", "interpreter facts", Path(INTERPRETERS)),
+    ("startup_code", "compiled start-up code", Path(STARTUP)),
 )
 # Names varwheel creates at the root: a directory holding only these is ours even untagged.
-_OURS = frozenset({ANSWERS, PLUGIN_ENVS, PLUGIN_LOCKS, UNPACKED, INTERPRETERS, "index", ".lock"})
+_OURS = frozenset(
+    {ANSWERS, PLUGIN_ENVS, PLUGIN_LOCKS, UNPACKED, INTERPRETERS, STARTUP, "index", ".lock"}
+)
 # Names distinctive enough to remove from a directory that is not recognisably ours.
 _DISTINCTIVE = (ANSWERS, PLUGIN_ENVS, PLUGIN_LOCKS)
 
