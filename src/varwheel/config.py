@@ -33,7 +33,7 @@ CONFIG_ENV = "VARWHEEL_CONFIG"
 USER_ONLY_KEYS = frozenset({"trusted-providers", "external-providers"})
 INDEX_STRATEGIES = ("first-index", "unsafe-best-match")
 KEYRING_PROVIDERS = ("disabled", "subprocess")
-_INDEX_NAME_RE = re.compile(r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?", re.IGNORECASE)
+_INDEX_NAME = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
 
 
 class InvalidConfig(InvalidInput):
@@ -434,7 +434,9 @@ def _named_indexes(raw: Any, source: Path) -> tuple[NamedIndex, ...]:
         if unknown:
             raise _fail(source, "index", f"unknown key {unknown[0]!r} (known: name, url, explicit)")
         name, url, explicit = entry.get("name"), entry.get("url"), entry.get("explicit", False)
-        if not isinstance(name, str) or not _INDEX_NAME_RE.fullmatch(name):
+        if not isinstance(name, str) or not re.fullmatch(
+            _INDEX_NAME, name, re.IGNORECASE | re.ASCII
+        ):
             raise _fail(source, "index", f"name {name!r}: letters, digits, '.', '_' and '-' only")
         if not isinstance(url, str) or not url:
             raise _fail(source, f"index {name}", "needs a url string")

@@ -16,7 +16,6 @@ pip's configuration, and varwheel must not refuse to run over it.
 
 from __future__ import annotations
 
-import configparser
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -72,6 +71,8 @@ def pip_config_files(environ: Mapping[str, str]) -> list[Path]:
 
 
 def _read_pip_conf(path: Path, values: dict[str, Any], origin: dict[str, str]) -> str | None:
+    import configparser  # only where a pip configuration file exists
+
     from varwheel.fsutil import read_regular
 
     parser = configparser.RawConfigParser()

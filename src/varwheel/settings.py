@@ -587,11 +587,13 @@ def parse_external(items: Iterable[str]) -> dict[str, tuple[str, ...]]:
 def _provider_lists(
     f: Flags, cfg: Config
 ) -> tuple[tuple[str, ...], tuple[str, ...], dict[str, tuple[str, ...]], float]:
-    from varwheel.providers.trust import parse_pins
     from varwheel.spec.properties import NAMESPACE_RE
 
     trusted = tuple(cfg.trusted_providers) + tuple(f.trust_providers)
-    parse_pins(trusted)  # a bad pin fails now, naming the flag or file
+    if trusted:
+        from varwheel.providers.trust import parse_pins
+
+        parse_pins(trusted)  # a bad pin fails now, naming the flag or file
     for ns in f.enable_providers:
         if not NAMESPACE_RE.fullmatch(ns):
             raise InvalidInput(f"--enable-provider: invalid namespace {ns!r}")

@@ -298,7 +298,7 @@ def test_a_command_without_summary_is_still_listed(monkeypatch: pytest.MonkeyPat
     assert "turn a variant wheel back" in parser.format_help()
 
 
-def test_no_op_install_imports_no_lock_reader(tmp_path: Path) -> None:
+def test_local_and_no_op_installs_import_only_what_they_use(tmp_path: Path) -> None:
     from tests.helpers.envs import make_venv, venv_python
     from tests.helpers.wheels import build_wheel
 
@@ -306,8 +306,14 @@ def test_no_op_install_imports_no_lock_reader(tmp_path: Path) -> None:
     build_wheel(links, "noopdemo", "1.0")
     python = str(venv_python(make_venv(tmp_path / "venv")))
     install = ("install", "--python", python, "--no-index", "--find-links", str(links))
-    first = _varwheel(*install, "noopdemo")
+    modules, first = _modules_after(*install, "noopdemo")
     assert first.returncode == 0, first.stderr
+    # a local install with no plugin, no trust pin, no index page and no pip.conf loads none of
+    # what those need (issue 10: each command imports only what it uses)
+    assert not {
+        "varwheel.providers.runner", "varwheel.providers.trust", "varwheel.index.html",
+        "html", "urllib3", "varwheel.lock.read",
+    } & modules  # fmt: skip
     modules, again = _modules_after(*install, "noopdemo")
     assert again.returncode == 0 and "noopdemo" in again.stdout + again.stderr
     # the pylock.toml reader is for `-r pylock.toml` only; rich for a terminal only

@@ -45,14 +45,13 @@ from varwheel.index.http import (
 )
 from varwheel.index.links import ParsedFiles, filename_of
 from varwheel.index.models import IndexFile, ProgressEvent
+from varwheel.spec.filenames import is_project_name
 from varwheel.threads import DaemonExecutor
 
 DEFAULT_INDEX_URL = "https://pypi.org/simple/"
 FIRST_INDEX = "first-index"
 UNSAFE_BEST_MATCH = "unsafe-best-match"
 INDEX_STRATEGIES = (FIRST_INDEX, UNSAFE_BEST_MATCH)
-
-_NAME_RE = re.compile(r"[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9]", re.IGNORECASE)
 
 MEMBER_LOCAL = "local"
 MEMBER_CACHE = "cache"
@@ -210,7 +209,7 @@ class IndexClient:
 
     def project_files(self, name: str) -> tuple[IndexFile, ...]:
         """Every distribution file of a project (PEP 503 name normalisation), memoised."""
-        if not _NAME_RE.fullmatch(name):  # the name becomes a URL path segment: no %2e%2e, no /
+        if not is_project_name(name):  # the name becomes a URL path segment: no %2e%2e, no /
             raise InvalidInput(f"{name!r}: not a valid project name (PEP 508)")
         project = canonicalize_name(name)
         with self._lock:

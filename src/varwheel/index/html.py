@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
-from varwheel.errors import InvalidIndexPage
 from varwheel.index.links import (
     ParsedFiles,
     check_filename,
+    check_repository_version,
     check_requires_python,
     check_scheme,
     filename_of,
@@ -185,17 +185,6 @@ def parse_html_page(data: bytes | str, page_url: str) -> HtmlPage:
             version = attrs.get("content")
     check_repository_version(version, page_url)
     return HtmlPage(tuple(links), version, tuple(bad))
-
-
-def check_repository_version(version: str | None, url: str) -> None:
-    """PEP 629: refuse a major API version other than 1 (minor versions are compatible)."""
-    if version is None:
-        return
-    major = version.strip().split(".", 1)[0]
-    if major != "1":
-        raise InvalidIndexPage(
-            f"{url}: unsupported simple API version {version!r} (this varwheel reads 1.x)"
-        )
 
 
 def _metadata_attr(value: str | None) -> tuple[bool, dict[str, str]]:

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 from urllib.parse import urljoin
 
 from varwheel.errors import InvalidIndexPage
-from varwheel.index.html import check_repository_version
 from varwheel.index.links import (
     ParsedFiles,
     check_filename,
+    check_repository_version,
     check_requires_python,
     check_scheme,
     make_file,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote
 
+from varwheel.errors import InvalidIndexPage
 from varwheel.index.dists import file_kind, is_safe_filename
 from varwheel.index.models import IndexFile
 from varwheel.safeparse import too_long_number_reason
@@ -132,3 +133,14 @@ def make_file(
         size=size,
         index=source,
     )
+
+
+def check_repository_version(version: str | None, url: str) -> None:
+    """PEP 629: refuse a major API version other than 1 (minor versions are compatible)."""
+    if version is None:
+        return
+    major = version.strip().split(".", 1)[0]
+    if major != "1":
+        raise InvalidIndexPage(
+            f"{url}: unsupported simple API version {version!r} (this varwheel reads 1.x)"
+        )

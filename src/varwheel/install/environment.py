@@ -11,7 +11,6 @@ per interpreter path + mtimes, in memory and on disk.
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import hashlib
 import json
@@ -589,10 +588,10 @@ class VersionRequest:
         return found == self.version
 
 
-_VERSION_REQUEST_RE = re.compile(
+# compiled (and cached by ``re``) on the first ``--python 3.12``-style request
+_VERSION_REQUEST = (
     r"(?:(?P<impl>cpython|cp|pypy|pp|python)(?P<at>@)?)?"
-    r"(?P<version>\d+(?:\.\d+){0,2})",
-    re.IGNORECASE | re.ASCII,
+    r"(?P<version>\d+(?:\.\d+){0,2})"
 )
 _IMPL_NAMES = {"cpython": "cpython", "cp": "cpython", "pypy": "pypy", "pp": "pypy", "python": None}
 
@@ -603,7 +602,7 @@ def parse_version_request(text: str) -> VersionRequest | None:
     ``3``, ``3.12``, ``3.12.3``, ``312`` (as uv), ``python3.12``, ``cpython@3.12``,
     ``cpython3.12``, ``cp312``, ``pypy@3.10``, ``pp310``.
     """
-    match = _VERSION_REQUEST_RE.fullmatch(text.strip())
+    match = re.fullmatch(_VERSION_REQUEST, text.strip(), re.IGNORECASE | re.ASCII)
     if not match:
         return None
     impl_text = (match["impl"] or "").lower()
@@ -779,6 +778,8 @@ def externally_managed(
         f"the Python environment under {env.prefix} is managed externally, and may not be "
         "manipulated by the user"
     )
+    import configparser  # only where no venv: the stdlib's EXTERNALLY-MANAGED file (PEP 668)
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(marker, encoding="utf-8")

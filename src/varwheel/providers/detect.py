@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.markers import InvalidMarker as PackagingInvalidMarker
 from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentName
@@ -36,7 +36,6 @@ from packaging.markers import Marker, UndefinedComparison, UndefinedEnvironmentN
 from varwheel.codes import SupportSource
 from varwheel.errors import InvalidMetadata, ProviderError, VarwheelError
 from varwheel.providers import cache as cache_mod
-from varwheel.providers import runner, trust
 from varwheel.providers.abi import ABI_NAMESPACE, abi_supported
 from varwheel.providers.base import (
     FeatureConfig,
@@ -46,8 +45,12 @@ from varwheel.providers.base import (
     feature_configs_to_json,
     validate_supported,
 )
+from varwheel.providers.plugin_source import PluginSource
 from varwheel.spec.model import ProviderInfo, ProviderKind, VariantMetadata
 from varwheel.spec.selection import SupportedProperties
+
+if TYPE_CHECKING:  # the plugin runner and the trust rules load only where a plugin is asked
+    from varwheel.providers import runner, trust
 
 DEFAULT_TIMEOUT = 10.0
 Warn = Callable[[str], None]
@@ -65,7 +68,7 @@ class ProviderOptions:
     external: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cache: bool = True
     target_python: str | None = None  # interpreter plugins are installed for; default: ours
-    plugin_source: runner.PluginSource = field(default_factory=runner.PluginSource)
+    plugin_source: PluginSource = field(default_factory=PluginSource)
     cache_dir: Path | None = None  # default: cache.cache_root()
     on_warning: Warn | None = field(default=None, compare=False, hash=False, repr=False)
 
@@ -115,7 +118,11 @@ class ProviderSession:
     def __init__(self, options: ProviderOptions) -> None:
         self.options = options
         self.warnings: list[str] = []
-        self._pins = trust.parse_pins(options.trusted)
+        self._pins: tuple[trust.TrustedPin, ...] = ()
+        if options.trusted:
+            from varwheel.providers.trust import parse_pins
+
+            self._pins = parse_pins(options.trusted)
         self._results: dict[tuple[Any, ...], NamespaceResult] = {}
         self._profile: SupportedProperties | None = None
         self._cache = (
@@ -155,7 +162,7 @@ class ProviderSession:
                 self._collect(outcome, properties, unavailable)
             elif isinstance(outcome, _PluginPlan):
                 pending.append(outcome)
-        for result in self._run_plugins(pending):
+        for result in self._run_plugins(pending) if pending else ():
             self._collect(result, properties, unavailable)
         return SupportedProperties(properties, unavailable)
 
@@ -223,8 +230,10 @@ class ProviderSession:
         native = _native_for(ns, info)
         if native is not None:
             return self._run_native(ns, native, target_env)
-        requirements = trust.applicable_requirements(info.requires, target_env, namespace=ns)
-        decision = trust.decide(requirements, self._pins) if requirements else None
+        from varwheel.providers.trust import applicable_requirements, decide
+
+        requirements = applicable_requirements(info.requires, target_env, namespace=ns)
+        decision = decide(requirements, self._pins) if requirements else None
         if decision is not None and decision.trusted:
             api = info.object_reference(target_env)
             assert api is not None  # ``requirements`` holds an applicable entry
@@ -403,6 +412,8 @@ class ProviderSession:
 
     def _run_plugins(self, pending: list[_PluginPlan]) -> list[NamespaceResult]:
         """Query trusted plugins, one worker per plugin venv for all of its namespaces."""
+        from varwheel.providers import runner
+
         results: list[NamespaceResult] = []
         groups: dict[tuple[trust.TrustedPin, ...], list[tuple[str, str, tuple[Any, ...]]]] = {}
         env_digest = _environ_digest()

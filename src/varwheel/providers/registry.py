@@ -20,8 +20,6 @@ from varwheel.providers.base import Provider
 from varwheel.providers.native import NAMESPACES, provider_type
 from varwheel.spec.model import ProviderInfo
 
-_API_COLON = re.compile(r"\s*:\s*")
-
 
 def all_native_providers() -> tuple[Provider, ...]:
     """One live instance of every native provider (for ``varwheel detect``)."""
@@ -36,7 +34,7 @@ def native_provider_by_namespace(namespace: str) -> Provider | None:
 
 def normalize_plugin_api(text: str) -> str:
     """``mod.sub : Obj`` -> ``mod.sub:Obj``; an empty object path (``mod:``) means the module."""
-    module, _, obj = _API_COLON.sub(":", text.strip()).partition(":")
+    module, _, obj = re.sub(r"\s*:\s*", ":", text.strip()).partition(":")
     return f"{module}:{obj}" if obj else module
 
 

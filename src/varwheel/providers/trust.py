@@ -22,7 +22,7 @@ from varwheel.errors import InvalidInput, InvalidMetadata
 
 # A PEP 508 name, then "==", then a public version made of digits, dots and optional pre/post/dev
 # segments; no spaces, extras, markers, wildcards, local versions or other operators.
-_PIN_RE = re.compile(
+_PIN = (
     r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)=="
     r"(?P<version>[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?)$"
 )
@@ -51,7 +51,7 @@ def parse_pin(text: str, *, origin: str = "--trust-provider") -> TrustedPin:
             f"{origin}: invalid provider pin {_shown(text)}: longer than {MAX_PIN_LENGTH} "
             "characters"
         )
-    match = _PIN_RE.fullmatch(text.strip()) if isinstance(text, str) else None
+    match = re.fullmatch(_PIN, text.strip()) if isinstance(text, str) else None
     if match is None:
         raise InvalidInput(
             f"{origin}: invalid provider pin {_shown(text)}: expected 'name==version' with an "

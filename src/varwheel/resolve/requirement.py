@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 
 from packaging.requirements import InvalidRequirement, Requirement
 
 from varwheel.errors import InvalidInput
 from varwheel.safeparse import too_long_number_reason
-
-# PEP 508 names: packaging's parser is laxer (it accepts a trailing "_", "-" or ".")
-_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
+from varwheel.spec.filenames import is_project_name
 
 
 def parse_requirement(text: str, *, source: str = "command line") -> Requirement:
@@ -29,7 +26,7 @@ def parse_requirement(text: str, *, source: str = "command line") -> Requirement
         if len(lines) >= 3 and "^" in lines[-1]:
             where = f" (at column {lines[-1].index('^') - 3})"
         raise InvalidInput(f"{source}: invalid requirement {text!r}: {lines[0]}{where}") from err
-    if not _NAME.match(req.name):
+    if not is_project_name(req.name):
         raise InvalidInput(
             f"{source}: invalid requirement {text!r}: {req.name!r} is not a valid project name "
             "(PEP 508: letters, digits and . _ - inside)"

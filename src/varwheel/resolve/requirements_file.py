@@ -121,13 +121,13 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return out
 
 
-_ENV_VAR = re.compile(r"\$\{([A-Z0-9_]+)\}")
+_ENV_VAR = r"\$\{([A-Z0-9_]+)\}"
 
 
 def _expand_env(line: str) -> str:
     """pip's ``${VAR}`` in requirements files (POSIX names in capitals; unset ones stay)."""
 
-    return _ENV_VAR.sub(lambda m: os.environ.get(m.group(1), m.group(0)), line)
+    return re.sub(_ENV_VAR, lambda m: os.environ.get(m.group(1), m.group(0)), line)
 
 
 def _split_option(line: str) -> tuple[str, str]:

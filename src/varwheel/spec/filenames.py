@@ -207,13 +207,19 @@ def _version_of(version: str | Version, what: str) -> Version:
         raise InvalidFilename(f"invalid {what}: {exc}") from None
 
 
+def is_project_name(name: str) -> bool:
+    """A valid project name (PEP 508 "Names": ASCII letters and digits, with ``._-`` only
+    inside). packaging's requirement parser also accepts a trailing ``_``, ``-`` or ``.``."""
+    return _PROJECT_NAME_RE.fullmatch(name) is not None
+
+
 def variants_json_filename(name: str, version: str | Version) -> str:
     """``{name}-{version}-variants.json`` with wheel-style escaping (PEP 817 "Index level").
 
     The name is lowercased with runs of ``-_.`` replaced by ``_``; the version is PEP 440
     normalised: ``("Foo.Bar", "1.0.0")`` -> ``foo_bar-1.0.0-variants.json``.
     """
-    if not isinstance(name, str) or _PROJECT_NAME_RE.fullmatch(name) is None:
+    if not isinstance(name, str) or not is_project_name(name):
         raise InvalidFilename(
             f"cannot name variants.json for project {name!r}: not a valid project name"
         )

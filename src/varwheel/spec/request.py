@@ -17,13 +17,13 @@ steer every package). Pure: parsing and matching only.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from varwheel.errors import InvalidInput, InvalidLabel, InvalidProperty
+from varwheel.spec.filenames import is_project_name
 from varwheel.spec.properties import NULL_LABEL, VariantProperty, shown, validate_label
 
 __all__ = [
@@ -35,8 +35,6 @@ __all__ = [
     "parse_requests",
 ]
 
-# PEP 508 names (packaging's own rule), so ``--variant`` and a requirement agree on what a name is
-_NAME_RE = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 EXAMPLE = "torch=cuda12.8, torch=null or torch='nvidia :: cuda_version_lower_bound :: 12.8'"
 
 
@@ -100,7 +98,7 @@ def parse_item(text: str) -> RequestItem:
             f"--variant {shown(text)}: a variant is requested per package (NAME=...); to steer "
             "every package use --prefer 'ns :: feature :: value' or --forbid 'ns :: feature'"
         )
-    if not _NAME_RE.fullmatch(name):
+    if not is_project_name(name):  # as a requirement's name
         raise InvalidInput(f"--variant {shown(text)}: {shown(name)} is not a package name")
     project = canonicalize_name(name)
     try:
