@@ -18,6 +18,7 @@ import pytest
 from helpers.http_server import serve_directory
 from helpers.stall_server import stalling_server
 from helpers.wheels import build_wheel
+from varwheel.errors import IndexFetchError
 from varwheel.index.client import STALE_PART_SECONDS, IndexClient
 from varwheel.index.static import write_static_index
 
@@ -176,3 +177,43 @@ def test_a_stale_part_file_of_a_killed_run_is_swept_when_the_wheel_is_downloaded
         got.read_bytes() == entry.read_bytes() == (tmp_path / "dist" / file.filename).read_bytes()
     )
     assert not stale.exists() and live.exists()
+
+
+@pytest.mark.parametrize("small", [True, False], ids=["in-this-thread", "in-workers"])
+def test_local_files_are_copied_all_or_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small: bool
+) -> None:
+    """A small batch of find-links wheels is copied without worker threads (issue 10: starting
+    them cost more than the copies); a large one in workers. Either way a file that cannot be
+    read any more fails the batch and leaves nothing in the destination."""
+    import varwheel.index.client as client_mod
+
+    if not small:
+        monkeypatch.setattr(client_mod, "_SMALL_LOCAL_BATCH", 0)
+    links = tmp_path / "links"
+    for name in ("apkg", "bpkg", "cpkg"):
+        build_wheel(links, name, "1.0")
+    dest = tmp_path / "dl"
+    pools: list[int] = []
+    real_executor = client_mod.DaemonExecutor
+
+    def counting_executor(workers: int, name: str) -> object:
+        pools.append(workers)
+        return real_executor(workers, name)
+
+    monkeypatch.setattr(client_mod, "DaemonExecutor", counting_executor)
+    with IndexClient([], find_links=[links], no_index=True, cache_dir=tmp_path / "c") as client:
+        files = [client.project_files(n)[0] for n in ("apkg", "bpkg", "cpkg")]
+        got = client.download_many(files, dest)
+        assert [p.name for p in got] == [f.filename for f in files]
+        assert all(p.read_bytes() == (links / p.name).read_bytes() for p in got)
+        assert pools == ([] if small else [3])
+        for p in got:
+            p.unlink()
+        pools.clear()
+        (links / files[2].filename).unlink()  # replaced after the listing by something unreadable
+        (links / files[2].filename).mkdir()
+        with pytest.raises(IndexFetchError, match=r"cpkg-1\.0-py3-none-any\.whl"):
+            client.download_many(files, dest)
+        assert pools == ([] if small else [3])
+    assert list(dest.iterdir()) == [] and parts_under(dest) == []

@@ -430,13 +430,20 @@ class IndexClient:
         """Download in parallel; all or nothing: on any failure (Ctrl-C included) the files
         written here are removed, and the temp files of downloads still running.
 
-        ``progress`` is called from worker threads.
+        ``progress`` is called from worker threads. A batch of small local files is copied in
+        this thread: starting workers costs more than copying a few megabytes.
         """
         files = list(files)
         if not files:
             return ()
         dest_dir = Path(dest_dir)
         parts = _PartFiles()
+        if _small_local_batch(files):
+            try:
+                return tuple(self._download(f, dest_dir, progress, parts) for f in files)
+            except BaseException:
+                parts.abandon()
+                raise
         try:
             with DaemonExecutor(min(self.max_workers, len(files)), "varwheel-download") as pool:
                 futures = [pool.submit(self._download, f, dest_dir, progress, parts) for f in files]
@@ -505,6 +512,24 @@ class _WriteFailed(Exception):
 
 class _Abandoned(Exception):
     """A download worker's batch was abandoned (Ctrl-C in the main thread): it stops here."""
+
+
+_SMALL_LOCAL_BATCH = 32 * 1024 * 1024
+
+
+def _small_local_batch(files: Sequence[IndexFile]) -> bool:
+    """Every file local and all of them together small (a missing file: let the download say)."""
+    total = 0
+    for file in files:
+        if not is_file_url(file.url):
+            return False
+        try:
+            total += os.stat(file_url_path(file.url)).st_size
+        except (OSError, ValueError):
+            return False
+        if total > _SMALL_LOCAL_BATCH:
+            return False
+    return True
 
 
 class _PartFiles:
