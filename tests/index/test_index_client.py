@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -410,6 +411,28 @@ def test_http_proxy_from_environment(
             pytest.raises(IndexFetchError, match="refused"),
         ):
             client.project_files("bigpkg")
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"http_proxy": "http://p:3128"}, {"HTTPS_PROXY": "http://q:8080"},
+     {"no_proxy": "example.org"}, {"ALL_PROXY": "socks5://r:1080", "ftp_proxy": "http://f"}],
+)  # fmt: skip
+def test_environment_proxies_are_what_urllib_finds(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str]
+) -> None:
+    """The shortcut that skips importing urllib.request when no ``*_proxy`` variable is set
+    finds the same http/https proxies as ``getproxies`` (issue 10)."""
+    from urllib.request import getproxies
+
+    from varwheel.index.http import _environment_proxies
+
+    for name in [k for k in os.environ if k.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    expected = {k: v for k, v in getproxies().items() if k in ("http", "https")}
+    assert _environment_proxies() == expected
 
 
 def test_interrupted_download_resumes_with_a_range_request(site: Path, tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ All failures become :class:`IndexFetchError` naming the URL; callers never see u
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -32,6 +33,20 @@ _RETRY_CLASS: list[type] = []
 
 if TYPE_CHECKING:
     import urllib3
+
+
+def _environment_proxies() -> dict[str, str]:
+    """``http``/``https`` proxies as ``urllib.request.getproxies`` finds them. On Linux and
+    other Unixes it reads only ``*_proxy`` variables, so without any it is skipped (the module
+    costs several milliseconds of an install's start-up); macOS and Windows also ask the
+    system configuration."""
+    if sys.platform not in ("darwin", "win32") and not any(
+        k.lower().endswith("_proxy") for k in os.environ
+    ):
+        return {}
+    from urllib.request import getproxies
+
+    return {k: v for k, v in getproxies().items() if k in ("http", "https")}
 
 
 @dataclass(frozen=True)
@@ -132,9 +147,7 @@ class HttpSession:
         local-only work never imports urllib3."""
         with self._pool_lock:
             if self._proxies is None:
-                from urllib.request import getproxies
-
-                self._proxies = {k: v for k, v in getproxies().items() if k in ("http", "https")}
+                self._proxies = _environment_proxies()
             parts = urlsplit(url)
             proxy = self._proxies.get(parts.scheme)
             if proxy:
