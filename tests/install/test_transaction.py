@@ -254,3 +254,27 @@ def test_staging_destination_refuses_escaping_paths(tmp_path: Path) -> None:
     for bad in ("../escape.py", "pkg/../../escape.py", "/etc/passwd"):
         with pytest.raises(ValueError, match="outside of the target directory"):
             dest._path_with_destdir("purelib", bad)
+
+
+@pytest.mark.parametrize(
+    "cache", ["default", None], ids=["from-the-unpacked-cache", "from-the-zip"]
+)
+def test_bytecode_shipped_in_pycache_is_left_out_without_a_python_warning(
+    tmp_path: Path, env: TargetEnvironment, cache: str | None
+) -> None:
+    """installer leaves out ``__pycache__`` members (Python writes its own bytecode) and warned
+    per file with a RuntimeWarning that -q could not silence (numpy 2.1 ships one)."""
+    import warnings
+
+    files = {
+        "demo_pkg/__init__.py": "X = 1\n",
+        "demo_pkg/__pycache__/__init__.cpython-311.pyc": b"\x00not bytecode",
+    }
+    wheel = _demo(tmp_path, "1.0", files=files)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the install
+        install_wheels(env, [wheel], unpacked_cache=cache)
+    assert (env.purelib / "demo_pkg" / "__init__.py").read_text() == "X = 1\n"
+    assert not (env.purelib / "demo_pkg" / "__pycache__").exists()
+    record = (env.purelib / "demo_pkg-1.0.dist-info" / "RECORD").read_text()
+    assert "__pycache__" not in record

@@ -55,6 +55,7 @@ import shutil
 import signal
 import stat
 import time
+import warnings
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -728,7 +729,11 @@ def _destination_class() -> type:
     class _Destination(SchemeDictionaryDestination):  # type: ignore[misc]
         guard: _Guard | None = None
         link_mode: str = "copy"
-        made: set[str]  # directories known to exist in staging
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.made: set[str] = set()  # directories known to exist in staging
+            self.bases: dict[str, str] = {}  # scheme -> its absolute directory
 
         def write_file(self, scheme: Any, path: Any, stream: Any, is_executable: bool) -> Any:
             # Files in the scripts scheme are commands: executable even when the archive lost
@@ -748,14 +753,13 @@ def _destination_class() -> type:
             # Every write (archive members, generated scripts, RECORD, INSTALLER, ...) comes
             # here first: check where it lands before anything is written.
             if self.guard is not None:
-                base = os.path.abspath(self.scheme_dict[scheme])
-                self.guard.check(os.path.normpath(os.path.join(base, path)), path)
+                self.guard.check(os.path.normpath(os.path.join(self._base(scheme), path)), path)
             if isinstance(stream, _CachedMember) and scheme != "scripts":
                 # an unchanged archive member from the unpacked cache: link it (scripts are
                 # always written: their ``#!python`` may have been rewritten for this interpreter)
                 from installer.records import Hash, RecordEntry
 
-                target = str(self._path_with_destdir(scheme, path))
+                target = self._target(scheme, path)
                 parent = os.path.dirname(target)
                 if parent not in self.made:
                     os.makedirs(parent, exist_ok=True)
@@ -765,21 +769,28 @@ def _destination_class() -> type:
             # A later write to a path already staged (varwheel's INSTALLER over one the wheel
             # ships) must replace the file, never write through a link into the cache.
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(self._path_with_destdir(scheme, path))
+                os.unlink(self._target(scheme, path))
             return super().write_to_fs(scheme, path, stream, is_executable)
 
-        def _path_with_destdir(self, scheme: Any, path: str) -> Path:
-            # Same contract as installer's (refuse paths escaping the scheme directory, map into
-            # destdir) with string operations: installer's pathlib version costs several Path
-            # objects per file, a large share of unpacking small wheels. Where installer has no
-            # such hook this override is unused and installer's own code runs.
-            base = os.path.abspath(self.scheme_dict[scheme])
+        def _base(self, scheme: Any) -> str:
+            base = self.bases.get(scheme)
+            if base is None:
+                base = self.bases[scheme] = os.path.abspath(self.scheme_dict[scheme])
+            return base
+
+        def _target(self, scheme: Any, path: str) -> str:
+            # Same contract as installer's ``_path_with_destdir`` (refuse paths escaping the
+            # scheme directory, map into destdir) with string operations: installer's pathlib
+            # version, and even one Path per file, is a large share of linking a wheel.
+            base = self._base(scheme)
             target = os.path.normpath(os.path.join(base, path))
             if not target.startswith(base.rstrip(os.sep) + os.sep):
                 raise ValueError(f"Attempting to write {path} outside of the target directory")
-            if self.destdir is not None:
-                return Path(self.destdir + target)
-            return Path(target)
+            return target if self.destdir is None else self.destdir + target
+
+        def _path_with_destdir(self, scheme: Any, path: str) -> Path:
+            # installer's own hook (where a version has it; unused otherwise)
+            return Path(self._target(scheme, path))
 
     return _Destination
 
@@ -887,6 +898,9 @@ def _cached_source_class() -> type:
     return _CachedSource
 
 
+_SHIPPED_BYTECODE = r"Skip installing \S*__pycache__/"
+
+
 def _stage(
     env: TargetEnvironment,
     checked: CheckedWheel,
@@ -917,16 +931,20 @@ def _stage(
     )
     destination.guard = guard
     destination.link_mode = link_mode
-    destination.made = set()
     try:
-        if unpacked is not None:
-            source = _cached_source_class()(unpacked)
-            source.guard = guard
-            install(source, destination, dict(extra))
-            return
-        with _source_class().open(checked.path) as source:
-            source.guard = guard
-            install(source, destination, dict(extra))
+        with warnings.catch_warnings():
+            # installer leaves out bytecode a wheel ships in __pycache__ (Python writes its own)
+            # with a RuntimeWarning per file: a source line of ours on stderr at every install
+            # of such a wheel (numpy 2.1 ships one), which -q cannot silence
+            warnings.filterwarnings("ignore", _SHIPPED_BYTECODE, RuntimeWarning)
+            if unpacked is not None:
+                source = _cached_source_class()(unpacked)
+                source.guard = guard
+                install(source, destination, dict(extra))
+                return
+            with _source_class().open(checked.path) as source:
+                source.guard = guard
+                install(source, destination, dict(extra))
     except InstallError:
         raise
     except Exception as exc:
