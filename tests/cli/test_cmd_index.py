@@ -62,3 +62,16 @@ def test_merge_order_independent(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "index", "merge", "missing", "-o", "x")
     assert code == exitcodes.INVALID_INPUT and "missing: no such file or directory" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_quiet_build_and_merge_print_only_warnings(capsys, tmp_path: Path) -> None:
+    """-q as pip's: no per-file lines and no summary; a skipped file is still a warning."""
+    build_release(tmp_path / "dist1", "1.0")
+    (tmp_path / "dist1" / "SHA256SUMS").write_text("x\n")
+    code, out, err = run(capsys, "index", "build", "-q", "dist1", "-o", "site")
+    assert code == 0 and out == "", out
+    assert "skipped dist1/SHA256SUMS" in err
+    assert (tmp_path / "site" / "simple" / "vpub" / "index.html").is_file()
+    code, out, err = run(capsys, "index", "merge", "-q", "dist1", "-o", "merged")
+    assert code == 0 and out == "", out
+    assert (tmp_path / "merged" / "vpub-1.0-py3-none-any-cu12.whl").is_file()

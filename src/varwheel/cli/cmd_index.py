@@ -55,6 +55,8 @@ def register(subparsers: Any) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     result = publish_api.build_index(args.paths, args.output, reporter=LineReporter())
+    if getattr(args, "quiet", False):  # errors and warnings only, as pip -q
+        return 0
     for name in result.added:
         print(f"added {name}")
     for rel in result.variants_json:
@@ -71,6 +73,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     result = publish_api.merge_indexes(args.paths, args.output, reporter=LineReporter())
+    if getattr(args, "quiet", False):
+        return 0
     for name in result.variants_json:
         print(f"merged {name}")
     print(f"{args.output}: {len(result.files)} file(s)")
