@@ -7,7 +7,7 @@ Runs, one after the other (each prints its own table and writes JSON into --out)
   realworld.py 30 real PyPI wheels (downloaded once into benchmarks/.cache/) from a local HTTP
                index: warm, cold, no-op
   noop.py      the 30 generated wheels again, every requirement satisfied
-  startup.py   --version, --help, detect
+  startup.py   --version, --help, detect, the import floor
 then prints the combined table: per target row varwheel's, uv's and pip's medians, the ratio of
 medians (median of per-round ratios), the target, whether it is met, and the command that
 reproduces the row. ``--from DIR`` renders the table from the JSON files of an earlier run.
@@ -143,6 +143,15 @@ TARGETS = (
         "varwheel detect",
         (("python -c pass", None),),
         PY + "startup.py --only detect",
+        uv_col="-",
+        pip_col="-",
+    ),
+    Target(
+        "import floor: python + packaging, installer, resolvelib and stdlib (no varwheel code)",
+        "startup",
+        "import floor",
+        (("python -c pass", None),),
+        PY + "startup.py --only floor",
         uv_col="-",
         pip_col="-",
     ),

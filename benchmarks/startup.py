@@ -8,7 +8,10 @@ Rows (each command a fresh process; interleaved rounds after warm-up; seconds):
   detect    ``varwheel detect --json`` with its provider cache filled, vs ``python -c pass`` and
             ``varwheel detect --json --no-cache``; ``variantlib analyze-platform`` (0.2.2) only
             as context: with no provider plugin installed it queries nothing, so it is not the
-            same work (no target; benchmarks/detect.py compares the in-process provider calls).
+            same work (no target; benchmarks/detect.py compares the in-process provider calls);
+  floor     ``python -c "import <LIBRARIES>"``: the interpreter and the libraries (packaging,
+            installer, resolvelib and the stdlib modules) every install loads before any
+            varwheel code, vs ``python -c pass``; what no change to varwheel can go below.
 A peer that is missing (uv other than 0.13.9, no variantlib, no pip) is left out with a note.
 varwheel's modules are byte-compiled first, as an installed (not editable) varwheel's are.
 
@@ -41,7 +44,13 @@ from harness import (
     write_json,
 )
 
-PARTS = ("version", "help", "detect")
+PARTS = ("version", "help", "detect", "floor")
+
+#: what a warm install imports that is not varwheel's (python -X importtime of one)
+LIBRARIES = (
+    "packaging.requirements, packaging.specifiers, packaging.tags, installer, resolvelib, "
+    "dataclasses, argparse, pathlib, json, hashlib, zipfile, concurrent.futures"
+)
 
 
 def bench_env(tmp: Path) -> dict[str, str]:
@@ -90,6 +99,9 @@ def commands(part: str, python: str) -> dict[str, list[str]]:
         out["varwheel detect --json --no-cache"] = [varwheel, "detect", "--json", "--no-cache"]
         if (BIN / "variantlib").exists():
             out["variantlib analyze-platform"] = [str(BIN / "variantlib"), "analyze-platform"]
+    elif part == "floor":
+        out["python + the libraries an install imports"] = [python, "-c", f"import {LIBRARIES}"]
+        out["python -c pass"] = [python, "-c", "pass"]
     else:
         raise ValueError(f"unknown part {part!r} (one of {', '.join(PARTS)})")
     return out
@@ -99,6 +111,7 @@ TITLES = {
     "version": "start-up: --version",
     "help": "start-up: --help",
     "detect": "varwheel detect (provider cache filled)",
+    "floor": "import floor (no varwheel code)",
 }
 
 
