@@ -20,6 +20,7 @@ from variantlib.constants import VALIDATION_WHEEL_NAME_REGEX
 from varwheel.errors import InvalidFilename, InvalidLabel, VarwheelError
 from varwheel.spec.filenames import (
     MAX_TAGS,
+    is_project_name,
     is_variant_json_member,
     is_variants_json_filename,
     parse_variants_json_filename,
@@ -512,3 +513,15 @@ def test_property_variants_json_round_trip(name: str, version: str) -> None:
 )
 def test_variant_json_member(member: str, expected: bool) -> None:
     assert is_variant_json_member(member) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("a", True), ("Foo.Bar-baz_9", True), ("9", True), ("", False), ("foo-", False),
+     ("_foo", False), ("foo bar", False), ("foo/bar", False), ("\u212aelvin", False),
+     ("caf\u00e9", False), ("foo\n", False)],
+)  # fmt: skip
+def test_project_names_are_pep_508_ascii(name: str, valid: bool) -> None:
+    """PEP 508 "Names": ASCII letters and digits, ``._-`` inside only. The Kelvin sign, which a
+    case-insensitive Unicode regex takes for "k", is not a letter here."""
+    assert is_project_name(name) is valid
