@@ -898,7 +898,7 @@ def _cached_source_class() -> type:
     return _CachedSource
 
 
-_SHIPPED_BYTECODE = r"Skip installing \S*__pycache__/"
+_SHIPPED_BYTECODE = r"Skip installing .*__pycache__/"
 
 
 def _stage(
