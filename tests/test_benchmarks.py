@@ -204,6 +204,7 @@ def test_the_import_floor_is_what_an_install_loads(tmp_path: Path) -> None:
     """The floor row imports only modules a real local install also loads, so it is a lower
     bound of an install's start-up, not of something varwheel avoids."""
     import startup
+    from helpers.cli import modules_after
     from helpers.envs import make_venv, venv_python
 
     argvs = startup.commands("floor", sys.executable)
@@ -211,16 +212,9 @@ def test_the_import_floor_is_what_an_install_loads(tmp_path: Path) -> None:
     wanted = [m.strip() for m in startup.LIBRARIES.split(",")]
     build_wheel(tmp_path / "links", "floordemo", "1.0")
     python = str(venv_python(make_venv(tmp_path / "venv")))
-    probe = (
-        "import atexit, runpy, sys\n"
-        "atexit.register(lambda: print('MODULES', ' '.join(sys.modules), file=sys.stderr))\n"
-        f"sys.argv = ['varwheel', 'install', '--python', {python!r}, '--no-index',"
-        f" '--find-links', {str(tmp_path / 'links')!r}, 'floordemo']\n"
-        "runpy.run_module('varwheel', run_name='__main__', alter_sys=True)\n"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    install = ("install", "--python", python, "--no-index", "--find-links")
+    modules, done = modules_after(*install, str(tmp_path / "links"), "floordemo")
     assert done.returncode == 0, done.stderr
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
-    assert set(wanted) <= set(line.split()[1:])
+    assert set(wanted) <= modules
     floor = subprocess.run(argvs["python + the libraries an install imports"], check=False)
     assert floor.returncode == 0

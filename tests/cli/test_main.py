@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers.cli import modules_after
 from varwheel.cli import exitcodes
 from varwheel.cli import main as cli_main
 
@@ -234,27 +235,12 @@ def test_cli_inputs_that_used_to_crash_are_one_line(tmp_path: Path, argv: list[s
 _HEAVY = ("packaging", "rich", "urllib3", "resolvelib", "installer", "build", "tomli_w")
 
 
-def _modules_after(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
-    """The modules loaded by a real ``python -m varwheel ARGS`` run, read at interpreter exit."""
-    probe = (
-        "import atexit, runpy, sys\n"
-        "atexit.register(lambda: print('MODULES', ' '.join(sys.modules), file=sys.stderr))\n"
-        f"sys.argv = ['varwheel', *{list(args)!r}]\n"
-        "runpy.run_module('varwheel', run_name='__main__', alter_sys=True)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
-    return set(line.split()[1:]), done
-
-
 def _heavy(modules: set[str]) -> set[str]:
     return {m for m in modules if m.split(".")[0] in _HEAVY}
 
 
 def test_version_imports_neither_the_parser_nor_any_layer() -> None:
-    modules, done = _modules_after("--version")
+    modules, done = modules_after("--version")
     assert done.returncode == 0 and done.stdout.startswith("varwheel ")
     ours = {m for m in modules if m.split(".")[0] == "varwheel"}
     assert ours <= {"varwheel", "varwheel.__main__", "varwheel.cli", "varwheel.cli.main",
@@ -264,7 +250,7 @@ def test_version_imports_neither_the_parser_nor_any_layer() -> None:
 
 
 def test_top_level_help_imports_no_command() -> None:
-    modules, done = _modules_after("--help")
+    modules, done = modules_after("--help")
     assert done.returncode == 0 and "install" in done.stdout
     assert not {m for m in modules if m.startswith("varwheel.cli.cmd_")}
     assert not {m for m in modules if m.split(".")[0] == "varwheel"} - {
@@ -275,7 +261,7 @@ def test_top_level_help_imports_no_command() -> None:
 
 
 def test_command_help_imports_that_command_alone() -> None:
-    modules, done = _modules_after("install", "--help")
+    modules, done = modules_after("install", "--help")
     assert done.returncode == 0 and "--find-links" in done.stdout
     assert {m for m in modules if m.startswith("varwheel.cli.cmd_")} == {"varwheel.cli.cmd_install"}
     assert not _heavy(modules)
@@ -306,7 +292,7 @@ def test_local_and_no_op_installs_import_only_what_they_use(tmp_path: Path) -> N
     build_wheel(links, "noopdemo", "1.0")
     python = str(venv_python(make_venv(tmp_path / "venv")))
     install = ("install", "--python", python, "--no-index", "--find-links", str(links))
-    modules, first = _modules_after(*install, "noopdemo")
+    modules, first = modules_after(*install, "noopdemo")
     assert first.returncode == 0, first.stderr
     # a local install with no plugin, no trust pin, no index page and no pip.conf loads none of
     # what those need (issue 10: each command imports only what it uses)
@@ -314,7 +300,7 @@ def test_local_and_no_op_installs_import_only_what_they_use(tmp_path: Path) -> N
         "varwheel.providers.runner", "varwheel.providers.trust", "varwheel.index.html",
         "html", "urllib3", "varwheel.lock.read",
     } & modules  # fmt: skip
-    modules, again = _modules_after(*install, "noopdemo")
+    modules, again = modules_after(*install, "noopdemo")
     assert again.returncode == 0 and "noopdemo" in again.stdout + again.stderr
     # the pylock.toml reader is for `-r pylock.toml` only; rich for a terminal only
     assert not {"varwheel.lock.read", "packaging.pylock", "varwheel.cli.cmd_sync"} & modules

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,3 +24,20 @@ def isolate_cli(
             if key.startswith(drop_env_prefixes):
                 monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+def modules_after(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    """The modules a real ``python -m varwheel ARGS`` run loaded, read at interpreter exit,
+    and the run itself (which inherits this process's environment)."""
+    probe = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print('MODULES', ' '.join(sys.modules), file=sys.stderr))\n"
+        f"sys.argv = ['varwheel', *{list(args)!r}]\n"
+        "runpy.run_module('varwheel', run_name='__main__', alter_sys=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=False
+    )
+    lines = [x for x in done.stderr.splitlines() if x.startswith("MODULES ")]
+    assert lines, f"the run printed no module list: {done.stderr[-2000:]}"
+    return set(lines[-1].split()[1:]), done

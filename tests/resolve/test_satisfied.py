@@ -8,16 +8,13 @@ variant pin, constraint) the normal resolution runs and asks the index.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cli.targets import use_target_venv
-from helpers.cli import isolate_cli
+from helpers.cli import isolate_cli, modules_after
 from helpers.envs import make_venv
 from helpers.http_server import LocalServer, serve_directory
 from helpers.wheels import build_wheel, variant_json
@@ -191,21 +188,6 @@ def test_fast_path_equals_the_resolver(server, installed, monkeypatch, reqs) -> 
         assert dict(slow.installed) == dict(fast.installed)
 
 
-def _modules_after(*args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
-    """The modules a real ``python -m varwheel ARGS`` run loaded, read at interpreter exit."""
-    probe = (
-        "import atexit, runpy, sys\n"
-        "atexit.register(lambda: print('MODULES', ' '.join(sys.modules), file=sys.stderr))\n"
-        f"sys.argv = ['varwheel', *{list(args)!r}]\n"
-        "runpy.run_module('varwheel', run_name='__main__', alter_sys=True)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, env=dict(os.environ)
-    )
-    line = next(x for x in done.stderr.splitlines() if x.startswith("MODULES "))
-    return set(line.split()[1:]), done
-
-
 RESOLVING = {
     "resolvelib",
     "varwheel.resolve.resolver",
@@ -218,7 +200,7 @@ PROVIDERS_MODULES = {"varwheel.providers.detect", "varwheel.providers.native"}
 
 def test_no_op_process_builds_no_resolver_client_or_providers(server, installed) -> None:
     before = server.stats.count()
-    modules, done = _modules_after("install", *_index(server), "app", "vpkg")
+    modules, done = modules_after("install", *_index(server), "app", "vpkg")
     assert done.returncode == 0, done.stderr
     assert server.stats.count() == before
     assert "Requirement already satisfied: app 1.0 (already installed)" in done.stdout
@@ -227,12 +209,12 @@ def test_no_op_process_builds_no_resolver_client_or_providers(server, installed)
 
 def test_plain_install_runs_no_provider(server, installed, profile) -> None:
     """Providers are imported (and run) only for a version with variant wheels."""
-    modules, done = _modules_after("install", "--dry-run", *_index(server), "lib>=2")
+    modules, done = modules_after("install", "--dry-run", *_index(server), "lib>=2")
     assert done.returncode == 0, done.stderr
     assert "lib 2.0" in done.stdout
     assert "varwheel.resolve.resolver" in modules  # it did resolve
     assert not PROVIDERS_MODULES & modules
-    modules, done = _modules_after(
+    modules, done = modules_after(
         "install", "--dry-run", *_index(server), "--profile", str(profile), "-U", "vpkg"
     )
     assert done.returncode == 0, done.stderr
