@@ -162,7 +162,7 @@ class ProviderSession:
                 self._collect(outcome, properties, unavailable)
             elif isinstance(outcome, _PluginPlan):
                 pending.append(outcome)
-        for result in self._run_plugins(pending) if pending else ():
+        for result in self._run_plugins(pending):
             self._collect(result, properties, unavailable)
         return SupportedProperties(properties, unavailable)
 
@@ -412,6 +412,8 @@ class ProviderSession:
 
     def _run_plugins(self, pending: list[_PluginPlan]) -> list[NamespaceResult]:
         """Query trusted plugins, one worker per plugin venv for all of its namespaces."""
+        if not pending:
+            return []
         from varwheel.providers import runner
 
         results: list[NamespaceResult] = []
